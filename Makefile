@@ -1,0 +1,98 @@
+# VetRed - build, run, test, bench.  Plain GNU make; flags in config.mk.
+#   make            build the services (build/release)
+#   make run        install what is missing, start the whole stack
+#   make test       coverage + sanitizer builds, unit and integration tests
+#   make bench      load benchmarks (bench/README.md)
+# MODE=release|cov|asan selects the build directory build/$(MODE).
+
+include config.mk
+-include config.local.mk
+
+LIB_SRCS = lib/err.c lib/mem.c lib/config.c lib/log.c lib/db.c \
+	   lib/migrate.c lib/json.c lib/valid.c lib/amqp.c
+
+API_SRCS = fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
+	   fcgi-api/sql.c fcgi-api/audit.c fcgi-api/system.c \
+	   fcgi-api/sedes.c fcgi-api/openapi_doc.c
+API_MAIN = fcgi-api/main.c
+
+MIGRATE_SRCS = db/migrate.c
+
+UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
+	    tests/unit/check_config.c tests/unit/check_log.c \
+	    tests/unit/check_json.c tests/unit/check_valid.c \
+	    tests/unit/check_db.c tests/unit/check_migrate.c \
+	    tests/unit/check_amqp.c tests/unit/check_router.c \
+	    tests/unit/check_metrics.c tests/unit/check_openapi.c
+
+INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
+	     tests/integration/check_system.c \
+	     tests/integration/check_errors.c \
+	     tests/integration/check_sedes.c \
+	     tests/integration/check_failover.c
+
+obj = $(patsubst %.c,$(B)/%.o,$(1))
+
+LIB	= $(B)/libvr.a
+API	= $(B)/vetred-api
+MIGRATE	= $(B)/vetred-migrate
+UNIT	= $(B)/unit-tests
+INTEG	= $(B)/integration-tests
+
+all: $(API) $(MIGRATE)
+
+tests: $(UNIT) $(INTEG)
+
+$(LIB): $(call obj,$(LIB_SRCS))
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(API): $(call obj,$(API_SRCS) $(API_MAIN)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(MIGRATE): $(call obj,$(MIGRATE_SRCS)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(UNIT): $(call obj,$(UNIT_SRCS) $(API_SRCS)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+$(INTEG): $(call obj,$(INTEG_SRCS)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
+
+$(B)/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ifcgi-api -Itests -c -o $@ $<
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The OpenAPI document is linked into the API (.incbin).
+$(B)/fcgi-api/openapi_doc.o: fcgi-api/openapi.json
+
+run:
+	ci/deps.sh
+	$(MAKE) MODE=release all
+	ci/run.sh
+
+stop:
+	ci/stack.sh stop
+
+test:
+	ci/deps.sh
+	ci/test.sh
+
+coverage:
+	ci/test.sh --coverage-only
+
+bench:
+	ci/deps.sh
+	$(MAKE) MODE=release all
+	bench/run.sh
+
+clean:
+	rm -rf build
+
+.PHONY: all tests run stop test coverage bench clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

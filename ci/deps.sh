@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Install the Debian packages VetRed needs to build, run, test and benchmark,
+# and the npm assets the web pages serve (Swagger UI).  Idempotent: packages
+# already present are not touched, so this is cheap to call before every
+# `make run` / `make test`.
+#
+# As root it runs apt-get itself; otherwise it prints the exact apt-get line
+# and fails.  Service packages (PostgreSQL, RabbitMQ, nginx) are installed
+# with their init scripts held back: the project starts private instances
+# under var/, never the system services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(
+  # build
+  build-essential pkg-config
+  libfcgi-dev libpq-dev libcjson-dev librabbitmq-dev libssl-dev
+  libcurl4-openssl-dev check libsubunit-dev
+  # local stack
+  postgresql-15 postgresql-client-15 rabbitmq-server nginx-light
+  # tests, coverage, benchmarks
+  curl gcovr wrk prometheus docker-compose procps
+)
+# Node.js/npm only fetch the Swagger UI assets; any installed npm will do
+# (Debian's npm conflicts with a Node.js that ships its own).
+command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' \
+    || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  line="apt-get install -y --no-install-recommends ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "deps: missing Debian packages: ${missing[*]}" >&2
+    echo "deps: run as root:  apt-get update && $line" >&2
+    exit 1
+  fi
+  echo "deps: installing ${missing[*]}" >&2
+  # Keep package scripts from starting system services on install.
+  prc=/usr/sbin/policy-rc.d
+  made_prc=0
+  if [ ! -e "$prc" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$prc" && chmod +x "$prc" && made_prc=1
+  fi
+  trap '[ "$made_prc" = 1 ] && rm -f "$prc"' EXIT
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null; then
+    apt-get update -qq
+    apt-get install -y --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+fi
+
+# Swagger UI assets, pinned by web/package-lock.json.
+if [ -f web/package.json ] && [ ! -f web/node_modules/swagger-ui-dist/swagger-ui-bundle.js ]; then
+  echo "deps: installing web assets (npm ci)" >&2
+  (cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+echo "deps: ok" >&2

@@ -1,0 +1,150 @@
+/*
+ * api.h - internals of the FastCGI API, shared by its files only.
+ *
+ * Request path: main.c accepts (one PostgreSQL connection per thread),
+ * http.c reads the request and writes answers, router.c matches the route
+ * table (404/405 before any handler), checks size, type and JSON of the
+ * body (413/415/400), then calls the handler.  Handlers see validated
+ * input and answer through the api_* helpers; an "..._or_4xx" helper that
+ * returns < 0 has answered already, so the handler just returns.
+ */
+#ifndef API_H
+#define API_H
+
+#include <stdatomic.h>
+#include <pthread.h>
+
+#include <fcgiapp.h>
+
+#include "vr.h"
+
+#define API_MAX_CAPTURES	4
+
+/* Every SQL statement of the API, prepared on each connection (sql.c). */
+enum api_stmt {
+	STMT_PING,
+	STMT_SEDES_LIST,
+	STMT_SEDE_GET,
+	STMT_SEDE_INSERT,
+	STMT_TZ_VALID,
+	STMT_AUDIT_INSERT,
+	STMT_OUTBOX_INSERT,
+	STMT__MAX
+};
+
+extern const char *const api_sql[STMT__MAX];
+
+struct api_metrics;
+
+/* State shared by the threads of one process; created in main.c. */
+struct api_shared {
+	const struct vr_config	*cfg;
+	struct api_metrics	*metrics;
+	pthread_mutex_t		 amqp_lock;	/* guards the two below */
+	double			 amqp_checked_at;
+	int			 amqp_ok;
+};
+
+/* Per-thread context: never shared between threads. */
+struct api_ctx {
+	struct api_shared	*shared;
+	struct vr_db		 db;
+	struct vr_arena		 arena;	/* request-scoped, reset per request */
+	struct vr_buf		 out;	/* response being assembled */
+	int			 id;
+};
+
+struct api_route;
+
+struct api_req {
+	struct api_ctx		*ctx;
+	FCGX_Request		*fcgx;
+	struct vr_arena		*arena;
+	const char		*method;
+	const char		*path;	/* raw path, without the query */
+	const char		*query;	/* raw query string, may be "" */
+	const char		*content_type;
+	const char		*request_id;
+	const char		*remote_addr;
+	long			 content_length;
+	char			*body;
+	size_t			 body_len;
+	cJSON			*json;	/* parsed body: an object, owned here */
+	const char		*captures[API_MAX_CAPTURES];
+	int			 ncaptures;
+	const struct api_route	*route;
+	int			 status;	/* 0 until answered */
+};
+
+typedef void api_handler(struct api_req *);
+
+struct api_route {
+	const char	*method;
+	const char	*pattern;	/* "/api/v1/sedes/{id}" */
+	api_handler	*fn;
+	const char	*perm;		/* permission required; NULL = public */
+	int		 body;		/* 1: a JSON object body is required */
+};
+
+extern const struct api_route api_routes[];
+extern const int api_nroutes;
+
+/* router.c */
+void	api_dispatch(struct api_req *r);
+int	api_route_match(const char *pattern, const char *path,
+	    struct api_req *r);
+
+/* http.c: reading */
+void		 api_serve(struct api_ctx *ctx, FCGX_Request *fr);
+const char	*api_query(struct api_req *r, const char *name);
+char		*api_url_decode(struct vr_arena *a, const char *s, size_t n);
+int		 api_read_body(struct api_req *r);
+
+/* http.c: answering */
+void	api_reply(struct api_req *r, int status, const char *type,
+	    const char *body, size_t len, const char *headers);
+void	api_json(struct api_req *r, int status, cJSON *obj,
+	    const char *headers);
+void	api_problem(struct api_req *r, int status, const char *slug,
+	    const char *title, const char *detail, cJSON *errors);
+void	api_problem_hdr(struct api_req *r, int status, const char *slug,
+	    const char *title, const char *detail, cJSON *errors,
+	    const char *headers);
+void	api_db_problem(struct api_req *r, int err);
+int	api_id_or_400(struct api_req *r, int capture, long long *id);
+const char *api_reason(int status);
+
+/* metrics.c */
+struct api_metrics	*api_metrics_new(int nroutes);
+void			 api_metrics_free(struct api_metrics *m);
+void			 api_metrics_observe(struct api_metrics *m, int route,
+			    int status, double seconds);
+void			 api_metrics_db_error(struct api_metrics *m);
+void			 api_metrics_inflight(struct api_metrics *m, int delta);
+void			 api_metrics_render(struct api_metrics *m,
+			    const char *instance, struct vr_buf *b);
+
+/* audit.c: the audit and outbox rows every write adds in its transaction */
+int	api_audit(struct api_req *r, const char *action, const char *entity,
+	    const char *entity_id, const char *before, const char *after);
+int	api_outbox(struct api_req *r, const char *type, const char *aggregate,
+	    const char *aggregate_id, const char *payload);
+
+/* openapi_doc.c: the document, NUL-terminated at api_openapi_end */
+extern const char api_openapi_start[];
+extern const char api_openapi_end[];
+
+/* handlers: system.c */
+void	api_health(struct api_req *r);
+void	api_ready(struct api_req *r);
+void	api_metrics_get(struct api_req *r);
+void	api_openapi_get(struct api_req *r);
+
+/* handlers: sedes.c */
+void	api_sedes_list(struct api_req *r);
+void	api_sede_get(struct api_req *r);
+void	api_sede_create(struct api_req *r);
+
+double	api_now(void);
+
+#endif /* API_H */

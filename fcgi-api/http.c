@@ -1,0 +1,332 @@
+/*
+ * http.c - reading FastCGI requests and writing answers.
+ *
+ * Every answer goes out in one FCGX_PutStr of headers and body assembled
+ * in the thread's buffer.  Errors are application/problem+json (RFC 9457):
+ * a machine-readable "type" (/problemas/<slug>, documented in the OpenAPI
+ * document), a Spanish "title" and "detail", and per-field "errors".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+
+struct reason {
+	int		 status;
+	const char	*text;
+};
+
+static const struct reason reasons[] = {
+	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
+	{ 400, "Bad Request" }, { 401, "Unauthorized" },
+	{ 403, "Forbidden" }, { 404, "Not Found" },
+	{ 405, "Method Not Allowed" }, { 409, "Conflict" },
+	{ 413, "Content Too Large" }, { 415, "Unsupported Media Type" },
+	{ 422, "Unprocessable Content" }, { 429, "Too Many Requests" },
+	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
+	{ 504, "Gateway Timeout" },
+};
+
+const char *
+api_reason(int status)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].status == status)
+			return reasons[i].text;
+	return "Unknown";
+}
+
+double
+api_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * headers: extra header lines, each ending in "\r\n", or NULL.  A second
+ * answer to the same request is a bug in the handler: it is logged and
+ * dropped.
+ */
+void
+api_reply(struct api_req *r, int status, const char *type, const char *body,
+    size_t len, const char *headers)
+{
+	struct vr_buf *b = &r->ctx->out;
+
+	if (r->status != 0) {
+		vr_log(VR_LOG_ERROR, r->request_id, "second answer dropped",
+		    "route", r->route ? r->route->pattern : "", NULL);
+		return;
+	}
+	r->status = status;
+	vr_buf_reset(b);
+	vr_buf_printf(b, "Status: %d %s\r\n", status, api_reason(status));
+	if (type != NULL)
+		vr_buf_printf(b, "Content-Type: %s\r\n", type);
+	vr_buf_puts(b, "Cache-Control: no-store\r\n");
+	if (headers != NULL)
+		vr_buf_puts(b, headers);
+	vr_buf_puts(b, "\r\n");
+	if (body != NULL && len > 0)
+		vr_buf_append(b, body, len);
+	FCGX_PutStr(b->data, (int)b->len, r->fcgx->out);
+}
+
+/* Takes ownership of obj. */
+void
+api_json(struct api_req *r, int status, cJSON *obj, const char *headers)
+{
+	char *s = cJSON_PrintUnformatted(obj);
+
+	if (s == NULL)
+		api_reply(r, 500, NULL, NULL, 0, NULL);
+	else
+		api_reply(r, status, "application/json; charset=utf-8", s,
+		    strlen(s), headers);
+	free(s);
+	cJSON_Delete(obj);
+}
+
+/* Takes ownership of errors (an array, or NULL). */
+void
+api_problem(struct api_req *r, int status, const char *slug,
+    const char *title, const char *detail, cJSON *errors)
+{
+	api_problem_hdr(r, status, slug, title, detail, errors, NULL);
+}
+
+void
+api_problem_hdr(struct api_req *r, int status, const char *slug,
+    const char *title, const char *detail, cJSON *errors,
+    const char *headers)
+{
+	cJSON *p = cJSON_CreateObject();
+	char *s, type[96];
+
+	snprintf(type, sizeof(type), "/problemas/%s", slug);
+	cJSON_AddStringToObject(p, "type", type);
+	cJSON_AddStringToObject(p, "title", title);
+	cJSON_AddNumberToObject(p, "status", status);
+	if (detail != NULL)
+		cJSON_AddStringToObject(p, "detail", detail);
+	if (r->path != NULL)
+		cJSON_AddStringToObject(p, "instance", r->path);
+	if (r->request_id != NULL)
+		cJSON_AddStringToObject(p, "request_id", r->request_id);
+	if (errors != NULL)
+		cJSON_AddItemToObject(p, "errors", errors);
+	s = cJSON_PrintUnformatted(p);
+	api_reply(r, status, "application/problem+json; charset=utf-8", s,
+	    s ? strlen(s) : 0, headers);
+	free(s);
+	cJSON_Delete(p);
+}
+
+/* Answer a failed database call with the status its error code means. */
+void
+api_db_problem(struct api_req *r, int err)
+{
+	switch (err) {
+	case VR_ECONFLICT:
+		api_problem(r, 409, "conflicto", "Conflicto",
+		    "El registro choca con uno existente.", NULL);
+		break;
+	case VR_EREF:
+		api_problem(r, 422, "referencia-invalida",
+		    "Referencia inválida",
+		    "Un identificador referido no existe.", NULL);
+		break;
+	case VR_ECHECK:
+	case VR_EINVAL:
+		api_problem(r, 422, "validacion", "Datos inválidos",
+		    "La base de datos rechazó un valor.", NULL);
+		break;
+	case VR_EUNAVAIL:
+	case VR_ETIMEOUT:
+	case VR_ERETRY:
+		api_metrics_db_error(r->ctx->shared->metrics);
+		api_problem(r, 503, "no-disponible", "Servicio no disponible",
+		    "La base de datos no responde; intente de nuevo.", NULL);
+		break;
+	default:
+		api_metrics_db_error(r->ctx->shared->metrics);
+		api_problem(r, 500, "error-interno", "Error interno",
+		    "Ocurrió un error inesperado.", NULL);
+	}
+}
+
+/* The capture as a positive bigint id, or a 400 answered. */
+int
+api_id_or_400(struct api_req *r, int capture, long long *id)
+{
+	cJSON *errs;
+
+	if (capture < r->ncaptures &&
+	    vr_parse_id(r->captures[capture], id) == 0)
+		return 0;
+	errs = cJSON_CreateArray();
+	vr_json_error(errs, "id", "debe ser un entero positivo");
+	api_problem(r, 400, "id-invalido", "Identificador inválido",
+	    "El identificador de la ruta no es un entero positivo.", errs);
+	return -1;
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Percent-decode s[0..n) into the arena ('+' is a space, as in forms).
+ * NULL for a bad escape, an encoded NUL or invalid UTF-8.
+ */
+char *
+api_url_decode(struct vr_arena *a, const char *s, size_t n)
+{
+	char *out = vr_arena_alloc(a, n + 1), *o = out;
+	size_t i;
+	int hi, lo;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			if (i + 2 >= n)
+				return NULL;
+			hi = hexval((unsigned char)s[i + 1]);
+			lo = hexval((unsigned char)s[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return NULL;
+			*o++ = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (s[i] == '+')
+			*o++ = ' ';
+		else
+			*o++ = s[i];
+	}
+	*o = '\0';
+	return vr_utf8_valid(out, (size_t)(o - out)) ? out : NULL;
+}
+
+/*
+ * The decoded value of query parameter name, or NULL when absent; a
+ * parameter that cannot be decoded reads as "" so validators refuse it.
+ */
+const char *
+api_query(struct api_req *r, const char *name)
+{
+	const char *p = r->query, *amp, *eq;
+	size_t nlen = strlen(name);
+	char *v;
+
+	while (p != NULL && *p != '\0') {
+		amp = strchr(p, '&');
+		if (amp == NULL)
+			amp = p + strlen(p);
+		eq = memchr(p, '=', (size_t)(amp - p));
+		if (eq != NULL && (size_t)(eq - p) == nlen &&
+		    memcmp(p, name, nlen) == 0) {
+			v = api_url_decode(r->arena, eq + 1,
+			    (size_t)(amp - eq - 1));
+			return v != NULL ? v : "";
+		}
+		p = *amp ? amp + 1 : amp;
+	}
+	return NULL;
+}
+
+/*
+ * Read the body announced by CONTENT_LENGTH (already checked against the
+ * limit).  0, or VR_EIO when the client sent less than it announced.
+ */
+int
+api_read_body(struct api_req *r)
+{
+	size_t want = (size_t)r->content_length;
+	int got;
+
+	r->body = vr_arena_alloc(r->arena, want + 1);
+	r->body_len = 0;
+	while (r->body_len < want) {
+		got = FCGX_GetStr(r->body + r->body_len,
+		    (int)(want - r->body_len), r->fcgx->in);
+		if (got <= 0)
+			break;
+		r->body_len += (size_t)got;
+	}
+	r->body[r->body_len] = '\0';
+	return r->body_len == want ? 0 : VR_EIO;
+}
+
+static const char *
+param(FCGX_Request *fr, const char *name, const char *def)
+{
+	const char *v = FCGX_GetParam(name, fr->envp);
+
+	return v != NULL ? v : def;
+}
+
+/* Serve one accepted request: parse, dispatch, measure, log. */
+void
+api_serve(struct api_ctx *ctx, FCGX_Request *fr)
+{
+	struct api_req r;
+	const char *uri, *q, *len;
+	char *end;
+	double t0 = api_now(), dt;
+	int route;
+
+	memset(&r, 0, sizeof(r));
+	r.ctx = ctx;
+	r.fcgx = fr;
+	r.arena = &ctx->arena;
+	r.method = param(fr, "REQUEST_METHOD", "GET");
+	uri = param(fr, "REQUEST_URI", "/");
+	q = strchr(uri, '?');
+	r.path = q ? vr_arena_strndup(r.arena, uri, (size_t)(q - uri)) : uri;
+	r.query = q ? q + 1 : param(fr, "QUERY_STRING", "");
+	r.content_type = param(fr, "CONTENT_TYPE", "");
+	r.request_id = param(fr, "REQUEST_ID", NULL);
+	if (r.request_id == NULL)
+		r.request_id = vr_arena_printf(r.arena, "%d-%08lx", ctx->id,
+		    (unsigned long)random());
+	r.remote_addr = param(fr, "REMOTE_ADDR", "");
+	len = param(fr, "CONTENT_LENGTH", "");
+	r.content_length = *len ? strtol(len, &end, 10) : 0;
+	if (*len && (*end != '\0' || r.content_length < 0))
+		r.content_length = -1;
+
+	api_metrics_inflight(ctx->shared->metrics, 1);
+	api_dispatch(&r);
+	if (r.status == 0) {
+		vr_log(VR_LOG_ERROR, r.request_id, "handler gave no answer",
+		    "route", r.route ? r.route->pattern : "", NULL);
+		api_problem(&r, 500, "error-interno", "Error interno",
+		    "Ocurrió un error inesperado.", NULL);
+	}
+	dt = api_now() - t0;
+	api_metrics_inflight(ctx->shared->metrics, -1);
+	route = r.route != NULL ? (int)(r.route - api_routes) : -1;
+	api_metrics_observe(ctx->shared->metrics, route, r.status, dt);
+	if (r.status >= 500) {
+		char st[16];
+
+		snprintf(st, sizeof(st), "%d", r.status);
+		vr_log(VR_LOG_ERROR, r.request_id, "request failed", "method",
+		    r.method, "route", r.route ? r.route->pattern : "",
+		    "status", st, NULL);
+	}
+	cJSON_Delete(r.json);
+}

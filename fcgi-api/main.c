@@ -1,0 +1,167 @@
+/*
+ * main.c - the FastCGI API process: configuration, the listening socket,
+ * worker threads, and a clean stop.
+ *
+ * Design: VETRED_API_THREADS threads share one listening socket; each
+ * accepts with FCGX_Accept_r, serves one connection at a time, and owns
+ * one PostgreSQL connection (prepared statements per connection).  nginx
+ * talks to us without keep-alive (fastcgi_keep_conn off): libfcgi serves
+ * one connection per thread, so a kept idle connection would pin a thread.
+ *
+ * Stop: SIGTERM or SIGINT shuts the listening socket down, which wakes
+ * every thread blocked in accept(); a thread busy with a request finishes
+ * it first.  main() then returns normally, so coverage data is written.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api.h"
+
+/* Written by the signal handler, read by threads: the only such state. */
+static volatile sig_atomic_t stopping;
+static int listen_fd = -1;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+	if (listen_fd >= 0)
+		shutdown(listen_fd, SHUT_RDWR);
+}
+
+static void *
+worker(void *arg)
+{
+	struct api_ctx *ctx = arg;
+	const struct vr_config *cfg = ctx->shared->cfg;
+	FCGX_Request req;
+
+	if (vr_db_open(&ctx->db, cfg->database_url, api_sql, STMT__MAX,
+	    cfg->db_timeout_ms) < 0)
+		vr_log(VR_LOG_WARN, NULL, "database not reachable yet",
+		    "error", ctx->db.errmsg, NULL);
+	FCGX_InitRequest(&req, listen_fd, 0);
+	while (!stopping) {
+		if (FCGX_Accept_r(&req) < 0)
+			break;
+		api_serve(ctx, &req);
+		FCGX_Finish_r(&req);
+		vr_arena_reset(&ctx->arena);
+	}
+	FCGX_Free(&req, 1);
+	vr_db_close(&ctx->db);
+	return NULL;
+}
+
+static int
+is_unix_path(const char *s)
+{
+	return strchr(s, ':') == NULL;
+}
+
+static int
+open_listener(const struct vr_config *cfg)
+{
+	struct stat st;
+	int fd;
+
+	if (is_unix_path(cfg->api_socket) &&
+	    lstat(cfg->api_socket, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(cfg->api_socket);
+	fd = FCGX_OpenSocket(cfg->api_socket, cfg->api_backlog);
+	if (fd < 0)
+		return -1;
+	/* nginx workers run as another user and must connect. */
+	if (is_unix_path(cfg->api_socket) && chmod(cfg->api_socket, 0666) < 0)
+		vr_log(VR_LOG_WARN, NULL, "chmod socket failed", "error",
+		    strerror(errno), NULL);
+	return fd;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+int
+main(void)
+{
+	struct vr_config cfg;
+	struct api_shared shared;
+	struct api_ctx *ctxs;
+	pthread_t *tids;
+	char err[256], n[16];
+	int i, started = 0;
+
+	if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
+		vr_log(VR_LOG_ERROR, NULL, "bad configuration", "error", err,
+		    NULL);
+		return 2;
+	}
+	vr_log_init("fcgi-api", cfg.log_level);
+	if (FCGX_Init() != 0) {
+		vr_log(VR_LOG_ERROR, NULL, "FCGX_Init failed", NULL);
+		return 1;
+	}
+	if ((listen_fd = open_listener(&cfg)) < 0) {
+		vr_log(VR_LOG_ERROR, NULL, "cannot listen", "socket",
+		    cfg.api_socket, "error", strerror(errno), NULL);
+		return 1;
+	}
+	install_signals();
+
+	memset(&shared, 0, sizeof(shared));
+	shared.cfg = &cfg;
+	shared.metrics = api_metrics_new(api_nroutes);
+	pthread_mutex_init(&shared.amqp_lock, NULL);
+	ctxs = vr_xcalloc((size_t)cfg.api_threads, sizeof(*ctxs));
+	tids = vr_xcalloc((size_t)cfg.api_threads, sizeof(*tids));
+	for (i = 0; i < cfg.api_threads; i++) {
+		ctxs[i].shared = &shared;
+		ctxs[i].id = i;
+		vr_arena_init(&ctxs[i].arena);
+		vr_buf_init(&ctxs[i].out);
+		if (pthread_create(&tids[i], NULL, worker, &ctxs[i]) != 0)
+			break;
+		started++;
+	}
+	snprintf(n, sizeof(n), "%d", started);
+	vr_log(VR_LOG_INFO, NULL, "listening", "socket", cfg.api_socket,
+	    "threads", n, "instance", cfg.instance, NULL);
+	if (started < cfg.api_threads) {
+		vr_log(VR_LOG_ERROR, NULL, "could not start all threads", NULL);
+		on_signal(SIGTERM);
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(tids[i], NULL);
+
+	close(listen_fd);
+	if (is_unix_path(cfg.api_socket))
+		unlink(cfg.api_socket);
+	for (i = 0; i < cfg.api_threads; i++) {
+		vr_arena_free(&ctxs[i].arena);
+		vr_buf_free(&ctxs[i].out);
+	}
+	free(ctxs);
+	free(tids);
+	api_metrics_free(shared.metrics);
+	pthread_mutex_destroy(&shared.amqp_lock);
+	vr_log(VR_LOG_INFO, NULL, "stopped", NULL);
+	return 0;
+}

@@ -1,0 +1,195 @@
+/*
+ * metrics.c - Prometheus metrics of one API process.
+ *
+ * Counters are relaxed atomics indexed by route (the route table's index;
+ * one extra slot for requests that matched no route) and by a small set of
+ * status codes, so the hot path takes no lock.  Every process keeps its
+ * own; the api_instance label tells them apart.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+
+static const int statuses[] = {
+	200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429,
+	500, 503, 0	/* 0: any other status */
+};
+#define NSTATUS	((int)(sizeof(statuses) / sizeof(statuses[0])))
+
+static const double buckets[] = {
+	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+	2.5, 5
+};
+#define NBUCKET	((int)(sizeof(buckets) / sizeof(buckets[0])))
+
+struct route_stats {
+	atomic_ulong	by_status[NSTATUS];
+	atomic_ulong	le[NBUCKET];	/* cumulative at render time */
+	atomic_ulong	count;
+	atomic_ulong	sum_us;
+};
+
+struct api_metrics {
+	int			 nroutes;
+	struct route_stats	*routes;	/* nroutes + 1 */
+	atomic_ulong		 db_errors;
+	atomic_long		 inflight;
+	time_t			 started;
+};
+
+struct api_metrics *
+api_metrics_new(int nroutes)
+{
+	struct api_metrics *m = vr_xcalloc(1, sizeof(*m));
+
+	m->nroutes = nroutes;
+	m->routes = vr_xcalloc((size_t)nroutes + 1, sizeof(*m->routes));
+	m->started = time(NULL);
+	return m;
+}
+
+void
+api_metrics_free(struct api_metrics *m)
+{
+	if (m == NULL)
+		return;
+	free(m->routes);
+	free(m);
+}
+
+void
+api_metrics_observe(struct api_metrics *m, int route, int status,
+    double seconds)
+{
+	struct route_stats *rs;
+	int i;
+
+	if (route < 0 || route >= m->nroutes)
+		route = m->nroutes;
+	rs = &m->routes[route];
+	for (i = 0; i < NSTATUS - 1 && statuses[i] != status; i++)
+		;
+	atomic_fetch_add_explicit(&rs->by_status[i], 1, memory_order_relaxed);
+	for (i = 0; i < NBUCKET && seconds > buckets[i]; i++)
+		;
+	if (i < NBUCKET)
+		atomic_fetch_add_explicit(&rs->le[i], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rs->count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rs->sum_us,
+	    (unsigned long)(seconds * 1e6), memory_order_relaxed);
+}
+
+void
+api_metrics_db_error(struct api_metrics *m)
+{
+	atomic_fetch_add_explicit(&m->db_errors, 1, memory_order_relaxed);
+}
+
+void
+api_metrics_inflight(struct api_metrics *m, int delta)
+{
+	atomic_fetch_add_explicit(&m->inflight, delta, memory_order_relaxed);
+}
+
+static unsigned long
+load(atomic_ulong *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static void
+labels(struct vr_buf *b, const char *inst, int route, int nroutes)
+{
+	vr_buf_printf(b, "api_instance=\"%s\",method=\"%s\",route=\"%s\"",
+	    inst, route < nroutes ? api_routes[route].method : "",
+	    route < nroutes ? api_routes[route].pattern : "unmatched");
+}
+
+static void
+render_counts(struct api_metrics *m, const char *inst, int route,
+    struct vr_buf *b)
+{
+	struct route_stats *rs = &m->routes[route];
+	unsigned long n;
+	int i;
+
+	for (i = 0; i < NSTATUS; i++) {
+		if ((n = load(&rs->by_status[i])) == 0)
+			continue;
+		vr_buf_puts(b, "vetred_http_requests_total{");
+		labels(b, inst, route, m->nroutes);
+		if (statuses[i] != 0)
+			vr_buf_printf(b, ",status=\"%d\"} %lu\n", statuses[i],
+			    n);
+		else
+			vr_buf_printf(b, ",status=\"other\"} %lu\n", n);
+	}
+}
+
+/*
+ * Counts are read one by one while other threads add, so a bucket may be
+ * ahead of the count read before it: buckets are clamped to that count to
+ * keep the histogram monotonic.
+ */
+static void
+render_histogram(struct api_metrics *m, const char *inst, int route,
+    struct vr_buf *b)
+{
+	struct route_stats *rs = &m->routes[route];
+	unsigned long count = load(&rs->count), cum = 0;
+	int i;
+
+	if (count == 0)
+		return;
+	for (i = 0; i < NBUCKET; i++) {
+		cum += load(&rs->le[i]);
+		if (cum > count)
+			cum = count;
+		vr_buf_puts(b, "vetred_http_request_duration_seconds_bucket{");
+		labels(b, inst, route, m->nroutes);
+		vr_buf_printf(b, ",le=\"%g\"} %lu\n", buckets[i], cum);
+	}
+	vr_buf_puts(b, "vetred_http_request_duration_seconds_bucket{");
+	labels(b, inst, route, m->nroutes);
+	vr_buf_printf(b, ",le=\"+Inf\"} %lu\n", count);
+	vr_buf_puts(b, "vetred_http_request_duration_seconds_sum{");
+	labels(b, inst, route, m->nroutes);
+	vr_buf_printf(b, "} %.6f\n", (double)load(&rs->sum_us) / 1e6);
+	vr_buf_puts(b, "vetred_http_request_duration_seconds_count{");
+	labels(b, inst, route, m->nroutes);
+	vr_buf_printf(b, "} %lu\n", count);
+}
+
+/* Prometheus text exposition format 0.0.4, one family after another. */
+void
+api_metrics_render(struct api_metrics *m, const char *inst, struct vr_buf *b)
+{
+	int r;
+
+	vr_buf_puts(b, "# HELP vetred_http_requests_total Requests answered, "
+	    "by route and status.\n# TYPE vetred_http_requests_total "
+	    "counter\n");
+	for (r = 0; r <= m->nroutes; r++)
+		render_counts(m, inst, r, b);
+	vr_buf_puts(b, "# HELP vetred_http_request_duration_seconds Time to "
+	    "answer, by route.\n# TYPE vetred_http_request_duration_seconds "
+	    "histogram\n");
+	for (r = 0; r <= m->nroutes; r++)
+		render_histogram(m, inst, r, b);
+	vr_buf_printf(b, "# HELP vetred_db_errors_total Database calls that "
+	    "failed for a reason other than the input.\n"
+	    "# TYPE vetred_db_errors_total counter\n"
+	    "vetred_db_errors_total{api_instance=\"%s\"} %lu\n", inst,
+	    load(&m->db_errors));
+	vr_buf_printf(b, "# HELP vetred_http_requests_in_flight Requests being "
+	    "served now.\n# TYPE vetred_http_requests_in_flight gauge\n"
+	    "vetred_http_requests_in_flight{api_instance=\"%s\"} %ld\n", inst,
+	    atomic_load_explicit(&m->inflight, memory_order_relaxed));
+	vr_buf_printf(b, "# HELP vetred_process_start_time_seconds Start time "
+	    "of the process since the epoch.\n"
+	    "# TYPE vetred_process_start_time_seconds gauge\n"
+	    "vetred_process_start_time_seconds{api_instance=\"%s\"} %lld\n",
+	    inst, (long long)m->started);
+}

@@ -1,0 +1,177 @@
+/*
+ * router.c - the route table and dispatch.
+ *
+ * Every endpoint of the API is one row below: method, path pattern with
+ * {name} captures, handler, the permission it requires, and whether it
+ * takes a JSON body.  Dispatch answers 404 (no pattern matches the path)
+ * and 405 (the path exists with other methods, listed in Allow) before any
+ * handler runs, then for body routes 413 (too large), 415 (not JSON) and
+ * 400 (not UTF-8, malformed, or not an object).  The OpenAPI document must
+ * list exactly these routes; a unit test holds the two together.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+
+const struct api_route api_routes[] = {
+	{ "GET", "/health", api_health, NULL, 0 },
+	{ "GET", "/ready", api_ready, NULL, 0 },
+	{ "GET", "/metrics", api_metrics_get, NULL, 0 },
+	{ "GET", "/api/v1/openapi.json", api_openapi_get, NULL, 0 },
+	{ "GET", "/api/v1/sedes", api_sedes_list, "sedes.leer", 0 },
+	{ "POST", "/api/v1/sedes", api_sede_create, "sedes.crear", 1 },
+	{ "GET", "/api/v1/sedes/{id}", api_sede_get, "sedes.leer", 0 },
+};
+
+const int api_nroutes = (int)(sizeof(api_routes) / sizeof(api_routes[0]));
+
+/*
+ * Match path against pattern segment by segment; a {name} segment matches
+ * any non-empty segment, captured percent-decoded into r (when r is not
+ * NULL).  1 on a match, 0 otherwise.
+ */
+int
+api_route_match(const char *pattern, const char *path, struct api_req *r)
+{
+	const char *p = pattern, *s = path, *pe, *se;
+	int n = 0;
+
+	while (*p == '/' && *s == '/') {
+		p++;
+		s++;
+		pe = p + strcspn(p, "/");
+		se = s + strcspn(s, "/");
+		if (*p == '{') {
+			if (se == s || n >= API_MAX_CAPTURES)
+				return 0;
+			if (r != NULL) {
+				r->captures[n] = api_url_decode(r->arena, s,
+				    (size_t)(se - s));
+				if (r->captures[n] == NULL)
+					r->captures[n] = "";
+			}
+			n++;
+		} else if (pe - p != se - s || memcmp(p, s, (size_t)(pe - p)))
+			return 0;
+		p = pe;
+		s = se;
+	}
+	if (*p != '\0' || *s != '\0')
+		return 0;
+	if (r != NULL)
+		r->ncaptures = n;
+	return 1;
+}
+
+/* "application/json", optionally with "; charset=utf-8". */
+static int
+is_json_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	if (strncasecmp(ct, "application/json", n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ')
+		ct++;
+	if (*ct == '\0')
+		return 1;
+	if (*ct++ != ';')
+		return 0;
+	while (*ct == ' ')
+		ct++;
+	return strcasecmp(ct, "charset=utf-8") == 0;
+}
+
+/* 0 with r->json an object, or < 0 with the problem answered. */
+static int
+body_or_4xx(struct api_req *r)
+{
+	const char *end = NULL;
+	char detail[128];
+
+	if (r->content_length < 0) {
+		api_problem(r, 400, "solicitud-invalida", "Solicitud inválida",
+		    "Content-Length no es válido.", NULL);
+		return -1;
+	}
+	if (r->content_length > r->ctx->shared->cfg->max_body) {
+		snprintf(detail, sizeof(detail), "El cuerpo supera el límite "
+		    "de %ld bytes.", r->ctx->shared->cfg->max_body);
+		api_problem(r, 413, "cuerpo-demasiado-grande",
+		    "Cuerpo demasiado grande", detail, NULL);
+		return -1;
+	}
+	if (!is_json_type(r->content_type)) {
+		api_problem(r, 415, "tipo-no-soportado",
+		    "Tipo de contenido no soportado",
+		    "Envíe el cuerpo como application/json (UTF-8).", NULL);
+		return -1;
+	}
+	if (api_read_body(r) < 0) {
+		api_problem(r, 400, "solicitud-invalida", "Solicitud inválida",
+		    "El cuerpo llegó incompleto.", NULL);
+		return -1;
+	}
+	if (!vr_utf8_valid(r->body, r->body_len)) {
+		api_problem(r, 400, "utf8-invalido", "Codificación inválida",
+		    "El cuerpo no es UTF-8 válido.", NULL);
+		return -1;
+	}
+	/* The length includes the NUL after the body: nothing may follow
+	 * the document (an embedded NUL was refused as invalid UTF-8). */
+	r->json = cJSON_ParseWithLengthOpts(r->body, r->body_len + 1, &end, 1);
+	if (r->json == NULL) {
+		api_problem(r, 400, "json-invalido", "JSON mal formado",
+		    "El cuerpo no es un documento JSON válido.", NULL);
+		return -1;
+	}
+	if (!cJSON_IsObject(r->json)) {
+		api_problem(r, 400, "json-invalido", "JSON mal formado",
+		    "El cuerpo debe ser un objeto JSON.", NULL);
+		return -1;
+	}
+	return 0;
+}
+
+void
+api_dispatch(struct api_req *r)
+{
+	char allow[128], hdr[160];
+	size_t alen = 0;
+	int i, path_found = 0;
+
+	allow[0] = '\0';
+	for (i = 0; i < api_nroutes; i++) {
+		if (!api_route_match(api_routes[i].pattern, r->path, NULL))
+			continue;
+		path_found = 1;
+		if (strcmp(api_routes[i].method, r->method) == 0 ||
+		    (strcmp(r->method, "HEAD") == 0 &&
+		    strcmp(api_routes[i].method, "GET") == 0)) {
+			r->route = &api_routes[i];
+			break;
+		}
+		if (alen + strlen(api_routes[i].method) + 3 < sizeof(allow))
+			alen += (size_t)snprintf(allow + alen,
+			    sizeof(allow) - alen, "%s%s", alen ? ", " : "",
+			    api_routes[i].method);
+	}
+	if (r->route == NULL) {
+		if (!path_found) {
+			api_problem(r, 404, "no-encontrado", "No encontrado",
+			    "No existe un recurso en esta ruta.", NULL);
+			return;
+		}
+		snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+		api_problem_hdr(r, 405, "metodo-no-permitido",
+		    "Método no permitido", "Esta ruta no acepta ese método.",
+		    NULL, hdr);
+		return;
+	}
+	api_route_match(r->route->pattern, r->path, r);
+	if (r->route->body && body_or_4xx(r) < 0)
+		return;
+	r->route->fn(r);
+}

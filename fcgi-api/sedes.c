@@ -1,0 +1,177 @@
+/*
+ * sedes.c - the clinics of the network (sites).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+
+/* Answer 200 with the JSON text in column 0 of row 0, 404 when no row. */
+static void
+reply_json_text(struct api_req *r, PGresult *res, int status,
+    const char *headers)
+{
+	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
+		api_problem(r, 404, "no-encontrado", "No encontrado",
+		    "La sede no existe.", NULL);
+		return;
+	}
+	api_reply(r, status, "application/json; charset=utf-8",
+	    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), headers);
+}
+
+/*
+ * GET /api/v1/sedes[?activa=true|false] - permission sedes.leer.
+ * 200 [Sede...] ordered by id; 400 when activa is not true/false.
+ */
+void
+api_sedes_list(struct api_req *r)
+{
+	const char *activa = api_query(r, "activa");
+	const char *p[1] = { NULL };
+	PGresult *res = NULL;
+	cJSON *errs;
+	int rc;
+
+	if (activa != NULL) {
+		if (strcmp(activa, "true") != 0 &&
+		    strcmp(activa, "false") != 0) {
+			errs = cJSON_CreateArray();
+			vr_json_error(errs, "activa", "debe ser true o false");
+			api_problem(r, 400, "parametro-invalido",
+			    "Parámetro inválido",
+			    "Un parámetro de consulta no es válido.", errs);
+			return;
+		}
+		p[0] = activa;
+	}
+	if ((rc = vr_db_exec(&r->ctx->db, STMT_SEDES_LIST, 1, p, &res)) < 0)
+		api_db_problem(r, rc);
+	else
+		reply_json_text(r, res, 200, NULL);
+	PQclear(res);
+}
+
+/*
+ * GET /api/v1/sedes/{id} - permission sedes.leer.
+ * 200 Sede; 400 id not a positive integer; 404 no such site.
+ */
+void
+api_sede_get(struct api_req *r)
+{
+	long long id;
+	char ids[24];
+	const char *p[1] = { ids };
+	PGresult *res = NULL;
+	int rc;
+
+	if (api_id_or_400(r, 0, &id) < 0)
+		return;
+	snprintf(ids, sizeof(ids), "%lld", id);
+	if ((rc = vr_db_exec(&r->ctx->db, STMT_SEDE_GET, 1, p, &res)) < 0)
+		api_db_problem(r, rc);
+	else
+		reply_json_text(r, res, 200, NULL);
+	PQclear(res);
+}
+
+struct sede_in {
+	const char	*codigo, *nombre, *ciudad, *direccion, *telefono;
+	const char	*zona_horaria;
+};
+
+/* Validate the body; 0, or < 0 with the 422 answered. */
+static int
+sede_in_or_422(struct api_req *r, struct sede_in *in)
+{
+	cJSON *errs = cJSON_CreateArray();
+	PGresult *res = NULL;
+	const char *p[1];
+	int rc;
+
+	memset(in, 0, sizeof(*in));
+	if (vr_json_str(r->json, "codigo", 1, 2, 16, &in->codigo, errs) > 0 &&
+	    !vr_valid_code(in->codigo, 16))
+		vr_json_error(errs, "codigo", "solo A-Z, 0-9 y '-', empezando "
+		    "con una letra (p. ej. LIM-02)");
+	vr_json_str(r->json, "nombre", 1, 1, 120, &in->nombre, errs);
+	vr_json_str(r->json, "ciudad", 1, 1, 80, &in->ciudad, errs);
+	vr_json_str(r->json, "direccion", 0, 1, 200, &in->direccion, errs);
+	if (vr_json_str(r->json, "telefono", 0, 1, 16, &in->telefono, errs) >
+	    0 && !vr_valid_phone_pe(in->telefono))
+		vr_json_error(errs, "telefono", "debe ser +51 y un celular de 9 "
+		    "dígitos o un fijo de 8");
+	if (vr_json_str(r->json, "zona_horaria", 0, 1, 64, &in->zona_horaria,
+	    errs) > 0 && cJSON_GetArraySize(errs) == 0) {
+		p[0] = in->zona_horaria;
+		rc = vr_db_exec(&r->ctx->db, STMT_TZ_VALID, 1, p, &res);
+		if (rc < 0) {
+			PQclear(res);
+			cJSON_Delete(errs);
+			api_db_problem(r, rc);
+			return -1;
+		}
+		if (PQntuples(res) == 0)
+			vr_json_error(errs, "zona_horaria", "no es una zona "
+			    "horaria IANA conocida (p. ej. America/Lima)");
+		PQclear(res);
+	}
+	if (cJSON_GetArraySize(errs) == 0) {
+		cJSON_Delete(errs);
+		return 0;
+	}
+	api_problem(r, 422, "validacion", "Datos inválidos",
+	    "Corrija los campos indicados.", errs);
+	return -1;
+}
+
+/*
+ * POST /api/v1/sedes - permission sedes.crear.
+ * In: {codigo, nombre, ciudad, direccion?, telefono?, zona_horaria?}.
+ * 201 Sede + Location; 400/413/415 (router); 409 codigo taken; 422 invalid
+ * fields; 503 database unavailable.  Writes the site, its audit row and a
+ * sede.creada outbox event in one transaction.
+ */
+void
+api_sede_create(struct api_req *r)
+{
+	struct vr_db *db = &r->ctx->db;
+	struct sede_in in;
+	const char *p[6];
+	const char *id, *row;
+	char *loc;
+	PGresult *res = NULL;
+	int rc;
+
+	if (sede_in_or_422(r, &in) < 0)
+		return;
+	p[0] = in.codigo;
+	p[1] = in.nombre;
+	p[2] = in.ciudad;
+	p[3] = in.direccion;
+	p[4] = in.telefono;
+	p[5] = in.zona_horaria;
+	if ((rc = vr_db_begin(db)) < 0)
+		goto fail;
+	if ((rc = vr_db_exec(db, STMT_SEDE_INSERT, 6, p, &res)) < 0)
+		goto fail;
+	id = PQgetvalue(res, 0, 0);
+	row = PQgetvalue(res, 0, 1);
+	if ((rc = api_audit(r, "crear", "sede", id, NULL, row)) < 0 ||
+	    (rc = api_outbox(r, "sede.creada", "sede", id, row)) < 0 ||
+	    (rc = vr_db_commit(db)) < 0)
+		goto fail;
+	loc = vr_arena_printf(r->arena, "Location: /api/v1/sedes/%s\r\n", id);
+	api_reply(r, 201, "application/json; charset=utf-8", row, strlen(row),
+	    loc);
+	PQclear(res);
+	return;
+fail:
+	vr_db_rollback(db);
+	PQclear(res);
+	if (rc == VR_ECONFLICT)
+		api_problem(r, 409, "conflicto", "Conflicto",
+		    "Ya existe una sede con ese código.", NULL);
+	else
+		api_db_problem(r, rc);
+}

@@ -1,0 +1,88 @@
+/*
+ * config.c - configuration from VETRED_* environment variables, read once
+ * at start.  Defaults match the local stack that `make run` starts; the
+ * README's configuration table lists every variable.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "vr.h"
+
+const char *
+vr_env_str(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return (v != NULL && *v != '\0') ? v : def;
+}
+
+/* 0 and *out = value (or def when unset); VR_ECONFIG when malformed. */
+int
+vr_env_int(const char *name, long def, long min, long max, long *out)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (v == NULL || *v == '\0') {
+		*out = def;
+		return 0;
+	}
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return VR_ECONFIG;
+	*out = n;
+	return 0;
+}
+
+struct int_var {
+	const char	*name;
+	long		 def, min, max;
+};
+
+enum { IV_THREADS, IV_BACKLOG, IV_BODY, IV_TIMEOUT, IV__MAX };
+
+static const struct int_var ints[IV__MAX] = {
+	[IV_THREADS] = { "VETRED_API_THREADS", 16, 1, 512 },
+	[IV_BACKLOG] = { "VETRED_API_BACKLOG", 4096, 16, 65535 },
+	[IV_BODY] = { "VETRED_MAX_BODY_BYTES", 1048576, 1024, 64L << 20 },
+	[IV_TIMEOUT] = { "VETRED_DB_STATEMENT_TIMEOUT_MS", 5000, 0, 600000 },
+};
+
+int
+vr_config_load(struct vr_config *c, char *err, size_t errlen)
+{
+	long v[IV__MAX];
+	const char *lvl;
+	int i;
+
+	for (i = 0; i < IV__MAX; i++) {
+		if (vr_env_int(ints[i].name, ints[i].def, ints[i].min,
+		    ints[i].max, &v[i]) < 0) {
+			snprintf(err, errlen, "%s must be an integer in "
+			    "[%ld, %ld]", ints[i].name, ints[i].min,
+			    ints[i].max);
+			return VR_ECONFIG;
+		}
+	}
+	c->database_url = vr_env_str("VETRED_DATABASE_URL",
+	    "postgresql://vetred@127.0.0.1:55432/vetred");
+	c->amqp_url = vr_env_str("VETRED_AMQP_URL",
+	    "amqp://guest:guest@127.0.0.1:55672/");
+	c->api_socket = vr_env_str("VETRED_API_SOCKET", "var/dev/run/api-1.sock");
+	c->instance = vr_env_str("VETRED_API_INSTANCE", "api");
+	c->migrations_dir = vr_env_str("VETRED_MIGRATIONS_DIR", "db/migrations");
+	c->api_threads = (int)v[IV_THREADS];
+	c->api_backlog = (int)v[IV_BACKLOG];
+	c->max_body = v[IV_BODY];
+	c->db_timeout_ms = (int)v[IV_TIMEOUT];
+	lvl = vr_env_str("VETRED_LOG_LEVEL", "info");
+	if ((c->log_level = vr_log_level_parse(lvl)) < 0) {
+		snprintf(err, errlen, "VETRED_LOG_LEVEL must be one of debug, "
+		    "info, warn, error");
+		return VR_ECONFIG;
+	}
+	return 0;
+}

@@ -1,0 +1,43 @@
+/*
+ * valid.c - validators of Peruvian and domain formats, as pure functions.
+ * Each returns 1 when the value is valid, 0 otherwise.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "vr.h"
+
+/*
+ * +51, then a mobile number (9 digits starting with 9) or a landline
+ * (8 digits: area code 1 for Lima or 41-84 elsewhere, then the number).
+ */
+int
+vr_valid_phone_pe(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (strncmp(s, "+51", 3) != 0)
+		return 0;
+	if (!(n == 12 && s[3] == '9') && !(n == 11 && s[3] >= '1' &&
+	    s[3] <= '8'))
+		return 0;
+	for (i = 3; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* An uppercase code: A-Z, 0-9 and '-', starting with a letter. */
+int
+vr_valid_code(const char *s, size_t maxlen)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 2 || n > maxlen || !isupper((unsigned char)s[0]))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isupper((unsigned char)s[i]) &&
+		    !isdigit((unsigned char)s[i]) && s[i] != '-')
+			return 0;
+	return 1;
+}

@@ -1,0 +1,196 @@
+/*
+ * vr.h - the VetRed shared library: the one public header.
+ *
+ * Every service links libvr.a and includes only this file.  Conventions:
+ * functions return 0 on success and a negative VR_E* code on failure
+ * (vr_strerror() names it); a cause such as an SQLSTATE or errno is kept
+ * apart from the message.  Names are prefixed vr_.
+ *
+ * Memory: vr_xmalloc() and friends never return NULL (out of memory is
+ * logged and aborts: one policy, in one place).  Request-scoped memory
+ * comes from a struct vr_arena and is released in one call.
+ */
+#ifndef VR_H
+#define VR_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+#include <libpq-fe.h>
+
+/* ---- errors ----------------------------------------------------------- */
+
+enum vr_err {
+	VR_OK = 0,
+	VR_ENOMEM = -1,		/* out of memory */
+	VR_EINVAL = -2,		/* invalid input or argument */
+	VR_ENOTFOUND = -3,	/* no such row, file or key */
+	VR_ECONFLICT = -4,	/* unique or exclusion constraint violated */
+	VR_EREF = -5,		/* a referenced row does not exist */
+	VR_EDB = -6,		/* other database error */
+	VR_EUNAVAIL = -7,	/* server unreachable or connection lost */
+	VR_ERETRY = -8,		/* serialization failure or deadlock */
+	VR_ETOOBIG = -9,	/* input over a size limit */
+	VR_EIO = -10,		/* system call or file error (see errno) */
+	VR_ECHECKSUM = -11,	/* an applied migration file was changed */
+	VR_ECONFIG = -12,	/* bad configuration value */
+	VR_ECHECK = -13,	/* a CHECK constraint refused the value */
+	VR_ETIMEOUT = -14,	/* statement or connect timeout */
+	VR_E__MIN = -15
+};
+
+const char	*vr_strerror(int err);
+
+/* ---- memory ----------------------------------------------------------- */
+
+void	*vr_xmalloc(size_t n);
+void	*vr_xcalloc(size_t n, size_t size);
+void	*vr_xrealloc(void *p, size_t n);
+char	*vr_xstrdup(const char *s);
+
+/*
+ * Arena: bump allocation from chunks; vr_arena_reset() frees everything
+ * allocated since the last reset but keeps the first chunk for reuse.
+ */
+struct vr_arena_chunk;
+struct vr_arena {
+	struct vr_arena_chunk	*head;
+	struct vr_arena_chunk	*first;
+};
+
+void	 vr_arena_init(struct vr_arena *a);
+void	*vr_arena_alloc(struct vr_arena *a, size_t n);
+char	*vr_arena_strdup(struct vr_arena *a, const char *s);
+char	*vr_arena_strndup(struct vr_arena *a, const char *s, size_t n);
+char	*vr_arena_printf(struct vr_arena *a, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 vr_arena_reset(struct vr_arena *a);
+void	 vr_arena_free(struct vr_arena *a);
+
+/* Growable byte buffer, always NUL-terminated. */
+struct vr_buf {
+	char	*data;
+	size_t	 len;
+	size_t	 cap;
+};
+
+void	 vr_buf_init(struct vr_buf *b);
+void	 vr_buf_free(struct vr_buf *b);
+void	 vr_buf_reset(struct vr_buf *b);
+void	 vr_buf_append(struct vr_buf *b, const void *p, size_t n);
+void	 vr_buf_puts(struct vr_buf *b, const char *s);
+void	 vr_buf_printf(struct vr_buf *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+void	 vr_buf_json_string(struct vr_buf *b, const char *s);
+
+/* ---- configuration ---------------------------------------------------- */
+
+/*
+ * Read once at start from VETRED_* environment variables; strings point
+ * into the environment and live as long as the process.
+ */
+struct vr_config {
+	const char	*database_url;	/* VETRED_DATABASE_URL */
+	const char	*amqp_url;	/* VETRED_AMQP_URL */
+	const char	*api_socket;	/* VETRED_API_SOCKET: path or host:port */
+	const char	*instance;	/* VETRED_API_INSTANCE: name in logs */
+	const char	*migrations_dir;/* VETRED_MIGRATIONS_DIR */
+	int		 api_threads;	/* VETRED_API_THREADS */
+	int		 api_backlog;	/* VETRED_API_BACKLOG */
+	long		 max_body;	/* VETRED_MAX_BODY_BYTES */
+	int		 db_timeout_ms;	/* VETRED_DB_STATEMENT_TIMEOUT_MS */
+	int		 log_level;	/* VETRED_LOG_LEVEL */
+};
+
+int	vr_config_load(struct vr_config *c, char *err, size_t errlen);
+int	vr_env_int(const char *name, long def, long min, long max, long *out);
+const char *vr_env_str(const char *name, const char *def);
+
+/* ---- logging ---------------------------------------------------------- */
+
+enum vr_log_level {
+	VR_LOG_DEBUG,
+	VR_LOG_INFO,
+	VR_LOG_WARN,
+	VR_LOG_ERROR,
+	VR_LOG__MAX
+};
+
+/*
+ * One JSON object per line on stderr:
+ *   {"time":..., "level":..., "service":..., "request_id":..., "msg":...,
+ *    key: value, ...}
+ * vr_log() takes NULL-terminated key, value string pairs after msg.
+ */
+void	vr_log_init(const char *service, int min_level);
+int	vr_log_level_parse(const char *s);
+void	vr_log(int level, const char *request_id, const char *msg, ...)
+	    __attribute__((sentinel));
+void	vr_logv(int level, const char *request_id, const char *msg,
+	    va_list ap);
+
+/* ---- PostgreSQL ------------------------------------------------------- */
+
+/*
+ * One struct vr_db per thread, never shared.  The statement table is the
+ * service's own (enum stmt + const char *sql[STMT__MAX]); every statement
+ * is prepared on each (re)connect under the name "vr<index>".
+ */
+struct vr_db {
+	PGconn			*conn;
+	const char		*url;
+	const char *const	*sql;
+	int			 nsql;
+	int			 timeout_ms;
+	int			 in_tx;
+	char			 sqlstate[6];	/* of the last failure */
+	char			 errmsg[256];	/* of the last failure */
+	const char		*constraint;	/* of the last failure, or NULL */
+	char			 constraint_buf[64];
+};
+
+int	 vr_db_open(struct vr_db *db, const char *url, const char *const *sql,
+	    int nsql, int timeout_ms);
+void	 vr_db_close(struct vr_db *db);
+int	 vr_db_ensure(struct vr_db *db);
+int	 vr_db_exec(struct vr_db *db, int stmt, int nparams,
+	    const char *const *params, PGresult **out);
+int	 vr_db_query(struct vr_db *db, const char *sql, PGresult **out);
+int	 vr_db_begin(struct vr_db *db);
+int	 vr_db_commit(struct vr_db *db);
+void	 vr_db_rollback(struct vr_db *db);
+int	 vr_db_map_sqlstate(const char *sqlstate);
+
+/* Migrations: apply dir/NNNN_*.sql once each, in order, checksummed. */
+int	 vr_migrate(struct vr_db *db, const char *dir, int *applied,
+	    char *err, size_t errlen);
+
+/* ---- JSON input ------------------------------------------------------- */
+
+/*
+ * Typed getters with validation.  Each returns 1 when the field is present
+ * and valid (*out set), 0 when it is absent or null and not required, and
+ * VR_EINVAL after adding {"campo": name, "mensaje": why} to errs.
+ */
+int	vr_json_str(const cJSON *obj, const char *name, int required,
+	    size_t minlen, size_t maxlen, const char **out, cJSON *errs);
+int	vr_json_int(const cJSON *obj, const char *name, int required,
+	    long long min, long long max, long long *out, cJSON *errs);
+int	vr_json_bool(const cJSON *obj, const char *name, int required,
+	    int *out, cJSON *errs);
+int	vr_json_enum(const cJSON *obj, const char *name, int required,
+	    const char *const *allowed, int *out, cJSON *errs);
+void	vr_json_error(cJSON *errs, const char *name, const char *msg);
+
+int	vr_utf8_valid(const char *s, size_t len);
+int	vr_valid_phone_pe(const char *s);
+int	vr_valid_code(const char *s, size_t maxlen);
+int	vr_parse_id(const char *s, long long *out);
+
+/* ---- AMQP ------------------------------------------------------------- */
+
+int	vr_amqp_ping(const char *url, int timeout_ms);
+
+#endif /* VR_H */

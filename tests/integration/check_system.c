@@ -1,0 +1,167 @@
+/*
+ * check_system.c - health, readiness, metrics, the OpenAPI document, the
+ * docs page and the headers nginx adds, over real HTTP.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+static void
+assert_ctype(struct http_resp *r, const char *prefix)
+{
+	char ct[128];
+
+	ck_assert_msg(http_header(r, "Content-Type", ct, sizeof(ct)) &&
+	    strncmp(ct, prefix, strlen(prefix)) == 0, "content type %s, "
+	    "want %s", http_header(r, "Content-Type", ct, sizeof(ct)), prefix);
+}
+
+START_TEST(health_is_200_json)
+{
+	struct http_resp r;
+
+	http_get("/health", &r);
+	ck_assert_int_eq(r.status, 200);
+	assert_ctype(&r, "application/json");
+	ck_assert_ptr_nonnull(r.json);
+	ck_assert_str_eq(cJSON_GetObjectItem(r.json, "estado")->valuestring,
+	    "ok");
+	http_free(&r);
+}
+END_TEST
+
+START_TEST(ready_checks_database_and_broker)
+{
+	struct http_resp r;
+
+	http_get("/ready", &r);
+	ck_assert_msg(r.status == 200, "ready: %ld %s", r.status, r.body);
+	ck_assert_str_eq(cJSON_GetObjectItem(r.json, "base_de_datos")
+	    ->valuestring, "ok");
+	ck_assert_str_eq(cJSON_GetObjectItem(r.json, "broker")->valuestring,
+	    "ok");
+	http_free(&r);
+}
+END_TEST
+
+START_TEST(every_response_has_request_id_and_security_headers)
+{
+	static const char *const paths[] = { "/health", "/nada", "/", NULL };
+	static const char *const names[] = { "X-Request-Id",
+	    "X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy",
+	    NULL };
+	struct http_resp r;
+	char v[128];
+	int i, j;
+
+	for (i = 0; paths[i] != NULL; i++) {
+		http_get(paths[i], &r);
+		for (j = 0; names[j] != NULL; j++)
+			ck_assert_msg(http_header(&r, names[j], v, sizeof(v)),
+			    "%s lacks %s", paths[i], names[j]);
+		http_free(&r);
+	}
+}
+END_TEST
+
+/* The metrics parse as Prometheus text (promtool) and count requests. */
+START_TEST(metrics_are_prometheus_text)
+{
+	struct http_resp r;
+	char path[] = "/tmp/vetred-metrics-XXXXXX", cmd[256];
+	FILE *f;
+	int fd, i;
+
+	for (i = 0; i < 6; i++) {
+		http_get("/health", &r);
+		http_free(&r);
+	}
+	http_get("/metrics", &r);
+	ck_assert_int_eq(r.status, 200);
+	assert_ctype(&r, "text/plain; version=0.0.4");
+	ck_assert_ptr_nonnull(strstr(r.body, "vetred_http_requests_total{"
+	    "api_instance=\"api-"));
+	ck_assert_ptr_nonnull(strstr(r.body, "route=\"/health\",status=\"200\""));
+	ck_assert_ptr_nonnull(strstr(r.body,
+	    "vetred_http_request_duration_seconds_bucket{"));
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	fwrite(r.body, 1, r.len, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s >/dev/null "
+	    "2>&1", path);
+	ck_assert_msg(system(cmd) == 0, "promtool rejected the metrics:\n%s",
+	    r.body);
+	unlink(path);
+	http_free(&r);
+}
+END_TEST
+
+START_TEST(openapi_document_is_served)
+{
+	struct http_resp r;
+	const cJSON *v;
+
+	http_get("/api/v1/openapi.json", &r);
+	ck_assert_int_eq(r.status, 200);
+	assert_ctype(&r, "application/json");
+	ck_assert_ptr_nonnull(r.json);
+	v = cJSON_GetObjectItem(r.json, "openapi");
+	ck_assert(cJSON_IsString(v) && strncmp(v->valuestring, "3.0", 3) == 0);
+	ck_assert(cJSON_IsObject(cJSON_GetObjectItem(r.json, "paths")));
+	http_free(&r);
+}
+END_TEST
+
+START_TEST(docs_page_and_assets)
+{
+	struct http_resp r;
+
+	http_get("/docs/", &r);
+	ck_assert_int_eq(r.status, 200);
+	assert_ctype(&r, "text/html");
+	ck_assert_ptr_nonnull(strstr(r.body, "swagger-ui"));
+	http_free(&r);
+	http_get("/docs/vendor/swagger-ui-bundle.js", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_gt(r.len, 100000);
+	http_free(&r);
+	http_get("/", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "VetRed"));
+	http_free(&r);
+}
+END_TEST
+
+START_TEST(head_of_health_has_no_body)
+{
+	struct http_resp r;
+
+	http_req("HEAD", "/health", NULL, NULL, 0, NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(r.len, 0);
+	http_free(&r);
+}
+END_TEST
+
+Suite *
+system_suite(void)
+{
+	Suite *s = suite_create("system");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, health_is_200_json);
+	tcase_add_test(tc, ready_checks_database_and_broker);
+	tcase_add_test(tc, every_response_has_request_id_and_security_headers);
+	tcase_add_test(tc, metrics_are_prometheus_text);
+	tcase_add_test(tc, openapi_document_is_served);
+	tcase_add_test(tc, docs_page_and_assets);
+	tcase_add_test(tc, head_of_health_has_no_body);
+	suite_add_tcase(s, tc);
+	return s;
+}

@@ -1,0 +1,235 @@
+/*
+ * http_client.c - the integration tests' HTTP and SQL helpers.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "itest.h"
+
+const char *
+http_base(void)
+{
+	const char *b = getenv("VETRED_HTTP_URL");
+
+	ck_assert_msg(b != NULL && *b, "VETRED_HTTP_URL is not set: run the "
+	    "integration tests through `make test`");
+	return b;
+}
+
+const char *
+stack_dir(void)
+{
+	const char *d = getenv("VETRED_STACK_DIR");
+
+	ck_assert_msg(d != NULL && *d, "VETRED_STACK_DIR is not set");
+	return d;
+}
+
+struct sink {
+	char	*p;
+	size_t	 len;
+};
+
+static size_t
+collect(char *data, size_t size, size_t n, void *arg)
+{
+	struct sink *s = arg;
+	size_t add = size * n;
+
+	s->p = realloc(s->p, s->len + add + 1);
+	ck_assert_ptr_nonnull(s->p);
+	memcpy(s->p + s->len, data, add);
+	s->len += add;
+	s->p[s->len] = '\0';
+	return add;
+}
+
+void
+http_req(const char *method, const char *path, const char *ctype,
+    const char *body, size_t len, const char *const *extra,
+    struct http_resp *out)
+{
+	struct sink b = { NULL, 0 }, h = { NULL, 0 };
+	struct curl_slist *hdrs = NULL;
+	char url[2048], line[256];
+	CURL *c;
+	CURLcode rc;
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(url, sizeof(url), "%s%s", http_base(), path);
+	c = curl_easy_init();
+	ck_assert_ptr_nonnull(c);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	/* Send the body as is, even past the server's limit. */
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (ctype != NULL) {
+		snprintf(line, sizeof(line), "Content-Type: %s", ctype);
+		hdrs = curl_slist_append(hdrs, line);
+	}
+	for (i = 0; extra != NULL && extra[i] != NULL; i++)
+		hdrs = curl_slist_append(hdrs, extra[i]);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
+		    (curl_off_t)len);
+	}
+	rc = curl_easy_perform(c);
+	ck_assert_msg(rc == CURLE_OK, "%s %s: %s", method, path,
+	    curl_easy_strerror(rc));
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	out->body = b.p ? b.p : calloc(1, 1);
+	out->len = b.len;
+	out->headers = h.p ? h.p : calloc(1, 1);
+	out->hlen = h.len;
+	if (out->len > 0)
+		out->json = cJSON_ParseWithLength(out->body, out->len);
+}
+
+void
+http_get(const char *path, struct http_resp *out)
+{
+	http_req("GET", path, NULL, NULL, 0, NULL, out);
+}
+
+void
+http_post_json(const char *path, const char *json, struct http_resp *out)
+{
+	http_req("POST", path, "application/json", json, strlen(json), NULL,
+	    out);
+}
+
+void
+http_free(struct http_resp *r)
+{
+	free(r->body);
+	free(r->headers);
+	cJSON_Delete(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The value of the last header called name (case-insensitive), or NULL. */
+const char *
+http_header(struct http_resp *r, const char *name, char *buf, size_t buflen)
+{
+	const char *p = r->headers, *eol, *found = NULL;
+	size_t n = strlen(name), vlen;
+
+	for (; p != NULL && *p; p = eol ? eol + 1 : NULL) {
+		eol = strchr(p, '\n');
+		if (strncasecmp(p, name, n) == 0 && p[n] == ':') {
+			const char *v = p + n + 1;
+
+			while (*v == ' ')
+				v++;
+			vlen = (size_t)((eol ? eol : v + strlen(v)) - v);
+			while (vlen > 0 && (v[vlen - 1] == '\r' ||
+			    v[vlen - 1] == ' '))
+				vlen--;
+			if (vlen >= buflen)
+				vlen = buflen - 1;
+			memcpy(buf, v, vlen);
+			buf[vlen] = '\0';
+			found = buf;
+		}
+		if (eol == NULL)
+			break;
+	}
+	return found;
+}
+
+void
+assert_problem(struct http_resp *r, long status, const char *slug)
+{
+	char ct[128], want[128];
+	const cJSON *t;
+
+	ck_assert_msg(r->status == status, "status %ld, want %ld; body: %.300s",
+	    r->status, status, r->body);
+	ck_assert_msg(http_header(r, "Content-Type", ct, sizeof(ct)) != NULL &&
+	    strncmp(ct, "application/problem+json", 24) == 0,
+	    "content type of a %ld is not problem+json: %s", status,
+	    http_header(r, "Content-Type", ct, sizeof(ct)));
+	ck_assert_msg(r->json != NULL, "problem body is not JSON: %.300s",
+	    r->body);
+	t = cJSON_GetObjectItem(r->json, "status");
+	ck_assert(cJSON_IsNumber(t) && (long)t->valuedouble == status);
+	ck_assert(cJSON_IsString(cJSON_GetObjectItem(r->json, "title")));
+	if (slug != NULL) {
+		snprintf(want, sizeof(want), "/problemas/%s", slug);
+		t = cJSON_GetObjectItem(r->json, "type");
+		ck_assert_msg(cJSON_IsString(t) &&
+		    strcmp(t->valuestring, want) == 0, "type %s, want %s",
+		    cJSON_IsString(t) ? t->valuestring : "(none)", want);
+	}
+}
+
+PGconn *
+db_connect(void)
+{
+	const char *url = getenv("VETRED_DATABASE_URL");
+	PGconn *c;
+
+	ck_assert_msg(url != NULL && *url, "VETRED_DATABASE_URL is not set");
+	c = PQconnectdb(url);
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "connect: %s",
+	    PQerrorMessage(c));
+	return c;
+}
+
+char *
+db_value(const char *sql)
+{
+	PGconn *c = db_connect();
+	PGresult *res = PQexec(c, sql);
+	char *v = NULL;
+
+	ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+	    PQerrorMessage(c));
+	if (PQntuples(res) > 0 && !PQgetisnull(res, 0, 0))
+		v = strdup(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	PQfinish(c);
+	return v;
+}
+
+long long
+db_count(const char *sql)
+{
+	char *v = db_value(sql);
+	long long n;
+
+	ck_assert_ptr_nonnull(v);
+	n = atoll(v);
+	free(v);
+	return n;
+}
+
+/* A code unique to this test run, e.g. "T-3F2A1". */
+char *
+unique_code(const char *prefix)
+{
+	static unsigned seq;
+	char *s = malloc(17);
+
+	ck_assert_ptr_nonnull(s);
+	snprintf(s, 17, "%s-%X%X", prefix, (unsigned)getpid() & 0xffff,
+	    ++seq & 0xff);
+	return s;
+}

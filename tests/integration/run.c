@@ -1,0 +1,29 @@
+/*
+ * run.c - runner of the integration suites.  Usage:
+ *   integration-tests [SUITE]
+ * Needs the stack started by ci/test.sh (VETRED_HTTP_URL and friends).
+ */
+#include <stdlib.h>
+
+#include <curl/curl.h>
+
+#include "itest.h"
+
+int
+main(int argc, char *argv[])
+{
+	SRunner *sr;
+	int failed;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	sr = srunner_create(system_suite());
+	srunner_add_suite(sr, errors_suite());
+	srunner_add_suite(sr, sedes_suite());
+	/* Last: it kills an API process. */
+	srunner_add_suite(sr, failover_suite());
+	srunner_run(sr, argc > 1 ? argv[1] : NULL, NULL, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	curl_global_cleanup();
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
