@@ -68,9 +68,9 @@ vr_config_load(struct vr_config *c, char *err, size_t errlen)
 		}
 	}
 	c->database_url = vr_env_str("VETRED_DATABASE_URL",
-	    "postgresql://vetred@127.0.0.1:55432/vetred");
+	    "postgresql://vetred@127.0.0.1:18432/vetred");
 	c->amqp_url = vr_env_str("VETRED_AMQP_URL",
-	    "amqp://guest:guest@127.0.0.1:55672/");
+	    "amqp://vetred:vetred@127.0.0.1:18672/%2f");
 	c->api_socket = vr_env_str("VETRED_API_SOCKET", "var/dev/run/api-1.sock");
 	c->instance = vr_env_str("VETRED_API_INSTANCE", "api");
 	c->migrations_dir = vr_env_str("VETRED_MIGRATIONS_DIR", "db/migrations");

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# ci/run.sh — what `make run` calls after building: start the private stack
+# in var/dev with demo data, print the URLs, stay in the foreground showing
+# the API logs, and stop the stack on Ctrl-C / SIGTERM.
+#
+# VETRED_STACK_DIR (var/dev), VETRED_SEED (1) and VETRED_BIN (build/release)
+# may be overridden; every other ci/stack.sh variable passes through.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export VETRED_STACK_DIR="${VETRED_STACK_DIR:-var/dev}"
+export VETRED_SEED="${VETRED_SEED:-1}"
+export VETRED_BIN="${VETRED_BIN:-build/release}"
+
+tail_pid=""
+stopping=0
+finish() {
+  [ "$stopping" = 1 ] && return
+  stopping=1
+  trap '' INT TERM
+  if [ -n "$tail_pid" ]; then kill "$tail_pid" 2>/dev/null || true; fi
+  echo >&2
+  echo "run: stopping the stack ($VETRED_STACK_DIR)" >&2
+  ci/stack.sh stop || true
+  exit "${1:-0}"
+}
+trap 'finish 0' INT TERM
+
+if ! ci/stack.sh start; then
+  echo "run: the stack did not start; logs are in $VETRED_STACK_DIR/log/" >&2
+  finish 1
+fi
+
+# shellcheck disable=SC1090
+. <(ci/stack.sh env)
+base="$VETRED_HTTP_URL"
+cat <<MSG
+
+VetRed is running (stack: $VETRED_STACK_DIR)
+  API        $base/api/v1/
+  API docs   $base/docs/
+  Metrics    $base/metrics
+  Health     $base/health
+  Ready      $base/ready
+  PostgreSQL $VETRED_DATABASE_URL
+  RabbitMQ   $VETRED_AMQP_URL
+  Logs       $VETRED_STACK_DIR/log/
+Ctrl-C stops the stack.
+
+MSG
+
+# Follow the API logs until interrupted; the signal trap does the stopping.
+tail -n 0 -F "$VETRED_STACK_DIR"/log/api-*.log &
+tail_pid=$!
+while :; do
+  wait "$tail_pid" || true
+  # tail ended on its own (should not happen): keep waiting for a signal.
+  tail_pid=""
+  sleep 3600 & wait $! || true
+done

@@ -1,0 +1,760 @@
+#!/usr/bin/env bash
+# ci/stack.sh — the private local stack of VetRed: PostgreSQL 15, RabbitMQ,
+# N vetred-api FastCGI processes and nginx, all under one stack directory.
+#
+#   ci/stack.sh start | stop | status | env
+#
+# status prints one line per component and exits 0 when all run, 3 if not.
+#
+# Environment (all optional):
+#   VETRED_STACK_DIR        var/dev          (relative to the repository root)
+#   VETRED_PG_PORT          18432
+#   VETRED_AMQP_PORT        18672
+#   VETRED_AMQP_DIST_PORT   VETRED_AMQP_PORT+1 (18673)  Erlang distribution
+#   VETRED_EPMD_PORT        18369            private epmd (may be shared
+#                                            between stacks)
+#   VETRED_HTTP_PORT        18080
+#   VETRED_API_PROCS        2
+#   VETRED_API_THREADS      16               passed through to vetred-api
+#   VETRED_BIN              build/release    holds vetred-api, vetred-migrate
+#   VETRED_MIGRATIONS_DIR   db/migrations    passed through to vetred-migrate
+#   VETRED_SEED             0                1: apply db/seed/*.sql once
+#   VETRED_DATABASE_URL     set: use that server, start no PostgreSQL
+#   VETRED_AMQP_URL         set: use that broker, start no RabbitMQ
+#
+# `start` writes <stack dir>/env (export lines for VETRED_DATABASE_URL,
+# VETRED_AMQP_URL, VETRED_HTTP_URL, VETRED_STACK_DIR) for tests to source;
+# `env` prints it.  The ports and choices of the last start are kept in
+# <stack dir>/stack.conf so that `stop` and `status` need no environment.
+# No systemd, no system services: works as root (PostgreSQL then runs as the
+# `postgres` system user) and as a normal user.
+set -euo pipefail
+umask 022
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd "$REPO"
+
+PGBIN=/usr/lib/postgresql/15/bin
+RMQBIN=/usr/lib/rabbitmq/bin
+AMQP_USER=vetred
+AMQP_PASS=vetred
+
+log() { printf 'stack: %s\n' "$*" >&2; }
+die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+abspath() { case "$1" in /*) realpath -m -- "$1" ;; *) realpath -m -- "$REPO/$1" ;; esac; }
+# tail_of FILE [N]: the last lines of a log, indented, for error messages.
+tail_of() {
+  [ -f "$1" ] || return 0
+  { echo "---- last lines of $1:"; tail -n "${2:-30}" "$1"; echo "----"; } >&2
+}
+is_int() { [[ "$1" =~ ^[0-9]+$ ]]; }
+
+IS_ROOT=0
+[ "$(id -u)" = 0 ] && IS_ROOT=1
+
+DIR="$(abspath "${VETRED_STACK_DIR:-var/dev}")"
+STATE="$DIR/stack.conf"
+ENVFILE="$DIR/env"
+RUNDIR="$DIR/run"
+LOGDIR="$DIR/log"
+PGDATA="$DIR/pg"
+PGSOCK="$DIR/pg-run"
+RMQ="$DIR/rabbitmq"
+NGX="$DIR/nginx"
+
+# ---------------------------------------------------------------- settings
+
+# Requested settings, from the environment.
+want_settings() {
+  PG_PORT="${VETRED_PG_PORT:-18432}"
+  AMQP_PORT="${VETRED_AMQP_PORT:-18672}"
+  HTTP_PORT="${VETRED_HTTP_PORT:-18080}"
+  EPMD_PORT="${VETRED_EPMD_PORT:-18369}"
+  API_PROCS="${VETRED_API_PROCS:-2}"
+  API_THREADS="${VETRED_API_THREADS:-16}"
+  for v in PG_PORT AMQP_PORT HTTP_PORT EPMD_PORT API_PROCS API_THREADS; do
+    is_int "${!v}" || die "VETRED_$v must be a number (got '${!v}')"
+  done
+  DIST_PORT="${VETRED_AMQP_DIST_PORT:-$((AMQP_PORT + 1))}"
+  is_int "$DIST_PORT" || die "VETRED_AMQP_DIST_PORT must be a number"
+  [ "$API_PROCS" -ge 1 ] || die "VETRED_API_PROCS must be at least 1"
+  BIN="$(abspath "${VETRED_BIN:-build/release}")"
+  MIGRATIONS_DIR="$(abspath "${VETRED_MIGRATIONS_DIR:-db/migrations}")"
+  SEED="${VETRED_SEED:-0}"
+
+  PRIVATE_DB_URL="postgresql://vetred@127.0.0.1:$PG_PORT/vetred"
+  PRIVATE_AMQP_URL="amqp://$AMQP_USER:$AMQP_PASS@127.0.0.1:$AMQP_PORT/%2f"
+  # A pre-set URL that names this stack's own private server (e.g. from a
+  # sourced env file) still means "private".
+  if [ -n "${VETRED_DATABASE_URL:-}" ] && [ "$VETRED_DATABASE_URL" != "$PRIVATE_DB_URL" ]; then
+    PG_PRIVATE=0 DB_URL="$VETRED_DATABASE_URL"
+  else
+    PG_PRIVATE=1 DB_URL="$PRIVATE_DB_URL"
+  fi
+  if [ -n "${VETRED_AMQP_URL:-}" ] && [ "$VETRED_AMQP_URL" != "$PRIVATE_AMQP_URL" ]; then
+    AMQP_PRIVATE=0 AMQP_URL="$VETRED_AMQP_URL"
+  else
+    AMQP_PRIVATE=1 AMQP_URL="$PRIVATE_AMQP_URL"
+  fi
+  RMQ_NODE="vetred-$AMQP_PORT@localhost"
+}
+
+STATE_VARS="PG_PORT AMQP_PORT HTTP_PORT EPMD_PORT DIST_PORT API_PROCS PG_PRIVATE AMQP_PRIVATE RMQ_NODE"
+# A change in one of these makes `start` stop the old stack first.
+CMP_VARS="PG_PORT AMQP_PORT HTTP_PORT EPMD_PORT DIST_PORT PG_PRIVATE AMQP_PRIVATE RMQ_NODE"
+
+save_state() {
+  local v
+  { echo "# written by ci/stack.sh start; read by stop/status"
+    for v in $STATE_VARS; do printf '%s=%q\n' "$v" "${!v}"; done
+  } >"$STATE.tmp"
+  mv -f "$STATE.tmp" "$STATE"
+}
+
+# Settings of the last start (for stop/status); the environment otherwise.
+load_state() {
+  want_settings
+  if [ -f "$STATE" ]; then
+    local line k val
+    while IFS= read -r line; do
+      case "$line" in '#'*|'') continue ;; esac
+      k="${line%%=*}" val="${line#*=}"
+      case " $STATE_VARS " in *" $k "*) eval "$k=$val" ;; esac
+    done <"$STATE"
+  fi
+}
+
+# ---------------------------------------------------------------- helpers
+
+# pid_alive PID: the process exists (zombies count as gone).
+pid_alive() {
+  is_int "${1:-}" || return 1
+  [ -d "/proc/$1" ] || return 1
+  local st; st="$(awk '/^State:/{print $2}' "/proc/$1/status" 2>/dev/null || true)"
+  [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+read_pid() { if [ -r "$1" ]; then head -n1 "$1" 2>/dev/null | tr -dc '0-9'; fi; return 0; }
+# has_env PID VAR=VALUE: the process was started with that environment entry.
+has_env() { tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qxF -- "$2"; }
+# Processes whose working directory is $1 (PostgreSQL processes sit in PGDATA).
+pids_with_cwd() {
+  local p
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/cwd" 2>/dev/null || true)" = "$1" ] && echo "${p#/proc/}"
+  done
+  return 0
+}
+# Processes holding a listening TCP socket on 127.0.0.1/0.0.0.0:$1.
+pids_listening() {
+  local hex inodes p fd
+  hex="$(printf '%04X' "$1")"
+  inodes="$(awk -v h=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == h { print $10 }' /proc/net/tcp 2>/dev/null | sort -u)"
+  [ -n "$inodes" ] || return 0
+  for p in /proc/[0-9]*; do
+    for fd in "$p"/fd/*; do
+      case "$(readlink "$fd" 2>/dev/null || true)" in
+        socket:\[*\])
+          local ino; ino="$(readlink "$fd")"; ino="${ino#socket:[}"; ino="${ino%]}"
+          if grep -qxF "$ino" <<<"$inodes"; then echo "${p#/proc/}"; break; fi ;;
+      esac
+    done
+  done
+  return 0
+}
+port_in_use() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+# The default ports lie inside Linux's ephemeral range (32768-60999): an
+# outgoing connection (a benchmark, a test client) may hold one as its local
+# port, also for a minute in TIME_WAIT, and then the server's bind() fails
+# with "Address already in use" although nothing listens.  can_bind probes
+# exactly that (SO_REUSEADDR, as the servers do), with perl-base (Essential).
+can_bind() {
+  perl -MSocket -e 'socket(S, PF_INET, SOCK_STREAM, 0) or exit 2;
+    setsockopt(S, SOL_SOCKET, SO_REUSEADDR, 1);
+    bind(S, sockaddr_in($ARGV[0], inet_aton("127.0.0.1"))) or exit 1; exit 0' "$1"
+}
+# wait_port_free PORT VAR: fail if something listens on PORT; while another
+# socket keeps it from being bound, wait (up to 70s).
+wait_port_free() {
+  local port="$1" var="$2" i
+  port_in_use "$port" && die "port $port ($var) is already in use by another program; choose another with $var=..."
+  can_bind "$port" && return 0
+  log "port $port ($var) is the local port of another connection (ephemeral range); waiting up to 70s for it"
+  for ((i = 0; i < 140; i++)); do
+    sleep 0.5
+    can_bind "$port" && return 0
+    port_in_use "$port" && die "port $port ($var) is already in use by another program; choose another with $var=..."
+  done
+  die "port $port ($var) cannot be bound (taken as an ephemeral port by outgoing connections); choose a port below 32768 with $var=..."
+}
+# As root, take the stack's ports out of the kernel's ephemeral range
+# (net.ipv4.ip_local_reserved_ports; network-namespace wide, until reboot,
+# only adds entries) so that outgoing connections never take them.
+reserve_ports() {
+  local f=/proc/sys/net/ipv4/ip_local_reserved_ports cur p item lo hi add=() items eph_lo eph_hi
+  [ "$IS_ROOT" = 1 ] && [ -w "$f" ] || return 0
+  cur="$(cat "$f" 2>/dev/null)" || return 0
+  read -r eph_lo eph_hi </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || return 0
+  for p in "$@"; do
+    if [ "$p" -lt "$eph_lo" ] || [ "$p" -gt "$eph_hi" ]; then continue; fi
+    local covered=0
+    IFS=, read -ra items <<<"$cur"
+    for item in "${items[@]}"; do
+      item="${item// /}"; [ -n "$item" ] || continue
+      lo="${item%-*}" hi="${item#*-}"
+      if [ "$p" -ge "$lo" ] && [ "$p" -le "$hi" ]; then covered=1; break; fi
+    done
+    [ "$covered" = 1 ] || add+=("$p")
+  done
+  [ "${#add[@]}" -gt 0 ] || return 0
+  local IFS=,
+  if echo "${cur:+$cur,}${add[*]}" >"$f" 2>/dev/null; then
+    log "reserved ports ${add[*]} (net.ipv4.ip_local_reserved_ports) against ephemeral use"
+  fi
+  return 0
+}
+# stop_pid PID NAME [SECONDS]: SIGTERM, wait, SIGKILL only after the timeout.
+stop_pid() {
+  local pid="$1" name="$2" secs="${3:-15}" i
+  pid_alive "$pid" || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < secs * 10; i++)); do
+    pid_alive "$pid" || return 0
+    sleep 0.1
+  done
+  log "$name (pid $pid) did not exit within ${secs}s after SIGTERM; sending SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do pid_alive "$pid" || return 0; sleep 0.1; done
+}
+sed_esc() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
+
+# ---------------------------------------------------------------- PostgreSQL
+
+as_pg() {
+  if [ "$IS_ROOT" = 1 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+pg_pid() {
+  local pid; pid="$(read_pid "$PGDATA/postmaster.pid")"
+  pid_alive "$pid" || return 1
+  [ "$(readlink "/proc/$pid/cwd" 2>/dev/null || true)" = "$PGDATA" ] || return 1
+  echo "$pid"
+}
+pg_ready() { "$PGBIN/pg_isready" -q -h "$PGSOCK" -p "$PG_PORT" -U postgres -d postgres -t 2; }
+pg_psql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PGSOCK" -p "$PG_PORT" -U postgres -d postgres; }
+
+pg_start() {
+  [ -x "$PGBIN/pg_ctl" ] || die "PostgreSQL 15 not found in $PGBIN (run ci/deps.sh)"
+  mkdir -p "$LOGDIR" "$PGSOCK"
+  local pglog="$LOGDIR/postgresql.log"
+  touch "$pglog"
+  if [ "$IS_ROOT" = 1 ]; then
+    if ! getent passwd postgres >/dev/null; then
+      log "creating system user postgres"
+      useradd --system --user-group --home-dir /var/lib/postgresql --no-create-home \
+        --shell /usr/sbin/nologin postgres
+    fi
+    runuser -u postgres -- test -x "$DIR" ||
+      die "user postgres cannot traverse $DIR; make its parent directories world-traversable (chmod o+x)"
+    chown postgres: "$PGSOCK"
+    chown postgres: "$pglog"
+  fi
+
+  # A cluster counts as initialised once our include line is in place; a
+  # half-made one (initdb interrupted) is wiped and made again.
+  if ! grep -qs "^include_if_exists = 'vetred.conf'" "$PGDATA/postgresql.conf"; then
+    if pg_pid >/dev/null; then die "a postmaster runs in $PGDATA but the cluster looks incomplete"; fi
+    log "postgresql: initdb $PGDATA"
+    rm -rf "$PGDATA" && mkdir -p "$PGDATA" && chmod 700 "$PGDATA"
+    [ "$IS_ROOT" = 1 ] && chown postgres: "$PGDATA"
+    local loc=C
+    locale -a 2>/dev/null | grep -qiE '^c\.utf-?8$' && loc=C.UTF-8
+    as_pg "$PGBIN/initdb" -D "$PGDATA" --auth=trust -U postgres -E UTF8 --locale="$loc" \
+      --no-sync >"$LOGDIR/initdb.log" 2>&1 || { tail_of "$LOGDIR/initdb.log"; die "initdb failed"; }
+    rm -f "$DIR/seed.applied"
+    as_pg sh -c "echo \"include_if_exists = 'vetred.conf'\" >>'$PGDATA/postgresql.conf'"
+  elif [ "$IS_ROOT" = 1 ] && [ "$(stat -c %U "$PGDATA")" != postgres ]; then
+    chown -R postgres: "$PGDATA"
+  fi
+  as_pg sh -c "cat >'$PGDATA/vetred.conf.tmp' && mv -f '$PGDATA/vetred.conf.tmp' '$PGDATA/vetred.conf'" <<EOF
+# Written by ci/stack.sh on every start; edits are lost.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PGSOCK'
+max_connections = 300
+shared_buffers = 256MB
+logging_collector = off
+log_line_prefix = '%m [%p] %q%u@%d '
+log_min_duration_statement = 1000
+EOF
+
+  if pg_pid >/dev/null; then
+    log "postgresql: already running (pid $(pg_pid))"
+  else
+    # Crash leftovers: orphaned backends, a stale postmaster.pid or socket
+    # lock (its pid may have been reused by an unrelated process).
+    local orphans; mapfile -t orphans < <(pids_with_cwd "$PGDATA")
+    if [ "${#orphans[@]}" -gt 0 ]; then
+      log "postgresql: killing orphaned processes of a dead postmaster: ${orphans[*]}"
+      kill -KILL "${orphans[@]}" 2>/dev/null || true
+      sleep 0.5
+    fi
+    rm -f "$PGDATA/postmaster.pid" "$PGSOCK"/.s.PGSQL.*
+    wait_port_free "$PG_PORT" VETRED_PG_PORT
+    log "postgresql: starting on 127.0.0.1:$PG_PORT"
+    local try
+    for try in 1 2 3 4 5; do
+      local mark; mark="$(wc -l <"$pglog" 2>/dev/null || echo 0)"
+      as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -l "$pglog" -w -t 90 start >/dev/null && break
+      # Lost a race for the port with an outgoing connection: try again.
+      if [ "$try" -lt 5 ] && tail -n +"$((mark + 1))" "$pglog" | grep -q 'Address already in use' &&
+          ! port_in_use "$PG_PORT"; then
+        log "postgresql: port $PG_PORT briefly taken by an outgoing connection; retrying"
+        sleep 2
+        continue
+      fi
+      tail_of "$pglog"; die "PostgreSQL did not start"
+    done
+  fi
+  local i
+  for ((i = 0; i < 600; i++)); do pg_ready && break; sleep 0.1; done
+  pg_ready || { tail_of "$pglog"; die "PostgreSQL is not accepting connections on $PGSOCK:$PG_PORT"; }
+
+  pg_psql <<'SQL' || die "could not create role/database vetred"
+SELECT 'CREATE ROLE vetred LOGIN NOSUPERUSER'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vetred')\gexec
+SELECT 'CREATE DATABASE vetred OWNER vetred'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'vetred')\gexec
+SQL
+}
+
+pg_stop() {
+  [ -d "$PGDATA" ] || return 0
+  if pg_pid >/dev/null; then
+    log "postgresql: stopping"
+    as_pg "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w -t 60 stop >/dev/null ||
+      log "postgresql: pg_ctl stop failed (see $LOGDIR/postgresql.log)"
+  fi
+}
+
+# ---------------------------------------------------------------- migrations, seed
+
+run_migrations() {
+  log "migrations: $BIN/vetred-migrate ($MIGRATIONS_DIR)"
+  mkdir -p "$LOGDIR"
+  if ! VETRED_DATABASE_URL="$DB_URL" VETRED_MIGRATIONS_DIR="$MIGRATIONS_DIR" \
+      "$BIN/vetred-migrate" >>"$LOGDIR/migrate.log" 2>&1; then
+    tail_of "$LOGDIR/migrate.log"
+    die "migrations failed (full log: $LOGDIR/migrate.log)"
+  fi
+}
+
+# Seed files are applied once per database: <stack dir>/seed.applied records
+# "URL sha256 file" for every file applied (a fresh private cluster clears it).
+run_seed() {
+  local f sum done_file="$DIR/seed.applied" n=0
+  shopt -s nullglob
+  local files=("$REPO"/db/seed/*.sql)
+  shopt -u nullglob
+  [ "${#files[@]}" -gt 0 ] || { log "seed: no db/seed/*.sql"; return 0; }
+  touch "$done_file"
+  for f in "${files[@]}"; do
+    sum="$(sha256sum "$f" | cut -d' ' -f1)"
+    grep -qxF "$DB_URL $sum ${f##*/}" "$done_file" && continue
+    log "seed: ${f#"$REPO"/}"
+    "$PGBIN/psql" -X -v ON_ERROR_STOP=1 --single-transaction -q -d "$DB_URL" -f "$f" \
+      >>"$LOGDIR/seed.log" 2>&1 || { tail_of "$LOGDIR/seed.log"; die "seed file $f failed"; }
+    echo "$DB_URL $sum ${f##*/}" >>"$done_file"
+    n=$((n + 1))
+  done
+  [ "$n" -gt 0 ] || log "seed: already applied"
+}
+
+# ---------------------------------------------------------------- RabbitMQ
+
+RMQ_ENV=()
+rmq_env() {
+  RMQ_ENV=(
+    -u ERL_FLAGS -u ERL_AFLAGS -u ERL_ZFLAGS -u RABBITMQ_ENABLED_PLUGINS
+    HOME="$RMQ"
+    RABBITMQ_CONF_ENV_FILE="$RMQ/rabbitmq-env.conf"
+    RABBITMQ_CONFIG_FILE="$RMQ/rabbitmq.conf"
+    RABBITMQ_CONFIG_FILES="$RMQ/conf.d"
+    RABBITMQ_ADVANCED_CONFIG_FILE="$RMQ/advanced.config"
+    RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ/enabled_plugins"
+    RABBITMQ_NODENAME="$RMQ_NODE"
+    RABBITMQ_USE_LONGNAME=false
+    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+    RABBITMQ_NODE_PORT="$AMQP_PORT"
+    RABBITMQ_DIST_PORT="$DIST_PORT"
+    RABBITMQ_MNESIA_BASE="$RMQ/mnesia"
+    RABBITMQ_LOG_BASE="$RMQ/log"
+    RABBITMQ_PID_FILE="$RMQ/rabbitmq.pid"
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+    ERL_EPMD_PORT="$EPMD_PORT"
+    ERL_EPMD_ADDRESS=127.0.0.1
+  )
+}
+rmqctl() { env "${RMQ_ENV[@]}" "$RMQBIN/rabbitmqctl" -n "$RMQ_NODE" "$@"; }
+rmq_pid() {
+  local pid; pid="$(read_pid "$RMQ/rabbitmq.pid")"
+  pid_alive "$pid" && has_env "$pid" "RABBITMQ_NODENAME=$RMQ_NODE" && echo "$pid"
+}
+epmd_running() { epmd -port "$EPMD_PORT" -names >/dev/null 2>&1; }
+
+rmq_await() {
+  local pid="$1" deadline=$((SECONDS + 60))
+  while :; do
+    pid_alive "$pid" || { tail_of "$RMQ/log/console.log" 40; tail_of "$RMQ/log/$RMQ_NODE.log" 40; die "RabbitMQ node $RMQ_NODE exited during startup"; }
+    rmqctl -q await_startup --timeout 10 >/dev/null 2>&1 && return 0
+    [ "$SECONDS" -lt "$deadline" ] || break
+    sleep 1
+  done
+  tail_of "$RMQ/log/console.log" 40; tail_of "$RMQ/log/$RMQ_NODE.log" 40
+  die "RabbitMQ node $RMQ_NODE did not start within 60s (logs in $RMQ/log)"
+}
+
+rmq_start() {
+  [ -x "$RMQBIN/rabbitmq-server" ] || die "RabbitMQ not found in $RMQBIN (run ci/deps.sh)"
+  rmq_env
+  mkdir -p "$RMQ/log" "$RMQ/mnesia" "$RMQ/conf.d"
+  [ -f "$RMQ/enabled_plugins" ] || echo '[].' >"$RMQ/enabled_plugins"
+  echo "# Empty on purpose: keeps /etc/rabbitmq/rabbitmq-env.conf out." >"$RMQ/rabbitmq-env.conf"
+  sed -e "s|@AMQP_PORT@|$AMQP_PORT|g" -e "s|@AMQP_USER@|$(sed_esc "$AMQP_USER")|g" \
+      -e "s|@AMQP_PASS@|$(sed_esc "$AMQP_PASS")|g" \
+      "$REPO/deploy/rabbitmq.conf.in" >"$RMQ/rabbitmq.conf"
+
+  local pid
+  if pid="$(rmq_pid)"; then
+    log "rabbitmq: already running (node $RMQ_NODE, pid $pid)"
+  else
+    rm -f "$RMQ/rabbitmq.pid"
+    wait_port_free "$AMQP_PORT" VETRED_AMQP_PORT
+    wait_port_free "$DIST_PORT" VETRED_AMQP_DIST_PORT
+    log "rabbitmq: starting node $RMQ_NODE on 127.0.0.1:$AMQP_PORT (dist $DIST_PORT, epmd $EPMD_PORT)"
+    setsid env "${RMQ_ENV[@]}" "$RMQBIN/rabbitmq-server" </dev/null >>"$RMQ/log/console.log" 2>&1 &
+    pid=$!
+  fi
+  rmq_await "$pid"
+}
+
+rmq_stop() {
+  [ -d "$RMQ" ] || return 0
+  rmq_env
+  local pid
+  if pid="$(rmq_pid)"; then
+    log "rabbitmq: stopping node $RMQ_NODE"
+    rmqctl -q stop "$RMQ/rabbitmq.pid" >/dev/null 2>&1 || stop_pid "$pid" rabbitmq 30
+    stop_pid "$pid" rabbitmq 30
+  fi
+  rm -f "$RMQ/rabbitmq.pid"
+  # The private epmd refuses -kill while another stack's node still uses it.
+  if epmd_running; then
+    env ERL_EPMD_ADDRESS=127.0.0.1 epmd -port "$EPMD_PORT" -kill >/dev/null 2>&1 || true
+  fi
+}
+
+# ---------------------------------------------------------------- API processes
+
+# What a running API process must match to be kept: binary identity and env.
+api_signature() {
+  local b="$BIN/vetred-api"
+  printf '%s\n' "$(stat -L -c '%d:%i:%Y:%s' "$b" 2>/dev/null)" "$DB_URL" "$AMQP_URL" "$API_THREADS" |
+    sha256sum | cut -c1-16
+}
+api_pid() {
+  local i="$1" pid; pid="$(read_pid "$RUNDIR/api-$i.pid")"
+  pid_alive "$pid" && has_env "$pid" "VETRED_API_INSTANCE=api-$i" &&
+    has_env "$pid" "VETRED_API_SOCKET=$RUNDIR/api-$i.sock" && echo "$pid"
+}
+api_stop_one() {
+  local i="$1" pid
+  if pid="$(api_pid "$i")"; then
+    log "api-$i: stopping (pid $pid)"
+    stop_pid "$pid" "api-$i" 15
+  fi
+  rm -f "$RUNDIR/api-$i.pid" "$RUNDIR/api-$i.sig" "$RUNDIR/api-$i.sock"
+}
+api_indexes() {  # every api-N with a pid file
+  local f n
+  for f in "$RUNDIR"/api-*.pid; do
+    [ -e "$f" ] || continue
+    n="${f##*/api-}"; n="${n%.pid}"
+    is_int "$n" && echo "$n"
+  done | sort -n
+}
+
+api_start() {
+  mkdir -p "$RUNDIR" "$LOGDIR"
+  chmod 755 "$RUNDIR"
+  local sig i pid sock started=()
+  sig="$(api_signature)"
+  for i in $(api_indexes); do [ "$i" -gt "$API_PROCS" ] && api_stop_one "$i"; done
+  for ((i = 1; i <= API_PROCS; i++)); do
+    sock="$RUNDIR/api-$i.sock"
+    if pid="$(api_pid "$i")"; then
+      if [ -S "$sock" ] && [ "$(cat "$RUNDIR/api-$i.sig" 2>/dev/null)" = "$sig" ]; then
+        log "api-$i: already running (pid $pid)"
+        continue
+      fi
+      log "api-$i: binary or settings changed (or socket gone); restarting"
+      api_stop_one "$i"
+    fi
+    rm -f "$sock" "$RUNDIR/api-$i.pid"
+    setsid env VETRED_DATABASE_URL="$DB_URL" VETRED_AMQP_URL="$AMQP_URL" \
+      VETRED_API_THREADS="$API_THREADS" VETRED_API_SOCKET="$sock" VETRED_API_INSTANCE="api-$i" \
+      "$BIN/vetred-api" </dev/null >>"$LOGDIR/api-$i.log" 2>&1 &
+    echo $! >"$RUNDIR/api-$i.pid"
+    echo "$sig" >"$RUNDIR/api-$i.sig"
+    started+=("$i")
+  done
+  [ "${#started[@]}" -gt 0 ] && log "api: started ${started[*]/#/api-} ($BIN/vetred-api)"
+  local deadline=$((SECONDS + 30))
+  for i in "${started[@]}"; do
+    sock="$RUNDIR/api-$i.sock"
+    while [ ! -S "$sock" ]; do
+      pid_alive "$(read_pid "$RUNDIR/api-$i.pid")" ||
+        { tail_of "$LOGDIR/api-$i.log"; die "api-$i exited during startup (log: $LOGDIR/api-$i.log)"; }
+      [ "$SECONDS" -lt "$deadline" ] ||
+        { tail_of "$LOGDIR/api-$i.log"; die "api-$i did not create $sock within 30s"; }
+      sleep 0.1
+    done
+  done
+}
+
+api_stop() {
+  [ -d "$RUNDIR" ] || return 0
+  local i pids=() names=() pid
+  # SIGTERM all first, then wait for each: they shut down in parallel.
+  for i in $(api_indexes); do
+    if pid="$(api_pid "$i")"; then
+      log "api-$i: stopping (pid $pid)"
+      kill -TERM "$pid" 2>/dev/null || true
+      pids+=("$pid") names+=("api-$i")
+    fi
+  done
+  for i in "${!pids[@]}"; do stop_pid "${pids[$i]}" "${names[$i]}" 15; done
+  for i in $(api_indexes); do rm -f "$RUNDIR/api-$i.pid" "$RUNDIR/api-$i.sig" "$RUNDIR/api-$i.sock"; done
+}
+
+# ---------------------------------------------------------------- nginx
+
+ngx_pid() {
+  local pid; pid="$(read_pid "$NGX/nginx.pid")"
+  pid_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$NGX/nginx.conf" && echo "$pid"
+}
+ngx() { nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" "$@"; }
+# nginx workers listening on HTTP_PORT whose master is gone (kill -9).
+ngx_orphans() {
+  local p pp
+  port_in_use "$HTTP_PORT" || return 0
+  for p in $(pids_listening "$HTTP_PORT"); do
+    pp="$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null || true)"
+    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = nginx ] &&
+      tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'worker process' &&
+      [ "$(cat "/proc/$pp/comm" 2>/dev/null)" != nginx ] && echo "$p"
+  done
+  return 0
+}
+
+ngx_start() {
+  command -v nginx >/dev/null || die "nginx not found (run ci/deps.sh)"
+  mkdir -p "$NGX/tmp"
+  local servers="" i
+  for ((i = 1; i <= API_PROCS; i++)); do
+    servers+="        server unix:$RUNDIR/api-$i.sock max_fails=1 fail_timeout=2s;\\n"
+  done
+  servers="${servers%\\n}"
+  # $servers is already escaped except for the path parts.
+  sed -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
+      -e "s|@STACK_DIR@|$(sed_esc "$DIR")|g" \
+      -e "s|@REPO@|$(sed_esc "$REPO")|g" \
+      -e "s|@API_SERVERS@|$(printf '%s' "$servers" | sed -e 's/[|&]/\\&/g')|g" \
+      "$REPO/deploy/nginx.conf.in" >"$NGX/nginx.conf.new"
+  if ! nginx -t -p "$NGX" -c "$NGX/nginx.conf.new" -e "$NGX/error.log" >"$NGX/configtest.log" 2>&1; then
+    cat "$NGX/configtest.log" >&2
+    die "generated nginx configuration is invalid ($NGX/nginx.conf.new)"
+  fi
+  mv -f "$NGX/nginx.conf.new" "$NGX/nginx.conf"
+  local pid
+  if pid="$(ngx_pid)"; then
+    log "nginx: already running (pid $pid); reloading configuration"
+    ngx -s reload
+  else
+    # A killed master leaves its workers serving on the port: end them.
+    local stale; mapfile -t stale < <(ngx_orphans)
+    if [ "${#stale[@]}" -gt 0 ]; then
+      log "nginx: ending orphaned workers of a dead master: ${stale[*]}"
+      kill -KILL "${stale[@]}" 2>/dev/null || true
+      sleep 0.3
+    fi
+    rm -f "$NGX/nginx.pid"
+    wait_port_free "$HTTP_PORT" VETRED_HTTP_PORT
+    log "nginx: starting on http://127.0.0.1:$HTTP_PORT"
+    setsid nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" </dev/null ||
+      { tail_of "$NGX/error.log"; die "nginx did not start"; }
+  fi
+}
+
+ngx_stop() {
+  [ -d "$NGX" ] || return 0
+  local pid i
+  if pid="$(ngx_pid)"; then
+    log "nginx: stopping (pid $pid)"
+    ngx -s quit 2>/dev/null || kill -QUIT "$pid" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do pid_alive "$pid" || break; sleep 0.1; done
+    pid_alive "$pid" && stop_pid "$pid" nginx 5
+  fi
+  rm -f "$NGX/nginx.pid"
+}
+
+# ---------------------------------------------------------------- commands
+
+wait_ready() {
+  local url="http://127.0.0.1:$HTTP_PORT/ready" deadline=$((SECONDS + 30)) code=""
+  while :; do
+    code="$(curl -sS -o /dev/null -w '%{http_code}' -m 2 "$url" 2>/dev/null || true)"
+    [ "$code" = 200 ] && return 0
+    [ "$SECONDS" -lt "$deadline" ] || break
+    sleep 0.2
+  done
+  local i
+  for ((i = 1; i <= API_PROCS; i++)); do tail_of "$LOGDIR/api-$i.log" 20; done
+  tail_of "$NGX/error.log" 10
+  die "$url did not answer 200 within 30s (last status: ${code:-none})"
+}
+
+write_env() {
+  { printf 'export VETRED_DATABASE_URL=%q\n' "$DB_URL"
+    printf 'export VETRED_AMQP_URL=%q\n' "$AMQP_URL"
+    printf 'export VETRED_HTTP_URL=%q\n' "http://127.0.0.1:$HTTP_PORT"
+    printf 'export VETRED_STACK_DIR=%q\n' "$DIR"
+  } >"$ENVFILE.tmp"
+  mv -f "$ENVFILE.tmp" "$ENVFILE"
+}
+
+# Before starting anything: the ports of the components to start are free.
+preflight() {
+  local ports=("$HTTP_PORT")
+  [ "$PG_PRIVATE" = 1 ] && ports+=("$PG_PORT")
+  [ "$AMQP_PRIVATE" = 1 ] && ports+=("$AMQP_PORT" "$DIST_PORT" "$EPMD_PORT")
+  reserve_ports "${ports[@]}"
+  if [ "$PG_PRIVATE" = 1 ] && ! pg_pid >/dev/null; then
+    wait_port_free "$PG_PORT" VETRED_PG_PORT
+  fi
+  if [ "$AMQP_PRIVATE" = 1 ]; then
+    rmq_env
+    if ! rmq_pid >/dev/null; then
+      wait_port_free "$AMQP_PORT" VETRED_AMQP_PORT
+      wait_port_free "$DIST_PORT" VETRED_AMQP_DIST_PORT
+      epmd_running || wait_port_free "$EPMD_PORT" VETRED_EPMD_PORT
+    fi
+  fi
+  if ! ngx_pid >/dev/null && [ -z "$(ngx_orphans)" ]; then
+    wait_port_free "$HTTP_PORT" VETRED_HTTP_PORT
+  fi
+  return 0
+}
+
+cmd_start() {
+  local t0=$SECONDS
+  want_settings
+  [ -x "$BIN/vetred-migrate" ] || die "$BIN/vetred-migrate not found or not executable: build first (make), or set VETRED_BIN"
+  [ -x "$BIN/vetred-api" ] || die "$BIN/vetred-api not found or not executable: build first (make), or set VETRED_BIN"
+  command -v curl >/dev/null || die "curl not found (run ci/deps.sh)"
+
+  # Started before with other ports or choices: stop that stack first.
+  if [ -f "$STATE" ]; then
+    local wanted old v
+    wanted="$(for v in $CMP_VARS; do printf '%s=%q\n' "$v" "${!v}"; done)"
+    old="$(for v in $CMP_VARS; do grep "^$v=" "$STATE" || true; done)"
+    if [ "$wanted" != "$old" ]; then
+      log "settings differ from the last start in $DIR; stopping the old stack first"
+      ( cmd_stop ) || true
+    fi
+  fi
+  preflight
+  mkdir -p "$DIR" "$LOGDIR" "$RUNDIR"
+  chmod 755 "$DIR"
+  save_state
+  rm -f "$ENVFILE"
+
+  if [ "$PG_PRIVATE" = 1 ]; then
+    pg_start
+  else
+    log "postgresql: using VETRED_DATABASE_URL (no private server)"
+    "$PGBIN/pg_isready" -q -d "$DB_URL" -t 10 || die "the server in VETRED_DATABASE_URL does not accept connections"
+  fi
+  run_migrations
+  [ "$SEED" = 1 ] && run_seed
+  if [ "$AMQP_PRIVATE" = 1 ]; then
+    rmq_start
+  else
+    log "rabbitmq: using VETRED_AMQP_URL (no private node)"
+  fi
+  api_start
+  ngx_start
+  wait_ready
+  write_env
+  log "ready in $((SECONDS - t0))s: http://127.0.0.1:$HTTP_PORT (env: $ENVFILE)"
+}
+
+cmd_stop() {
+  load_state
+  if [ ! -d "$DIR" ]; then log "nothing to stop in $DIR"; return 0; fi
+  api_stop
+  ngx_stop
+  rmq_stop
+  pg_stop
+  rm -f "$ENVFILE"
+  log "stopped ($DIR)"
+}
+
+cmd_status() {
+  load_state
+  local all=0 pid i n
+  line() { printf '%-11s %s\n' "$1" "$2"; }
+  if [ "$PG_PRIVATE" != 1 ]; then
+    line postgresql "external (VETRED_DATABASE_URL)"
+  elif pid="$(pg_pid)"; then
+    line postgresql "running (pid $pid, 127.0.0.1:$PG_PORT, $PGDATA)"
+  else
+    line postgresql "stopped"; all=3
+  fi
+  if [ "$AMQP_PRIVATE" != 1 ]; then
+    line rabbitmq "external (VETRED_AMQP_URL)"
+  elif pid="$(rmq_pid)" && port_in_use "$AMQP_PORT"; then
+    line rabbitmq "running (pid $pid, node $RMQ_NODE, 127.0.0.1:$AMQP_PORT)"
+  elif [ -n "${pid:-}" ]; then
+    line rabbitmq "starting or broken (pid $pid, AMQP port $AMQP_PORT closed)"; all=3
+  else
+    line rabbitmq "stopped"; all=3
+  fi
+  n="$API_PROCS"
+  for i in $(api_indexes); do [ "$i" -gt "$n" ] && n="$i"; done
+  for ((i = 1; i <= n; i++)); do
+    if pid="$(api_pid "$i")"; then
+      if [ -S "$RUNDIR/api-$i.sock" ]; then line "api-$i" "running (pid $pid, $RUNDIR/api-$i.sock)"
+      else line "api-$i" "running without socket (pid $pid)"; all=3; fi
+    else
+      line "api-$i" "stopped"; all=3
+    fi
+  done
+  if pid="$(ngx_pid)"; then
+    line nginx "running (pid $pid, http://127.0.0.1:$HTTP_PORT)"
+  else
+    line nginx "stopped"; all=3
+  fi
+  return "$all"
+}
+
+cmd_env() {
+  [ -f "$ENVFILE" ] || die "no $ENVFILE: the stack is not started (ci/stack.sh start)"
+  cat "$ENVFILE"
+}
+
+case "${1:-}" in
+  start) cmd_start ;;
+  stop) cmd_stop ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  *) echo "usage: ${0##*/} start|stop|status|env" >&2; exit 2 ;;
+esac

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Static checks of the container packaging: docker-compose.yml is valid and
+# has the expected services, every build uses deploy/Dockerfile with a stage
+# that exists, the Dockerfile is multi-stage and its final stage runs as a
+# non-root user, and nginx's upstream names the API services.
+# Needs docker-compose (Debian's 1.29 works without a Docker engine) or the
+# docker compose plugin, and python3 with PyYAML (a docker-compose dependency).
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+
+COMPOSE_FILE=docker-compose.yml
+DOCKERFILE=deploy/Dockerfile
+NGINX_CONF=deploy/nginx.docker.conf
+SERVICES=(postgres rabbitmq migrate api1 api2 nginx)
+BUILT=(migrate api1 api2 nginx)
+API_SERVICES=(api1 api2)
+
+passed=0
+failed=0
+ok()   { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); echo "compose: FAIL: $*" >&2; }
+check() { # check DESCRIPTION COMMAND...
+  local what=$1; shift
+  if "$@"; then ok; else fail "$what"; fi
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if command -v docker-compose >/dev/null 2>&1; then
+  compose=(docker-compose -f "$COMPOSE_FILE")
+elif docker compose version >/dev/null 2>&1; then
+  compose=(docker compose -f "$COMPOSE_FILE")
+else
+  echo "compose: FAIL: neither docker-compose nor 'docker compose' is installed (ci/deps.sh installs docker-compose)" >&2
+  echo "compose: 0 passed, 1 failed"
+  exit 1
+fi
+
+# 1. The file is valid for compose.
+if "${compose[@]}" config -q 2>"$tmp/err"; then
+  ok
+else
+  fail "'${compose[*]} config -q' rejects $COMPOSE_FILE: $(cat "$tmp/err")"
+fi
+
+# 2. Services and builds, from the normalized config compose prints.
+if "${compose[@]}" config >"$tmp/config.yml" 2>"$tmp/err"; then
+  python3 - "$tmp/config.yml" "$DOCKERFILE" "$PWD" "${SERVICES[*]}" "${BUILT[*]}" \
+      >"$tmp/results" 2>"$tmp/err" <<'PY'
+import os, re, sys
+try:
+    import yaml
+except ImportError:
+    print("FAIL python3 module yaml (PyYAML) is missing")
+    sys.exit(0)
+
+path, dockerfile, root, want, built = sys.argv[1:6]
+cfg = yaml.safe_load(open(path)) or {}
+services = cfg.get("services") or {}
+stages = set()
+for line in open(dockerfile):
+    m = re.match(r"\s*FROM\s+\S+\s+AS\s+(\S+)", line, re.I)
+    if m:
+        stages.add(m.group(1).lower())
+
+def result(good, msg):
+    print(("PASS " if good else "FAIL ") + msg)
+
+for name in want.split():
+    result(name in services, "service '%s' is defined" % name)
+for name in built.split():
+    result("build" in (services.get(name) or {}), "service '%s' is built from this repository" % name)
+
+for name, svc in sorted(services.items()):
+    build = svc.get("build")
+    if build is None:
+        continue
+    if isinstance(build, str):
+        build = {"context": build}
+    ctx = os.path.realpath(os.path.join(root, build.get("context", ".")))
+    df = build.get("dockerfile", "Dockerfile")
+    result(ctx == os.path.realpath(root),
+           "service '%s' builds with the repository root as context (got %s)" % (name, ctx))
+    result(os.path.normpath(df) == os.path.normpath(dockerfile),
+           "service '%s' builds from %s (got %s)" % (name, dockerfile, df))
+    target = build.get("target")
+    result(target is None or target.lower() in stages,
+           "service '%s' build target '%s' is a stage of %s" % (name, target, dockerfile))
+PY
+  if [ -s "$tmp/err" ]; then fail "checking the compose config: $(cat "$tmp/err")"; fi
+  while read -r verdict msg; do
+    if [ "$verdict" = PASS ]; then ok; else fail "$msg"; fi
+  done <"$tmp/results"
+else
+  fail "'${compose[*]} config' failed: $(cat "$tmp/err")"
+fi
+
+# 3. Dockerfile: multi-stage, named stages, final stage runs as non-root.
+if [ -f "$DOCKERFILE" ]; then
+  ok
+  froms=$(grep -ciE '^[[:space:]]*FROM[[:space:]]' "$DOCKERFILE")
+  named=$(grep -ciE '^[[:space:]]*FROM[[:space:]]+[^[:space:]]+[[:space:]]+AS[[:space:]]+[^[:space:]]+' "$DOCKERFILE")
+  check "$DOCKERFILE is multi-stage (found $froms FROM lines, need 2 or more)" \
+    test "$froms" -ge 2
+  check "$DOCKERFILE names every stage with FROM ... AS ... ($named of $froms named)" \
+    test "$named" -eq "$froms"
+  # The last USER of the last stage (the default image).
+  final_user=$(awk 'toupper($1) == "FROM" { user = "" } toupper($1) == "USER" { user = $2 } END { print user }' "$DOCKERFILE")
+  case "${final_user%%:*}" in
+    '') fail "the final stage of $DOCKERFILE sets no USER (it would run as root)" ;;
+    root|0) fail "the final stage of $DOCKERFILE runs as root (USER $final_user)" ;;
+    *) ok ;;
+  esac
+  check "$DOCKERFILE has a CMD" grep -qiE '^[[:space:]]*CMD[[:space:]]' "$DOCKERFILE"
+else
+  fail "$DOCKERFILE is missing"
+fi
+
+# 4. nginx for compose sends the API to the API services, without keep-conn.
+if [ -f "$NGINX_CONF" ]; then
+  for s in "${API_SERVICES[@]}"; do
+    check "$NGINX_CONF has 'server $s:9000;' in its upstream" \
+      grep -qE "^[[:space:]]*server[[:space:]]+$s:9000;" "$NGINX_CONF"
+  done
+  if grep -vE '^[[:space:]]*#' "$NGINX_CONF" | grep -q 'fastcgi_keep_conn'; then
+    fail "$NGINX_CONF uses fastcgi_keep_conn (pins libfcgi threads)"
+  else
+    ok
+  fi
+else
+  fail "$NGINX_CONF is missing"
+fi
+
+echo "compose: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
