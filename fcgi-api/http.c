@@ -133,6 +133,11 @@ api_problem_hdr(struct api_req *r, int status, const char *slug,
 void
 api_db_problem(struct api_req *r, int err)
 {
+	const struct vr_db *db = &r->ctx->db;
+
+	vr_log(VR_LOG_INFO, r->request_id, "database refused", "sqlstate",
+	    db->sqlstate, "constraint", db->constraint ? db->constraint : "",
+	    "error", vr_strerror(err), NULL);
 	switch (err) {
 	case VR_ECONFLICT:
 		api_problem(r, 409, "conflicto", "Conflicto",

@@ -90,19 +90,19 @@ sede_in_or_422(struct api_req *r, struct sede_in *in)
 	int rc;
 
 	memset(in, 0, sizeof(*in));
-	if (vr_json_str(r->json, "codigo", 1, 2, 16, &in->codigo, errs) > 0 &&
-	    !vr_valid_code(in->codigo, 16))
-		vr_json_error(errs, "codigo", "solo A-Z, 0-9 y '-', empezando "
-		    "con una letra (p. ej. LIM-02)");
+	if (vr_json_str(r->json, "codigo", 1, 6, 7, &in->codigo, errs) > 0 &&
+	    !vr_valid_site_code(in->codigo))
+		vr_json_error(errs, "codigo", "tres letras mayúsculas, un guion "
+		    "y dos o tres dígitos (p. ej. LIM-02)");
 	vr_json_str(r->json, "nombre", 1, 1, 120, &in->nombre, errs);
 	vr_json_str(r->json, "ciudad", 1, 1, 80, &in->ciudad, errs);
-	vr_json_str(r->json, "direccion", 0, 1, 200, &in->direccion, errs);
+	vr_json_str(r->json, "direccion", 1, 1, 200, &in->direccion, errs);
 	if (vr_json_str(r->json, "telefono", 0, 1, 16, &in->telefono, errs) >
 	    0 && !vr_valid_phone_pe(in->telefono))
 		vr_json_error(errs, "telefono", "debe ser +51 y un celular de 9 "
 		    "dígitos o un fijo de 8");
 	if (vr_json_str(r->json, "zona_horaria", 0, 1, 64, &in->zona_horaria,
-	    errs) > 0 && cJSON_GetArraySize(errs) == 0) {
+	    errs) > 0) {
 		p[0] = in->zona_horaria;
 		rc = vr_db_exec(&r->ctx->db, STMT_TZ_VALID, 1, p, &res);
 		if (rc < 0) {
@@ -127,7 +127,7 @@ sede_in_or_422(struct api_req *r, struct sede_in *in)
 
 /*
  * POST /api/v1/sedes - permission sedes.crear.
- * In: {codigo, nombre, ciudad, direccion?, telefono?, zona_horaria?}.
+ * In: {codigo, nombre, ciudad, direccion, telefono?, zona_horaria?}.
  * 201 Sede + Location; 400/413/415 (router); 409 codigo taken; 422 invalid
  * fields; 503 database unavailable.  Writes the site, its audit row and a
  * sede.creada outbox event in one transaction.

@@ -68,6 +68,11 @@ vr_json_str(const cJSON *obj, const char *name, int required, size_t minlen,
 		vr_json_error(errs, name, msg);
 		return VR_EINVAL;
 	}
+	if (minlen > 0 && v->valuestring[strspn(v->valuestring, " \t\r\n")]
+	    == '\0') {
+		vr_json_error(errs, name, "no puede estar en blanco");
+		return VR_EINVAL;
+	}
 	*out = v->valuestring;
 	return 1;
 }

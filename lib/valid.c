@@ -27,17 +27,21 @@ vr_valid_phone_pe(const char *s)
 	return 1;
 }
 
-/* An uppercase code: A-Z, 0-9 and '-', starting with a letter. */
+/* A site code: three capital letters, '-', two or three digits (LIM-01). */
 int
-vr_valid_code(const char *s, size_t maxlen)
+vr_valid_site_code(const char *s)
 {
 	size_t n = strlen(s), i;
 
-	if (n < 2 || n > maxlen || !isupper((unsigned char)s[0]))
+	if (n != 6 && n != 7)
 		return 0;
-	for (i = 0; i < n; i++)
-		if (!isupper((unsigned char)s[i]) &&
-		    !isdigit((unsigned char)s[i]) && s[i] != '-')
+	for (i = 0; i < 3; i++)
+		if (s[i] < 'A' || s[i] > 'Z')
+			return 0;
+	if (s[3] != '-')
+		return 0;
+	for (i = 4; i < n; i++)
+		if (!isdigit((unsigned char)s[i]))
 			return 0;
 	return 1;
 }

@@ -186,7 +186,7 @@ void	vr_json_error(cJSON *errs, const char *name, const char *msg);
 
 int	vr_utf8_valid(const char *s, size_t len);
 int	vr_valid_phone_pe(const char *s);
-int	vr_valid_code(const char *s, size_t maxlen);
+int	vr_valid_site_code(const char *s);
 int	vr_parse_id(const char *s, long long *out);
 
 /* ---- AMQP ------------------------------------------------------------- */

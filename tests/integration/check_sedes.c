@@ -39,7 +39,8 @@ START_TEST(create_read_and_list)
 	const cJSON *id;
 
 	snprintf(body, sizeof(body), "{\"codigo\":\"%s\",\"nombre\":\"Sede "
-	    "Prueba\",\"ciudad\":\"Trujillo\",\"telefono\":\"+51944123456\","
+	    "Prueba\",\"ciudad\":\"Trujillo\",\"direccion\":\"Jr. Pizarro "
+	    "512\",\"telefono\":\"+51944123456\","
 	    "\"zona_horaria\":\"America/Lima\",\"campo_extra\":1}", code);
 	http_post_json("/api/v1/sedes", body, &r);
 	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
@@ -86,7 +87,7 @@ START_TEST(duplicate_code_is_409_and_writes_nothing)
 	struct counts before;
 
 	snprintf(body, sizeof(body), "{\"codigo\":\"%s\",\"nombre\":\"Uno\","
-	    "\"ciudad\":\"Lima\"}", code);
+	    "\"ciudad\":\"Lima\",\"direccion\":\"Av. Larco 1\"}", code);
 	http_post_json("/api/v1/sedes", body, &r);
 	ck_assert_int_eq(r.status, 201);
 	http_free(&r);
@@ -112,6 +113,11 @@ static const struct bad bads[] = {
 	    "\"ciudad\":\"y\"}", "codigo" },
 	{ "{\"codigo\":123,\"nombre\":\"x\",\"ciudad\":\"y\"}", "codigo" },
 	{ "{\"codigo\":\"AB-1\",\"nombre\":\"\",\"ciudad\":\"y\"}", "nombre" },
+	{ "{\"codigo\":\"ABC-12\",\"nombre\":\"  \",\"ciudad\":\"y\"}", "nombre" },
+	{ "{\"codigo\":\"ABC-12\",\"nombre\":\"x\",\"ciudad\":\"y\"}",
+	    "direccion" },
+	{ "{\"codigo\":\"ABCD-12\",\"nombre\":\"x\",\"ciudad\":\"y\"}",
+	    "codigo" },
 	{ "{\"codigo\":\"AB-1\",\"nombre\":[],\"ciudad\":\"y\"}", "nombre" },
 	{ "{\"codigo\":\"AB-1\",\"nombre\":\"x\",\"ciudad\":null}", "ciudad" },
 	{ "{\"codigo\":\"AB-1\",\"nombre\":\"x\",\"ciudad\":\"y\","
@@ -164,7 +170,7 @@ START_TEST(long_and_hostile_strings)
 	body = malloc(n + 256);
 	ck_assert_ptr_nonnull(body);
 	snprintf(body, n + 256, "{\"codigo\":\"%s\",\"nombre\":\"%0*d\","
-	    "\"ciudad\":\"y\"}", code, (int)n, 0);
+	    "\"ciudad\":\"y\",\"direccion\":\"z\"}", code, (int)n, 0);
 	snapshot(&before);
 	http_post_json("/api/v1/sedes", body, &r);
 	assert_problem(&r, 422, "validacion");
@@ -172,7 +178,8 @@ START_TEST(long_and_hostile_strings)
 	assert_nothing_written(&before);
 	/* SQL-looking text is stored verbatim. */
 	snprintf(body, n + 256, "{\"codigo\":\"%s\",\"nombre\":\"Robert'); "
-	    "DROP TABLE sedes;--\",\"ciudad\":\"Cusco \\\"centro\\\"\"}", code);
+	    "DROP TABLE sedes;--\",\"ciudad\":\"Cusco \\\"centro\\\"\","
+	    "\"direccion\":\"Calle 1\"}", code);
 	http_post_json("/api/v1/sedes", body, &r);
 	ck_assert_int_eq(r.status, 201);
 	ck_assert_str_eq(cJSON_GetObjectItem(r.json, "nombre")->valuestring,

@@ -221,15 +221,22 @@ db_count(const char *sql)
 	return n;
 }
 
-/* A code unique to this test run, e.g. "T-3F2A1". */
+/*
+ * A site code unlikely to exist yet, e.g. "QXK-417": three letters from
+ * the prefix's first letter and randomness, three random digits.
+ */
 char *
 unique_code(const char *prefix)
 {
-	static unsigned seq;
-	char *s = malloc(17);
+	unsigned char rnd[5];
+	char *s = malloc(8);
+	FILE *f = fopen("/dev/urandom", "rb");
 
 	ck_assert_ptr_nonnull(s);
-	snprintf(s, 17, "%s-%X%X", prefix, (unsigned)getpid() & 0xffff,
-	    ++seq & 0xff);
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fread(rnd, 1, sizeof(rnd), f), sizeof(rnd));
+	fclose(f);
+	snprintf(s, 8, "%c%c%c-%03u", prefix[0], 'A' + rnd[0] % 26,
+	    'A' + rnd[1] % 26, (unsigned)((rnd[2] << 8 | rnd[3]) % 1000));
 	return s;
 }
