@@ -20,6 +20,8 @@ PKGS=(
   postgresql-15 postgresql-client-15 rabbitmq-server nginx-light
   # tests, coverage, benchmarks
   curl gcovr wrk prometheus docker-compose procps
+  # browser test of the docs page
+  chromium
 )
 # Node.js/npm only fetch the Swagger UI assets; any installed npm will do
 # (Debian's npm conflicts with a Node.js that ships its own).

@@ -137,6 +137,50 @@ START_TEST(docs_page_and_assets)
 }
 END_TEST
 
+/*
+ * A real headless Chromium loads /docs/, runs Swagger UI and renders one
+ * operation block per path of the OpenAPI document.
+ */
+START_TEST(docs_render_every_route_in_chromium)
+{
+	char dir[] = "/tmp/vetred-chromium-XXXXXX", cmd[1024], want[256];
+	struct http_resp doc;
+	const cJSON *path;
+	char *dom;
+	FILE *f;
+	size_t n;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(cmd, sizeof(cmd), "timeout 90 chromium --headless "
+	    "--no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "
+	    "--disable-background-networking --disable-component-update "
+	    "--disable-sync --user-data-dir=%s/profile "
+	    "--virtual-time-budget=10000 --dump-dom %s/docs/ > %s/dom.html "
+	    "2>/dev/null", dir, http_base(), dir);
+	ck_assert_msg(system(cmd) == 0, "chromium failed: %s", cmd);
+	snprintf(cmd, sizeof(cmd), "%s/dom.html", dir);
+	f = fopen(cmd, "r");
+	ck_assert_ptr_nonnull(f);
+	dom = calloc(1, 4 << 20);
+	ck_assert_ptr_nonnull(dom);
+	n = fread(dom, 1, (4 << 20) - 1, f);
+	fclose(f);
+	ck_assert_uint_gt(n, 1000);
+	http_get("/api/v1/openapi.json", &doc);
+	ck_assert_int_eq(doc.status, 200);
+	cJSON_ArrayForEach(path, cJSON_GetObjectItem(doc.json, "paths")) {
+		snprintf(want, sizeof(want), "data-path=\"%s\"", path->string);
+		ck_assert_msg(strstr(dom, want) != NULL, "Swagger UI did not "
+		    "render %s", path->string);
+	}
+	ck_assert_ptr_nonnull(strstr(dom, "VetRed API"));
+	http_free(&doc);
+	free(dom);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 START_TEST(head_of_health_has_no_body)
 {
 	struct http_resp r;
@@ -154,7 +198,7 @@ system_suite(void)
 	Suite *s = suite_create("system");
 	TCase *tc = tcase_create("core");
 
-	tcase_set_timeout(tc, 30);
+	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, health_is_200_json);
 	tcase_add_test(tc, ready_checks_database_and_broker);
 	tcase_add_test(tc, every_response_has_request_id_and_security_headers);
@@ -162,6 +206,7 @@ system_suite(void)
 	tcase_add_test(tc, openapi_document_is_served);
 	tcase_add_test(tc, docs_page_and_assets);
 	tcase_add_test(tc, head_of_health_has_no_body);
+	tcase_add_test(tc, docs_render_every_route_in_chromium);
 	suite_add_tcase(s, tc);
 	return s;
 }
