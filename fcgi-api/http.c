@@ -275,6 +275,23 @@ api_read_body(struct api_req *r)
 	return r->body_len == want ? 0 : VR_EIO;
 }
 
+/*
+ * Read what is left of the body (one refused without reading, say), so
+ * that closing the connection does not reset it under nginx's feet.
+ * Bounded: nginx never sends more than its client_max_body_size.
+ */
+static void
+drain(FCGX_Stream *in)
+{
+	char scratch[8192];
+	long total = 0;
+	int got;
+
+	while (total < (8L << 20) &&
+	    (got = FCGX_GetStr(scratch, sizeof(scratch), in)) > 0)
+		total += got;
+}
+
 static const char *
 param(FCGX_Request *fr, const char *name, const char *def)
 {
@@ -321,6 +338,8 @@ api_serve(struct api_ctx *ctx, FCGX_Request *fr)
 		api_problem(&r, 500, "error-interno", "Error interno",
 		    "Ocurrió un error inesperado.", NULL);
 	}
+	if (r.content_length != 0)
+		drain(fr->in);
 	dt = api_now() - t0;
 	api_metrics_inflight(ctx->shared->metrics, -1);
 	route = r.route != NULL ? (int)(r.route - api_routes) : -1;

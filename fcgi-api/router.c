@@ -84,6 +84,28 @@ is_json_type(const char *ct)
 	return strcasecmp(ct, "charset=utf-8") == 0;
 }
 
+/*
+ * 1 when the JSON text holds a \u0000 escape: cJSON would end the string
+ * there and the handler would see a silently shortened value.
+ */
+static int
+has_escaped_nul(const char *s, size_t len)
+{
+	size_t i, bs = 0;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\\') {
+			bs++;
+			continue;
+		}
+		if (bs % 2 == 1 && s[i] == 'u' && len - i >= 5 &&
+		    memcmp(s + i + 1, "0000", 4) == 0)
+			return 1;
+		bs = 0;
+	}
+	return 0;
+}
+
 /* 0 with r->json an object, or < 0 with the problem answered. */
 static int
 body_or_4xx(struct api_req *r)
@@ -117,6 +139,11 @@ body_or_4xx(struct api_req *r)
 	if (!vr_utf8_valid(r->body, r->body_len)) {
 		api_problem(r, 400, "utf8-invalido", "Codificación inválida",
 		    "El cuerpo no es UTF-8 válido.", NULL);
+		return -1;
+	}
+	if (has_escaped_nul(r->body, r->body_len)) {
+		api_problem(r, 400, "json-invalido", "JSON mal formado",
+		    "El cuerpo contiene el carácter nulo (\\u0000).", NULL);
 		return -1;
 	}
 	/* The length includes the NUL after the body: nothing may follow

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vr.h"
 
@@ -78,6 +79,13 @@ vr_config_load(struct vr_config *c, char *err, size_t errlen)
 	c->api_backlog = (int)v[IV_BACKLOG];
 	c->max_body = v[IV_BODY];
 	c->db_timeout_ms = (int)v[IV_TIMEOUT];
+	if (c->instance[strspn(c->instance, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")] != '\0' ||
+	    strlen(c->instance) > 64) {
+		snprintf(err, errlen, "VETRED_API_INSTANCE must be 1-64 of "
+		    "A-Z a-z 0-9 _ . -");
+		return VR_ECONFIG;
+	}
 	lvl = vr_env_str("VETRED_LOG_LEVEL", "info");
 	if ((c->log_level = vr_log_level_parse(lvl)) < 0) {
 		snprintf(err, errlen, "VETRED_LOG_LEVEL must be one of debug, "

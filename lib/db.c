@@ -4,9 +4,12 @@
  *
  * Design: a struct vr_db is owned by one thread.  Statements are prepared
  * on every (re)connect, because prepared statements live per connection.
- * When a call finds the connection lost and no transaction is open, the
- * connection is re-established and the call retried once; inside a
- * transaction the loss is reported (VR_EUNAVAIL) since the work is gone.
+ * A connection found lost before a call is re-established first.  When
+ * the connection drops during a call outside a transaction, vr_db_exec()
+ * and vr_db_query() reconnect and retry once: safe for reads and for
+ * BEGIN.  vr_db_exec_write() never retries a statement that may have run
+ * (an autocommit write), and inside a transaction the loss is reported
+ * (VR_EUNAVAIL) since the work is gone.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,7 +180,7 @@ lost(struct vr_db *db)
  */
 static int
 run(struct vr_db *db, int stmt, const char *sql, int nparams,
-    const char *const *params, PGresult **out)
+    const char *const *params, PGresult **out, int retry)
 {
 	char name[16];
 	PGresult *res;
@@ -215,7 +218,7 @@ run(struct vr_db *db, int stmt, const char *sql, int nparams,
 		}
 		set_error(db, res);
 		PQclear(res);
-		if (!lost(db) || db->in_tx)
+		if (!lost(db) || db->in_tx || !retry)
 			break;
 	}
 	rc = vr_db_map_sqlstate(db->sqlstate);
@@ -233,14 +236,23 @@ vr_db_exec(struct vr_db *db, int stmt, int nparams, const char *const *params,
 {
 	if (stmt < 0 || stmt >= db->nsql)
 		return VR_EINVAL;
-	return run(db, stmt, NULL, nparams, params, out);
+	return run(db, stmt, NULL, nparams, params, out, 1);
+}
+
+int
+vr_db_exec_write(struct vr_db *db, int stmt, int nparams,
+    const char *const *params, PGresult **out)
+{
+	if (stmt < 0 || stmt >= db->nsql)
+		return VR_EINVAL;
+	return run(db, stmt, NULL, nparams, params, out, 0);
 }
 
 /* A one-off SQL text without parameters (DDL, migrations, health). */
 int
 vr_db_query(struct vr_db *db, const char *sql, PGresult **out)
 {
-	return run(db, -1, sql, 0, NULL, out);
+	return run(db, -1, sql, 0, NULL, out, 1);
 }
 
 int
@@ -255,15 +267,27 @@ vr_db_begin(struct vr_db *db)
 	return rc;
 }
 
+/*
+ * PostgreSQL answers COMMIT of a failed transaction with a ROLLBACK tag
+ * and no error: that is a failure here.
+ */
 int
 vr_db_commit(struct vr_db *db)
 {
+	PGresult *res = NULL;
 	int rc;
 
 	if (!db->in_tx)
 		return VR_EINVAL;
-	rc = vr_db_query(db, "COMMIT", NULL);
+	rc = vr_db_query(db, "COMMIT", &res);
 	db->in_tx = 0;
+	if (rc == 0 && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+		snprintf(db->sqlstate, sizeof(db->sqlstate), "25P02");
+		snprintf(db->errmsg, sizeof(db->errmsg), "transaction was "
+		    "rolled back");
+		rc = VR_EDB;
+	}
+	PQclear(res);
 	return rc;
 }
 

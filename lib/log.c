@@ -89,8 +89,15 @@ put_str(struct line *l, const char *s)
 			esc[4] = hex[*p >> 4];
 			esc[5] = hex[*p & 0xf];
 			put(l, esc, 6);
-		} else
-			put(l, (const char *)p, 1);
+		} else {
+			/* A UTF-8 sequence goes in whole or not at all. */
+			size_t n = *p >= 0xf0 ? 4 : *p >= 0xe0 ? 3 :
+			    *p >= 0xc0 ? 2 : 1;
+
+			n = strnlen((const char *)p, n);
+			put(l, (const char *)p, n);
+			p += n - 1;
+		}
 	}
 	put_raw(l, "\"", 1);
 }

@@ -6,6 +6,7 @@
  * frees all chunks but the first, so a thread serving requests reuses one
  * chunk and rarely calls malloc.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,8 @@ vr_arena_alloc(struct vr_arena *a, size_t n)
 	struct vr_arena_chunk *c = a->head;
 	size_t off;
 
+	if (n > SIZE_MAX / 2)
+		oom(n);
 	n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	if (n == 0)
 		n = ARENA_ALIGN;

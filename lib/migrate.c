@@ -45,10 +45,16 @@ is_migration(const char *name)
 	return name[i] == '_' && i + 1 < n - 4;
 }
 
+/* By version number first, so 10000_x follows 9999_y. */
 static int
 cmp_names(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	const char *x = *(char *const *)a, *y = *(char *const *)b;
+	unsigned long vx = strtoul(x, NULL, 10), vy = strtoul(y, NULL, 10);
+
+	if (vx != vy)
+		return vx < vy ? -1 : 1;
+	return strcmp(x, y);
 }
 
 static int
@@ -188,17 +194,22 @@ apply_one(struct vr_db *db, const char *dir, const char *file, int *applied,
 	res = PQexecParams(db->conn, "INSERT INTO schema_migraciones"
 	    " (version, archivo, checksum) VALUES ($1, $2, $3)", 3, NULL, p,
 	    NULL, NULL, 0);
-	rc = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : VR_EDB;
-	PQclear(res);
-	if (rc < 0 || (rc = vr_db_commit(db)) < 0) {
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		snprintf(err, errlen, "%s: %s", file,
+		    PQresultErrorMessage(res));
+		PQclear(res);
 		vr_db_rollback(db);
-		goto dberr;
+		rc = VR_EDB;
+		goto out;
 	}
+	PQclear(res);
+	if ((rc = vr_db_commit(db)) < 0)
+		goto dberr;
 	(*applied)++;
 	vr_log(VR_LOG_INFO, NULL, "migration applied", "file", file, NULL);
 	goto out;
 dberr:
-	snprintf(err, errlen, "%s: %s", file, PQerrorMessage(db->conn));
+	snprintf(err, errlen, "%s: %s", file, db->errmsg);
 out:
 	vr_buf_free(&body);
 	vr_buf_free(&path);
@@ -218,8 +229,8 @@ vr_migrate(struct vr_db *db, const char *dir, int *applied, char *err,
 	if ((rc = list_dir(dir, &files, &n, err, errlen)) < 0)
 		return rc;
 	for (i = 1; i < n; i++) {
-		if (strncmp(files[i - 1], files[i], strcspn(files[i], "_") + 1)
-		    == 0) {
+		if (strtoul(files[i - 1], NULL, 10) ==
+		    strtoul(files[i], NULL, 10)) {
 			snprintf(err, errlen, "%s and %s share a version "
 			    "number", files[i - 1], files[i]);
 			rc = VR_EINVAL;
@@ -227,11 +238,12 @@ vr_migrate(struct vr_db *db, const char *dir, int *applied, char *err,
 		}
 	}
 	if ((rc = vr_db_query(db, "SELECT pg_advisory_lock("
-	    MIGRATE_LOCK_KEY ")", NULL)) < 0 ||
-	    (rc = vr_db_query(db, create_table, NULL)) < 0) {
+	    MIGRATE_LOCK_KEY ")", NULL)) < 0) {
 		snprintf(err, errlen, "%s", db->errmsg);
 		goto out;
 	}
+	if ((rc = vr_db_query(db, create_table, NULL)) < 0)
+		snprintf(err, errlen, "%s", db->errmsg);
 	for (i = 0; i < n && rc == 0; i++)
 		rc = apply_one(db, dir, files[i], applied, err, errlen);
 	res = PQexec(db->conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY

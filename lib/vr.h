@@ -137,6 +137,9 @@ void	vr_logv(int level, const char *request_id, const char *msg,
  * One struct vr_db per thread, never shared.  The statement table is the
  * service's own (enum stmt + const char *sql[STMT__MAX]); every statement
  * is prepared on each (re)connect under the name "vr<index>".
+ * vr_db_exec() retries once on a connection lost mid-call outside a
+ * transaction (reads); an autocommit write uses vr_db_exec_write(), which
+ * does not, so a statement that may have run is never run twice.
  */
 struct vr_db {
 	PGconn			*conn;
@@ -156,6 +159,8 @@ int	 vr_db_open(struct vr_db *db, const char *url, const char *const *sql,
 void	 vr_db_close(struct vr_db *db);
 int	 vr_db_ensure(struct vr_db *db);
 int	 vr_db_exec(struct vr_db *db, int stmt, int nparams,
+	    const char *const *params, PGresult **out);
+int	 vr_db_exec_write(struct vr_db *db, int stmt, int nparams,
 	    const char *const *params, PGresult **out);
 int	 vr_db_query(struct vr_db *db, const char *sql, PGresult **out);
 int	 vr_db_begin(struct vr_db *db);

@@ -110,7 +110,7 @@ START_TEST(malformed_json_is_400)
 {
 	static const char *const bodies[] = { "{", "{\"a\":}", "nul",
 	    "{\"a\":1} trailing", "{'a':1}", "", "[1,2]", "\"texto\"", "42",
-	    "null", NULL };
+	    "null", "{\"nombre\":\"LIM\\u0000x\"}", NULL };
 	struct http_resp r;
 	int i;
 

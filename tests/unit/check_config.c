@@ -1,0 +1,309 @@
+/*
+ * check_config.c - lib/config.c: defaults, every override, and every
+ * malformed or out-of-range value refused with the variable named.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vr.h"
+#include "tests.h"
+
+static const char *const vars[] = {
+	"VETRED_DATABASE_URL", "VETRED_AMQP_URL", "VETRED_API_SOCKET",
+	"VETRED_API_INSTANCE", "VETRED_MIGRATIONS_DIR", "VETRED_API_THREADS",
+	"VETRED_API_BACKLOG", "VETRED_MAX_BODY_BYTES",
+	"VETRED_DB_STATEMENT_TIMEOUT_MS", "VETRED_LOG_LEVEL",
+};
+
+static void
+clean_env(void)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		unsetenv(vars[i]);
+	unsetenv("UT_INT");
+	unsetenv("UT_STR");
+}
+
+/* The integer variables with their [min, max]. */
+static const struct {
+	const char	*name;
+	long		 min, max;
+} ints[] = {
+	{ "VETRED_API_THREADS", 1, 512 },
+	{ "VETRED_API_BACKLOG", 16, 65535 },
+	{ "VETRED_MAX_BODY_BYTES", 1024, 64L << 20 },
+	{ "VETRED_DB_STATEMENT_TIMEOUT_MS", 0, 600000 },
+};
+
+#define NINTS	((int)(sizeof(ints) / sizeof(ints[0])))
+
+/* The defaults of the README's configuration table. */
+START_TEST(defaults)
+{
+	struct vr_config c;
+	char err[256] = "";
+
+	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.database_url,
+	    "postgresql://vetred@127.0.0.1:18432/vetred");
+	ck_assert_str_eq(c.amqp_url, "amqp://vetred:vetred@127.0.0.1:18672/%2f");
+	ck_assert_str_eq(c.api_socket, "var/dev/run/api-1.sock");
+	ck_assert_str_eq(c.instance, "api");
+	ck_assert_str_eq(c.migrations_dir, "db/migrations");
+	ck_assert_int_eq(c.api_threads, 16);
+	ck_assert_int_eq(c.api_backlog, 4096);
+	ck_assert_int_eq(c.max_body, 1048576);
+	ck_assert_int_eq(c.db_timeout_ms, 5000);
+	ck_assert_int_eq(c.log_level, VR_LOG_INFO);
+}
+END_TEST
+
+/* An empty variable is the same as an unset one. */
+START_TEST(empty_means_default)
+{
+	struct vr_config c;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		setenv(vars[i], "", 1);
+	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.instance, "api");
+	ck_assert_int_eq(c.api_threads, 16);
+	ck_assert_int_eq(c.log_level, VR_LOG_INFO);
+}
+END_TEST
+
+START_TEST(every_override)
+{
+	struct vr_config c;
+	char err[256];
+
+	setenv("VETRED_DATABASE_URL", "postgresql://u@db:5432/x", 1);
+	setenv("VETRED_AMQP_URL", "amqp://u:p@mq:5672/v", 1);
+	setenv("VETRED_API_SOCKET", "127.0.0.1:9000", 1);
+	setenv("VETRED_API_INSTANCE", "api-7", 1);
+	setenv("VETRED_MIGRATIONS_DIR", "/srv/migrations", 1);
+	setenv("VETRED_API_THREADS", "8", 1);
+	setenv("VETRED_API_BACKLOG", "128", 1);
+	setenv("VETRED_MAX_BODY_BYTES", "2048", 1);
+	setenv("VETRED_DB_STATEMENT_TIMEOUT_MS", "0", 1);
+	setenv("VETRED_LOG_LEVEL", "debug", 1);
+	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.database_url, "postgresql://u@db:5432/x");
+	ck_assert_str_eq(c.amqp_url, "amqp://u:p@mq:5672/v");
+	ck_assert_str_eq(c.api_socket, "127.0.0.1:9000");
+	ck_assert_str_eq(c.instance, "api-7");
+	ck_assert_str_eq(c.migrations_dir, "/srv/migrations");
+	ck_assert_int_eq(c.api_threads, 8);
+	ck_assert_int_eq(c.api_backlog, 128);
+	ck_assert_int_eq(c.max_body, 2048);
+	ck_assert_int_eq(c.db_timeout_ms, 0);
+	ck_assert_int_eq(c.log_level, VR_LOG_DEBUG);
+}
+END_TEST
+
+START_TEST(log_levels)
+{
+	static const char *const names[] = { "debug", "info", "warn",
+	    "error" };
+	struct vr_config c;
+	char err[256];
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		setenv("VETRED_LOG_LEVEL", names[i], 1);
+		ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), 0);
+		ck_assert_int_eq(c.log_level, i);
+	}
+}
+END_TEST
+
+START_TEST(bad_log_level)
+{
+	static const char *const bad[] = { "INFO", "verbose", "warning",
+	    " info", "info ", "0", "trace" };
+	struct vr_config c;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("VETRED_LOG_LEVEL", bad[i], 1);
+		err[0] = '\0';
+		ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)),
+		    VR_ECONFIG);
+		ck_assert_msg(strstr(err, "VETRED_LOG_LEVEL") != NULL,
+		    "\"%s\": error does not name the variable: %s", bad[i],
+		    err);
+	}
+}
+END_TEST
+
+/* The instance name goes into metric labels and logs: a plain token. */
+START_TEST(instance_name)
+{
+	static const char *const ok[] = { "api", "api-7", "a.b_C9",
+	    "0123456789012345678901234567890123456789012345678901234567890123" };
+	static const char *const bad[] = { "a b", "a\"b", "a\\b", "api\n",
+	    "ñu", "a/b", "a{b}", "a,b",
+	    "01234567890123456789012345678901234567890123456789012345678901234" };
+	struct vr_config c;
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		setenv("VETRED_API_INSTANCE", ok[i], 1);
+		ck_assert_msg(vr_config_load(&c, err, sizeof(err)) == 0,
+		    "\"%s\" refused: %s", ok[i], err);
+		ck_assert_str_eq(c.instance, ok[i]);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("VETRED_API_INSTANCE", bad[i], 1);
+		err[0] = '\0';
+		ck_assert_msg(vr_config_load(&c, err, sizeof(err)) ==
+		    VR_ECONFIG, "\"%s\" accepted", bad[i]);
+		ck_assert_msg(strstr(err, "VETRED_API_INSTANCE") != NULL,
+		    "error does not name the variable: %s", err);
+	}
+}
+END_TEST
+
+/* Each bound is accepted, one past it refused. */
+START_TEST(int_bounds)
+{
+	struct vr_config c;
+	char err[256], v[32];
+	int i;
+
+	for (i = 0; i < NINTS; i++) {
+		clean_env();
+		snprintf(v, sizeof(v), "%ld", ints[i].min);
+		setenv(ints[i].name, v, 1);
+		ck_assert_msg(vr_config_load(&c, err, sizeof(err)) == 0,
+		    "%s=%s refused: %s", ints[i].name, v, err);
+		snprintf(v, sizeof(v), "%ld", ints[i].max);
+		setenv(ints[i].name, v, 1);
+		ck_assert_msg(vr_config_load(&c, err, sizeof(err)) == 0,
+		    "%s=%s refused: %s", ints[i].name, v, err);
+		snprintf(v, sizeof(v), "%ld", ints[i].min - 1);
+		setenv(ints[i].name, v, 1);
+		err[0] = '\0';
+		ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)),
+		    VR_ECONFIG);
+		ck_assert_msg(strstr(err, ints[i].name) != NULL,
+		    "%s=%s: error does not name it: %s", ints[i].name, v, err);
+		snprintf(v, sizeof(v), "%ld", ints[i].max + 1);
+		setenv(ints[i].name, v, 1);
+		err[0] = '\0';
+		ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)),
+		    VR_ECONFIG);
+		ck_assert_msg(strstr(err, ints[i].name) != NULL,
+		    "%s=%s: error does not name it: %s", ints[i].name, v, err);
+	}
+}
+END_TEST
+
+/* Malformed values of every integer variable. */
+START_TEST(int_malformed)
+{
+	static const char *const bad[] = { "abc", "12x", "1.5", "0x10",
+	    "1e3", "--5", "5 ", "99999999999999999999",
+	    "-99999999999999999999", "-", "+" };
+	struct vr_config c;
+	char err[256];
+	size_t j;
+	int i;
+
+	for (i = 0; i < NINTS; i++) {
+		for (j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+			clean_env();
+			setenv(ints[i].name, bad[j], 1);
+			err[0] = '\0';
+			ck_assert_msg(vr_config_load(&c, err, sizeof(err)) ==
+			    VR_ECONFIG, "%s=\"%s\" accepted", ints[i].name,
+			    bad[j]);
+			ck_assert_msg(strstr(err, ints[i].name) != NULL,
+			    "%s=\"%s\": error does not name it: %s",
+			    ints[i].name, bad[j], err);
+		}
+	}
+}
+END_TEST
+
+/* The error text is cut to errlen and stays a C string. */
+START_TEST(error_fits_errlen)
+{
+	struct vr_config c;
+	char err[8];
+
+	memset(err, 'x', sizeof(err));
+	setenv("VETRED_API_THREADS", "0", 1);
+	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), VR_ECONFIG);
+	ck_assert_str_eq(err, "VETRED_");
+}
+END_TEST
+
+START_TEST(env_int_direct)
+{
+	long v = -1;
+
+	ck_assert_int_eq(vr_env_int("UT_INT", 7, 0, 10, &v), 0);
+	ck_assert_int_eq(v, 7);
+	setenv("UT_INT", "", 1);
+	ck_assert_int_eq(vr_env_int("UT_INT", 8, 0, 10, &v), 0);
+	ck_assert_int_eq(v, 8);
+	setenv("UT_INT", "-3", 1);
+	ck_assert_int_eq(vr_env_int("UT_INT", 0, -5, 5, &v), 0);
+	ck_assert_int_eq(v, -3);
+	setenv("UT_INT", "10", 1);
+	ck_assert_int_eq(vr_env_int("UT_INT", 0, 0, 10, &v), 0);
+	ck_assert_int_eq(v, 10);
+	v = 99;
+	setenv("UT_INT", "11", 1);
+	ck_assert_int_eq(vr_env_int("UT_INT", 0, 0, 10, &v), VR_ECONFIG);
+	ck_assert_int_eq(v, 99);	/* untouched on error */
+	setenv("UT_INT", "9223372036854775807", 1);
+	ck_assert_int_eq(vr_env_int("UT_INT", 0, 0, LONG_MAX, &v), 0);
+	ck_assert_int_eq(v, LONG_MAX);
+	setenv("UT_INT", "9223372036854775808", 1);
+	ck_assert_int_eq(vr_env_int("UT_INT", 0, 0, LONG_MAX, &v),
+	    VR_ECONFIG);
+}
+END_TEST
+
+START_TEST(env_str_direct)
+{
+	ck_assert_str_eq(vr_env_str("UT_STR", "def"), "def");
+	ck_assert_ptr_null(vr_env_str("UT_STR", NULL));
+	setenv("UT_STR", "", 1);
+	ck_assert_str_eq(vr_env_str("UT_STR", "def"), "def");
+	setenv("UT_STR", "value with spaces", 1);
+	ck_assert_str_eq(vr_env_str("UT_STR", "def"), "value with spaces");
+}
+END_TEST
+
+Suite *
+config_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *tc = tcase_create("env");
+
+	tcase_add_checked_fixture(tc, clean_env, clean_env);
+	tcase_add_test(tc, defaults);
+	tcase_add_test(tc, empty_means_default);
+	tcase_add_test(tc, every_override);
+	tcase_add_test(tc, log_levels);
+	tcase_add_test(tc, bad_log_level);
+	tcase_add_test(tc, instance_name);
+	tcase_add_test(tc, int_bounds);
+	tcase_add_test(tc, int_malformed);
+	tcase_add_test(tc, error_fits_errlen);
+	tcase_add_test(tc, env_int_direct);
+	tcase_add_test(tc, env_str_direct);
+	suite_add_tcase(s, tc);
+	return s;
+}
