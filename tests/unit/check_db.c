@@ -622,6 +622,30 @@ START_TEST(reconnect_outside_tx)
 }
 END_TEST
 
+/*
+ * An autocommit write is never sent twice: a connection lost during it
+ * reports VR_EUNAVAIL, nothing was inserted, and the next call reconnects.
+ */
+START_TEST(write_not_retried)
+{
+	const char *p[4] = { "7", "W", "1", NULL };
+	const char *q[1] = { "7" };
+	struct vr_db db;
+	PGresult *res;
+
+	open_db(&db, 0);
+	kill_backend(&db);
+	ck_assert_int_eq(vr_db_exec_write(&db, S_INSERT, 4, p, NULL),
+	    VR_EUNAVAIL);
+	ck_assert_int_eq(vr_db_exec_write(&db, S_INSERT, 4, p, NULL), 0);
+	ck_assert_int_eq(vr_db_exec(&db, S_SELECT, 1, q, &res), 0);
+	ck_assert_int_eq(PQntuples(res), 1);
+	PQclear(res);
+	ck_assert_int_eq(vr_db_exec_write(&db, -1, 0, NULL, NULL), VR_EINVAL);
+	vr_db_close(&db);
+}
+END_TEST
+
 /* Inside a transaction the work is gone: VR_EUNAVAIL and in_tx cleared. */
 START_TEST(reconnect_inside_tx)
 {
@@ -780,6 +804,7 @@ db_suite(void)
 	tcase_add_test(tc, tx_commit);
 	tcase_add_test(tc, tx_rollback);
 	tcase_add_test(tc, tx_commit_after_failure_is_not_success);
+	tcase_add_test(tc, write_not_retried);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("reconnect");
