@@ -29,6 +29,16 @@ enum api_stmt {
 	STMT_TZ_VALID,
 	STMT_AUDIT_INSERT,
 	STMT_OUTBOX_INSERT,
+	STMT_RESERVAR,
+	STMT_CITA_GET,
+	STMT_CITA_UPDATE,
+	STMT_CITA_CANCEL,
+	STMT_CITAS_LIST,
+	STMT_VETS_LIST,
+	STMT_DISPONIBILIDAD,
+	STMT_PACIENTE_REGISTRO,
+	STMT_PACIENTE_GET,
+	STMT_HISTORIAL,
 	STMT__MAX
 };
 
@@ -107,6 +117,9 @@ void	api_json(struct api_req *r, int status, cJSON *obj,
 	    const char *headers);
 void	api_problem(struct api_req *r, int status, const char *slug,
 	    const char *title, const char *detail, cJSON *errors);
+cJSON	*api_problem_new(struct api_req *r, int status, const char *slug,
+	    const char *title, const char *detail);
+void	api_send_problem(struct api_req *r, cJSON *p, const char *headers);
 void	api_problem_hdr(struct api_req *r, int status, const char *slug,
 	    const char *title, const char *detail, cJSON *errors,
 	    const char *headers);
@@ -139,6 +152,44 @@ void	api_health(struct api_req *r);
 void	api_ready(struct api_req *r);
 void	api_metrics_get(struct api_req *r);
 void	api_openapi_get(struct api_req *r);
+
+/* result.c: answers from database functions, query parameters */
+void	api_reply_result(struct api_req *r, PGresult *res,
+	    const char *location_prefix);
+void	api_run_function(struct api_req *r, int stmt, int write, int nparams,
+	    const char *const *params, const char *location_prefix);
+void	api_run_json(struct api_req *r, int stmt, int nparams,
+	    const char *const *params, const char *not_found);
+int	api_qid(struct api_req *r, const char *name, int required,
+	    const char **out, cJSON *errs);
+int	api_qint(struct api_req *r, const char *name, long min, long max,
+	    const char **out, cJSON *errs);
+int	api_qtime(struct api_req *r, const char *name, const char **out,
+	    cJSON *errs);
+int	api_qdate(struct api_req *r, const char *name, int required,
+	    const char **out, cJSON *errs);
+int	api_qenum(struct api_req *r, const char *name,
+	    const char *const *allowed, const char **out, cJSON *errs);
+int	api_qcursor(struct api_req *r, int nparts, const char *const *kinds,
+	    const char **parts, cJSON *errs);
+int	api_params_or_400(struct api_req *r, cJSON *errs);
+const char *api_lltoa(struct api_req *r, long long v);
+
+/* handlers: citas.c */
+void	api_cita_reservar(struct api_req *r);
+void	api_cita_get(struct api_req *r);
+void	api_cita_put(struct api_req *r);
+void	api_cita_delete(struct api_req *r);
+void	api_citas_list(struct api_req *r);
+
+/* handlers: agenda.c */
+void	api_veterinarios_list(struct api_req *r);
+void	api_disponibilidad(struct api_req *r);
+
+/* handlers: pacientes.c */
+void	api_paciente_registro(struct api_req *r);
+void	api_paciente_get(struct api_req *r);
+void	api_paciente_historial(struct api_req *r);
 
 /* handlers: sedes.c */
 void	api_sedes_list(struct api_req *r);

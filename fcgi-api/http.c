@@ -94,6 +94,43 @@ api_json(struct api_req *r, int status, cJSON *obj, const char *headers)
 	cJSON_Delete(obj);
 }
 
+/*
+ * A problem+json object with the members every problem has; the caller
+ * may add members (a "conflicto", say) before api_send_problem().
+ */
+cJSON *
+api_problem_new(struct api_req *r, int status, const char *slug,
+    const char *title, const char *detail)
+{
+	cJSON *p = cJSON_CreateObject();
+	char type[96];
+
+	snprintf(type, sizeof(type), "/problemas/%s", slug);
+	cJSON_AddStringToObject(p, "type", type);
+	cJSON_AddStringToObject(p, "title", title);
+	cJSON_AddNumberToObject(p, "status", status);
+	if (detail != NULL)
+		cJSON_AddStringToObject(p, "detail", detail);
+	if (r->path != NULL)
+		cJSON_AddStringToObject(p, "instance", r->path);
+	if (r->request_id != NULL)
+		cJSON_AddStringToObject(p, "request_id", r->request_id);
+	return p;
+}
+
+/* Takes ownership of p. */
+void
+api_send_problem(struct api_req *r, cJSON *p, const char *headers)
+{
+	char *s = cJSON_PrintUnformatted(p);
+	int status = cJSON_GetObjectItem(p, "status")->valueint;
+
+	api_reply(r, status, "application/problem+json; charset=utf-8", s,
+	    s ? strlen(s) : 0, headers);
+	free(s);
+	cJSON_Delete(p);
+}
+
 /* Takes ownership of errors (an array, or NULL). */
 void
 api_problem(struct api_req *r, int status, const char *slug,
@@ -107,26 +144,59 @@ api_problem_hdr(struct api_req *r, int status, const char *slug,
     const char *title, const char *detail, cJSON *errors,
     const char *headers)
 {
-	cJSON *p = cJSON_CreateObject();
-	char *s, type[96];
+	cJSON *p = api_problem_new(r, status, slug, title, detail);
 
-	snprintf(type, sizeof(type), "/problemas/%s", slug);
-	cJSON_AddStringToObject(p, "type", type);
-	cJSON_AddStringToObject(p, "title", title);
-	cJSON_AddNumberToObject(p, "status", status);
-	if (detail != NULL)
-		cJSON_AddStringToObject(p, "detail", detail);
-	if (r->path != NULL)
-		cJSON_AddStringToObject(p, "instance", r->path);
-	if (r->request_id != NULL)
-		cJSON_AddStringToObject(p, "request_id", r->request_id);
 	if (errors != NULL)
 		cJSON_AddItemToObject(p, "errors", errors);
-	s = cJSON_PrintUnformatted(p);
-	api_reply(r, status, "application/problem+json; charset=utf-8", s,
-	    s ? strlen(s) : 0, headers);
-	free(s);
-	cJSON_Delete(p);
+	api_send_problem(r, p, headers);
+}
+
+/*
+ * Constraints whose refusal names a field of the request: the answer
+ * then says which field and why, instead of a generic refusal.
+ */
+struct known_constraint {
+	const char	*name;
+	int		 status;
+	const char	*field;
+	const char	*msg;
+};
+
+static const struct known_constraint known[] = {
+	{ "sedes_codigo_unico", 409, "codigo",
+	    "ya existe una sede con ese código" },
+	{ "pacientes_microchip_unico", 409, "microchip",
+	    "ya está registrado en otro paciente" },
+	{ "pacientes_fecha_nacimiento_pasada", 422, "fecha_nacimiento",
+	    "no puede estar en el futuro" },
+	{ "pacientes_fecha_nacimiento_minima", 422, "fecha_nacimiento",
+	    "no puede ser anterior a 1950" },
+	{ "propietarios_email_formato", 422, "propietario.email",
+	    "no es un correo válido" },
+	{ "propietarios_telefono_formato", 422, "propietario.telefono",
+	    "debe ser un celular: +51 y 9 dígitos" },
+};
+
+static int
+known_problem(struct api_req *r, const char *constraint)
+{
+	cJSON *errs;
+	size_t i;
+
+	for (i = 0; constraint && i < sizeof(known) / sizeof(known[0]); i++) {
+		if (strcmp(known[i].name, constraint) != 0)
+			continue;
+		errs = cJSON_CreateArray();
+		vr_json_error(errs, known[i].field, known[i].msg);
+		if (known[i].status == 409)
+			api_problem(r, 409, "conflicto", "Conflicto",
+			    "El registro choca con uno existente.", errs);
+		else
+			api_problem(r, 422, "validacion", "Datos inválidos",
+			    "Corrija los campos indicados.", errs);
+		return 1;
+	}
+	return 0;
 }
 
 /* Answer a failed database call with the status its error code means. */
@@ -138,6 +208,9 @@ api_db_problem(struct api_req *r, int err)
 	vr_log(VR_LOG_INFO, r->request_id, "database refused", "sqlstate",
 	    db->sqlstate, "constraint", db->constraint ? db->constraint : "",
 	    "error", vr_strerror(err), NULL);
+	if ((err == VR_ECONFLICT || err == VR_ECHECK) &&
+	    known_problem(r, db->constraint))
+		return;
 	switch (err) {
 	case VR_ECONFLICT:
 		api_problem(r, 409, "conflicto", "Conflicto",

@@ -169,9 +169,5 @@ api_sede_create(struct api_req *r)
 fail:
 	vr_db_rollback(db);
 	PQclear(res);
-	if (rc == VR_ECONFLICT)
-		api_problem(r, 409, "conflicto", "Conflicto",
-		    "Ya existe una sede con ese código.", NULL);
-	else
-		api_db_problem(r, rc);
+	api_db_problem(r, rc);
 }

@@ -50,4 +50,64 @@ const char *const api_sql[STMT__MAX] = {
 	[STMT_OUTBOX_INSERT] =
 	    "INSERT INTO outbox (tipo, agregado, agregado_id, payload)"
 	    " VALUES ($1, $2, $3, $4::jsonb)",
+
+	/*
+	 * The functions of db/migrations/0007_reservas.sql; each answers a
+	 * jsonb {estado, cuerpo | tipo, detalle, errores, conflicto}.
+	 */
+	/* $1 paciente, $2 veterinario, $3 sede, $4 consultorio, $5 inicio,
+	 * $6 fin or NULL, $7 duracion_min or NULL, $8 motivo, $9 tipo,
+	 * $10 usuario, $11 rol, $12 request_id, $13 ip, $14 idempotency key,
+	 * $15 SHA-256 of the body (hex) */
+	[STMT_RESERVAR] =
+	    "SELECT reservar_cita($1::bigint, $2::bigint, $3::bigint, $4::bigint,"
+	    " $5::timestamptz, coalesce($6::timestamptz, $5::timestamptz"
+	    " + make_interval(mins => $7::int)), $8, $9, $10::bigint, $11, $12,"
+	    " $13::inet, $14, decode($15, 'hex'))",
+
+	/* $1 id */
+	[STMT_CITA_GET] = "SELECT cita_detalle($1::bigint)",
+
+	/* $1 id, $2 inicio, $3 duracion_min, $4 fin, $5 veterinario,
+	 * $6 consultorio, $7 without room, $8 estado, $9 motivo,
+	 * $10 motivo_cancelacion, $11 version, $12 usuario, $13 rol,
+	 * $14 request_id, $15 ip */
+	[STMT_CITA_UPDATE] =
+	    "SELECT actualizar_cita($1::bigint, $2::timestamptz, $3::int,"
+	    " $4::timestamptz, $5::bigint, $6::bigint, $7::boolean, $8, $9, $10,"
+	    " $11::int, $12::bigint, $13, $14, $15::inet)",
+
+	/* $1 id, $2 motivo, $3 usuario, $4 rol, $5 request_id, $6 ip */
+	[STMT_CITA_CANCEL] =
+	    "SELECT cancelar_cita($1::bigint, $2, $3::bigint, $4, $5, $6::inet)",
+
+	/* $1 sede, $2 veterinario, $3 paciente, $4 estado, $5 desde,
+	 * $6 hasta, $7 limite, $8 cursor start (microseconds), $9 cursor id */
+	[STMT_CITAS_LIST] =
+	    "SELECT listar_citas($1::bigint, $2::bigint, $3::bigint, $4,"
+	    " $5::timestamptz, $6::timestamptz, $7::int, 'epoch'::timestamptz"
+	    " + $8::bigint * interval '1 microsecond', $9::bigint)",
+
+	/* $1 sede or NULL */
+	[STMT_VETS_LIST] = "SELECT listar_veterinarios($1::bigint)",
+
+	/* $1 veterinario, $2 sede, $3 fecha, $4 duracion_min, $5 paso_min */
+	[STMT_DISPONIBILIDAD] =
+	    "SELECT disponibilidad_json($1::bigint, $2::bigint, $3::date,"
+	    " $4::int, $5::int)",
+
+	/* $1 propietario_id, $2 owner (jsonb), $3 patient (jsonb),
+	 * $4 usuario, $5 rol, $6 request_id, $7 ip */
+	[STMT_PACIENTE_REGISTRO] =
+	    "SELECT registrar_paciente($1::bigint, $2::jsonb, $3::jsonb,"
+	    " $4::bigint, $5, $6, $7::inet)",
+
+	/* $1 id */
+	[STMT_PACIENTE_GET] = "SELECT paciente_detalle($1::bigint)",
+
+	/* $1 id, $2 limite, $3 cursor date (microseconds), $4 cursor kind,
+	 * $5 cursor id */
+	[STMT_HISTORIAL] =
+	    "SELECT historial_paciente($1::bigint, $2::int, 'epoch'::timestamptz"
+	    " + $3::bigint * interval '1 microsecond', $4, $5::bigint)",
 };

@@ -15,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "vr.h"
 
 #define MIGRATE_LOCK_KEY	"7324518210"
@@ -110,18 +108,6 @@ read_file(const char *path, struct vr_buf *b, char *err, size_t errlen)
 	return 0;
 }
 
-static void
-sha256_hex(const char *data, size_t len, char hex[65])
-{
-	unsigned char md[32];
-	unsigned int mdlen = 0;
-	int i;
-
-	EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL);
-	for (i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-}
-
 /* 1 applied with the same checksum, 0 not applied, < 0 error. */
 static int
 applied_state(struct vr_db *db, const char *version, const char *sum,
@@ -172,7 +158,7 @@ apply_one(struct vr_db *db, const char *dir, const char *file, int *applied,
 		rc = VR_EINVAL;
 		goto out;
 	}
-	sha256_hex(body.data, body.len, sum);
+	vr_sha256_hex(body.data, body.len, sum);
 	snprintf(version, sizeof(version), "%.*s",
 	    (int)strcspn(file, "_"), file);
 	if ((rc = applied_state(db, version, sum, file, err, errlen)) != 0) {

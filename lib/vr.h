@@ -192,7 +192,13 @@ void	vr_json_error(cJSON *errs, const char *name, const char *msg);
 int	vr_utf8_valid(const char *s, size_t len);
 int	vr_valid_phone_pe(const char *s);
 int	vr_valid_site_code(const char *s);
+int	vr_date_valid(const char *s);
+int	vr_rfc3339_valid(const char *s);
 int	vr_parse_id(const char *s, long long *out);
+
+/* ---- crypto ----------------------------------------------------------- */
+
+void	vr_sha256_hex(const void *data, size_t len, char hex[65]);
 
 /* ---- AMQP ------------------------------------------------------------- */
 

@@ -1,0 +1,331 @@
+/*
+ * citas.c - appointments: book, read, move or change state, cancel, list.
+ *
+ * The handlers check the shape of the input (types, formats, bounds) and
+ * hand it to one database function that applies every booking rule and
+ * writes the row, its audit row and its outbox event in one transaction
+ * (db/migrations/0007_reservas.sql).  Overlaps are refused by the
+ * exclusion constraints, so no vet or room is ever double-booked, however
+ * many API processes run.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api.h"
+
+#define ID_MAX		9007199254740991LL
+#define LIST_DEFAULT	"50"
+
+static const char *const tipos[] = { "presencial", "virtual", NULL };
+static const char *const estados[] = { "reservada", "confirmada",
+	"en_atencion", "atendida", "cancelada", "no_asistio", NULL };
+
+/* A JSON id field as decimal text in the arena; NULL when absent. */
+static const char *
+json_id(struct api_req *r, const char *name, int required, cJSON *errs)
+{
+	long long v;
+
+	if (vr_json_int(r->json, name, required, 1, ID_MAX, &v, errs) <= 0)
+		return NULL;
+	return api_lltoa(r, v);
+}
+
+/* A JSON RFC 3339 time field; NULL when absent or invalid. */
+static const char *
+json_time(struct api_req *r, const char *name, int required, cJSON *errs)
+{
+	const char *s;
+
+	if (vr_json_str(r->json, name, required, 1, 40, &s, errs) <= 0)
+		return NULL;
+	if (!vr_rfc3339_valid(s)) {
+		vr_json_error(errs, name, "debe ser una fecha y hora RFC 3339 "
+		    "con zona (2026-12-01T09:00:00-05:00)");
+		return NULL;
+	}
+	return s;
+}
+
+/* 0 when errs is empty (and freed), else the 422 answered. */
+static int
+fields_or_422(struct api_req *r, cJSON *errs)
+{
+	if (cJSON_GetArraySize(errs) == 0) {
+		cJSON_Delete(errs);
+		return 0;
+	}
+	api_problem(r, 422, "validacion", "Datos inválidos",
+	    "Corrija los campos indicados.", errs);
+	return -1;
+}
+
+/*
+ * The Idempotency-Key header: 1-255 visible ASCII characters.  0 with
+ * *key NULL when absent; < 0 with the 400 answered when malformed.
+ */
+static int
+idempotency_key_or_400(struct api_req *r, const char **key)
+{
+	const char *k = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", r->fcgx->envp);
+	size_t i, n;
+	cJSON *errs;
+
+	*key = NULL;
+	if (k == NULL)
+		return 0;
+	n = strlen(k);
+	for (i = 0; i < n && k[i] > ' ' && k[i] <= '~'; i++)
+		;
+	if (n == 0 || n > 255 || i != n) {
+		errs = cJSON_CreateArray();
+		vr_json_error(errs, "Idempotency-Key",
+		    "de 1 a 255 caracteres ASCII visibles");
+		api_problem(r, 400, "idempotencia", "Cabecera inválida",
+		    "La cabecera Idempotency-Key no es válida.", errs);
+		return -1;
+	}
+	*key = k;
+	return 0;
+}
+
+/*
+ * POST /api/v1/citas/reservar - permission citas.reservar.
+ * In: {paciente_id, veterinario_id, sede_id, consultorio_id?, inicio,
+ *      duracion_min | fin, motivo, tipo?}; header Idempotency-Key?.
+ * 201 Cita + Location; 400/413/415 (router, bad key); 409 the vet, room
+ * or patient is taken (with "conflicto"); 422 invalid fields, outside
+ * working hours, absent vet, inactive or deceased patient, or a reused
+ * idempotency key with another body; 503 database unavailable.
+ * A retry with the same key and body answers the first answer again
+ * (Idempotent-Replayed: true) and books nothing.
+ */
+void
+api_cita_reservar(struct api_req *r)
+{
+	cJSON *errs = cJSON_CreateArray();
+	const char *p[15] = { NULL };
+	const char *key, *motivo = NULL, *tipo = "presencial";
+	char hash[65];
+	long long dur;
+	int t;
+
+	if (idempotency_key_or_400(r, &key) < 0) {
+		cJSON_Delete(errs);
+		return;
+	}
+	p[0] = json_id(r, "paciente_id", 1, errs);
+	p[1] = json_id(r, "veterinario_id", 1, errs);
+	p[2] = json_id(r, "sede_id", 1, errs);
+	p[3] = json_id(r, "consultorio_id", 0, errs);
+	p[4] = json_time(r, "inicio", 1, errs);
+	p[5] = json_time(r, "fin", 0, errs);
+	if (vr_json_int(r->json, "duracion_min", 0, 5, 240, &dur, errs) > 0)
+		p[6] = api_lltoa(r, dur);
+	if (cJSON_GetObjectItem(r->json, "duracion_min") == NULL &&
+	    cJSON_GetObjectItem(r->json, "fin") == NULL)
+		vr_json_error(errs, "duracion_min", "indique duracion_min o fin");
+	else if (p[5] != NULL && p[6] != NULL)
+		vr_json_error(errs, "fin", "indique duracion_min o fin, no ambos");
+	vr_json_str(r->json, "motivo", 1, 1, 500, &motivo, errs);
+	if (vr_json_enum(r->json, "tipo", 0, tipos, &t, errs) > 0)
+		tipo = tipos[t];
+	if (fields_or_422(r, errs) < 0)
+		return;
+	p[7] = motivo;
+	p[8] = tipo;
+	p[9] = NULL;			/* usuario: set once identity lands */
+	p[10] = NULL;			/* rol */
+	p[11] = r->request_id;
+	p[12] = *r->remote_addr ? r->remote_addr : NULL;
+	p[13] = key;
+	if (key != NULL) {
+		vr_sha256_hex(r->body, r->body_len, hash);
+		p[14] = hash;
+	}
+	api_run_function(r, STMT_RESERVAR, 1, 15, p, "/api/v1/citas/");
+}
+
+/*
+ * GET /api/v1/citas/{id} - permission citas.leer.
+ * 200 Cita (ETag: its version); 400 bad id; 404 no such appointment.
+ */
+void
+api_cita_get(struct api_req *r)
+{
+	long long id;
+	const char *p[1];
+	PGresult *res = NULL;
+	char etag[32];
+	const char *ver;
+	int rc;
+
+	if (api_id_or_400(r, 0, &id) < 0)
+		return;
+	p[0] = api_lltoa(r, id);
+	if ((rc = vr_db_exec(&r->ctx->db, STMT_CITA_GET, 1, p, &res)) < 0) {
+		api_db_problem(r, rc);
+		return;
+	}
+	if (PQgetisnull(res, 0, 0)) {
+		api_problem(r, 404, "no-encontrado", "No encontrado",
+		    "La cita no existe.", NULL);
+	} else {
+		/* "version": N, as cita_detalle() writes it. */
+		ver = strstr(PQgetvalue(res, 0, 0), "\"version\": ");
+		snprintf(etag, sizeof(etag), "ETag: \"%d\"\r\n",
+		    ver ? atoi(ver + 11) : 0);
+		api_reply(r, 200, "application/json; charset=utf-8",
+		    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0),
+		    etag);
+	}
+	PQclear(res);
+}
+
+/* If-Match: "N" (or N), the version the client last read; NULL if none. */
+static const char *
+if_match(struct api_req *r, cJSON *errs)
+{
+	const char *h = FCGX_GetParam("HTTP_IF_MATCH", r->fcgx->envp);
+	char buf[16];
+	size_t n;
+	long long v;
+
+	if (h == NULL)
+		return NULL;
+	n = strlen(h);
+	if (n >= 2 && h[0] == '"' && h[n - 1] == '"' && n - 2 < sizeof(buf)) {
+		memcpy(buf, h + 1, n - 2);
+		buf[n - 2] = '\0';
+	} else
+		snprintf(buf, sizeof(buf), "%s", h);
+	if (n > 12 || vr_parse_id(buf, &v) < 0 || v > 2147483647) {
+		vr_json_error(errs, "If-Match", "debe ser la versión de la cita "
+		    "entre comillas, como la da el ETag");
+		return NULL;
+	}
+	return api_lltoa(r, v);
+}
+
+/*
+ * PUT /api/v1/citas/{id} - permission citas.modificar.
+ * In: any of {inicio, duracion_min | fin, veterinario_id, consultorio_id
+ * (null: no room), estado, motivo, motivo_cancelacion, version}; or the
+ * version as If-Match.  Moving follows the booking rules; estado follows
+ * reservada → confirmada → en_atencion → atendida, and reservada or
+ * confirmada → cancelada | no_asistio.
+ * 200 Cita; 400 bad id; 404; 409 taken slot or invalid transition;
+ * 412 version mismatch; 422 invalid fields or rules.
+ */
+void
+api_cita_put(struct api_req *r)
+{
+	cJSON *errs = cJSON_CreateArray();
+	const cJSON *room;
+	const char *p[15] = { NULL };
+	const char *motivo = NULL, *motivo_c = NULL;
+	long long id, n;
+	int e, given = 0;
+
+	if (api_id_or_400(r, 0, &id) < 0) {
+		cJSON_Delete(errs);
+		return;
+	}
+	p[0] = api_lltoa(r, id);
+	given += (p[1] = json_time(r, "inicio", 0, errs)) != NULL;
+	if (vr_json_int(r->json, "duracion_min", 0, 5, 240, &n, errs) > 0)
+		p[2] = api_lltoa(r, n), given++;
+	given += (p[3] = json_time(r, "fin", 0, errs)) != NULL;
+	if (p[2] != NULL && p[3] != NULL)
+		vr_json_error(errs, "fin", "indique duracion_min o fin, no ambos");
+	given += (p[4] = json_id(r, "veterinario_id", 0, errs)) != NULL;
+	room = cJSON_GetObjectItem(r->json, "consultorio_id");
+	if (cJSON_IsNull(room))
+		p[6] = "true", given++;
+	else
+		given += (p[5] = json_id(r, "consultorio_id", 0, errs)) != NULL;
+	if (vr_json_enum(r->json, "estado", 0, estados, &e, errs) > 0)
+		p[7] = estados[e], given++;
+	if (vr_json_str(r->json, "motivo", 0, 1, 500, &motivo, errs) > 0)
+		p[8] = motivo, given++;
+	if (vr_json_str(r->json, "motivo_cancelacion", 0, 1, 500, &motivo_c,
+	    errs) > 0)
+		p[9] = motivo_c, given++;
+	if (vr_json_int(r->json, "version", 0, 1, 2147483647, &n, errs) > 0)
+		p[10] = api_lltoa(r, n);
+	else
+		p[10] = if_match(r, errs);
+	if (given == 0 && cJSON_GetArraySize(errs) == 0)
+		vr_json_error(errs, "cuerpo", "no indica ningún cambio");
+	if (fields_or_422(r, errs) < 0)
+		return;
+	p[11] = NULL;
+	p[12] = NULL;
+	p[13] = r->request_id;
+	p[14] = *r->remote_addr ? r->remote_addr : NULL;
+	api_run_function(r, STMT_CITA_UPDATE, 1, 15, p, NULL);
+}
+
+/*
+ * DELETE /api/v1/citas/{id}[?motivo=…] - permission citas.cancelar.
+ * Soft cancel: the row stays, the slot is freed.  204 (also when it was
+ * cancelled already); 400 bad id or motivo; 404; 409 the appointment is
+ * in care, attended or a no-show.
+ */
+void
+api_cita_delete(struct api_req *r)
+{
+	cJSON *errs = cJSON_CreateArray();
+	const char *p[6] = { NULL };
+	const char *motivo = api_query(r, "motivo");
+	long long id;
+
+	if (api_id_or_400(r, 0, &id) < 0) {
+		cJSON_Delete(errs);
+		return;
+	}
+	if (motivo != NULL && (strlen(motivo) < 1 || strlen(motivo) > 500 ||
+	    motivo[strspn(motivo, " ")] == '\0'))
+		vr_json_error(errs, "motivo", "de 1 a 500 caracteres");
+	if (api_params_or_400(r, errs) < 0)
+		return;
+	p[0] = api_lltoa(r, id);
+	p[1] = motivo;
+	p[4] = r->request_id;
+	p[5] = *r->remote_addr ? r->remote_addr : NULL;
+	api_run_function(r, STMT_CITA_CANCEL, 1, 6, p, NULL);
+}
+
+/*
+ * GET /api/v1/citas?sede_id&veterinario_id&paciente_id&estado&desde&hasta
+ *   &limite&cursor - permission citas.leer.
+ * 200 {elementos: [Cita], siguiente_cursor}, in agenda order (start, id);
+ * 400 invalid parameters.  desde/hasta keep appointments that overlap
+ * [desde, hasta).
+ */
+void
+api_citas_list(struct api_req *r)
+{
+	static const char *const cursor_kinds[2] = { NULL, NULL };
+	cJSON *errs = cJSON_CreateArray();
+	const char *p[9] = { NULL };
+	const char *cur[2] = { NULL, NULL };
+
+	api_qid(r, "sede_id", 0, &p[0], errs);
+	api_qid(r, "veterinario_id", 0, &p[1], errs);
+	api_qid(r, "paciente_id", 0, &p[2], errs);
+	api_qenum(r, "estado", estados, &p[3], errs);
+	api_qtime(r, "desde", &p[4], errs);
+	api_qtime(r, "hasta", &p[5], errs);
+	if (api_qint(r, "limite", 1, 200, &p[6], errs) == 0)
+		p[6] = LIST_DEFAULT;
+	if (api_qcursor(r, 2, cursor_kinds, cur, errs) > 0) {
+		p[7] = cur[0];
+		p[8] = cur[1];
+	}
+	if (api_params_or_400(r, errs) < 0)
+		return;
+	api_run_json(r, STMT_CITAS_LIST, 9, p, NULL);
+}

@@ -1,0 +1,251 @@
+/*
+ * pacientes.c - patients (pets): registration with their owner, one
+ * patient, and the clinical history as one timeline.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "api.h"
+
+#define ID_MAX		9007199254740991LL
+#define HIST_DEFAULT	"50"
+
+static const char *const especies[] = { "canino", "felino", "ave", "conejo",
+	"roedor", "reptil", "otro", NULL };
+static const char *const sexos[] = { "macho", "hembra", NULL };
+static const char *const documentos[] = { "DNI", "CE", NULL };
+
+static int
+all_digits(const char *s, size_t n)
+{
+	return strlen(s) == n && strspn(s, "0123456789") == n;
+}
+
+/* user@host.tld, at most 254 bytes, no spaces. */
+static int
+email_valid(const char *s)
+{
+	const char *at = strchr(s, '@'), *dot;
+
+	if (at == NULL || at == s || strchr(at + 1, '@') != NULL ||
+	    strlen(s) > 254 || strpbrk(s, " \t\r\n") != NULL)
+		return 0;
+	dot = strrchr(at, '.');
+	return dot != NULL && dot > at + 1 && dot[1] != '\0';
+}
+
+/* Copy a validated string field into out (when present). */
+static void
+copy_str(cJSON *out, const cJSON *in, const char *name, int required,
+    size_t max, cJSON *errs)
+{
+	const char *s;
+
+	if (vr_json_str(in, name, required, 1, max, &s, errs) > 0)
+		cJSON_AddStringToObject(out, name, s);
+}
+
+/*
+ * The inline owner: nombres, apellidos, tipo_documento (DNI default, or
+ * CE), documento, telefono (+51 mobile), email?, direccion?.  Errors are
+ * named "propietario.<field>".
+ */
+static cJSON *
+owner_in(const cJSON *o, cJSON *errs)
+{
+	cJSON *out = cJSON_CreateObject(), *e = cJSON_CreateArray(), *it;
+	const char *doc, *tel, *mail;
+	char up[16];
+	int t = 0;
+	size_t i;
+
+	copy_str(out, o, "nombres", 1, 100, e);
+	copy_str(out, o, "apellidos", 1, 100, e);
+	if (vr_json_enum(o, "tipo_documento", 0, documentos, &t, e) < 0)
+		t = 0;
+	cJSON_AddStringToObject(out, "tipo_documento", documentos[t]);
+	if (vr_json_str(o, "documento", 1, 1, 12, &doc, e) > 0) {
+		for (i = 0; doc[i] && i < sizeof(up) - 1; i++)
+			up[i] = (char)toupper((unsigned char)doc[i]);
+		up[i] = '\0';
+		if (t == 0 && !all_digits(doc, 8))
+			vr_json_error(e, "documento", "un DNI tiene 8 dígitos");
+		else if (t == 1 && (strlen(up) < 9 ||
+		    strspn(up, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
+		    strlen(up)))
+			vr_json_error(e, "documento", "un carné de extranjería "
+			    "tiene de 9 a 12 letras o dígitos");
+		else
+			cJSON_AddStringToObject(out, "numero_documento", up);
+	}
+	if (vr_json_str(o, "telefono", 1, 1, 16, &tel, e) > 0) {
+		if (strlen(tel) != 12 || !vr_valid_phone_pe(tel))
+			vr_json_error(e, "telefono", "debe ser un celular: +51 "
+			    "y 9 dígitos");
+		else
+			cJSON_AddStringToObject(out, "telefono", tel);
+	}
+	if (vr_json_str(o, "email", 0, 3, 254, &mail, e) > 0) {
+		if (!email_valid(mail))
+			vr_json_error(e, "email", "no es un correo válido");
+		else
+			cJSON_AddStringToObject(out, "email", mail);
+	}
+	copy_str(out, o, "direccion", 0, 200, e);
+	cJSON_ArrayForEach(it, e) {
+		cJSON *campo = cJSON_GetObjectItem(it, "campo");
+		char name[64];
+
+		snprintf(name, sizeof(name), "propietario.%s",
+		    campo->valuestring);
+		cJSON_SetValuestring(campo, name);
+	}
+	while (cJSON_GetArraySize(e) > 0)
+		cJSON_AddItemToArray(errs, cJSON_DetachItemFromArray(e, 0));
+	cJSON_Delete(e);
+	return out;
+}
+
+/* The patient's own fields, validated into a new object. */
+static cJSON *
+patient_in(const cJSON *in, cJSON *errs)
+{
+	cJSON *out = cJSON_CreateObject();
+	const char *s;
+	long long n;
+	int i, b;
+
+	copy_str(out, in, "nombre", 1, 80, errs);
+	if (vr_json_enum(in, "especie", 1, especies, &i, errs) > 0)
+		cJSON_AddStringToObject(out, "especie", especies[i]);
+	copy_str(out, in, "raza", 0, 80, errs);
+	if (vr_json_enum(in, "sexo", 0, sexos, &i, errs) > 0)
+		cJSON_AddStringToObject(out, "sexo", sexos[i]);
+	if (vr_json_bool(in, "esterilizado", 0, &b, errs) > 0)
+		cJSON_AddBoolToObject(out, "esterilizado", b);
+	if (vr_json_str(in, "fecha_nacimiento", 0, 10, 10, &s, errs) > 0) {
+		if (!vr_date_valid(s))
+			vr_json_error(errs, "fecha_nacimiento", "debe ser una "
+			    "fecha AAAA-MM-DD");
+		else
+			cJSON_AddStringToObject(out, "fecha_nacimiento", s);
+	}
+	if (vr_json_str(in, "microchip", 0, 15, 15, &s, errs) > 0) {
+		if (!all_digits(s, 15))
+			vr_json_error(errs, "microchip", "tiene 15 dígitos "
+			    "(ISO 11784)");
+		else
+			cJSON_AddStringToObject(out, "microchip", s);
+	}
+	copy_str(out, in, "color", 0, 80, errs);
+	copy_str(out, in, "alergias", 0, 500, errs);
+	if (vr_json_int(in, "peso_gramos", 0, 1, 300000, &n, errs) > 0)
+		cJSON_AddNumberToObject(out, "peso_gramos", (double)n);
+	if (vr_json_int(in, "sede_registro_id", 0, 1, ID_MAX, &n, errs) > 0)
+		cJSON_AddNumberToObject(out, "sede_registro_id", (double)n);
+	return out;
+}
+
+/*
+ * POST /api/v1/pacientes/registro - permission pacientes.registrar.
+ * In: {propietario_id | propietario: {nombres, apellidos, tipo_documento?,
+ * documento, telefono, email?, direccion?}, nombre, especie, raza?, sexo?,
+ * esterilizado?, fecha_nacimiento?, microchip?, color?, alergias?,
+ * peso_gramos?, sede_registro_id?}.  An owner whose document is already
+ * registered is reused (propietario_creado: false), never duplicated.
+ * 201 Paciente + Location; 409 microchip already registered; 422 invalid
+ * fields or unknown propietario_id/sede_registro_id.
+ */
+void
+api_paciente_registro(struct api_req *r)
+{
+	cJSON *errs = cJSON_CreateArray(), *owner = NULL, *pet;
+	const cJSON *inline_owner = cJSON_GetObjectItem(r->json, "propietario");
+	const char *p[7] = { NULL };
+	long long id;
+	int has_id;
+
+	has_id = vr_json_int(r->json, "propietario_id", 0, 1, ID_MAX, &id,
+	    errs);
+	if (has_id > 0)
+		p[0] = api_lltoa(r, id);
+	if (has_id != 0 && inline_owner != NULL && !cJSON_IsNull(inline_owner))
+		vr_json_error(errs, "propietario", "indique propietario_id o "
+		    "propietario, no ambos");
+	else if (has_id == 0) {
+		if (!cJSON_IsObject(inline_owner))
+			vr_json_error(errs, "propietario", "indique "
+			    "propietario_id o los datos del propietario");
+		else
+			owner = owner_in(inline_owner, errs);
+	}
+	pet = patient_in(r->json, errs);
+	if (cJSON_GetArraySize(errs) > 0) {
+		cJSON_Delete(owner);
+		cJSON_Delete(pet);
+		api_problem(r, 422, "validacion", "Datos inválidos",
+		    "Corrija los campos indicados.", errs);
+		return;
+	}
+	cJSON_Delete(errs);
+	p[1] = owner ? cJSON_PrintUnformatted(owner) : NULL;
+	p[2] = cJSON_PrintUnformatted(pet);
+	p[5] = r->request_id;
+	p[6] = *r->remote_addr ? r->remote_addr : NULL;
+	api_run_function(r, STMT_PACIENTE_REGISTRO, 1, 7, p,
+	    "/api/v1/pacientes/");
+	cJSON_free((void *)p[1]);
+	cJSON_free((void *)p[2]);
+	cJSON_Delete(owner);
+	cJSON_Delete(pet);
+}
+
+/*
+ * GET /api/v1/pacientes/{id} - permission pacientes.leer.
+ * 200 Paciente with its owner and latest weight; 400 bad id; 404.
+ */
+void
+api_paciente_get(struct api_req *r)
+{
+	const char *p[1];
+	long long id;
+
+	if (api_id_or_400(r, 0, &id) < 0)
+		return;
+	p[0] = api_lltoa(r, id);
+	api_run_json(r, STMT_PACIENTE_GET, 1, p, "El paciente no existe.");
+}
+
+/*
+ * GET /api/v1/pacientes/{id}/historial[?limite&cursor] - permission
+ * historia.leer.
+ * 200 {paciente, eventos: [{tipo: cita|vacunacion|tratamiento|entrada|
+ * peso, id, fecha, …}], siguiente_cursor}, newest first (upcoming
+ * appointments lead); 400 bad id or parameters; 404 no such patient.
+ */
+void
+api_paciente_historial(struct api_req *r)
+{
+	static const char *const kinds[3] = { NULL,
+	    "cita|vacunacion|tratamiento|entrada|peso", NULL };
+	cJSON *errs = cJSON_CreateArray();
+	const char *p[5] = { NULL };
+	const char *cur[3] = { NULL, NULL, NULL };
+	long long id;
+
+	if (api_id_or_400(r, 0, &id) < 0) {
+		cJSON_Delete(errs);
+		return;
+	}
+	p[0] = api_lltoa(r, id);
+	if (api_qint(r, "limite", 1, 200, &p[1], errs) == 0)
+		p[1] = HIST_DEFAULT;
+	if (api_qcursor(r, 3, kinds, cur, errs) > 0) {
+		p[2] = cur[0];
+		p[3] = cur[1];
+		p[4] = cur[2];
+	}
+	if (api_params_or_400(r, errs) < 0)
+		return;
+	api_run_json(r, STMT_HISTORIAL, 5, p, "El paciente no existe.");
+}

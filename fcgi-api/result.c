@@ -1,0 +1,318 @@
+/*
+ * result.c - answers from the database functions, and query parameters.
+ *
+ * The write and read paths of citas and pacientes are PostgreSQL
+ * functions (db/migrations/0007_reservas.sql) returning one jsonb:
+ *   {"estado": 2xx, "cuerpo": …}                       → that answer
+ *   {"estado": 4xx, "tipo", "detalle", "errores", "conflicto"}
+ *                                                      → problem+json
+ * so every rule is decided in one round trip and one transaction, and
+ * this file only turns the verdict into HTTP.
+ *
+ * Query parameters are checked with the same answer-or-collect shape as
+ * the JSON getters: each api_q*() returns 1 (present, *out set), 0
+ * (absent) or < 0 (invalid, error added to errs); api_params_or_400()
+ * answers once with every error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+static const char *
+title_for(int status)
+{
+	switch (status) {
+	case 400:
+		return "Solicitud inválida";
+	case 404:
+		return "No encontrado";
+	case 409:
+		return "Conflicto";
+	case 412:
+		return "Precondición fallida";
+	case 422:
+		return "Datos inválidos";
+	default:
+		return "Error";
+	}
+}
+
+static void
+send_success(struct api_req *r, int status, const cJSON *v,
+    const char *location_prefix)
+{
+	const cJSON *body = cJSON_GetObjectItem(v, "cuerpo");
+	const cJSON *id, *ver;
+	struct vr_buf h;
+	char *s;
+
+	if (status == 204 || body == NULL) {
+		api_reply(r, status, NULL, NULL, 0, NULL);
+		return;
+	}
+	vr_buf_init(&h);
+	id = cJSON_GetObjectItem(body, "id");
+	if (status == 201 && location_prefix != NULL && cJSON_IsNumber(id))
+		vr_buf_printf(&h, "Location: %s%.0f\r\n", location_prefix,
+		    id->valuedouble);
+	ver = cJSON_GetObjectItem(body, "version");
+	if (cJSON_IsNumber(ver))
+		vr_buf_printf(&h, "ETag: \"%.0f\"\r\n", ver->valuedouble);
+	if (cJSON_IsTrue(cJSON_GetObjectItem(v, "repetida")))
+		vr_buf_puts(&h, "Idempotent-Replayed: true\r\n");
+	s = cJSON_PrintUnformatted(body);
+	api_reply(r, status, "application/json; charset=utf-8", s,
+	    s ? strlen(s) : 0, h.data);
+	free(s);
+	vr_buf_free(&h);
+}
+
+/* Answer from a function's jsonb verdict (column 0 of row 0). */
+void
+api_reply_result(struct api_req *r, PGresult *res,
+    const char *location_prefix)
+{
+	cJSON *v = NULL, *p, *e;
+	const cJSON *st, *tipo, *detalle;
+	int status;
+
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		v = cJSON_ParseWithLength(PQgetvalue(res, 0, 0),
+		    (size_t)PQgetlength(res, 0, 0));
+	st = cJSON_GetObjectItem(v, "estado");
+	if (!cJSON_IsNumber(st)) {
+		cJSON_Delete(v);
+		api_problem(r, 500, "error-interno", "Error interno",
+		    "Ocurrió un error inesperado.", NULL);
+		return;
+	}
+	status = st->valueint;
+	if (status < 300) {
+		send_success(r, status, v, location_prefix);
+		cJSON_Delete(v);
+		return;
+	}
+	tipo = cJSON_GetObjectItem(v, "tipo");
+	detalle = cJSON_GetObjectItem(v, "detalle");
+	p = api_problem_new(r, status,
+	    cJSON_IsString(tipo) ? tipo->valuestring : "error",
+	    title_for(status),
+	    cJSON_IsString(detalle) ? detalle->valuestring : NULL);
+	if ((e = cJSON_DetachItemFromObject(v, "errores")) != NULL)
+		cJSON_AddItemToObject(p, "errors", e);
+	if ((e = cJSON_DetachItemFromObject(v, "conflicto")) != NULL)
+		cJSON_AddItemToObject(p, "conflicto", e);
+	cJSON_Delete(v);
+	api_send_problem(r, p, NULL);
+}
+
+/*
+ * Run one function statement and answer from its verdict.  write: an
+ * autocommit write, never retried after a lost connection.
+ */
+void
+api_run_function(struct api_req *r, int stmt, int write, int nparams,
+    const char *const *params, const char *location_prefix)
+{
+	struct vr_db *db = &r->ctx->db;
+	PGresult *res = NULL;
+	int rc;
+
+	rc = write ? vr_db_exec_write(db, stmt, nparams, params, &res) :
+	    vr_db_exec(db, stmt, nparams, params, &res);
+	if (rc < 0)
+		api_db_problem(r, rc);
+	else
+		api_reply_result(r, res, location_prefix);
+	PQclear(res);
+}
+
+/*
+ * Run one read statement whose column 0 is the answer's JSON text: 200
+ * with it, or 404 with not_found as detail when it is NULL.
+ */
+void
+api_run_json(struct api_req *r, int stmt, int nparams,
+    const char *const *params, const char *not_found)
+{
+	PGresult *res = NULL;
+	int rc;
+
+	if ((rc = vr_db_exec(&r->ctx->db, stmt, nparams, params, &res)) < 0)
+		api_db_problem(r, rc);
+	else if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
+		api_problem(r, 404, "no-encontrado", "No encontrado",
+		    not_found, NULL);
+	else
+		api_reply(r, 200, "application/json; charset=utf-8",
+		    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0),
+		    NULL);
+	PQclear(res);
+}
+
+const char *
+api_lltoa(struct api_req *r, long long v)
+{
+	return vr_arena_printf(r->arena, "%lld", v);
+}
+
+int
+api_qid(struct api_req *r, const char *name, int required, const char **out,
+    cJSON *errs)
+{
+	const char *v = api_query(r, name);
+	long long id;
+
+	if (v == NULL) {
+		if (!required)
+			return 0;
+		vr_json_error(errs, name, "es obligatorio");
+		return VR_EINVAL;
+	}
+	if (vr_parse_id(v, &id) < 0) {
+		vr_json_error(errs, name, "debe ser un entero positivo");
+		return VR_EINVAL;
+	}
+	*out = v;
+	return 1;
+}
+
+int
+api_qint(struct api_req *r, const char *name, long min, long max,
+    const char **out, cJSON *errs)
+{
+	const char *v = api_query(r, name);
+	char *end, msg[64];
+	long n;
+
+	if (v == NULL)
+		return 0;
+	n = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || strlen(v) > 9 || n < min ||
+	    n > max) {
+		snprintf(msg, sizeof(msg), "debe ser un entero entre %ld y %ld",
+		    min, max);
+		vr_json_error(errs, name, msg);
+		return VR_EINVAL;
+	}
+	*out = v;
+	return 1;
+}
+
+int
+api_qtime(struct api_req *r, const char *name, const char **out, cJSON *errs)
+{
+	const char *v = api_query(r, name);
+
+	if (v == NULL)
+		return 0;
+	if (!vr_rfc3339_valid(v)) {
+		vr_json_error(errs, name, "debe ser una fecha y hora RFC 3339 "
+		    "con zona (2026-12-01T09:00:00-05:00)");
+		return VR_EINVAL;
+	}
+	*out = v;
+	return 1;
+}
+
+int
+api_qdate(struct api_req *r, const char *name, int required,
+    const char **out, cJSON *errs)
+{
+	const char *v = api_query(r, name);
+
+	if (v == NULL) {
+		if (!required)
+			return 0;
+		vr_json_error(errs, name, "es obligatorio");
+		return VR_EINVAL;
+	}
+	if (!vr_date_valid(v)) {
+		vr_json_error(errs, name, "debe ser una fecha AAAA-MM-DD");
+		return VR_EINVAL;
+	}
+	*out = v;
+	return 1;
+}
+
+int
+api_qenum(struct api_req *r, const char *name, const char *const *allowed,
+    const char **out, cJSON *errs)
+{
+	const char *v = api_query(r, name);
+	int i;
+
+	if (v == NULL)
+		return 0;
+	for (i = 0; allowed[i] != NULL; i++) {
+		if (strcmp(v, allowed[i]) == 0) {
+			*out = allowed[i];
+			return 1;
+		}
+	}
+	vr_json_error(errs, name, "valor no reconocido");
+	return VR_EINVAL;
+}
+
+/*
+ * The "cursor" parameter: nparts fields separated by '_', each a decimal
+ * number (kinds[i] == NULL) or one of the words in kinds[i] (a
+ * '|'-separated list).  The parts are copied into the arena.
+ */
+int
+api_qcursor(struct api_req *r, int nparts, const char *const *kinds,
+    const char **parts, cJSON *errs)
+{
+	const char *v = api_query(r, "cursor"), *p, *end;
+	char *part;
+	size_t n;
+	int i;
+
+	if (v == NULL)
+		return 0;
+	for (i = 0, p = v; i < nparts; i++) {
+		end = (i == nparts - 1) ? p + strlen(p) : strchr(p, '_');
+		if (end == NULL || end == p || end - p > 20)
+			goto bad;
+		n = (size_t)(end - p);
+		part = vr_arena_strndup(r->arena, p, n);
+		if (kinds[i] == NULL) {
+			if (strspn(part, "0123456789") != n)
+				goto bad;
+		} else {
+			const char *k = kinds[i];
+			size_t klen;
+			int ok = 0;
+
+			while (*k && !ok) {
+				klen = strcspn(k, "|");
+				ok = klen == n && memcmp(k, part, n) == 0;
+				k += klen + (k[klen] == '|');
+			}
+			if (!ok)
+				goto bad;
+		}
+		parts[i] = part;
+		p = end + 1;
+	}
+	return 1;
+bad:
+	vr_json_error(errs, "cursor", "cursor inválido: use el "
+	    "siguiente_cursor de la página anterior");
+	return VR_EINVAL;
+}
+
+/* 0 when errs is empty (and freed), else the 400 answered. */
+int
+api_params_or_400(struct api_req *r, cJSON *errs)
+{
+	if (cJSON_GetArraySize(errs) == 0) {
+		cJSON_Delete(errs);
+		return 0;
+	}
+	api_problem(r, 400, "parametro-invalido", "Parámetro inválido",
+	    "Corrija los parámetros de consulta indicados.", errs);
+	return -1;
+}
