@@ -22,6 +22,7 @@ MIGRATE_SRCS = db/migrate.c
 UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
 	    tests/unit/check_config.c tests/unit/check_log.c \
 	    tests/unit/check_json.c tests/unit/check_valid.c \
+	    tests/unit/check_time.c \
 	    tests/unit/check_db.c tests/unit/check_migrate.c \
 	    tests/unit/check_amqp.c tests/unit/check_router.c \
 	    tests/unit/check_metrics.c tests/unit/check_openapi.c
@@ -30,6 +31,11 @@ INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_system.c \
 	     tests/integration/check_errors.c \
 	     tests/integration/check_sedes.c \
+	     tests/integration/fixtures.c \
+	     tests/integration/check_pacientes.c \
+	     tests/integration/check_citas.c \
+	     tests/integration/check_agenda.c \
+	     tests/integration/check_concurrency.c \
 	     tests/integration/check_failover.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))

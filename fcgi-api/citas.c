@@ -110,7 +110,7 @@ api_cita_reservar(struct api_req *r)
 	const char *key, *motivo = NULL, *tipo = "presencial";
 	char hash[65];
 	long long dur;
-	int t;
+	int t, nerr;
 
 	if (idempotency_key_or_400(r, &key) < 0) {
 		cJSON_Delete(errs);
@@ -121,11 +121,13 @@ api_cita_reservar(struct api_req *r)
 	p[2] = json_id(r, "sede_id", 1, errs);
 	p[3] = json_id(r, "consultorio_id", 0, errs);
 	p[4] = json_time(r, "inicio", 1, errs);
+	/* Decided on the values read, not on the keys: a null (or
+	 * differently cased) "fin" must not leave the end unset. */
+	nerr = cJSON_GetArraySize(errs);
 	p[5] = json_time(r, "fin", 0, errs);
 	if (vr_json_int(r->json, "duracion_min", 0, 5, 240, &dur, errs) > 0)
 		p[6] = api_lltoa(r, dur);
-	if (cJSON_GetObjectItem(r->json, "duracion_min") == NULL &&
-	    cJSON_GetObjectItem(r->json, "fin") == NULL)
+	if (p[5] == NULL && p[6] == NULL && cJSON_GetArraySize(errs) == nerr)
 		vr_json_error(errs, "duracion_min", "indique duracion_min o fin");
 	else if (p[5] != NULL && p[6] != NULL)
 		vr_json_error(errs, "fin", "indique duracion_min o fin, no ambos");
@@ -184,7 +186,10 @@ api_cita_get(struct api_req *r)
 	PQclear(res);
 }
 
-/* If-Match: "N" (or N), the version the client last read; NULL if none. */
+/*
+ * If-Match: "N" (or N), the version the client last read; NULL when absent
+ * or "*" (any version).
+ */
 static const char *
 if_match(struct api_req *r, cJSON *errs)
 {
@@ -193,7 +198,7 @@ if_match(struct api_req *r, cJSON *errs)
 	size_t n;
 	long long v;
 
-	if (h == NULL)
+	if (h == NULL || strcmp(h, "*") == 0)
 		return NULL;
 	n = strlen(h);
 	if (n >= 2 && h[0] == '"' && h[n - 1] == '"' && n - 2 < sizeof(buf)) {
@@ -241,7 +246,7 @@ api_cita_put(struct api_req *r)
 	if (p[2] != NULL && p[3] != NULL)
 		vr_json_error(errs, "fin", "indique duracion_min o fin, no ambos");
 	given += (p[4] = json_id(r, "veterinario_id", 0, errs)) != NULL;
-	room = cJSON_GetObjectItem(r->json, "consultorio_id");
+	room = cJSON_GetObjectItemCaseSensitive(r->json, "consultorio_id");
 	if (cJSON_IsNull(room))
 		p[6] = "true", given++;
 	else

@@ -160,7 +160,8 @@ void
 api_paciente_registro(struct api_req *r)
 {
 	cJSON *errs = cJSON_CreateArray(), *owner = NULL, *pet;
-	const cJSON *inline_owner = cJSON_GetObjectItem(r->json, "propietario");
+	const cJSON *inline_owner = cJSON_GetObjectItemCaseSensitive(r->json,
+	    "propietario");
 	const char *p[7] = { NULL };
 	long long id;
 	int has_id;

@@ -259,7 +259,9 @@ api_qenum(struct api_req *r, const char *name, const char *const *allowed,
 /*
  * The "cursor" parameter: nparts fields separated by '_', each a decimal
  * number (kinds[i] == NULL) or one of the words in kinds[i] (a
- * '|'-separated list).  The parts are copied into the arena.
+ * '|'-separated list).  The parts are copied into the arena.  At most 18
+ * characters a part: a number then fits a bigint and, read as
+ * microseconds since 1970, a timestamp, so the database never refuses it.
  */
 int
 api_qcursor(struct api_req *r, int nparts, const char *const *kinds,
@@ -274,7 +276,7 @@ api_qcursor(struct api_req *r, int nparts, const char *const *kinds,
 		return 0;
 	for (i = 0, p = v; i < nparts; i++) {
 		end = (i == nparts - 1) ? p + strlen(p) : strchr(p, '_');
-		if (end == NULL || end == p || end - p > 20)
+		if (end == NULL || end == p || end - p > 18)
 			goto bad;
 		n = (size_t)(end - p);
 		part = vr_arena_strndup(r->arena, p, n);

@@ -57,7 +57,8 @@ vr_date_valid(const char *s)
 /*
  * RFC 3339 date-time with a mandatory offset:
  *   YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)
- * No leap second (PostgreSQL has none either).
+ * No leap second (PostgreSQL has none either), and offsets up to 15:59
+ * either way: the widest PostgreSQL reads (real zones stay within 14:00).
  */
 int
 vr_rfc3339_valid(const char *s)
@@ -93,5 +94,5 @@ vr_rfc3339_valid(const char *s)
 	if (n - i != 6 || (s[i] != '+' && s[i] != '-') || s[i + 3] != ':')
 		return 0;
 	return digits(s + i + 1, 2, &oh) && digits(s + i + 4, 2, &om) &&
-	    oh <= 23 && om <= 59;
+	    oh <= 15 && om <= 59;
 }

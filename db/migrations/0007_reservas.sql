@@ -162,6 +162,8 @@ BEGIN
 	END IF;
 	IF p_inicio <= now() THEN
 		err := err || error_campo('inicio', 'debe estar en el futuro');
+	ELSIF p_inicio > now() + interval '2 years' THEN
+		err := err || error_campo('inicio', 'no se reserva a más de 2 años');
 	END IF;
 	IF p_fin <= p_inicio THEN
 		err := err || error_campo('fin', 'debe ser posterior a inicio');
@@ -211,13 +213,16 @@ COMMENT ON FUNCTION cita_validar(bigint, bigint, bigint, bigint, timestamptz, ti
 	'Booking rules other than overlaps; NULL when the booking may proceed, else the refusal.';
 
 -- The live appointment that blocks [p_inicio, p_fin) for this vet, room
--- or patient (other than p_excluir), as the 409 answer.
+-- or patient (other than p_excluir), as the 409 answer.  Called after the
+-- exclusion constraints refused a row; should the blocking appointment be
+-- cancelled in between (another transaction), the answer is still a 409,
+-- without the "conflicto" member, never NULL.
 CREATE FUNCTION cita_conflicto(
 	p_veterinario bigint, p_consultorio bigint, p_paciente bigint,
 	p_inicio timestamptz, p_fin timestamptz, p_excluir bigint)
 RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-	SELECT jsonb_build_object('estado', 409, 'tipo', 'conflicto',
+	SELECT coalesce((SELECT jsonb_build_object('estado', 409, 'tipo', 'conflicto',
 	    'detalle', CASE
 	        WHEN c.veterinario_id = p_veterinario THEN 'El veterinario ya tiene una cita'
 	        WHEN c.consultorio_id = p_consultorio THEN 'El consultorio ya está ocupado'
@@ -240,7 +245,9 @@ LANGUAGE sql STABLE AS $$
 	       OR c.paciente_id = p_paciente)
 	ORDER BY (c.veterinario_id = p_veterinario) DESC,
 	         (c.consultorio_id IS NOT DISTINCT FROM p_consultorio) DESC, c.id
-	LIMIT 1
+	LIMIT 1),
+	    jsonb_build_object('estado', 409, 'tipo', 'conflicto',
+	        'detalle', 'El horario acaba de ocuparse; consulte de nuevo la disponibilidad.'))
 $$;
 COMMENT ON FUNCTION cita_conflicto(bigint, bigint, bigint, timestamptz, timestamptz, bigint) IS
 	'The 409 answer naming the live appointment that overlaps, vet first, then room, then patient.';
@@ -472,13 +479,15 @@ COMMENT ON FUNCTION cancelar_cita(bigint, text, bigint, text, text, inet) IS
 
 -- GET /api/v1/disponibilidad: free slots of a vet at a site on a local
 -- date, stepping by p_paso minutes inside each working block, minus
--- absences, live appointments and the past.
+-- absences, live appointments and the past.  Only what reservar_cita
+-- would accept: none for an inactive vet or site (cita_validar refuses
+-- them).
 CREATE FUNCTION disponibilidad(
 	p_veterinario bigint, p_sede bigint, p_fecha date, p_minutos integer,
 	p_paso integer)
 RETURNS TABLE (inicio timestamptz, fin timestamptz)
 LANGUAGE sql STABLE AS $$
-	WITH s AS (SELECT zona_horaria AS tz FROM sedes WHERE id = p_sede),
+	WITH s AS (SELECT zona_horaria AS tz FROM sedes WHERE id = p_sede AND activa),
 	bloques AS (
 		SELECT ((p_fecha + h.hora_inicio) AT TIME ZONE s.tz) AS desde,
 		       ((p_fecha + h.hora_fin) AT TIME ZONE s.tz) AS hasta
@@ -488,8 +497,9 @@ LANGUAGE sql STABLE AS $$
 		  AND p_fecha >= h.vigente_desde
 		  AND (h.vigente_hasta IS NULL OR p_fecha <= h.vigente_hasta)
 		  AND EXISTS (SELECT 1 FROM veterinario_sedes vs
+		      JOIN veterinarios v ON v.id = vs.veterinario_id
 		      WHERE vs.veterinario_id = p_veterinario AND vs.sede_id = p_sede
-		        AND vs.activo)),
+		        AND vs.activo AND v.activo)),
 	huecos AS (
 		SELECT t AS inicio, t + make_interval(mins => p_minutos) AS fin
 		FROM bloques b,
@@ -507,7 +517,7 @@ LANGUAGE sql STABLE AS $$
 	ORDER BY h.inicio
 $$;
 COMMENT ON FUNCTION disponibilidad(bigint, bigint, date, integer, integer) IS
-	'Free slots of a vet at a site on a local date (working hours minus absences, live appointments and the past).';
+	'Free slots of an active vet at an active site on a local date (working hours minus absences, live appointments and the past).';
 
 -- Lookups used by list endpoints.
 CREATE INDEX citas_sede_inicio ON citas (sede_id, lower(periodo), id);

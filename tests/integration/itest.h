@@ -51,9 +51,70 @@ char	*db_value(const char *sql);	/* malloc'd, NULL when no row */
 const char *stack_dir(void);
 char	*unique_code(const char *prefix);	/* malloc'd */
 
+/*
+ * fixtures.c: fresh data made by SQL for one test, times relative to now,
+ * and the row counts that show what a request wrote.
+ */
+void	 db_execf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char	*db_valuef(const char *fmt, ...)	/* malloc'd, NULL when no row */
+	    __attribute__((format(printf, 1, 2)));
+long long db_countf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+enum fx_jornada {
+	FX_OFICINA,	/* Mon-Sat 08:00-13:00 and 14:00-19:00, as the demo */
+	FX_TODO_EL_DIA	/* every day 00:00-24:00 */
+};
+
+long long fx_sede(const char *tz);
+long long fx_vet(long long sede, enum fx_jornada j);
+long long fx_consultorio(long long sede);
+long long fx_paciente(void);
+void	 fx_pacientes(int n, long long *ids);	/* one owner, n pets */
+char	*fx_dni_libre(void);	/* a DNI no owner has, malloc'd */
+
+#define FX_HORA_LEN	32
+#define FX_HM(h, m)	((long long)(h) * 3600 + (long long)(m) * 60)	/* s */
+#define FX_LIMA		(-300)	/* UTC offsets in minutes, no DST */
+#define FX_TOKIO	540
+long long fx_dia(const char *tz, int isodow, int min_days);
+void	 fx_hora(long long epoch, int offset_min, char out[FX_HORA_LEN]);
+
+/* A booking request; 0 or NULL members are left out (duracion: 30). */
+struct fx_cita {
+	long long	 paciente, veterinario, sede, consultorio;
+	const char	*inicio;
+	int		 duracion;
+	const char	*fin;		/* sent instead of duracion_min */
+	const char	*motivo;
+	const char	*tipo;
+};
+
+char	*fx_cita_json(const struct fx_cita *c);	/* malloc'd */
+void	 fx_reservar(const struct fx_cita *c, const char *const *extra,
+	    struct http_resp *out);
+long long fx_reservar_ok(const struct fx_cita *c);	/* asserts 201 */
+void	 fx_put_cita(long long id, const char *json, const char *const *extra,
+	    struct http_resp *out);
+
+struct fx_counts {
+	long long	citas, propietarios, pacientes, auditoria, outbox;
+};
+
+void	 fx_snapshot(struct fx_counts *c);
+void	 fx_assert_delta(const struct fx_counts *before, int citas,
+	    int propietarios, int pacientes, int auditoria, int outbox);
+void	 fx_assert_unchanged(const struct fx_counts *before);
+int	 fx_has_error(const struct http_resp *r, const char *campo);
+long long json_ll(const cJSON *o, const char *name);
+const char *json_s(const cJSON *o, const char *name);
+
 Suite	*system_suite(void);
 Suite	*errors_suite(void);
 Suite	*sedes_suite(void);
+Suite	*pacientes_suite(void);
+Suite	*citas_suite(void);
+Suite	*agenda_suite(void);
+Suite	*concurrency_suite(void);
 Suite	*failover_suite(void);
 
 #endif

@@ -19,6 +19,10 @@ main(int argc, char *argv[])
 	sr = srunner_create(system_suite());
 	srunner_add_suite(sr, errors_suite());
 	srunner_add_suite(sr, sedes_suite());
+	srunner_add_suite(sr, pacientes_suite());
+	srunner_add_suite(sr, citas_suite());
+	srunner_add_suite(sr, agenda_suite());
+	srunner_add_suite(sr, concurrency_suite());
 	/* Last: it kills an API process. */
 	srunner_add_suite(sr, failover_suite());
 	srunner_run(sr, argc > 1 ? argv[1] : NULL, NULL, CK_NORMAL);

@@ -39,6 +39,7 @@ static const struct {
 	{ "log", log_suite },
 	{ "json", json_suite },
 	{ "valid", valid_suite },
+	{ "time", time_suite },
 	{ "db", db_suite },
 	{ "migrate", migrate_suite },
 	{ "amqp", amqp_suite },

@@ -14,6 +14,7 @@ Suite	*config_suite(void);
 Suite	*log_suite(void);
 Suite	*json_suite(void);
 Suite	*valid_suite(void);
+Suite	*time_suite(void);
 Suite	*db_suite(void);
 Suite	*migrate_suite(void);
 Suite	*amqp_suite(void);
