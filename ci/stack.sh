@@ -560,7 +560,7 @@ ngx_start() {
   mkdir -p "$NGX/tmp"
   local servers="" i
   for ((i = 1; i <= API_PROCS; i++)); do
-    servers+="        server unix:$RUNDIR/api-$i.sock max_fails=1 fail_timeout=2s;\\n"
+    servers+="        server unix:$RUNDIR/api-$i.sock max_fails=3 fail_timeout=2s;\\n"
   done
   servers="${servers%\\n}"
   # $servers is already escaped except for the path parts.
@@ -700,8 +700,10 @@ cmd_start() {
 cmd_stop() {
   load_state
   if [ ! -d "$DIR" ]; then log "nothing to stop in $DIR"; return 0; fi
-  api_stop
+  # nginx first (graceful: it finishes what is in flight), so no new
+  # request reaches an API process that is stopping.
   ngx_stop
+  api_stop
   rmq_stop
   pg_stop
   rm -f "$ENVFILE"

@@ -201,12 +201,15 @@ if_match(struct api_req *r, cJSON *errs)
 	if (h == NULL || strcmp(h, "*") == 0)
 		return NULL;
 	n = strlen(h);
-	if (n >= 2 && h[0] == '"' && h[n - 1] == '"' && n - 2 < sizeof(buf)) {
-		memcpy(buf, h + 1, n - 2);
-		buf[n - 2] = '\0';
-	} else
-		snprintf(buf, sizeof(buf), "%s", h);
-	if (n > 12 || vr_parse_id(buf, &v) < 0 || v > 2147483647) {
+	if (n >= 2 && h[0] == '"' && h[n - 1] == '"') {
+		h++;
+		n -= 2;
+	}
+	if (n < sizeof(buf)) {
+		memcpy(buf, h, n);
+		buf[n] = '\0';
+	}
+	if (n >= sizeof(buf) || vr_parse_id(buf, &v) < 0 || v > 2147483647) {
 		vr_json_error(errs, "If-Match", "debe ser la versión de la cita "
 		    "entre comillas, como la da el ETag");
 		return NULL;
