@@ -173,6 +173,7 @@ int	api_qenum(struct api_req *r, const char *name,
 int	api_qcursor(struct api_req *r, int nparts, const char *const *kinds,
 	    const char **parts, cJSON *errs);
 int	api_params_or_400(struct api_req *r, cJSON *errs);
+int	api_fields_or_422(struct api_req *r, cJSON *errs);
 const char *api_lltoa(struct api_req *r, long long v);
 
 /* handlers: citas.c */

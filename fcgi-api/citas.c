@@ -49,19 +49,6 @@ json_time(struct api_req *r, const char *name, int required, cJSON *errs)
 	return s;
 }
 
-/* 0 when errs is empty (and freed), else the 422 answered. */
-static int
-fields_or_422(struct api_req *r, cJSON *errs)
-{
-	if (cJSON_GetArraySize(errs) == 0) {
-		cJSON_Delete(errs);
-		return 0;
-	}
-	api_problem(r, 422, "validacion", "Datos inválidos",
-	    "Corrija los campos indicados.", errs);
-	return -1;
-}
-
 /*
  * The Idempotency-Key header: 1-255 visible ASCII characters.  0 with
  * *key NULL when absent; < 0 with the 400 answered when malformed.
@@ -134,7 +121,7 @@ api_cita_reservar(struct api_req *r)
 	vr_json_str(r->json, "motivo", 1, 1, 500, &motivo, errs);
 	if (vr_json_enum(r->json, "tipo", 0, tipos, &t, errs) > 0)
 		tipo = tipos[t];
-	if (fields_or_422(r, errs) < 0)
+	if (api_fields_or_422(r, errs) < 0)
 		return;
 	p[7] = motivo;
 	p[8] = tipo;
@@ -267,7 +254,7 @@ api_cita_put(struct api_req *r)
 		p[10] = if_match(r, errs);
 	if (given == 0 && cJSON_GetArraySize(errs) == 0)
 		vr_json_error(errs, "cuerpo", "no indica ningún cambio");
-	if (fields_or_422(r, errs) < 0)
+	if (api_fields_or_422(r, errs) < 0)
 		return;
 	p[11] = NULL;
 	p[12] = NULL;

@@ -181,14 +181,11 @@ api_paciente_registro(struct api_req *r)
 			owner = owner_in(inline_owner, errs);
 	}
 	pet = patient_in(r->json, errs);
-	if (cJSON_GetArraySize(errs) > 0) {
+	if (api_fields_or_422(r, errs) < 0) {
 		cJSON_Delete(owner);
 		cJSON_Delete(pet);
-		api_problem(r, 422, "validacion", "Datos inválidos",
-		    "Corrija los campos indicados.", errs);
 		return;
 	}
-	cJSON_Delete(errs);
 	p[1] = owner ? cJSON_PrintUnformatted(owner) : NULL;
 	p[2] = cJSON_PrintUnformatted(pet);
 	p[5] = r->request_id;

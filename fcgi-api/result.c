@@ -306,6 +306,19 @@ bad:
 	return VR_EINVAL;
 }
 
+/* 0 when errs is empty (and freed), else the 422 answered. */
+int
+api_fields_or_422(struct api_req *r, cJSON *errs)
+{
+	if (cJSON_GetArraySize(errs) == 0) {
+		cJSON_Delete(errs);
+		return 0;
+	}
+	api_problem(r, 422, "validacion", "Datos inválidos",
+	    "Corrija los campos indicados.", errs);
+	return -1;
+}
+
 /* 0 when errs is empty (and freed), else the 400 answered. */
 int
 api_params_or_400(struct api_req *r, cJSON *errs)

@@ -116,13 +116,7 @@ sede_in_or_422(struct api_req *r, struct sede_in *in)
 			    "horaria IANA conocida (p. ej. America/Lima)");
 		PQclear(res);
 	}
-	if (cJSON_GetArraySize(errs) == 0) {
-		cJSON_Delete(errs);
-		return 0;
-	}
-	api_problem(r, 422, "validacion", "Datos inválidos",
-	    "Corrija los campos indicados.", errs);
-	return -1;
+	return api_fields_or_422(r, errs);
 }
 
 /*

@@ -535,13 +535,14 @@ LANGUAGE sql STABLE AS $$
 	    'sede_registro_id', p.sede_registro_id,
 	    'peso_gramos', (SELECT w.peso_gramos FROM paciente_pesos w
 	        WHERE w.paciente_id = p.id ORDER BY w.medido_en DESC, w.id DESC LIMIT 1),
-	    'creado_en', p.creado_en,
+	    'creado_en', hora_local(p.creado_en, coalesce(s.zona_horaria, 'America/Lima')),
 	    'propietario', jsonb_build_object(
 	        'id', o.id, 'nombres', o.nombres, 'apellidos', o.apellidos,
 	        'tipo_documento', o.tipo_documento,
 	        'numero_documento', o.numero_documento,
 	        'telefono', o.telefono, 'email', o.email, 'direccion', o.direccion))
 	FROM pacientes p JOIN propietarios o ON o.id = p.propietario_id
+	LEFT JOIN sedes s ON s.id = p.sede_registro_id
 	WHERE p.id = p_id
 $$;
 COMMENT ON FUNCTION paciente_detalle(bigint) IS
