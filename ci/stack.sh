@@ -48,6 +48,15 @@ tail_of() {
   { echo "---- last lines of $1:"; tail -n "${2:-30}" "$1"; echo "----"; } >&2
 }
 is_int() { [[ "$1" =~ ^[0-9]+$ ]]; }
+# urlencode STR: percent-encode all but unreserved characters and '/'.
+urlencode() {
+  local s="$1" out="" c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c="${s:i:1}"
+    case "$c" in [A-Za-z0-9/._~-]) out+="$c" ;; *) out+="$(printf '%%%02X' "'$c")" ;; esac
+  done
+  printf '%s' "$out"
+}
 
 IS_ROOT=0
 [ "$(id -u)" = 0 ] && IS_ROOT=1
@@ -82,7 +91,9 @@ want_settings() {
   MIGRATIONS_DIR="$(abspath "${VETRED_MIGRATIONS_DIR:-db/migrations}")"
   SEED="${VETRED_SEED:-0}"
 
-  PRIVATE_DB_URL="postgresql://vetred@127.0.0.1:$PG_PORT/vetred"
+  # The services talk to the private cluster over its unix socket (cheaper
+  # than loopback TCP per query); the TCP port stays open for other tools.
+  PRIVATE_DB_URL="postgresql:///vetred?host=$(urlencode "$PGSOCK")&port=$PG_PORT&user=vetred"
   PRIVATE_AMQP_URL="amqp://$AMQP_USER:$AMQP_PASS@127.0.0.1:$AMQP_PORT/%2f"
   # A pre-set URL that names this stack's own private server (e.g. from a
   # sourced env file) still means "private".
