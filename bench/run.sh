@@ -13,9 +13,20 @@
 #                             fastcgi_read_timeout (60 s), so stalls turn
 #                             into errors
 #   BENCH_README        bench/README.md   where the report is written
+# The booking benchmarks (section "Booking" of the report):
+#   BENCH_BOOK_USERS_SECS 60  the users model: 1,000 connections, think time
+#   BENCH_BOOK_SAT_SECS   20  saturation: wrk at 64 connections, then pgbench
+#   BENCH_READ_SECS       20  GET /api/v1/citas/{id} at 64 connections
+#   BENCH_PROFILE_SECS     5  each short run of the per-stage profile
+#   BENCH_ALT_THREADS      4  then the users model, saturation and reads again
+#                             with 2 x this many API threads (0: skip)
+#   BENCH_ALT_SECS        20  its users model (saturation and reads: half)
+#   BENCH_VETS            20  vets of the bench site (24/7 hours)
+#   BENCH_PATIENTS     20000  patients (one owner each)
 #
-# Every request loop is wrk with a fixed duration against 127.0.0.1; raw
-# wrk outputs and logs stay in var/bench/results and var/bench/log.
+# Every request loop is wrk or pgbench with a fixed duration against
+# 127.0.0.1 (or the stack's PostgreSQL socket); raw outputs and logs stay in
+# var/bench/results and var/bench/log.
 set -euo pipefail
 umask 022
 
@@ -42,15 +53,40 @@ SHORT_SECS="${BENCH_SHORT_SECS:-10}"
 MATRIX_SECS="${BENCH_MATRIX_SECS:-20}"
 KEEP_LONG_SECS="${BENCH_KEEP_LONG_SECS:-70}"
 WRK_TIMEOUT=5s                   # a response slower than this counts as an error
+WRK_THREADS=2
 README="${BENCH_README:-bench/README.md}"
 DEFAULT_THREADS=16
+BOOK_USERS_SECS="${BENCH_BOOK_USERS_SECS:-60}"
+BOOK_SAT_SECS="${BENCH_BOOK_SAT_SECS:-20}"
+READ_SECS="${BENCH_READ_SECS:-20}"
+PROFILE_SECS="${BENCH_PROFILE_SECS:-5}"
+ALT_THREADS="${BENCH_ALT_THREADS:-4}"
+ALT_SECS="${BENCH_ALT_SECS:-20}"
+NVETS="${BENCH_VETS:-20}"
+NPAC="${BENCH_PATIENTS:-20000}"
+PGBENCH=/usr/lib/postgresql/15/bin/pgbench
+# The targets of the issue, and the Python reference it gives (FastAPI +
+# asyncpg + uvicorn, 2 workers, on the same kind of 2-core machine).
+T_USERS_P95=5 T_USERS_P99=15 T_SAT_RATIO=75 T_READ_RPS=15000 T_READ_P99=10
+PY_SAT_RPS=2400 PY_USERS_P99=34 PY_READ_RPS=6200
 
 log() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
-for c in wrk curl nginx ss; do
+for c in wrk curl nginx ss psql; do
   command -v "$c" >/dev/null || die "$c not found (run ci/deps.sh)"
 done
+[ -x "$PGBENCH" ] || PGBENCH="$(command -v pgbench || true)"
+[ -n "$PGBENCH" ] || die "pgbench not found (Debian's postgresql-15 ships /usr/lib/postgresql/15/bin/pgbench)"
+for x in BOOK_USERS_SECS:BOOK_USERS_SECS BOOK_SAT_SECS:BOOK_SAT_SECS READ_SECS:READ_SECS \
+    PROFILE_SECS:PROFILE_SECS ALT_SECS:ALT_SECS NVETS:VETS NPAC:PATIENTS; do
+  var="${x%%:*}"
+  [[ "${!var}" =~ ^[1-9][0-9]*$ ]] || die "BENCH_${x#*:} must be a positive integer (got '${!var}')"
+done
+[[ "$ALT_THREADS" =~ ^[0-9]+$ ]] || die "BENCH_ALT_THREADS must be a number (got '$ALT_THREADS')"
+[ "$NPAC" -ge "$NVETS" ] || die "BENCH_PATIENTS must be at least BENCH_VETS (two slots at one time need two patients)"
+[ "$NPAC" -le 999999 ] || die "BENCH_PATIENTS must be at most 999999 (owner DNIs are 99000000 + n)"
+[ "$NVETS" -le 9999 ] || die "BENCH_VETS must be at most 9999"
 [ -x build/release/vetred-api ] || die "build/release/vetred-api missing: run make MODE=release all"
 grep -q 'location = /_nginx' deploy/nginx.conf.in ||
   die "deploy/nginx.conf.in has no 'location = /_nginx' (the nginx-alone baseline)"
@@ -191,24 +227,43 @@ STALL_MAX=20   # % above which a run counts as stalled
 # /proc/stat (all CPUs, everything but idle and iowait), OURS = the stack's
 # processes (nginx, API processes, PostgreSQL, RabbitMQ and their children)
 # plus this script's reaped children (wrk, curl).
-stack_pids() {
-  local root p
-  for root in "$(ngx_master)" "$(head -n1 "$STACK/pg/postmaster.pid" 2>/dev/null)" \
-      "$(head -n1 "$STACK/rabbitmq/rabbitmq.pid" 2>/dev/null)"; do
-    root="$(tr -dc '0-9' <<<"$root")"
-    [ -n "$root" ] || continue
-    echo "$root"
-    pgrep -P "$root" || true
-  done
-  unix_api_pids
-  for p in "${TCP_PIDS[@]}"; do echo "$p"; done
+# group_pids GROUP: the processes of one part of the stack (nginx, api, pg,
+# rmq: the master and its children) or of the client side (this script,
+# whose reaped children -- wrk, pgbench, psql, curl -- count in its own
+# /proc stat line).
+group_pids() {
+  local root="" p
+  case "$1" in
+    nginx) root="$(ngx_master)" ;;
+    pg) root="$(head -n1 "$STACK/pg/postmaster.pid" 2>/dev/null || true)" ;;
+    rmq) root="$(head -n1 "$STACK/rabbitmq/rabbitmq.pid" 2>/dev/null || true)" ;;
+    api) unix_api_pids; for p in "${TCP_PIDS[@]}"; do echo "$p"; done; return 0 ;;
+    client) echo "$$"; return 0 ;;
+  esac
+  root="$(tr -dc '0-9' <<<"$root")"
+  [ -n "$root" ] || return 0
+  echo "$root"
+  pgrep -P "$root" || true
 }
+# ticks_of: CPU clock ticks (user + system, plus reaped children) of the
+# PIDs read on stdin.  A PostgreSQL backend that exits is reaped by the
+# postmaster, so its time stays in the pg group.
+ticks_of() {
+  sed 's|.*|/proc/&/stat|' | { xargs -r cat 2>/dev/null || true; } |
+    awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
+CPU_GROUPS=(nginx api pg rmq client)
+# cpu_snapshot: "BUSY OURS NGINX API PG RMQ CLIENT" in clock ticks; BUSY
+# from /proc/stat (all CPUs, everything but idle and iowait), OURS the sum
+# of the groups.
 cpu_snapshot() {
-  local busy ours
+  local busy g t ours=0 parts=""
   busy="$(awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat)"
-  ours="$( { stack_pids | sed 's|.*|/proc/&/stat|'; echo "/proc/$$/stat"; } |
-    xargs cat 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 + $14 + $15 } END { print t + 0 }')"
-  echo "$busy $ours"
+  for g in "${CPU_GROUPS[@]}"; do
+    t="$(group_pids "$g" | ticks_of)"
+    ours=$((ours + t)) parts+=" $t"
+  done
+  echo "$busy $ours$parts"
 }
 # cpu_share SNAP0 SNAP1 SECS: "total% others%" of all CPUs during the interval.
 cpu_share() {
@@ -217,22 +272,61 @@ cpu_share() {
     busy = y[1] - x[1]; ours = y[2] - x[2]; oth = busy - ours; if (oth < 0) oth = 0
     printf "%.0f %.0f", 100 * busy / cap, 100 * oth / cap }'
 }
+# cpu_record NAME SNAP0 SNAP1 T0 T1: R[NAME.cpu], R[NAME.others] (% of all
+# CPUs), R[NAME.wall] (s) and R[NAME.tk_GROUP] (ticks of each group, and
+# tk_others: busy ticks outside the groups).
+cpu_record() {
+  local name="$1" secs share i=3 g
+  local -a x y
+  secs="$(awk -v a="$4" -v b="$5" 'BEGIN{printf "%.3f", b - a}')"
+  share="$(cpu_share "$2" "$3" "$secs")"
+  R[$name.cpu]="${share% *}" R[$name.others]="${share#* }" R[$name.wall]="$secs"
+  read -r -a x <<<"$2"
+  read -r -a y <<<"$3"
+  for g in "${CPU_GROUPS[@]}"; do
+    R[$name.tk_$g]=$(( y[i - 1] - x[i - 1] ))
+    i=$((i + 1))
+  done
+  i=$(( (y[0] - x[0]) - (y[1] - x[1]) ))
+  [ "$i" -ge 0 ] || i=0
+  R[$name.tk_others]="$i"
+}
+# cpu_pct NAME GROUP: the group's share of all CPUs (%) during run NAME.
+cpu_pct() {
+  awk -v t="${R[$1.tk_$2]:-}" -v s="${R[$1.wall]:-0}" -v n="$M_NPROC" -v hz="$HZ" 'BEGIN {
+    if (t == "" || s <= 0) printf "n/a"; else printf "%.0f", 100 * t / (s * n * hz) }'
+}
+# cpu_total NAME: the CPU time per request of all the groups and others (µs).
+cpu_total() {
+  local g x t=0
+  for g in "${CPU_GROUPS[@]}" others; do
+    x="$(cpu_us "$1" "$g")"
+    [ "$x" = n/a ] || t=$((t + x))
+  done
+  echo "$t"
+}
+# cpu_us NAME GROUP: the group's CPU time per request (microseconds).
+cpu_us() {
+  awk -v t="${R[$1.tk_$2]:-}" -v r="${R[$1.requests]:-0}" -v hz="$HZ" 'BEGIN {
+    if (t == "" || r <= 0) printf "n/a"; else printf "%.0f", 1e6 * t / hz / r }'
+}
 
 errlog_lines() { if [ -f "$NGX/error.log" ]; then wc -l <"$NGX/error.log"; else echo 0; fi; }
 
-# run_wrk NAME PATH CONNS SECS
+# run_wrk NAME PATH CONNS SECS [SCRIPT [ARG...]]: SCRIPT defaults to
+# bench/status.lua; ARGs are passed to its init() (after wrk's --).
 run_wrk() {
-  local name="$1" path="$2" conns="$3" secs="$4" out="$RES/$1.txt" mark line kv new
-  local cmd=(wrk -t2 "-c$conns" "-d${secs}s" --latency --timeout "$WRK_TIMEOUT" -s "$LUA" "$BASE$path")
+  local name="$1" path="$2" conns="$3" secs="$4" script="${5:-$LUA}" out="$RES/$1.txt" mark line kv new
+  local cmd=(wrk "-t$WRK_THREADS" "-c$conns" "-d${secs}s" --latency --timeout "$WRK_TIMEOUT" -s "$script" "$BASE$path")
+  [ "$#" -le 5 ] || cmd+=(-- "${@:6}")
   CMD[$name]="${cmd[*]}"
   mark="$(errlog_lines)"
   log "$name: ${cmd[*]}"
-  local snap0 snap1 t0 t1 share
+  local snap0 snap1 t0 t1
   snap0="$(cpu_snapshot)"; t0="$(date +%s.%N)"
   "${cmd[@]}" >"$out" 2>&1 || log "$name: wrk exited with an error (see $out)"
   t1="$(date +%s.%N)"; snap1="$(cpu_snapshot)"
-  share="$(cpu_share "$snap0" "$snap1" "$(awk -v a="$t0" -v b="$t1" 'BEGIN{print b - a}')")"
-  R[$name.cpu]="${share% *}" R[$name.others]="${share#* }"
+  cpu_record "$name" "$snap0" "$snap1" "$t0" "$t1"
   line="$(grep '^BENCH ' "$out" | tail -n1 || true)"
   if [ -z "$line" ]; then
     log "$name: no result line from wrk"; tail -n 5 "$out" >&2
@@ -293,6 +387,344 @@ api_conns_open() {
   echo $((u + t))
 }
 
+# ---------------------------------------------------------------- bookings
+
+DB_URL=""          # the stack's VETRED_DATABASE_URL (from var/bench/env)
+BOOK_RUNS=()       # the wrk runs that book: their 201s add up
+K_NEXT=0           # the next unused slot number
+WAITS_PID=""
+
+# bpsql ARG...: psql on the bench database; stops at the first error; each
+# statement and psql itself are bounded in time.
+bpsql() {
+  PGOPTIONS="-c statement_timeout=300s" timeout 400 psql -X -q -v ON_ERROR_STOP=1 -d "$DB_URL" "$@"
+}
+
+# book_fixtures: the bench site (America/Lima), NVETS vets working there
+# 24/7 from today, NPAC patients with one owner each.  Sets FX_SEDE,
+# FX_VET0, FX_PAC0 (ids are consecutive from there), FX_BASE (epoch of
+# the next local midnight) and K_CAP (slots before the 2-year limit, with
+# one day to spare).
+book_fixtures() {
+  local line n vs p ps horizon
+  log "fixtures: site BEN-01, $NVETS vets 24/7, $NPAC patients"
+  line="$(bpsql -At -F ' ' -v nvets="$NVETS" -v npac="$NPAC" <<'SQL' | tail -n1
+SET client_min_messages = warning;
+BEGIN;
+INSERT INTO sedes (codigo, nombre, ciudad, direccion, zona_horaria)
+VALUES ('BEN-01', 'Sede benchmark', 'Lima', 'Av. Benchmark 100', 'America/Lima');
+WITH u AS (
+	INSERT INTO usuarios (email, nombre)
+	SELECT format('bench.vet%s@vetred.test', g), format('Vet benchmark %s', g)
+	FROM generate_series(1, :nvets) g ORDER BY g
+	RETURNING id)
+INSERT INTO veterinarios (usuario_id, nombres, apellidos, cmvp)
+SELECT id, 'Vet', 'Benchmark ' || id, (900000 + id)::text FROM u ORDER BY id;
+INSERT INTO veterinario_sedes (veterinario_id, sede_id)
+SELECT v.id, s.id FROM veterinarios v JOIN usuarios u ON u.id = v.usuario_id
+JOIN sedes s ON s.codigo = 'BEN-01'
+WHERE u.email LIKE 'bench.vet%@vetred.test';
+INSERT INTO horarios (veterinario_id, sede_id, dia_semana, hora_inicio, hora_fin, vigente_desde)
+SELECT vs.veterinario_id, vs.sede_id, d, time '00:00', time '24:00',
+	(now() AT TIME ZONE 'America/Lima')::date
+FROM veterinario_sedes vs JOIN sedes s ON s.id = vs.sede_id AND s.codigo = 'BEN-01',
+	generate_series(1, 7) d;
+WITH o AS (
+	INSERT INTO propietarios (nombres, apellidos, tipo_documento, numero_documento, telefono)
+	SELECT 'Dueño', 'Benchmark ' || g, 'DNI', (99000000 + g)::text,
+		'+519' || lpad(g::text, 8, '0')
+	FROM generate_series(1, :npac) g ORDER BY g
+	RETURNING id)
+INSERT INTO pacientes (propietario_id, nombre, especie)
+SELECT id, 'Paciente ' || id, 'canino' FROM o ORDER BY id;
+COMMIT;
+ANALYZE sedes, usuarios, veterinarios, veterinario_sedes, horarios, propietarios, pacientes, citas;
+WITH s AS (SELECT id FROM sedes WHERE codigo = 'BEN-01'),
+v AS (SELECT vs.veterinario_id AS id FROM veterinario_sedes vs JOIN s ON s.id = vs.sede_id),
+p AS (SELECT p.id FROM pacientes p JOIN propietarios o ON o.id = p.propietario_id
+	WHERE o.apellidos LIKE 'Benchmark %')
+SELECT (SELECT id FROM s), min(v.id), count(*), max(v.id) - min(v.id) + 1,
+	(SELECT min(id) FROM p), (SELECT count(*) FROM p), (SELECT max(id) - min(id) + 1 FROM p),
+	extract(epoch FROM (((now() AT TIME ZONE 'America/Lima')::date + 1)::timestamp
+		AT TIME ZONE 'America/Lima'))::bigint,
+	extract(epoch FROM now() + interval '2 years')::bigint
+FROM v;
+SQL
+)" || die "fixtures failed"
+  read -r FX_SEDE FX_VET0 n vs FX_PAC0 p ps FX_BASE horizon <<<"$line"
+  if [ "${n:-}" != "$NVETS" ] || [ "$vs" != "$NVETS" ] || [ "$p" != "$NPAC" ] || [ "$ps" != "$NPAC" ]; then
+    die "fixtures: expected $NVETS vets and $NPAC patients with consecutive ids, got '$line'"
+  fi
+  K_CAP=$(( NVETS * ((horizon - 86400 - FX_BASE) / 900) ))
+  log "fixtures: site $FX_SEDE, vets $FX_VET0.., patients $FX_PAC0.., first slot $(date -u -d "@$FX_BASE" '+%F %H:%M UTC'), $K_CAP slots"
+}
+
+# k_alloc VAR SECS RATE: VAR = the first slot of a fresh range big enough
+# for SECS seconds at RATE bookings/s (well above what 2 cores do).
+k_alloc() {
+  printf -v "$1" '%s' "$K_NEXT"
+  K_NEXT=$(( K_NEXT + $2 * $3 ))
+  [ "$K_NEXT" -le "$K_CAP" ] ||
+    die "only $K_CAP distinct slots fit in 2 years: raise BENCH_VETS or shorten the runs"
+}
+
+# book_run NAME CONNS SECS THINK_MIN_MS THINK_MAX_MS RATE: wrk booking
+# distinct slots from a fresh range (bench/book_users.lua).
+book_run() {
+  local k
+  k_alloc k "$3" "$6"
+  run_wrk "$1" /api/v1/citas/reservar "$2" "$3" bench/book_users.lua \
+    "$FX_SEDE" "$FX_VET0" "$NVETS" "$FX_PAC0" "$NPAC" "$FX_BASE" "$k" "$WRK_THREADS" "$4" "$5"
+  BOOK_RUNS+=("$1")
+  { grep '^NON201 ' "$RES/$1.txt" || true; } | head -n 5 >&2
+}
+
+# pgbench_slots K0 CLIENTS: the -D options of bench/booking.pgbench.
+pgbench_slots() {
+  printf '%s\n' -D "sede=$FX_SEDE" -D "vet0=$FX_VET0" -D "nvets=$NVETS" -D "pac0=$FX_PAC0" \
+    -D "npac=$NPAC" -D "base=$FX_BASE" -D "k0=$1" -D "nclients=$2" -D n=0
+}
+
+# run_pgbench NAME CLIENTS SECS SCRIPT [OPTION...]: pgbench -M prepared on
+# the bench database; R[NAME.rps] = tps, .requests, .failed, .mean_ms.
+run_pgbench() {
+  local name="$1" clients="$2" secs="$3" script="$4" out="$RES/$1.txt" jobs=2 snap0 snap1 t0 t1
+  shift 4
+  [ "$clients" -ge 2 ] || jobs=1
+  local cmd=("$PGBENCH" -n -M prepared -c "$clients" -j "$jobs" -T "$secs" -f "$script" "$@")
+  # shellcheck disable=SC2089  # the quotes are text: the command as shown
+  CMD[$name]="${cmd[*]} \"\$VETRED_DATABASE_URL\""
+  log "$name: ${CMD[$name]}"
+  snap0="$(cpu_snapshot)"; t0="$(date +%s.%N)"
+  timeout $((secs + 120)) "${cmd[@]}" "$DB_URL" >"$out" 2>&1 || log "$name: pgbench exited with an error (see $out)"
+  t1="$(date +%s.%N)"; snap1="$(cpu_snapshot)"
+  cpu_record "$name" "$snap0" "$snap1" "$t0" "$t1"
+  R[$name.clients]="$clients"
+  R[$name.requests]="$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$out")"
+  R[$name.failed]="$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$out")"
+  R[$name.mean_ms]="$(sed -n 's/^latency average = \([0-9.]*\) ms.*/\1/p' "$out")"
+  R[$name.rps]="$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out" | awk '{ printf "%.0f", $1 }')"
+  log "$name: ${R[$name.rps]:-?} tps, latency average ${R[$name.mean_ms]:-?} ms, ${R[$name.requests]:-?} transactions (${R[$name.failed]:-?} failed); CPU ${R[$name.cpu]}% (others ${R[$name.others]}%)"
+}
+
+# pg_waits_start NAME SECS: in the background, for SECS seconds, sample
+# every 100 ms what the active client backends of the bench database wait
+# on ("CPU": no wait event, i.e. running or waiting for a CPU).
+pg_waits_start() {
+  bpsql -At -F ' ' >"$RES/$1.waits.txt" 2>&1 <<SQL &
+CREATE TEMP TABLE w (ev text);
+DO \$\$
+DECLARE
+	t_end timestamptz := clock_timestamp() + interval '$2 seconds';
+BEGIN
+	WHILE clock_timestamp() < t_end LOOP
+		PERFORM pg_stat_clear_snapshot();
+		INSERT INTO w SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU')
+		FROM pg_stat_activity
+		WHERE backend_type = 'client backend' AND state = 'active'
+		  AND datname = current_database() AND pid <> pg_backend_pid();
+		PERFORM pg_sleep(0.1);
+	END LOOP;
+END
+\$\$;
+SELECT ev, count(*) FROM w GROUP BY ev ORDER BY 2 DESC, 1;
+SQL
+  WAITS_PID=$!
+}
+
+# pg_waits_end NAME: R[NAME.waits] = the shares of the sampled waits.
+pg_waits_end() {
+  if [ -n "$WAITS_PID" ]; then wait "$WAITS_PID" 2>/dev/null || true; fi
+  WAITS_PID=""
+  R[$1.waits]="$(awk 'NF == 2 && $2 ~ /^[0-9]+$/ { ev[++n] = $1; c[n] = $2; t += $2 }
+    END { if (t == 0) { printf "n/a"; exit }
+      for (i = 1; i <= n && i <= 6; i++)
+        printf "%s%s %.0f %%", (i > 1 ? ", " : ""), ev[i], 100 * c[i] / t
+      printf " (%d samples)", t }' "$RES/$1.waits.txt" 2>/dev/null || echo n/a)"
+}
+
+# api_metrics: "BOOK_SUM BOOK_COUNT BOOK_201 READ_SUM READ_COUNT" from the
+# API processes' own /metrics (handler time in s, requests, 201s), summed
+# over the processes.  Each process answers for itself and nginx spreads
+# the requests: ask until every process answered (at most 40 times).
+api_metrics() {
+  local want i body inst all=""
+  local -A seen=()
+  want="$(unix_api_pids | wc -l)"
+  for ((i = 0; i < 40 && ${#seen[@]} < want; i++)); do
+    body="$(curl -s -m 3 "$BASE/metrics" || true)"
+    inst="$(sed -n 's/.*api_instance="\([^"]*\)".*/\1/p' <<<"$body" | head -n1)"
+    if [ -n "$inst" ] && [ -z "${seen[$inst]:-}" ]; then
+      seen[$inst]=1
+      all+="$body"$'\n'
+    fi
+  done
+  [ "${#seen[@]}" -ge "$want" ] || log "only ${#seen[@]} of $want API processes answered /metrics"
+  awk '
+    index($0, "route=\"/api/v1/citas/reservar\"") {
+      if (index($0, "vetred_http_request_duration_seconds_sum{") == 1) bs += $NF
+      else if (index($0, "vetred_http_request_duration_seconds_count{") == 1) bc += $NF
+      else if (index($0, "vetred_http_requests_total{") == 1 && index($0, "status=\"201\"")) b201 += $NF }
+    index($0, "route=\"/api/v1/citas/{id}\"") {
+      if (index($0, "vetred_http_request_duration_seconds_sum{") == 1) rs += $NF
+      else if (index($0, "vetred_http_request_duration_seconds_count{") == 1) rc += $NF }
+    END { printf "%.6f %.0f %.0f %.6f %.0f\n", bs, bc, b201, rs, rc }' <<<"$all"
+}
+
+# api_delta NAME M0 M1: R[NAME.api_book_ms], R[NAME.api_read_ms] (mean
+# handler time between the two snapshots) and R[NAME.api201].
+api_delta() {
+  local -a a b
+  read -r -a a <<<"$2"
+  read -r -a b <<<"$3"
+  R[$1.api_book_ms]="$(awk -v s0="${a[0]:-0}" -v s1="${b[0]:-0}" -v n="$(( ${b[1]:-0} - ${a[1]:-0} ))" 'BEGIN {
+    if (n > 0) printf "%.2f", 1000 * (s1 - s0) / n; else printf "n/a" }')"
+  R[$1.api_read_ms]="$(awk -v s0="${a[3]:-0}" -v s1="${b[3]:-0}" -v n="$(( ${b[4]:-0} - ${a[4]:-0} ))" 'BEGIN {
+    if (n > 0) printf "%.2f", 1000 * (s1 - s0) / n; else printf "n/a" }')"
+  R[$1.api201]=$(( ${b[2]:-0} - ${a[2]:-0} ))
+}
+
+# ngx_timing on|off: a temporary access log of nginx's own timings in
+# $RES/timing.log, by editing the generated nginx.conf and reloading:
+# $request_time (first byte from the client to the last byte sent) and
+# $upstream_response_time / _connect_time / _header_time (from nginx's
+# connect() to the API to its last byte / the connection / the headers).
+ngx_timing() {
+  if [ "$1" = on ]; then
+    cp -f "$NGX/nginx.conf" "$NGX/nginx.conf.notiming"
+    : >"$RES/timing.log"
+    awk -v f="$RES/timing.log" '
+      !done && /^[[:space:]]*access_log off;[[:space:]]*$/ {
+        print "    log_format bench_timing \"$request_method|$status|$request_time|$upstream_response_time|$upstream_connect_time|$upstream_header_time\";"
+        print "    access_log \"" f "\" bench_timing buffer=256k flush=1s;"
+        done = 1; next }
+      { print }
+      END { if (!done) exit 1 }' "$NGX/nginx.conf.notiming" >"$NGX/nginx.conf" ||
+      die "could not add the timing access_log to $NGX/nginx.conf"
+  else
+    mv -f "$NGX/nginx.conf.notiming" "$NGX/nginx.conf"
+  fi
+  ngx_reload
+}
+
+# timing_stats METHOD FIELD: "mean p50 p99" (ms) of one timing.log field
+# (3 request, 4 upstream response, 5 upstream connect, 6 upstream header)
+# over METHOD's requests.  nginx logs these to the millisecond.
+timing_stats() {
+  awk -F'|' -v m="$1" -v f="$2" '$1 == m && $f != "-" && $f != "" { print $f * 1000 }' "$RES/timing.log" |
+    sort -n | awk '{ v[NR] = $1; s += $1 } END {
+      if (NR == 0) { printf "n/a n/a n/a"; exit }
+      i50 = int(NR * 0.50); if (i50 < NR * 0.50) i50++
+      i99 = int(NR * 0.99); if (i99 < NR * 0.99) i99++
+      printf "%.2f %.0f %.0f", s / NR, v[i50], v[i99] }'
+}
+
+# ckpt_count: checkpoints started since the cluster started.
+ckpt_count() { bpsql -At -c 'SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter' || echo 0; }
+
+# watch_start NAME SECS / watch_end NAME: around a run, sample the
+# PostgreSQL waits and count the checkpoints that started meanwhile (a
+# checkpoint makes every page's next change write a full page to the WAL:
+# the commits' tail grows for a while).
+watch_start() { CKPT0="$(ckpt_count)"; pg_waits_start "$1" "$2"; }
+watch_end() { pg_waits_end "$1"; R[$1.ckpt]=$(( $(ckpt_count) - CKPT0 )); }
+
+# pgbench_log_stats NAME SKIP: from pgbench's per-transaction logs
+# ($RES/NAME-log.*), the execution latency (schedule lag excluded, as wrk's
+# latency excludes the think time) of the transactions that started after
+# the first SKIP seconds (new connections plan their statements first):
+# R[NAME.p50_ms], .p95_ms, .p99_ms, .max_ms, .logged.
+pgbench_log_stats() {
+  local line
+  line="$(cat "$RES/$1"-log.* 2>/dev/null | awk 'NF >= 7 { printf "%d %.3f\n", $5, ($3 - $7) / 1000 }' |
+    sort -n -k1,1 | awk -v skip="$2" 'NR == 1 { t0 = $1 } $1 >= t0 + skip { print $2 }' | sort -n |
+    awk '{ v[NR] = $1 } END {
+      if (NR == 0) { print "n/a n/a n/a n/a 0"; exit }
+      n = split("50 95 99", q, " ")
+      for (i = 1; i <= n; i++) { k = int(NR * q[i] / 100); if (k < NR * q[i] / 100) k++; printf "%.2f ", v[k] }
+      printf "%.2f %d\n", v[NR], NR }')"
+  read -r R["$1.p50_ms"] R["$1.p95_ms"] R["$1.p99_ms"] R["$1.max_ms"] R["$1.logged"] <<<"$line"
+}
+
+# slot_call K MOTIVO: the reservar_cita call of slot K, as the API makes it.
+slot_call() {
+  local ini=$(( FX_BASE + ($1 / NVETS) * 900 ))
+  printf "SELECT reservar_cita(%s, %s, %s, NULL, to_timestamp(%s), to_timestamp(%s) + interval '10 minutes', '%s', 'presencial', NULL, NULL, 'explain', '127.0.0.1', NULL, NULL)" \
+    "$(( FX_PAC0 + $1 % NPAC ))" "$(( FX_VET0 + $1 % NVETS ))" "$FX_SEDE" "$ini" "$ini" "$2"
+}
+
+# supsql ARG...: psql as the private cluster's superuser (trust on its
+# socket: ci/stack.sh runs initdb --auth=trust -U postgres), bounded.
+# su_ok: whether that works here.
+supsql() {
+  PGOPTIONS="-c statement_timeout=60s" timeout 90 psql -X -v ON_ERROR_STOP=1 \
+    -h "$STACK/pg-run" -p "$VETRED_PG_PORT" -U postgres -d vetred "$@"
+}
+su_ok() { [ "$(supsql -At -c 'SELECT rolsuper FROM pg_roles WHERE rolname = current_user' 2>/dev/null || true)" = t ]; }
+
+# wal_snap: "RECORDS FPI BYTES WRITES SYNCS WRITE_MS SYNC_MS" from pg_stat_wal.
+wal_snap() {
+  bpsql -At -F ' ' -c 'SELECT wal_records, wal_fpi, wal_bytes, wal_write, wal_sync, wal_write_time, wal_sync_time FROM pg_stat_wal' ||
+    echo "0 0 0 0 0 0 0"
+}
+# wal_delta NAME SNAP0 SNAP1 N: per booking (N of them), R[NAME.wal_bytes],
+# .wal_fpi (full-page images), .wal_syncs (WAL flushes: fewer than one per
+# commit when commits share a flush); R[NAME.wal_sync_ms] the mean flush
+# time (when track_wal_io_timing is on).
+wal_delta() {
+  local -a a b
+  read -r -a a <<<"$2"
+  read -r -a b <<<"$3"
+  [ "${#a[@]}" -ge 7 ] && [ "${#b[@]}" -ge 7 ] && [ "${4:-0}" -gt 0 ] || return 0
+  R[$1.wal_bytes]="$(awk -v d="$(( b[2] - a[2] ))" -v n="$4" 'BEGIN { printf "%.0f", d / n }')"
+  R[$1.wal_fpi]="$(awk -v d="$(( b[1] - a[1] ))" -v n="$4" 'BEGIN { printf "%.2f", d / n }')"
+  R[$1.wal_syncs]="$(awk -v d="$(( b[4] - a[4] ))" -v n="$4" 'BEGIN { printf "%.2f", d / n }')"
+  R[$1.wal_sync_ms]="$(awk -v t0="${a[6]}" -v t1="${b[6]}" -v c="$(( b[4] - a[4] ))" -v on="$WAL_TIMING" 'BEGIN {
+    if (on == 1 && c > 0) printf "%.3f", (t1 - t0) / c; else printf "n/a" }')"
+}
+
+# explain NAME SQL_WARM SQL1 SQL2: EXPLAIN (ANALYZE, BUFFERS) of SQL1, then
+# of SQL2 (the one reported: the first pays for loading auto_explain),
+# after SQL_WARM (warm-up calls: plans cached as in the API's long-lived
+# connections), in a transaction rolled back: nothing stays.  As the
+# private cluster's superuser when its socket lets us in (trust), with
+# auto_explain timing every statement the functions run; else as the
+# application user, the top level only.  R[NAME.ms] = execution time;
+# R[NAME.nested] = "ms  statement" lines; the full output in $RES.
+explain() {
+  local name="$1" out="$RES/explain-$1.txt" su=0
+  if su_ok; then su=1; fi
+  {
+    echo "BEGIN;"
+    echo "$2;"
+    if [ "$su" = 1 ]; then
+      echo "LOAD 'auto_explain';"
+      echo "SET auto_explain.log_min_duration = 0; SET auto_explain.log_analyze = on;"
+      echo "SET auto_explain.log_buffers = on; SET auto_explain.log_nested_statements = on;"
+      echo "SET client_min_messages = log;"
+    fi
+    echo "EXPLAIN (ANALYZE, BUFFERS) $3;"
+    echo "EXPLAIN (ANALYZE, BUFFERS) $4;"
+    echo "ROLLBACK;"
+  } >"$RES/explain-$name.sql"
+  if [ "$su" = 1 ]; then
+    supsql -f "$RES/explain-$name.sql" >"$out" 2>&1 || log "explain $name failed (see $out)"
+    R[$name.how]="as the superuser, with auto_explain (nested statements)"
+  else
+    bpsql -f "$RES/explain-$name.sql" >"$out" 2>&1 || log "explain $name failed (see $out)"
+    R[$name.how]="as the application user (no superuser: top level only)"
+  fi
+  R[$name.ms]="$(sed -n 's/.*Execution Time: \([0-9.]*\) ms.*/\1/p' "$out" | tail -n1)"
+  # auto_explain logs each statement when it ends, the EXPLAIN itself last:
+  # keep the statements of the last EXPLAIN.
+  R[$name.nested]="$(awk '
+    /LOG:  duration: / { d = $0; sub(/.*duration: /, "", d); sub(/ ms.*/, "", d); want = 1; next }
+    want && /^Query Text: / { q = substr($0, 13); gsub(/[ \t]+/, " ", q); want = 0
+      if (q ~ /^EXPLAIN/) { last = cur; cur = "" }
+      else cur = cur sprintf("%9s ms  %s\n", d, substr(q, 1, 100)) }
+    END { printf "%s", last }' "$out")"
+}
+
 # ---------------------------------------------------------------- run
 
 START_DATE="$(date '+%Y-%m-%d %H:%M:%S %Z')"
@@ -336,7 +768,155 @@ run_wrk nginx64 /_nginx 64 "$SHORT_SECS"
 run_wrk health64 /health 64 "$SHORT_SECS"
 run_wrk sede64 /api/v1/sedes/1 64 "$SHORT_SECS"
 
-# d: 1,000 connections on GET /api/v1/sedes/1.
+# d: bookings (section "Booking" of the report), on this default
+# configuration: the users model, saturation next to pgbench, reads, then
+# the per-stage profile.  Every booking is a distinct valid slot.
+# shellcheck disable=SC1091
+DB_URL="$(. "$STACK/env" && printf '%s' "$VETRED_DATABASE_URL")"
+[ -n "$DB_URL" ] || die "no VETRED_DATABASE_URL in $STACK/env"
+book_fixtures
+# How long the WAL flushes take (pg_stat_wal.wal_sync_time): a superuser
+# setting, turned on in this private cluster when its superuser is at hand.
+WAL_TIMING=0
+if su_ok && supsql -q -c 'ALTER SYSTEM SET track_wal_io_timing = on' -c 'SELECT pg_reload_conf()' >/dev/null 2>&1; then
+  WAL_TIMING=1
+fi
+M_START="$(api_metrics)"
+book_run bwarm 64 3 0 0 8000          # warm-up: plans of every API connection
+# Statistics of a table that is no longer empty: planned while citas was
+# empty, cita_detalle() reads it with a hash join over the whole table
+# (until autovacuum analyzes it, a minute or more later).  ANALYZE
+# invalidates the plans cached in the API's connections.
+bpsql -c 'ANALYZE citas, auditoria, outbox'
+sleep 1
+
+m0="$(api_metrics)"
+w0="$(wal_snap)"
+watch_start users "$BOOK_USERS_SECS"
+book_run users 1000 "$BOOK_USERS_SECS" 500 1500 2500
+watch_end users
+m1="$(api_metrics)"
+api_delta users "$m0" "$m1"
+wal_delta users "$w0" "$(wal_snap)" "${R[users.api201]:-0}"
+
+w0="$(wal_snap)"
+watch_start sat64 "$BOOK_SAT_SECS"
+book_run sat64 64 "$BOOK_SAT_SECS" 0 0 8000
+watch_end sat64
+m2="$(api_metrics)"
+api_delta sat64 "$m1" "$m2"
+wal_delta sat64 "$w0" "$(wal_snap)" "${R[sat64.api201]:-0}"
+
+k_alloc k "$BOOK_SAT_SECS" 8000
+w0="$(wal_snap)"
+watch_start pgb64 "$BOOK_SAT_SECS"
+mapfile -t popts < <(pgbench_slots "$k" 64)
+run_pgbench pgb64 64 "$BOOK_SAT_SECS" bench/booking.pgbench "${popts[@]}"
+watch_end pgb64
+wal_delta pgb64 "$w0" "$(wal_snap)" "${R[pgb64.requests]:-0}"
+
+# Reads of what the HTTP runs booked.
+bpsql -At -c "SELECT id FROM citas WHERE motivo = 'bench-http' ORDER BY id" >"$RES/cita_ids.txt"
+ID0="$(head -n1 "$RES/cita_ids.txt")" ID1="$(tail -n1 "$RES/cita_ids.txt")"
+# As autovacuum leaves a table in steady state (visibility map, hint bits),
+# and so that it does not start during the reads.
+bpsql -c 'VACUUM (ANALYZE) citas, auditoria, outbox'
+[ -n "$ID0" ] || die "no appointment was booked: nothing to read"
+watch_start read64 "$READ_SECS"
+run_wrk read64 /api/v1/citas 64 "$READ_SECS" bench/read_cita.lua "$RES/cita_ids.txt"
+watch_end read64
+m3="$(api_metrics)"
+api_delta read64 "$m2" "$m3"
+mapfile -t pids < <(unix_api_pids)
+R[book.rss]="$(rss_of "${pids[@]}")"
+
+# Where the time goes: nginx's timings (a temporary access log), the API's
+# own handler time, PostgreSQL alone (pgbench, one client and 64), and
+# EXPLAIN of one call of each statement.
+ngx_timing on
+m4="$(api_metrics)"
+book_run prof_book 64 "$PROFILE_SECS" 0 0 8000
+m5="$(api_metrics)"
+run_wrk prof_read /api/v1/citas 64 "$PROFILE_SECS" bench/read_cita.lua "$RES/cita_ids.txt"
+m6="$(api_metrics)"
+ngx_timing off
+api_delta prof_book "$m4" "$m5"
+api_delta prof_read "$m5" "$m6"
+for f in 3 4 5 6; do
+  R[prof_book.t$f]="$(timing_stats POST "$f")"
+  R[prof_read.t$f]="$(timing_stats GET "$f")"
+done
+k_alloc k "$PROFILE_SECS" 8000
+mapfile -t popts < <(pgbench_slots "$k" 1)
+run_pgbench pgb1 1 "$PROFILE_SECS" bench/booking.pgbench "${popts[@]}"
+run_pgbench pgr64 64 "$((PROFILE_SECS * 2))" bench/read_cita.pgbench -D "id0=$ID0" -D "id1=$ID1"
+run_pgbench pgr1 1 "$PROFILE_SECS" bench/read_cita.pgbench -D "id0=$ID0" -D "id1=$ID1"
+# PostgreSQL alone at the users model's rate, on as many connections as
+# the API holds (one per thread): the latency the booking transaction
+# itself has at that load, without nginx, the API or wrk.
+API_CONNS=$(( VETRED_API_PROCS * DEFAULT_THREADS ))
+k_alloc k "$((PROFILE_SECS * 2 + 2))" 2500
+mapfile -t popts < <(pgbench_slots "$k" "$API_CONNS")
+rm -f "$RES"/pgu-log.*
+run_pgbench pgu "$API_CONNS" "$((PROFILE_SECS * 2 + 2))" bench/booking.pgbench "${popts[@]}" \
+  -R "${R[users.rps]:-1000}" -l --log-prefix="$RES/pgu-log"
+pgbench_log_stats pgu 2
+k_alloc k 1 10
+explain exbook "$(slot_call "$((k + 2))" bench-explain) UNION ALL $(slot_call "$((k + 3))" bench-explain) UNION ALL $(slot_call "$((k + 4))" bench-explain) UNION ALL $(slot_call "$((k + 5))" bench-explain) UNION ALL $(slot_call "$((k + 6))" bench-explain)" \
+  "$(slot_call "$k" bench-explain)" "$(slot_call "$((k + 1))" bench-explain)"
+explain exread "SELECT cita_detalle(id) FROM generate_series($ID0, $ID0 + 4) id" \
+  "SELECT cita_detalle($ID1 - 1)" "SELECT cita_detalle($ID1)"
+
+# Every 201 is a row, and every row a 201.
+M_END="$(api_metrics)"
+api_delta book "$M_START" "$M_END"
+R[book.rows_http]="$(bpsql -At -c "SELECT count(*) FROM citas WHERE motivo = 'bench-http'")"
+R[book.rows_pgb]="$(bpsql -At -c "SELECT count(*) FROM citas WHERE motivo = 'bench-pgbench'")"
+R[book.rows_explain]="$(bpsql -At -c "SELECT count(*) FROM citas WHERE motivo = 'bench-explain'")"
+w=0 c=0
+for r in "${BOOK_RUNS[@]}"; do
+  w=$((w + ${R[$r.s201]:-0}))
+  c=$((c + $(sed -n 's/.* -c\([0-9]*\) .*/\1/p' <<<"${CMD[$r]}")))
+done
+# wrk stops waiting when its time is up: a request in flight then is still
+# booked and answered, but not seen by wrk (at most one per connection).
+R[book.wrk201]="$w" R[book.inflight_max]="$c"
+R[book.pgb_tx]=$(( ${R[pgb64.requests]:-0} + ${R[pgb1.requests]:-0} + ${R[pgu.requests]:-0} ))
+log "bookings: ${R[book.rows_http]} rows from HTTP, ${R[book.api201]} 201s answered by the API, ${R[book.wrk201]} seen by wrk; ${R[book.rows_pgb]} rows from pgbench for ${R[book.pgb_tx]} transactions"
+
+# The same with fewer API threads, i.e. fewer PostgreSQL connections
+# (2 x ALT_THREADS instead of 2 x 16).
+if [ "$ALT_THREADS" -gt 0 ] && [ "$ALT_THREADS" != "$DEFAULT_THREADS" ]; then
+  stack_start "$ALT_THREADS"
+  rows0="$(bpsql -At -c "SELECT count(*) FROM citas WHERE motivo = 'bench-http'")"
+  a0="$(api_metrics)"
+  book_run alt_warm 64 3 0 0 8000
+  watch_start alt_users "$ALT_SECS"
+  book_run alt_users 1000 "$ALT_SECS" 500 1500 2500
+  watch_end alt_users
+  book_run alt_sat64 64 "$(( (ALT_SECS + 1) / 2 ))" 0 0 8000
+  run_wrk alt_read64 /api/v1/citas 64 "$(( (ALT_SECS + 1) / 2 ))" bench/read_cita.lua "$RES/cita_ids.txt"
+  a1="$(api_metrics)"
+  api_delta alt "$a0" "$a1"
+  R[alt.rows]=$(( $(bpsql -At -c "SELECT count(*) FROM citas WHERE motivo = 'bench-http'") - rows0 ))
+  mapfile -t pids < <(unix_api_pids)
+  R[alt.rss]="$(rss_of "${pids[@]}")"
+  log "alt: 2 x $ALT_THREADS threads: ${R[alt.rows]} rows, ${R[alt.api201]} 201s answered by the API"
+  # PostgreSQL alone on as many connections: saturation, and at the users
+  # model's rate.
+  ALT_CONNS=$(( VETRED_API_PROCS * ALT_THREADS ))
+  k_alloc k "$((PROFILE_SECS * 2))" 8000
+  mapfile -t popts < <(pgbench_slots "$k" "$ALT_CONNS")
+  run_pgbench pgb_alt "$ALT_CONNS" "$((PROFILE_SECS * 2))" bench/booking.pgbench "${popts[@]}"
+  k_alloc k "$((PROFILE_SECS * 2 + 2))" 2500
+  mapfile -t popts < <(pgbench_slots "$k" "$ALT_CONNS")
+  rm -f "$RES"/pgu_alt-log.*
+  run_pgbench pgu_alt "$ALT_CONNS" "$((PROFILE_SECS * 2 + 2))" bench/booking.pgbench "${popts[@]}" \
+    -R "${R[alt_users.rps]:-1000}" -l --log-prefix="$RES/pgu_alt-log"
+  pgbench_log_stats pgu_alt 2
+fi
+
+# e: 1,000 connections on GET /api/v1/sedes/1.
 MATRIX=(unix8 unix16 unix32 tcp16 keep16 keep16long)
 declare -A DESC=(
   [unix8]="unix socket, keep-conn off, 2 × 8 threads"
@@ -565,6 +1145,329 @@ short_row() {
     "$(sockerr_txt "$c")" "$(v "$c.cpu") / $(v "$c.others")" "$ref"
 }
 
+# --- the booking section
+
+num_le() { awk -v a="${1:-}" -v b="$2" 'BEGIN { exit !(a ~ /^[0-9.]+$/ && a + 0 <= b + 0) }'; }
+num_ge() { awk -v a="${1:-}" -v b="$2" 'BEGIN { exit !(a ~ /^[0-9.]+$/ && a + 0 >= b + 0) }'; }
+verdict() { if "$@"; then echo PASS; else echo "**MISS**"; fi; }
+no_errors() {
+  [ -n "${R[$1.requests]:-}" ] && [ "${R[$1.requests]}" -gt 0 ] && [ "${R[$1.non2xx]:-1}" = 0 ] &&
+    [ "$(sockerr "$1")" = 0 ]
+}
+R[sat.ratio]="$(awk -v a="${R[sat64.rps]:-0}" -v b="${R[pgb64.rps]:-0}" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b; else printf "n/a" }')"
+ok_users_p95() { num_le "${R[users.p95_ms]:-}" "$T_USERS_P95"; }
+ok_users_p99() { num_le "${R[users.p99_ms]:-}" "$T_USERS_P99"; }
+ok_users_err() { no_errors users; }
+ok_sat() { num_ge "${R[sat.ratio]}" "$T_SAT_RATIO"; }
+ok_sat_err() { no_errors sat64 && [ "${R[pgb64.failed]:-1}" = 0 ]; }
+ok_read_rps() { num_ge "${R[read64.rps]:-}" "$T_READ_RPS"; }
+ok_read_p99() { num_le "${R[read64.p99_ms]:-}" "$T_READ_P99"; }
+ok_read_err() { no_errors read64; }
+# Every HTTP booking the API answered 201 is a row, and no other; wrk saw
+# all of them but those in flight when a run ended; pgbench: one row per
+# transaction (each books a distinct slot, so none answers 409).
+ok_count() {
+  local rows="${R[book.rows_http]:-}" api="${R[book.api201]:-}" by_wrk="${R[book.wrk201]:-0}"
+  [[ "$rows" =~ ^[0-9]+$ ]] && [ "$rows" = "$api" ] && [ "$by_wrk" -le "$api" ] &&
+    [ $((api - by_wrk)) -le "${R[book.inflight_max]:-0}" ] &&
+    [ "${R[book.rows_pgb]:-x}" = "${R[book.pgb_tx]:-y}" ] && [ "${R[book.rows_explain]:-1}" = 0 ]
+}
+errs_txt() { printf '%s / %s' "$(v "$1.non2xx")" "$(sockerr "$1")"; }
+fmt_int() { awk -v x="${1:-}" 'BEGIN { if (x !~ /^[0-9.]+$/) { printf "n/a"; exit }
+  s = sprintf("%.0f", x); o = ""; while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) }
+  printf "%s%s", s, o }'; }
+
+booking_table() {
+  echo "| | measured | target | Python reference | verdict |"
+  echo "| --- | ---: | ---: | ---: | --- |"
+  echo "| **Users model** (1,000 connections, think time 0.5–1.5 s, ${BOOK_USERS_SECS} s): bookings/s | $(v users.rps) | ≈ 1,000 offered | — | — |"
+  echo "| users model: P95 | $(v users.p95_ms) ms | ≤ ${T_USERS_P95} ms | — | $(verdict ok_users_p95) |"
+  echo "| users model: P99 | $(v users.p99_ms) ms | ≤ ${T_USERS_P99} ms | ${PY_USERS_P99} ms | $(verdict ok_users_p99) |"
+  echo "| users model: responses other than 201 / socket errors and timeouts | $(errs_txt users) | 0 / 0 | — | $(verdict ok_users_err) |"
+  echo "| **Saturation**, 64 connections, no think time (${BOOK_SAT_SECS} s): bookings/s through nginx + API | $(fmt_int "${R[sat64.rps]:-}") (P99 $(v sat64.p99_ms) ms) | ≥ ${T_SAT_RATIO} % of pgbench | ~$(fmt_int "$PY_SAT_RPS") | — |"
+  echo "| pgbench, 64 clients, the same \`SELECT reservar_cita(…)\` (${BOOK_SAT_SECS} s) | $(fmt_int "${R[pgb64.rps]:-}") tps (mean $(v pgb64.mean_ms) ms) | — | — | — |"
+  echo "| saturation: HTTP bookings/s ÷ pgbench tps | $(v sat.ratio) % | ≥ ${T_SAT_RATIO} % | — | $(verdict ok_sat) |"
+  echo "| saturation: non-201 / socket errors (HTTP); failed transactions (pgbench) | $(errs_txt sat64); $(v pgb64.failed) | 0 | — | $(verdict ok_sat_err) |"
+  echo "| **Reads** \`GET /api/v1/citas/{id}\`, 64 connections (${READ_SECS} s): req/s | $(fmt_int "${R[read64.rps]:-}") | ≥ $(fmt_int "$T_READ_RPS") | $(fmt_int "$PY_READ_RPS") | $(verdict ok_read_rps) |"
+  echo "| reads: P99 | $(v read64.p99_ms) ms | ≤ ${T_READ_P99} ms | — | $(verdict ok_read_p99) |"
+  echo "| reads: responses other than 200 / socket errors | $(errs_txt read64) | 0 / 0 | — | $(verdict ok_read_err) |"
+  echo "| nginx alone, \`GET /_nginx\`, 64 connections (this run, ${SHORT_SECS} s) | $(fmt_int "${R[nginx64.rps]:-}") req/s (P99 $(v nginx64.p99_ms) ms) | — | — | — |"
+  echo "| citas rows = 201 answers | HTTP: $(fmt_int "${R[book.rows_http]:-}") rows, $(fmt_int "${R[book.api201]:-}") answered 201 by the API, $(fmt_int "${R[book.wrk201]:-}") seen by wrk; pgbench: $(fmt_int "${R[book.rows_pgb]:-}") rows for $(fmt_int "${R[book.pgb_tx]:-}") transactions | equal | — | $(verdict ok_count) |"
+}
+
+run_row() {
+  local c="$1" what="$2"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s / %s / %s / %s |\n' "$what" \
+    "$(fmt_int "${R[$c.rps]:-}")" "$(v "$c.p50_ms")" "$(v "$c.p90_ms")" "$(v "$c.p95_ms")" "$(v "$c.p99_ms")" \
+    "$(v "$c.max_ms")" "$(v "$c.non2xx")" "$(sockerr_txt "$c")" "$(v "$c.cpu")" "$(v "$c.others")" \
+    "$(cpu_pct "$c" nginx)" "$(cpu_pct "$c" api)" "$(cpu_pct "$c" pg)" "$(cpu_pct "$c" client)"
+}
+pgb_row() {
+  local c="$1" what="$2"
+  printf '| %s | %s | mean %s | | | | | %s failed | | %s / %s | %s / %s / %s / %s |\n' "$what" \
+    "$(fmt_int "${R[$c.rps]:-}")" "$(v "$c.mean_ms")" "$(v "$c.failed")" "$(v "$c.cpu")" "$(v "$c.others")" \
+    "$(cpu_pct "$c" nginx)" "$(cpu_pct "$c" api)" "$(cpu_pct "$c" pg)" "$(cpu_pct "$c" client)"
+}
+# cpu_row RUN WHAT: CPU time per request of each part (µs).
+cpu_row() {
+  local c="$1" g tot=0 x out=""
+  for g in nginx api pg rmq client others; do
+    x="$(cpu_us "$c" "$g")"
+    out+=" $x |"
+    [ "$x" = n/a ] || tot=$((tot + x))
+  done
+  printf '| %s | %s |%s %s |\n' "$2" "$(fmt_int "${R[$c.rps]:-}")" "$out" "$tot"
+}
+# stage_row WHAT BOOK_TRIPLE READ_TRIPLE: "mean / P50 / P99" ms cells.
+stage_row() {
+  local book="${2:-—}" read="${3:-—}"
+  printf '| %s | %s | %s |\n' "$1" "${book// / / }" "${read// / / }"
+}
+
+# The plain statement of what missed and why, from the figures.
+misses_text() {
+  local any=0 budget tot
+  if ! ok_users_p95 || ! ok_users_p99 || ! ok_users_err; then
+    any=1
+    tot="$(cpu_total users)"
+    echo "- **Users model missed**: P95 $(v users.p95_ms) ms and P99 $(v users.p99_ms) ms against ≤ ${T_USERS_P95} / ≤ ${T_USERS_P99} ms"
+    echo "  ($(errs_txt users) non-201 / socket errors). Each booking cost $tot µs of CPU in all — PostgreSQL"
+    echo "  $(cpu_us users pg) µs, nginx $(cpu_us users nginx) µs, the API $(cpu_us users api) µs, wrk $(cpu_us users client) µs — so at $(v users.rps)"
+    echo "  bookings/s the 2 CPUs were $(v users.cpu) % busy (others $(v users.others) %) and requests queue. PostgreSQL"
+    echo "  alone, one client and nothing else running, takes $(v pgb1.mean_ms) ms per booking (pgbench, commit"
+    echo "  included); at the users model's rate on the API's $(v pgu.clients) connections PostgreSQL alone"
+    echo "  (pgbench -R, no HTTP) answered with P50 $(v pgu.p50_ms) ms, P95 $(v pgu.p95_ms) ms, P99 $(v pgu.p99_ms) ms$(pgu_verdict pgu)."
+    echo "  The active backends sampled during the users run: $(v users.waits);"
+    echo "  a WAL flush took $(v users.wal_sync_ms) ms on average ($(v users.wal_syncs) flushes per booking; one commit"
+    echo "  waits for the flush in progress, then for its own); $(v users.ckpt) checkpoint(s) started during the run."
+    if [ "$(cpu_us users pg)" != n/a ] &&
+        [ "$(cpu_us users pg)" -gt $(( $(cpu_us users nginx) + $(cpu_us users api) + $(cpu_us users client) )) ]; then
+      echo "  The time goes to the booking transaction in PostgreSQL — $(cpu_us users pg) µs of CPU each under this"
+      echo "  concurrency, and commits queueing for the WAL flush (\`LWLock:WALWrite\`, \`IO:WALSync\` above) —"
+      echo "  more than to nginx, the API and wrk together."
+    else
+      echo "  nginx, the API and wrk together use more CPU per booking than PostgreSQL."
+    fi
+    if [ -n "${R[alt_users.requests]:-}" ]; then
+      echo "  With 2 × ${ALT_THREADS} API threads (${ALT_CONNS:-?} PostgreSQL connections) the same load gave P95 $(v alt_users.p95_ms) ms,"
+      echo "  P99 $(v alt_users.p99_ms) ms; PostgreSQL alone on ${ALT_CONNS:-?} connections at that rate: P95 $(v pgu_alt.p95_ms) ms,"
+      echo "  P99 $(v pgu_alt.p99_ms) ms (below)."
+    fi
+  fi
+  if ! ok_sat || ! ok_sat_err; then
+    any=1
+    echo "- **Saturation missed**: $(v sat64.rps) bookings/s through HTTP against $(v pgb64.rps) tps for pgbench ($(v sat.ratio) %,"
+    echo "  target ≥ ${T_SAT_RATIO} %). CPU per booking: HTTP path nginx $(cpu_us sat64 nginx) + API $(cpu_us sat64 api) + wrk $(cpu_us sat64 client) µs"
+    echo "  on top of PostgreSQL's $(cpu_us sat64 pg) µs (pgbench: PostgreSQL $(cpu_us pgb64 pg) µs + pgbench $(cpu_us pgb64 client) µs)."
+  fi
+  if ! ok_read_rps || ! ok_read_p99 || ! ok_read_err; then
+    any=1
+    budget=$(( 1000000 * M_NPROC / T_READ_RPS ))
+    tot="$(cpu_total read64)"
+    echo "- **Reads missed**: $(fmt_int "${R[read64.rps]:-}") req/s with P99 $(v read64.p99_ms) ms against ≥ $(fmt_int "$T_READ_RPS") req/s and ≤ ${T_READ_P99} ms."
+    echo "  At $(fmt_int "$T_READ_RPS") req/s, ${M_NPROC} CPUs leave $budget µs of CPU per read for everything. A read cost $tot µs:"
+    echo "  PostgreSQL $(cpu_us read64 pg) µs, nginx $(cpu_us read64 nginx) µs, the API $(cpu_us read64 api) µs, wrk $(cpu_us read64 client) µs"
+    echo "  (all CPUs $(v read64.cpu) % busy). nginx + API + wrk alone take $(( $(cpu_us read64 nginx) + $(cpu_us read64 api) + $(cpu_us read64 client) )) µs;"
+    echo "  PostgreSQL alone (pgbench, 64 clients, no HTTP) answered $(fmt_int "${R[pgr64.rps]:-}") \`cita_detalle()\` calls/s"
+    echo "  at $(cpu_us pgr64 pg) µs of its CPU each. The read is CPU-bound on these ${M_NPROC} cores: the target needs"
+    echo "  the whole path to cost what PostgreSQL alone costs now."
+    if [ -n "${R[alt_read64.requests]:-}" ]; then
+      echo "  With 2 × ${ALT_THREADS} API threads: $(fmt_int "${R[alt_read64.rps]:-}") req/s, P99 $(v alt_read64.p99_ms) ms (below)."
+    fi
+  fi
+  if ! ok_count; then
+    any=1
+    echo "- **Row count mismatch**: $(v book.rows_http) HTTP rows vs $(v book.api201) 201s from the API ($(v book.wrk201) seen by wrk,"
+    echo "  at most $(v book.inflight_max) in flight when runs ended); $(v book.rows_pgb) pgbench rows vs $(v book.pgb_tx) transactions;"
+    echo "  $(v book.rows_explain) rows left by the rolled-back EXPLAIN."
+  fi
+  if [ "$any" = 0 ]; then
+    echo "Every target was met."
+  fi
+  if num_le "${R[pgb64.rps]:-}" "$PY_SAT_RPS"; then
+    echo
+    echo "Note on the Python reference: its ~$(fmt_int "$PY_SAT_RPS") bookings/s at 64 connections is more than"
+    echo "PostgreSQL alone did here with this booking statement (pgbench, 64 clients: $(fmt_int "${R[pgb64.rps]:-}") tps), so it"
+    echo "cannot have run the same transaction (rules, 3 exclusion constraints, audit and outbox rows,"
+    echo "durable commit) on this machine; compare the ratio to pgbench rather than the absolute figure."
+  fi
+  local noisy="" c
+  for c in users sat64 pgb64 read64; do
+    if [ "${R[$c.others]:-0}" -gt 10 ]; then noisy+="${noisy:+, }\`$c\` (${R[$c.others]} %)"; fi
+  done
+  if [ -n "$noisy" ]; then
+    echo
+    echo "Other work used more than 10 % of the CPUs during: $noisy — re-run on a quiet machine."
+  fi
+}
+
+# pgu_verdict: whether PostgreSQL alone met the users model's targets.
+pgu_verdict() {
+  if num_le "${R[$1.p95_ms]:-}" "$T_USERS_P95" && num_le "${R[$1.p99_ms]:-}" "$T_USERS_P99"; then
+    echo " — within the targets, so the HTTP path's extra CPU is what pushes the tail out"
+  else
+    echo " — already outside the targets without any HTTP"
+  fi
+}
+
+alt_row() {
+  local u="$1" sat="$2" rd="$3" what="$4"
+  printf '| %s | %s | %s / %s / %s | %s; %s | %s (P99 %s ms) | %s (P99 %s ms) |\n' "$what" "$(v "$u.rps")" \
+    "$(v "$u.p50_ms")" "$(v "$u.p95_ms")" "$(v "$u.p99_ms")" "$(errs_txt "$u")" "$(v "$u.ckpt")" \
+    "$(fmt_int "${R[$sat.rps]:-}")" "$(v "$sat.p99_ms")" "$(fmt_int "${R[$rd.rps]:-}")" "$(v "$rd.p99_ms")"
+}
+
+alt_section() {
+  [ -n "${R[alt_users.requests]:-}" ] || return 0
+  local conns=$(( VETRED_API_PROCS * ALT_THREADS ))
+  cat <<EOF
+
+### With fewer API threads: 2 × ${ALT_THREADS} instead of 2 × ${DEFAULT_THREADS}
+
+Each API thread holds one PostgreSQL connection. The same runs, shorter
+(users model ${ALT_SECS} s, saturation and reads $(( (ALT_SECS + 1) / 2 )) s), after \`ci/stack.sh start\` with
+\`VETRED_API_THREADS=${ALT_THREADS}\`: ${conns} PostgreSQL connections instead of $(( VETRED_API_PROCS * DEFAULT_THREADS )).
+
+| API threads | users model bookings/s | users P50 / P95 / P99 ms | users non-201 / socket errors; checkpoints | saturation bookings/s | reads req/s |
+| --- | ---: | ---: | ---: | ---: | ---: |
+$(alt_row users sat64 read64 "2 × ${DEFAULT_THREADS} (default; runs above)")
+$(alt_row alt_users alt_sat64 alt_read64 "2 × ${ALT_THREADS}")
+
+Users model with 2 × ${ALT_THREADS}: P95 $(verdict num_le "${R[alt_users.p95_ms]:-}" "$T_USERS_P95"), P99 $(verdict num_le "${R[alt_users.p99_ms]:-}" "$T_USERS_P99");
+saturation at $(awk -v a="${R[alt_sat64.rps]:-0}" -v b="${R[pgb64.rps]:-0}" 'BEGIN { if (b > 0) printf "%.0f", 100 * a / b; else printf "n/a" }') % of pgbench's 64 clients; reads $(verdict num_ge "${R[alt_read64.rps]:-}" "$T_READ_RPS") (≥ $(fmt_int "$T_READ_RPS") req/s).
+Rows booked: $(v alt.rows), 201s answered by the API: $(v alt.api201); RSS per API process: $(v alt.rss).
+
+PostgreSQL alone on ${conns} connections (pgbench, no HTTP): $(fmt_int "${R[pgb_alt.rps]:-}") bookings/s at saturation
+(64 clients: $(fmt_int "${R[pgb64.rps]:-}")); at the users model's rate ($(v pgu_alt.rps)/s) P50 $(v pgu_alt.p50_ms) ms,
+P95 $(v pgu_alt.p95_ms) ms, P99 $(v pgu_alt.p99_ms) ms$(pgu_verdict pgu_alt) (on $(v pgu.clients)
+connections: P95 $(v pgu.p95_ms) ms, P99 $(v pgu.p99_ms) ms).
+EOF
+}
+
+booking_section() {
+cat <<EOF
+## Booking
+
+The question (from the issue): can one 2-core machine take the clinics'
+bookings — a **users model** of 1,000 open connections each booking about once
+a second (P95 ≤ ${T_USERS_P95} ms, P99 ≤ ${T_USERS_P99} ms, zero errors), **saturation** close to what
+PostgreSQL does alone with the same statement (≥ ${T_SAT_RATIO} % of pgbench at 64
+connections), and **reads** of an appointment at ≥ $(fmt_int "$T_READ_RPS") req/s with P99 ≤ ${T_READ_P99} ms?
+Python reference from the issue: FastAPI + asyncpg + uvicorn, 2 workers, on
+the same kind of 2-core machine.
+
+$(booking_table)
+
+### Verdict
+
+$(misses_text)
+
+### Runs
+
+Every booking is a distinct valid slot: slot k is vet k mod ${NVETS}, start = the
+next local midnight + (k div ${NVETS}) × 15 min, 10 minutes long, patient k mod
+$(fmt_int "$NPAC"), on a bench site (\`BEN-01\`, America/Lima) created by SQL after the
+stack starts: ${NVETS} vets working there 24/7 from today and $(fmt_int "$NPAC") patients with one
+owner each. Each wrk thread and each pgbench client books its own
+interleaved slots, and every run takes a fresh range. wrk's latency starts
+when a request is sent (the think time is not in it). CPU columns: share of
+all CPUs used by nginx / the API processes / PostgreSQL / the client (wrk or
+pgbench) during the run.
+
+| run | req/s | P50 ms | P90 ms | P95 ms | P99 ms | max ms | not 201 (200 for reads) | socket errors c/r/w/timeout | CPU % all / others | CPU % nginx / API / PG / client |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+$(run_row users "users model, 1,000 connections, think 0.5–1.5 s")
+$(run_row sat64 "saturation, 64 connections")
+$(pgb_row pgb64 "pgbench, 64 clients, \`reservar_cita\` alone")
+$(run_row read64 "reads, 64 connections")
+$(run_row nginx64 "nginx alone \`/_nginx\`, 64 connections")
+
+RSS per API process after the booking runs: $(v book.rss) (the FastCGI
+matrix below restarts them). Checkpoints started during the users model /
+saturation / pgbench / reads: $(v users.ckpt) / $(v sat64.ckpt) / $(v pgb64.ckpt) / $(v read64.ckpt).
+$(alt_section)
+
+### Where the time goes
+
+CPU time per request of each part, in µs (ticks of /proc/PID/stat during
+the run ÷ requests; "client" is wrk or pgbench, "others" anything else on
+the machine):
+
+| run | req/s | nginx | API | PostgreSQL | RabbitMQ | client | others | total |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+$(cpu_row users "users model (1,000 conn.)")
+$(cpu_row sat64 "saturation, HTTP (64 conn.)")
+$(cpu_row pgb64 "saturation, pgbench (64 clients)")
+$(cpu_row read64 "reads, HTTP (64 conn.)")
+$(cpu_row pgr64 "reads, pgbench \`cita_detalle\` (64 clients)")
+
+Latency by stage at 64 connections (${PROFILE_SECS} s each, with a temporary nginx
+access log of its own timings; ms, mean / P50 / P99 — nginx logs whole
+milliseconds): $(v prof_book.rps) bookings/s and $(fmt_int "${R[prof_read.rps]:-}") reads/s in these runs.
+
+| stage | booking | read |
+| --- | ---: | ---: |
+$(stage_row "wrk: request sent → response read" "$(v prof_book.mean_ms) $(v prof_book.p50_ms) $(v prof_book.p99_ms)" "$(v prof_read.mean_ms) $(v prof_read.p50_ms) $(v prof_read.p99_ms)")
+$(stage_row "nginx \`\$request_time\`" "${R[prof_book.t3]:-}" "${R[prof_read.t3]:-}")
+$(stage_row "nginx \`\$upstream_response_time\` (connect to the API → its last byte)" "${R[prof_book.t4]:-}" "${R[prof_read.t4]:-}")
+$(stage_row "nginx \`\$upstream_connect_time\`" "${R[prof_book.t5]:-}" "${R[prof_read.t5]:-}")
+$(stage_row "nginx \`\$upstream_header_time\`" "${R[prof_book.t6]:-}" "${R[prof_read.t6]:-}")
+$(stage_row "API handler, its own /metrics (mean only)" "$(v prof_book.api_book_ms)" "$(v prof_read.api_read_ms)")
+$(stage_row "PostgreSQL alone, 1 client, nothing else running (pgbench mean)" "$(v pgb1.mean_ms)" "$(v pgr1.mean_ms)")
+$(stage_row "PostgreSQL alone at the users model's rate ($(v pgu.rps)/s) on $(v pgu.clients) connections (pgbench -R; P50 / P95 / P99)" "$(v pgu.p50_ms) $(v pgu.p95_ms) $(v pgu.p99_ms)" "")
+
+The API handler's mean during the long runs: users model $(v users.api_book_ms) ms,
+saturation $(v sat64.api_book_ms) ms, reads $(v read64.api_read_ms) ms.
+
+PostgreSQL:
+
+- alone, 64 clients (pgbench): $(fmt_int "${R[pgb64.rps]:-}") bookings/s, $(fmt_int "${R[pgr64.rps]:-}") \`cita_detalle()\` reads/s;
+  one client: $(fmt_int "${R[pgb1.rps]:-}") bookings/s ($(v pgb1.mean_ms) ms each), $(fmt_int "${R[pgr1.rps]:-}") reads/s ($(v pgr1.mean_ms) ms each);
+- WAL per booking — users model / saturation / pgbench: $(v users.wal_bytes) / $(v sat64.wal_bytes) / $(v pgb64.wal_bytes) bytes,
+  of which full-page images $(v users.wal_fpi) / $(v sat64.wal_fpi) / $(v pgb64.wal_fpi) per booking; WAL flushes per booking
+  $(v users.wal_syncs) / $(v sat64.wal_syncs) / $(v pgb64.wal_syncs) (below 1: commits sharing a flush), mean flush time
+  $(v users.wal_sync_ms) / $(v sat64.wal_sync_ms) / $(v pgb64.wal_sync_ms) ms (\`pg_stat_wal\`, approximate: backends report every second or so);
+- what the active backends were doing (\`pg_stat_activity\` sampled every 100 ms; "CPU" = no wait
+  event): users model: $(v users.waits); saturation: $(v sat64.waits); pgbench: $(v pgb64.waits);
+  reads: $(v read64.waits).
+- one booking, \`EXPLAIN (ANALYZE, BUFFERS)\` in a rolled-back transaction after 5 warm-up
+  calls, $(v exbook.how): $(v exbook.ms) ms (timing every node adds overhead); the statements it ran:
+
+\`\`\`text
+${R[exbook.nested]:-(not available)}
+\`\`\`
+
+  one read, \`cita_detalle()\`, the same way: $(v exread.ms) ms:
+
+\`\`\`text
+${R[exread.nested]:-(not available)}
+\`\`\`
+
+Full outputs: \`var/bench/results/explain-*.txt\`, \`*.waits.txt\`, \`timing.log\`.
+
+### Commands
+
+\`\`\`sh
+EOF
+local c
+for c in bwarm users sat64 pgb64 read64 prof_book prof_read pgb1 pgr64 pgr1 pgu \
+    alt_warm alt_users alt_sat64 alt_read64 pgb_alt pgu_alt; do
+  printf '%-9s %s\n' "$c:" "${CMD[$c]:-not run}"
+done
+cat <<EOF
+\`\`\`
+
+\`book_users.lua\` arguments: site, first vet id, vets, first patient id, patients,
+first slot's epoch, first k, wrk threads, think time min and max (ms).
+\`bwarm\` warms the API's connections up (not reported; its bookings count in
+the rows); \`prof_*\`, \`pgb1\`, \`pgr*\`, \`pgu\` are the profile runs (\`pgu*\`: their first
+2 s left out, while their new connections plan their statements); \`alt_*\` run
+after \`ci/stack.sh start\` with \`VETRED_API_THREADS=${ALT_THREADS}\`. After the warm-up
+\`ANALYZE citas, auditoria, outbox\`, before the reads \`VACUUM (ANALYZE)\` of them;
+\`track_wal_io_timing\` on (\`ALTER SYSTEM\` in this private cluster) when its superuser is at hand.
+EOF
+}
+
 tmp="$README.tmp"
 {
 cat <<EOF
@@ -572,6 +1475,9 @@ cat <<EOF
 
 Generated by \`bench/run.sh\` (\`make bench\`) on **$START_DATE** (finished $END_DATE).
 Every figure below is rewritten on each run; do not edit this file by hand.
+
+Two questions: the FastCGI choices (just below) and the booking targets
+(section [Booking](#booking)).
 
 The question (from the issue): libfcgi serves one connection per thread, so
 nginx's \`fastcgi_keep_conn\` pins an idle connection to a thread and can stall
@@ -591,6 +1497,8 @@ Client floor (per site): P95 ≤ 600 ms and ≥ 1,000 req/s. The default at
 P95 within the floor, with no error or stall: **$(yes_no floor_ok unix16)**; one site at ≥ 1,000 req/s:
 **$(yes_no awk -v r="${R[unix16.rps]:-0}" 'BEGIN{exit !(r >= 1000)}')**; all three demo sites at
 ≥ 1,000 req/s each at once (≥ 3,000 req/s in total): **$(yes_no awk -v r="${R[unix16.rps]:-0}" 'BEGIN{exit !(r >= 3000)}')**.
+
+$(booking_section)
 
 ## The machine
 
@@ -630,7 +1538,12 @@ re-run \`make bench\` on a quiet machine.
 2. warms up for 3 s (not reported), then runs wrk (2 threads, fixed duration,
    127.0.0.1 only) with \`bench/status.lua\`, which counts responses by status
    (502, 503, 504 one by one) and prints P50/P90/P95/P99;
-3. changes one setting at a time for the 1,000-connection runs (thread count
+3. between the 64-connection runs and the 1,000-connection ones, runs the
+   booking benchmarks of section [Booking](#booking) (fixtures by SQL, wrk
+   with \`bench/book_users.lua\` and \`bench/read_cita.lua\`, pgbench with
+   \`bench/booking.pgbench\` and \`bench/read_cita.pgbench\`; the exact commands
+   are listed there);
+4. changes one setting at a time for the 1,000-connection runs (thread count
    through \`VETRED_API_THREADS\` and \`ci/stack.sh start\`; TCP and keep-conn
    by editing the generated \`var/bench/nginx/nginx.conf\` and
    \`nginx -s reload\`; for TCP, two more API processes with
@@ -720,5 +1633,7 @@ $(keep_text)
 EOF
 } >"$tmp"
 mv -f "$tmp" "$README"
+# shellcheck disable=SC2090  # a dump of the figures, for a look after the run
+declare -p R CMD >"$RES/figures.txt"
 log "report written to $README"
 log "done: $START_DATE – $END_DATE"

@@ -534,8 +534,11 @@ $$;
 COMMENT ON FUNCTION disponibilidad(bigint, bigint, date, integer, integer) IS
 	'Free slots of an active vet at an active site on a local date (working hours minus absences, live appointments and the past).';
 
--- Lookups used by list endpoints.
+-- Lookups used by list endpoints.  The agenda of a site is read in start
+-- order, which this btree serves; it replaces the GiST index on
+-- (sede_id, periodo), one less GiST insert on every booking.
 CREATE INDEX citas_sede_inicio ON citas (sede_id, lower(periodo), id);
+DROP INDEX citas_sede_periodo;
 CREATE INDEX citas_inicio ON citas (lower(periodo), id);
 
 -- One patient as the API shows it, with its owner and latest weight.
