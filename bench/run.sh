@@ -1056,10 +1056,10 @@ keep_text() {
   echo "$(v keep16long.s502) were 502 and $(v keep16long.s504) were 504; wrk counted $(v keep16long.timeout) timeouts; nginx logged"
   echo "$(v keep16long.ngx_timedout) \"upstream timed out\" and $(v keep16long.ngx_nolive) \"no live upstreams\"."
   if [ "${R[keep16long.ngx_nolive]:-0}" -gt 0 ]; then
-    echo "Each read timeout counts as a failure for \`max_fails=1 fail_timeout=2s\` (because"
-    echo "\`fastcgi_next_upstream\` lists \`timeout\`), so a few stalled requests take both API"
-    echo "processes out of the upstream for 2 s at a time, and every request in those windows is"
-    echo "answered 503 at once (the req/s of that row counts those errors)."
+    echo "Connections that cannot be handed over while every thread is pinned count as"
+    echo "failures for \`max_fails\`/\`fail_timeout\`, so both API processes drop out of the"
+    echo "upstream for 2 s at a time, and every request in those windows is answered 503 at"
+    echo "once (the req/s of that row counts those errors)."
   fi
   if [ "${R[keep16long.s504]:-0}" = 0 ] && [ "${R[keep16long.s503gw]:-0}" -gt 0 ]; then
     echo "No 504 reached the clients: a timed-out request is retried on the other process"
@@ -1623,15 +1623,18 @@ $(keep_text)
 - \`keepalive 32\` is per nginx worker: with $M_NGX_WORKERS workers up to
   $((M_NGX_WORKERS * 32)) idle connections may be cached, more than the 32 API threads,
   so every thread can end up pinned by an idle connection.
-- \`max_fails=1 fail_timeout=2s\` with \`fastcgi_next_upstream error timeout\`:
-  one failed connect (e.g. a full backlog: EAGAIN on a unix socket, a
-  dropped SYN on TCP) takes that process out for 2 s; when both are out,
+- \`max_fails=3 fail_timeout=2s\` with \`fastcgi_next_upstream error invalid_header\`:
+  three failed connects (e.g. a full backlog: EAGAIN on a unix socket, a
+  dropped SYN on TCP) take that process out for 2 s; when both are out,
   nginx answers "no live upstreams" (502, shown as 503) for every request.
+  Timeouts are not retried elsewhere (a timed-out request may have run).
 - The API's listen backlog (4096) is capped by \`net.core.somaxconn\`
   ($M_SOMAXCONN here); on a machine with a smaller value, 1,000 connections
   can overflow it.
 EOF
 } >"$tmp"
+# Paths relative to the repository: the report is committed.
+sed -i "s|$REPO/||g" "$tmp"
 mv -f "$tmp" "$README"
 # shellcheck disable=SC2090  # a dump of the figures, for a look after the run
 declare -p R CMD >"$RES/figures.txt"

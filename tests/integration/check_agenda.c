@@ -278,7 +278,7 @@ END_TEST
 
 START_TEST(disponibilidad_sin_pasado)
 {
-	long long vet = fx_vet(SEDE, FX_TODO_EL_DIA), hoy = fx_dia(LIMA, 0, 0);
+	long long vet = fx_vet(SEDE, FX_DIA_COMPLETO), hoy = fx_dia(LIMA, 0, 0);
 	long long now = (long long)time(NULL), t;
 	struct http_resp r;
 	const cJSON *h;

@@ -380,7 +380,7 @@ static const struct estado_inicial estados[] = {
 
 START_TEST(toda_transicion_invalida_es_409)
 {
-	long long vet = fx_vet(SEDE, FX_TODO_EL_DIA), pac = fx_paciente();
+	long long vet = fx_vet(SEDE, FX_DIA_COMPLETO), pac = fx_paciente();
 	long long d = lunes(), id, version;
 	const struct estado_inicial *e;
 	char body[128], t[FX_HORA_LEN];
@@ -586,7 +586,7 @@ START_TEST(listar_filtrar_y_paginar)
 {
 	/* Booked out of order; the agenda lists them by start. */
 	static const int orden[7] = { 3, 0, 6, 1, 5, 2, 4 };
-	long long vet = fx_vet(SEDE, FX_TODO_EL_DIA), d = lunes() + FX_HM(8, 0);
+	long long vet = fx_vet(SEDE, FX_DIA_COMPLETO), d = lunes() + FX_HM(8, 0);
 	long long p[7], id[7], got[16];
 	char t[FX_HORA_LEN], t2[FX_HORA_LEN], q[256], hq[512];
 	struct http_resp r;
@@ -955,7 +955,7 @@ END_TEST
 
 START_TEST(regla_inicio_en_el_futuro)
 {
-	long long vet = fx_vet(SEDE, FX_TODO_EL_DIA), pac = fx_paciente();
+	long long vet = fx_vet(SEDE, FX_DIA_COMPLETO), pac = fx_paciente();
 	long long now = (long long)time(NULL);
 	char t[FX_HORA_LEN];
 	struct fx_counts before;
@@ -993,7 +993,7 @@ START_TEST(regla_duracion_entre_5_y_240)
 		{ 4, 422 }, { 241, 422 }, { 0, 422 }, { -30, 422 },
 		{ 5, 201 }, { 240, 201 },
 	};
-	long long vet = fx_vet(SEDE, FX_TODO_EL_DIA), pac = fx_paciente();
+	long long vet = fx_vet(SEDE, FX_DIA_COMPLETO), pac = fx_paciente();
 	long long d = lunes();
 	char t[FX_HORA_LEN], f[FX_HORA_LEN], body[256];
 	struct fx_counts before;
@@ -1693,7 +1693,7 @@ START_TEST(entrada_texto_sql_se_guarda_tal_cual)
 		"\"comillas\" \\ barra; $$ $1 %s %n",
 		"<script>alert(1)</script>",
 	};
-	long long vet = fx_vet(SEDE, FX_TODO_EL_DIA), pac = fx_paciente(), id;
+	long long vet = fx_vet(SEDE, FX_DIA_COMPLETO), pac = fx_paciente(), id;
 	char t[FX_HORA_LEN];
 	struct http_resp r;
 	PGconn *c;

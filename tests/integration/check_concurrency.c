@@ -157,7 +157,7 @@ mreqs_free(struct mreq *r, int n)
 
 START_TEST(cincuenta_reservas_que_se_solapan_dejan_una)
 {
-	long long vet = fx_vet(SEDE, FX_TODO_EL_DIA), p[CARRERA], winner = 0;
+	long long vet = fx_vet(SEDE, FX_DIA_COMPLETO), p[CARRERA], winner = 0;
 	long long d = fx_dia("America/Lima", 0, 3);
 	char t[CARRERA][FX_HORA_LEN], a[FX_HORA_LEN], b[FX_HORA_LEN];
 	struct mreq *m = mreqs_new(CARRERA);
@@ -207,7 +207,7 @@ END_TEST
 
 START_TEST(mil_huecos_distintos_en_paralelo)
 {
-	long long vet = fx_vet(SEDE, FX_TODO_EL_DIA), *p = calloc(MIL,
+	long long vet = fx_vet(SEDE, FX_DIA_COMPLETO), *p = calloc(MIL,
 	    sizeof(*p)), d = fx_dia("America/Lima", 0, 2);
 	char (*t)[FX_HORA_LEN] = calloc(MIL, FX_HORA_LEN);
 	struct mreq *m = mreqs_new(MIL);
@@ -246,7 +246,7 @@ END_TEST
 
 START_TEST(reintentos_simultaneos_de_una_clave_reservan_una_vez)
 {
-	long long vet = fx_vet(SEDE, FX_TODO_EL_DIA), pac = fx_paciente(), id;
+	long long vet = fx_vet(SEDE, FX_DIA_COMPLETO), pac = fx_paciente(), id;
 	char t[FX_HORA_LEN], *key = db_value("SELECT 'itest-' || "
 	    "gen_random_uuid()");
 	struct mreq *m = mreqs_new(REINTENTOS);

@@ -472,7 +472,7 @@ insertado(char *v)
 static long long
 historia(struct evento *ev)
 {
-	long long pac = fx_paciente(), vet = fx_vet(SEDE, FX_TODO_EL_DIA);
+	long long pac = fx_paciente(), vet = fx_vet(SEDE, FX_DIA_COMPLETO);
 	long long d = fx_dia("America/Lima", 1, 7), v1, v2;
 	char t[FX_HORA_LEN];
 	int n = 0;

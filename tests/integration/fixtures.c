@@ -121,7 +121,7 @@ fx_sede(const char *tz)
 
 /*
  * A vet who works at sede only.  FX_OFICINA: like the demo vets, Monday
- * to Saturday 08:00-13:00 and 14:00-19:00; FX_TODO_EL_DIA: every day,
+ * to Saturday 08:00-13:00 and 14:00-19:00; FX_DIA_COMPLETO: every day,
  * 00:00-24:00.  The user, the vet, the link and the hours go in one
  * statement; cmvp is derived from the new user's id, hence unique.
  */
@@ -132,7 +132,7 @@ fx_vet(long long sede, enum fx_jornada j)
 		[FX_OFICINA] = "SELECT d, time '08:00', time '13:00' FROM "
 		    "generate_series(1, 6) d UNION ALL SELECT d, time '14:00', "
 		    "time '19:00' FROM generate_series(1, 6) d",
-		[FX_TODO_EL_DIA] = "SELECT d, time '00:00', time '24:00' FROM "
+		[FX_DIA_COMPLETO] = "SELECT d, time '00:00', time '24:00' FROM "
 		    "generate_series(1, 7) d",
 	};
 	char *v;

@@ -62,7 +62,7 @@ long long db_countf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 enum fx_jornada {
 	FX_OFICINA,	/* Mon-Sat 08:00-13:00 and 14:00-19:00, as the demo */
-	FX_TODO_EL_DIA	/* every day 00:00-24:00 */
+	FX_DIA_COMPLETO	/* every day 00:00-24:00 */
 };
 
 long long fx_sede(const char *tz);
