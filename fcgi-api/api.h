@@ -25,10 +25,8 @@ enum api_stmt {
 	STMT_PING,
 	STMT_SEDES_LIST,
 	STMT_SEDE_GET,
-	STMT_SEDE_INSERT,
+	STMT_SEDE_CREAR,
 	STMT_TZ_VALID,
-	STMT_AUDIT_INSERT,
-	STMT_OUTBOX_INSERT,
 	STMT_RESERVAR,
 	STMT_CITA_GET,
 	STMT_CITA_UPDATE,
@@ -136,12 +134,6 @@ void			 api_metrics_db_error(struct api_metrics *m);
 void			 api_metrics_inflight(struct api_metrics *m, int delta);
 void			 api_metrics_render(struct api_metrics *m,
 			    const char *instance, struct vr_buf *b);
-
-/* audit.c: the audit and outbox rows every write adds in its transaction */
-int	api_audit(struct api_req *r, const char *action, const char *entity,
-	    const char *entity_id, const char *before, const char *after);
-int	api_outbox(struct api_req *r, const char *type, const char *aggregate,
-	    const char *aggregate_id, const char *payload);
 
 /* openapi_doc.c: the document, NUL-terminated at api_openapi_end */
 extern const char api_openapi_start[];

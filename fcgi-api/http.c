@@ -163,8 +163,6 @@ struct known_constraint {
 };
 
 static const struct known_constraint known[] = {
-	{ "sedes_codigo_unico", 409, "codigo",
-	    "ya existe una sede con ese código" },
 	{ "pacientes_microchip_unico", 409, "microchip",
 	    "ya está registrado en otro paciente" },
 	{ "pacientes_fecha_nacimiento_pasada", 422, "fecha_nacimiento",

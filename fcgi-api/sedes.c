@@ -6,20 +6,6 @@
 
 #include "api.h"
 
-/* Answer 200 with the JSON text in column 0 of row 0, 404 when no row. */
-static void
-reply_json_text(struct api_req *r, PGresult *res, int status,
-    const char *headers)
-{
-	if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0)) {
-		api_problem(r, 404, "no-encontrado", "No encontrado",
-		    "La sede no existe.", NULL);
-		return;
-	}
-	api_reply(r, status, "application/json; charset=utf-8",
-	    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), headers);
-}
-
 /*
  * GET /api/v1/sedes[?activa=true|false] - permission sedes.leer.
  * 200 [Sede...] ordered by id; 400 when activa is not true/false.
@@ -27,29 +13,14 @@ reply_json_text(struct api_req *r, PGresult *res, int status,
 void
 api_sedes_list(struct api_req *r)
 {
-	const char *activa = api_query(r, "activa");
+	static const char *const booleans[] = { "true", "false", NULL };
+	cJSON *errs = cJSON_CreateArray();
 	const char *p[1] = { NULL };
-	PGresult *res = NULL;
-	cJSON *errs;
-	int rc;
 
-	if (activa != NULL) {
-		if (strcmp(activa, "true") != 0 &&
-		    strcmp(activa, "false") != 0) {
-			errs = cJSON_CreateArray();
-			vr_json_error(errs, "activa", "debe ser true o false");
-			api_problem(r, 400, "parametro-invalido",
-			    "Parámetro inválido",
-			    "Un parámetro de consulta no es válido.", errs);
-			return;
-		}
-		p[0] = activa;
-	}
-	if ((rc = vr_db_exec(&r->ctx->db, STMT_SEDES_LIST, 1, p, &res)) < 0)
-		api_db_problem(r, rc);
-	else
-		reply_json_text(r, res, 200, NULL);
-	PQclear(res);
+	api_qenum(r, "activa", booleans, &p[0], errs);
+	if (api_params_or_400(r, errs) < 0)
+		return;
+	api_run_json(r, STMT_SEDES_LIST, 1, p, NULL);
 }
 
 /*
@@ -59,20 +30,13 @@ api_sedes_list(struct api_req *r)
 void
 api_sede_get(struct api_req *r)
 {
+	const char *p[1];
 	long long id;
-	char ids[24];
-	const char *p[1] = { ids };
-	PGresult *res = NULL;
-	int rc;
 
 	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	snprintf(ids, sizeof(ids), "%lld", id);
-	if ((rc = vr_db_exec(&r->ctx->db, STMT_SEDE_GET, 1, p, &res)) < 0)
-		api_db_problem(r, rc);
-	else
-		reply_json_text(r, res, 200, NULL);
-	PQclear(res);
+	p[0] = api_lltoa(r, id);
+	api_run_json(r, STMT_SEDE_GET, 1, p, "La sede no existe.");
 }
 
 struct sede_in {
@@ -124,18 +88,13 @@ sede_in_or_422(struct api_req *r, struct sede_in *in)
  * In: {codigo, nombre, ciudad, direccion, telefono?, zona_horaria?}.
  * 201 Sede + Location; 400/413/415 (router); 409 codigo taken; 422 invalid
  * fields; 503 database unavailable.  Writes the site, its audit row and a
- * sede.creada outbox event in one transaction.
+ * sede.creada outbox event in one transaction (crear_sede()).
  */
 void
 api_sede_create(struct api_req *r)
 {
-	struct vr_db *db = &r->ctx->db;
 	struct sede_in in;
-	const char *p[6];
-	const char *id, *row;
-	char *loc;
-	PGresult *res = NULL;
-	int rc;
+	const char *p[10] = { NULL };
 
 	if (sede_in_or_422(r, &in) < 0)
 		return;
@@ -145,23 +104,7 @@ api_sede_create(struct api_req *r)
 	p[3] = in.direccion;
 	p[4] = in.telefono;
 	p[5] = in.zona_horaria;
-	if ((rc = vr_db_begin(db)) < 0)
-		goto fail;
-	if ((rc = vr_db_exec(db, STMT_SEDE_INSERT, 6, p, &res)) < 0)
-		goto fail;
-	id = PQgetvalue(res, 0, 0);
-	row = PQgetvalue(res, 0, 1);
-	if ((rc = api_audit(r, "crear", "sede", id, NULL, row)) < 0 ||
-	    (rc = api_outbox(r, "sede.creada", "sede", id, row)) < 0 ||
-	    (rc = vr_db_commit(db)) < 0)
-		goto fail;
-	loc = vr_arena_printf(r->arena, "Location: /api/v1/sedes/%s\r\n", id);
-	api_reply(r, 201, "application/json; charset=utf-8", row, strlen(row),
-	    loc);
-	PQclear(res);
-	return;
-fail:
-	vr_db_rollback(db);
-	PQclear(res);
-	api_db_problem(r, rc);
+	p[8] = r->request_id;
+	p[9] = *r->remote_addr ? r->remote_addr : NULL;
+	api_run_function(r, STMT_SEDE_CREAR, 1, 10, p, "/api/v1/sedes/");
 }

@@ -25,31 +25,15 @@ const char *const api_sql[STMT__MAX] = {
 	    " WHERE id = $1::bigint) s",
 
 	/* $1 codigo, $2 nombre, $3 ciudad, $4 direccion, $5 telefono,
-	 * $6 zona_horaria (NULL: the default) */
-	[STMT_SEDE_INSERT] =
-	    "WITH s AS (INSERT INTO sedes (codigo, nombre, ciudad, direccion,"
-	    "  telefono, zona_horaria)"
-	    " VALUES ($1, $2, $3, $4, $5, coalesce($6, 'America/Lima'))"
-	    " RETURNING " SEDE_COLS ")"
-	    " SELECT id, row_to_json(s) FROM s",
+	 * $6 zona_horaria (NULL: the default), $7 usuario, $8 rol,
+	 * $9 request_id, $10 ip */
+	[STMT_SEDE_CREAR] =
+	    "SELECT crear_sede($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9,"
+	    " $10::inet)",
 
 	/* $1 time zone name */
 	[STMT_TZ_VALID] =
 	    "SELECT 1 FROM pg_timezone_names WHERE name = $1",
-
-	/* $1 usuario_id, $2 rol, $3 sede_id, $4 accion, $5 entidad,
-	 * $6 entidad_id, $7 request_id, $8 direccion_ip, $9 antes,
-	 * $10 despues */
-	[STMT_AUDIT_INSERT] =
-	    "INSERT INTO auditoria (usuario_id, rol, sede_id, accion, entidad,"
-	    " entidad_id, request_id, direccion_ip, antes, despues)"
-	    " VALUES ($1::bigint, $2, $3::bigint, $4, $5, $6, $7, $8::inet,"
-	    " $9::jsonb, $10::jsonb)",
-
-	/* $1 tipo, $2 agregado, $3 agregado_id, $4 payload */
-	[STMT_OUTBOX_INSERT] =
-	    "INSERT INTO outbox (tipo, agregado, agregado_id, payload)"
-	    " VALUES ($1, $2, $3, $4::jsonb)",
 
 	/*
 	 * The functions of db/migrations/0007_reservas.sql; each answers a

@@ -813,3 +813,39 @@ END
 $$;
 COMMENT ON FUNCTION disponibilidad_json(bigint, bigint, date, integer, integer) IS
 	'The free slots of a vet at a site on a date, as the API answers them.';
+
+-- POST /api/v1/sedes: the site, its audit row and its sede.creada event
+-- in one transaction, like every other write.  The time zone was checked
+-- by the API (so it can report every field at once).
+CREATE FUNCTION crear_sede(
+	p_codigo text, p_nombre text, p_ciudad text, p_direccion text,
+	p_telefono text, p_zona text,
+	p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	nuevo bigint;
+	cuerpo jsonb;
+BEGIN
+	INSERT INTO sedes (codigo, nombre, ciudad, direccion, telefono, zona_horaria)
+	VALUES (p_codigo, p_nombre, p_ciudad, p_direccion, p_telefono,
+	    coalesce(p_zona, 'America/Lima'))
+	ON CONFLICT (codigo) DO NOTHING
+	RETURNING id INTO nuevo;
+	IF nuevo IS NULL THEN
+		RETURN jsonb_build_object('estado', 409, 'tipo', 'conflicto',
+		    'detalle', 'Ya existe una sede con ese código.',
+		    'errores', error_campo('codigo', 'ya existe una sede con ese código'));
+	END IF;
+	SELECT to_jsonb(s) INTO cuerpo
+	FROM (SELECT id, codigo, nombre, ciudad, direccion, telefono,
+	    zona_horaria, activa, creado_en, actualizado_en
+	    FROM sedes WHERE id = nuevo) s;
+	PERFORM auditar(p_usuario, p_rol, nuevo, 'crear', 'sedes', nuevo::text,
+	    p_request_id, p_ip, NULL, cuerpo);
+	PERFORM publicar('sede.creada', 'sede', nuevo::text, cuerpo);
+	RETURN jsonb_build_object('estado', 201, 'cuerpo', cuerpo);
+END
+$$;
+COMMENT ON FUNCTION crear_sede(text, text, text, text, text, text, bigint, text, text, inet) IS
+	'Creates a site in one transaction, with audit and outbox; 409 when the code is taken.';

@@ -60,7 +60,7 @@ START_TEST(create_read_and_list)
 
 	/* Its audit row and outbox event were written with it. */
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM auditoria WHERE "
-	    "entidad = 'sede' AND accion = 'crear' AND entidad_id = '%d' "
+	    "entidad = 'sedes' AND accion = 'crear' AND entidad_id = '%d' "
 	    "AND despues->>'codigo' = '%s' AND request_id IS NOT NULL",
 	    (int)id->valuedouble, code);
 	ck_assert_int_eq(db_count(sql), 1);
