@@ -148,7 +148,6 @@ api_cita_get(struct api_req *r)
 	const char *p[1];
 	PGresult *res = NULL;
 	char etag[32];
-	const char *ver;
 	int rc;
 
 	if (api_id_or_400(r, 0, &id) < 0)
@@ -158,14 +157,12 @@ api_cita_get(struct api_req *r)
 		api_db_problem(r, rc);
 		return;
 	}
-	if (PQgetisnull(res, 0, 0)) {
+	if (PQntuples(res) == 0) {
 		api_problem(r, 404, "no-encontrado", "No encontrado",
 		    "La cita no existe.", NULL);
 	} else {
-		/* "version": N, as cita_detalle() writes it. */
-		ver = strstr(PQgetvalue(res, 0, 0), "\"version\": ");
-		snprintf(etag, sizeof(etag), "ETag: \"%d\"\r\n",
-		    ver ? atoi(ver + 11) : 0);
+		snprintf(etag, sizeof(etag), "ETag: \"%s\"\r\n",
+		    PQgetvalue(res, 0, 1));
 		api_reply(r, 200, "application/json; charset=utf-8",
 		    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0),
 		    etag);

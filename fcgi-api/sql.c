@@ -50,7 +50,7 @@ const char *const api_sql[STMT__MAX] = {
 	    " $13::inet, $14, decode($15, 'hex'))",
 
 	/* $1 id */
-	[STMT_CITA_GET] = "SELECT cita_detalle($1::bigint)",
+	[STMT_CITA_GET] = "SELECT documento, version FROM citas WHERE id = $1::bigint",
 
 	/* $1 id, $2 inicio, $3 duracion_min, $4 fin, $5 veterinario,
 	 * $6 consultorio, $7 without room, $8 estado, $9 motivo,

@@ -697,6 +697,69 @@ START_TEST(listar_consultas_hostiles_son_400)
 }
 END_TEST
 
+/*
+ * GET reads the document stored with the row (citas.documento): renaming
+ * the patient, vet, room or site, or moving the site to another time zone,
+ * shows at once, without a new version or actualizado_en; a document
+ * written by hand is recomputed.
+ */
+START_TEST(documento_sigue_a_nombres_y_zona)
+{
+	long long sede = fx_sede(LIMA), vet = fx_vet(sede, FX_OFICINA),
+	    room = fx_consultorio(sede), pac = fx_paciente(), id;
+	long long d = fx_dia(LIMA, 1, 7);
+	char ini[FX_HORA_LEN], etag[16];
+	char *antes, *despues;
+	struct http_resp g;
+
+	fx_hora(d + FX_HM(9, 0), FX_LIMA, ini);
+	id = fx_reservar_ok(&(struct fx_cita){ .paciente = pac,
+	    .veterinario = vet, .sede = sede, .consultorio = room,
+	    .inicio = ini, .duracion = 30 });
+	antes = db_valuef("SELECT actualizado_en::text FROM citas WHERE "
+	    "id = %lld", id);
+
+	db_execf("UPDATE pacientes SET nombre = 'Renombrada', especie = "
+	    "'felino' WHERE id = %lld", pac);
+	db_execf("UPDATE veterinarios SET nombres = 'Ana', apellidos = "
+	    "'Quispe Mamani' WHERE id = %lld", vet);
+	db_execf("UPDATE consultorios SET nombre = 'Sala Azul' WHERE id = "
+	    "%lld", room);
+	db_execf("UPDATE sedes SET nombre = 'VetRed Renombrada', "
+	    "zona_horaria = 'Asia/Tokyo' WHERE id = %lld", sede);
+	get_cita(id, &g);
+	ck_assert_int_eq(g.status, 200);
+	ck_assert_str_eq(json_s(g.json, "paciente"), "Renombrada");
+	ck_assert_str_eq(json_s(g.json, "especie"), "felino");
+	ck_assert_str_eq(json_s(g.json, "veterinario"), "Ana Quispe Mamani");
+	ck_assert_str_eq(json_s(g.json, "consultorio"), "Sala Azul");
+	ck_assert_str_eq(json_s(g.json, "sede"), "VetRed Renombrada");
+	ck_assert_str_eq(json_s(g.json, "zona_horaria"), "Asia/Tokyo");
+	fx_hora(d + FX_HM(9, 0), FX_TOKIO, ini);
+	ck_assert_str_eq(json_s(g.json, "inicio"), ini);
+	ck_assert_int_eq(json_ll(g.json, "version"), 1);
+	ck_assert_ptr_nonnull(http_header(&g, "ETag", etag, sizeof(etag)));
+	ck_assert_str_eq(etag, "\"1\"");
+	http_free(&g);
+	despues = db_valuef("SELECT actualizado_en::text FROM citas WHERE "
+	    "id = %lld", id);
+	ck_assert_str_eq(antes, despues);
+	free(despues);
+
+	/* Derived: a hand-written document does not stick. */
+	db_execf("UPDATE citas SET documento = '{\"id\": 0}' WHERE id = %lld",
+	    id);
+	get_cita(id, &g);
+	ck_assert_int_eq(json_ll(g.json, "id"), id);
+	ck_assert_str_eq(json_s(g.json, "paciente"), "Renombrada");
+	http_free(&g);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM citas WHERE "
+	    "documento::jsonb = cita_documento(citas)::jsonb AND id = %lld",
+	    id), 1);
+	free(antes);
+}
+END_TEST
+
 START_TEST(put_sin_cambios_o_inexistente)
 {
 	long long vet = fx_vet(SEDE, FX_OFICINA), pac = fx_paciente(), id;
@@ -1775,6 +1838,7 @@ citas_suite(void)
 	tcase_add_test(core, listar_filtrar_y_paginar);
 	tcase_add_test(core, listar_consultas_hostiles_son_400);
 	tcase_add_test(core, put_sin_cambios_o_inexistente);
+	tcase_add_test(core, documento_sigue_a_nombres_y_zona);
 	suite_add_tcase(s, core);
 
 	tcase_set_timeout(reglas, 30);
