@@ -15,7 +15,7 @@
 #                                            between stacks)
 #   VETRED_HTTP_PORT        18080
 #   VETRED_API_PROCS        2
-#   VETRED_API_THREADS      16               passed through to vetred-api
+#   VETRED_API_THREADS      4                passed through to vetred-api
 #   VETRED_BIN              build/release    holds vetred-api, vetred-migrate
 #   VETRED_MIGRATIONS_DIR   db/migrations    passed through to vetred-migrate
 #   VETRED_SEED             0                1: apply db/seed/*.sql once
@@ -80,7 +80,7 @@ want_settings() {
   HTTP_PORT="${VETRED_HTTP_PORT:-18080}"
   EPMD_PORT="${VETRED_EPMD_PORT:-18369}"
   API_PROCS="${VETRED_API_PROCS:-2}"
-  API_THREADS="${VETRED_API_THREADS:-16}"
+  API_THREADS="${VETRED_API_THREADS:-4}"
   for v in PG_PORT AMQP_PORT HTTP_PORT EPMD_PORT API_PROCS API_THREADS; do
     is_int "${!v}" || die "VETRED_$v must be a number (got '${!v}')"
   done

@@ -54,7 +54,7 @@ START_TEST(defaults)
 	ck_assert_str_eq(c.api_socket, "var/dev/run/api-1.sock");
 	ck_assert_str_eq(c.instance, "api");
 	ck_assert_str_eq(c.migrations_dir, "db/migrations");
-	ck_assert_int_eq(c.api_threads, 16);
+	ck_assert_int_eq(c.api_threads, 4);
 	ck_assert_int_eq(c.api_backlog, 4096);
 	ck_assert_int_eq(c.max_body, 1048576);
 	ck_assert_int_eq(c.db_timeout_ms, 5000);
@@ -73,7 +73,7 @@ START_TEST(empty_means_default)
 		setenv(vars[i], "", 1);
 	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), 0);
 	ck_assert_str_eq(c.instance, "api");
-	ck_assert_int_eq(c.api_threads, 16);
+	ck_assert_int_eq(c.api_threads, 4);
 	ck_assert_int_eq(c.log_level, VR_LOG_INFO);
 }
 END_TEST
