@@ -18,8 +18,9 @@
 #   BENCH_BOOK_SAT_SECS   20  saturation: wrk at 64 connections, then pgbench
 #   BENCH_READ_SECS       20  GET /api/v1/citas/{id} at 64 connections
 #   BENCH_PROFILE_SECS     5  each short run of the per-stage profile
-#   BENCH_ALT_THREADS      4  then the users model, saturation and reads again
-#                             with 2 x this many API threads (0: skip)
+#   BENCH_ALT_THREADS     16  then the users model, saturation and reads again
+#                             with 2 x this many API threads (0, or the
+#                             default: skip)
 #   BENCH_ALT_SECS        20  its users model (saturation and reads: half)
 #   BENCH_VETS            20  vets of the bench site (24/7 hours)
 #   BENCH_PATIENTS     20000  patients (one owner each)
@@ -55,12 +56,23 @@ KEEP_LONG_SECS="${BENCH_KEEP_LONG_SECS:-70}"
 WRK_TIMEOUT=5s                   # a response slower than this counts as an error
 WRK_THREADS=2
 README="${BENCH_README:-bench/README.md}"
-DEFAULT_THREADS=16
+# API threads per process of the default configuration: must equal the
+# default of VETRED_API_THREADS in lib/config.c and ci/stack.sh.
+DEFAULT_THREADS=4
+# The thread counts the 1,000-connection matrix compares with the default:
+# one lower, one higher (MATRIX_LOW < DEFAULT_THREADS < MATRIX_HIGH).
+MATRIX_LOW=2
+MATRIX_HIGH=16
+# The names of the 1,000-connection runs, from their thread counts: unix
+# sockets at each count, then TCP and keep-conn (also the longer run) at the
+# default.
+RUN_LOW="unix$MATRIX_LOW" RUN_DEF="unix$DEFAULT_THREADS" RUN_HIGH="unix$MATRIX_HIGH"
+RUN_TCP="tcp$DEFAULT_THREADS" RUN_KEEP="keep$DEFAULT_THREADS" RUN_KEEPLONG="keep${DEFAULT_THREADS}long"
 BOOK_USERS_SECS="${BENCH_BOOK_USERS_SECS:-60}"
 BOOK_SAT_SECS="${BENCH_BOOK_SAT_SECS:-20}"
 READ_SECS="${BENCH_READ_SECS:-20}"
 PROFILE_SECS="${BENCH_PROFILE_SECS:-5}"
-ALT_THREADS="${BENCH_ALT_THREADS:-4}"
+ALT_THREADS="${BENCH_ALT_THREADS:-16}"   # the previous default
 ALT_SECS="${BENCH_ALT_SECS:-20}"
 NVETS="${BENCH_VETS:-20}"
 NPAC="${BENCH_PATIENTS:-20000}"
@@ -84,6 +96,9 @@ for x in BOOK_USERS_SECS:BOOK_USERS_SECS BOOK_SAT_SECS:BOOK_SAT_SECS READ_SECS:R
   [[ "${!var}" =~ ^[1-9][0-9]*$ ]] || die "BENCH_${x#*:} must be a positive integer (got '${!var}')"
 done
 [[ "$ALT_THREADS" =~ ^[0-9]+$ ]] || die "BENCH_ALT_THREADS must be a number (got '$ALT_THREADS')"
+if [ "$MATRIX_LOW" -lt 1 ] || [ "$MATRIX_LOW" -ge "$DEFAULT_THREADS" ] || [ "$DEFAULT_THREADS" -ge "$MATRIX_HIGH" ]; then
+  die "the thread matrix needs 1 <= MATRIX_LOW < DEFAULT_THREADS < MATRIX_HIGH (got $MATRIX_LOW, $DEFAULT_THREADS, $MATRIX_HIGH)"
+fi
 [ "$NPAC" -ge "$NVETS" ] || die "BENCH_PATIENTS must be at least BENCH_VETS (two slots at one time need two patients)"
 [ "$NPAC" -le 999999 ] || die "BENCH_PATIENTS must be at most 999999 (owner DNIs are 99000000 + n)"
 [ "$NVETS" -le 9999 ] || die "BENCH_VETS must be at most 9999"
@@ -884,8 +899,8 @@ R[book.wrk201]="$w" R[book.inflight_max]="$c"
 R[book.pgb_tx]=$(( ${R[pgb64.requests]:-0} + ${R[pgb1.requests]:-0} + ${R[pgu.requests]:-0} ))
 log "bookings: ${R[book.rows_http]} rows from HTTP, ${R[book.api201]} 201s answered by the API, ${R[book.wrk201]} seen by wrk; ${R[book.rows_pgb]} rows from pgbench for ${R[book.pgb_tx]} transactions"
 
-# The same with fewer API threads, i.e. fewer PostgreSQL connections
-# (2 x ALT_THREADS instead of 2 x 16).
+# The same with another number of API threads, i.e. of PostgreSQL
+# connections (2 x ALT_THREADS instead of 2 x DEFAULT_THREADS).
 if [ "$ALT_THREADS" -gt 0 ] && [ "$ALT_THREADS" != "$DEFAULT_THREADS" ]; then
   stack_start "$ALT_THREADS"
   rows0="$(bpsql -At -c "SELECT count(*) FROM citas WHERE motivo = 'bench-http'")"
@@ -917,17 +932,18 @@ if [ "$ALT_THREADS" -gt 0 ] && [ "$ALT_THREADS" != "$DEFAULT_THREADS" ]; then
 fi
 
 # e: 1,000 connections on GET /api/v1/sedes/1.
-MATRIX=(unix8 unix16 unix32 tcp16 keep16 keep16long)
+MATRIX=("$RUN_LOW" "$RUN_DEF" "$RUN_HIGH" "$RUN_TCP" "$RUN_KEEP" "$RUN_KEEPLONG")
 declare -A DESC=(
-  [unix8]="unix socket, keep-conn off, 2 × 8 threads"
-  [unix16]="unix socket, keep-conn off, 2 × 16 threads (current default)"
-  [unix32]="unix socket, keep-conn off, 2 × 32 threads"
-  [tcp16]="TCP 127.0.0.1, keep-conn off, 2 × 16 threads"
-  [keep16]="unix socket, fastcgi_keep_conn on + keepalive 32, 2 × 16 threads"
-  [keep16long]="the same keep-conn configuration over ${KEEP_LONG_SECS} s (longer than fastcgi_read_timeout 60 s)"
+  [$RUN_LOW]="unix socket, keep-conn off, 2 × ${MATRIX_LOW} threads"
+  [$RUN_DEF]="unix socket, keep-conn off, 2 × ${DEFAULT_THREADS} threads (current default)"
+  [$RUN_HIGH]="unix socket, keep-conn off, 2 × ${MATRIX_HIGH} threads"
+  [$RUN_TCP]="TCP 127.0.0.1, keep-conn off, 2 × ${DEFAULT_THREADS} threads"
+  [$RUN_KEEP]="unix socket, fastcgi_keep_conn on + keepalive 32, 2 × ${DEFAULT_THREADS} threads"
+  [$RUN_KEEPLONG]="the same keep-conn configuration over ${KEEP_LONG_SECS} s (longer than fastcgi_read_timeout 60 s)"
 )
 
-for t in 8 32 16; do
+# The default last: the keep-conn runs edit its nginx.conf.
+for t in "$MATRIX_LOW" "$MATRIX_HIGH" "$DEFAULT_THREADS"; do
   stack_start "$t"
   run_wrk "unix$t" /api/v1/sedes/1 1000 "$MATRIX_SECS"
   probe "unix$t"
@@ -936,24 +952,24 @@ for t in 8 32 16; do
 done
 
 # The known trap: keep-conn on with an upstream keepalive cache.
-log "keep16: fastcgi_keep_conn on; keepalive 32; (edited $NGX/nginx.conf)"
+log "$RUN_KEEP: fastcgi_keep_conn on; keepalive 32; (edited $NGX/nginx.conf)"
 sed -i -e 's/fastcgi_keep_conn off;/fastcgi_keep_conn on;/' \
   -e 's/^\([[:space:]]*upstream vetred_api {\)$/\1\n        keepalive 32;/' "$NGX/nginx.conf"
 if ! grep -q 'fastcgi_keep_conn on;' "$NGX/nginx.conf" || ! grep -q 'keepalive 32;' "$NGX/nginx.conf"; then
   die "could not edit $NGX/nginx.conf for keep-conn"
 fi
 ngx_reload
-run_wrk keep16 /api/v1/sedes/1 1000 "$MATRIX_SECS"
-probe keep16
+run_wrk "$RUN_KEEP" /api/v1/sedes/1 1000 "$MATRIX_SECS"
+probe "$RUN_KEEP"
 mapfile -t pids < <(unix_api_pids)
-R[keep16.rss]="$(rss_of "${pids[@]}")"
+R[$RUN_KEEP.rss]="$(rss_of "${pids[@]}")"
 # Again from fresh nginx workers (nothing pinned), for longer than nginx's
 # fastcgi_read_timeout: what the stalls turn into.
 ngx_reload
-run_wrk keep16long /api/v1/sedes/1 1000 "$KEEP_LONG_SECS"
-probe keep16long
+run_wrk "$RUN_KEEPLONG" /api/v1/sedes/1 1000 "$KEEP_LONG_SECS"
+probe "$RUN_KEEPLONG"
 mapfile -t pids < <(unix_api_pids)
-R[keep16long.rss]="$(rss_of "${pids[@]}")"
+R[$RUN_KEEPLONG.rss]="$(rss_of "${pids[@]}")"
 stack_start "$DEFAULT_THREADS"   # regenerates nginx.conf from the template
 
 # TCP: our own API processes on 127.0.0.1:PORT, nginx pointed at them.
@@ -980,14 +996,14 @@ awk -v s="$servers" '
   /^[[:space:]]*server unix:.*api-[0-9]+\.sock/ { next }
   { print }' "$NGX/nginx.conf" >"$NGX/nginx.conf.tcp"
 mv -f "$NGX/nginx.conf.tcp" "$NGX/nginx.conf"
-log "tcp16: nginx upstream -> ${TCP_PORTS[*]/#/127.0.0.1:}"
+log "$RUN_TCP: nginx upstream -> ${TCP_PORTS[*]/#/127.0.0.1:}"
 ngx_reload
 inst="$(health_instances 8)"
 case "$inst" in *api-tcp-*) ;; *) die "after the reload /health answers from '$inst', not the TCP processes" ;; esac
 case "$inst" in *api-[0-9]*) die "after the reload /health still answers from the unix processes ($inst)" ;; esac
-run_wrk tcp16 /api/v1/sedes/1 1000 "$MATRIX_SECS"
-probe tcp16
-R[tcp16.rss]="$(rss_of "${TCP_PIDS[@]}")"
+run_wrk "$RUN_TCP" /api/v1/sedes/1 1000 "$MATRIX_SECS"
+probe "$RUN_TCP"
+R[$RUN_TCP.rss]="$(rss_of "${TCP_PIDS[@]}")"
 stop_tcp_apis
 
 # Back to the default configuration; check it answers from the unix processes.
@@ -1030,60 +1046,77 @@ for c in "${CLEAN[@]}"; do
   if [ -z "$BEST" ] || awk -v a="${R[$c.rps]}" -v b="${R[$BEST.rps]}" 'BEGIN{exit !(a > b)}'; then BEST="$c"; fi
 done
 declare -A CHANGE=(
-  [unix8]="make 8 the default of VETRED_API_THREADS (lib/config.c, ci/stack.sh, the README table)"
-  [unix16]="nothing"
-  [unix32]="make 32 the default of VETRED_API_THREADS (lib/config.c, ci/stack.sh, the README table); PostgreSQL then needs 2 × 32 connections per host"
-  [tcp16]="listen on TCP (VETRED_API_SOCKET=127.0.0.1:PORT) and write 'server 127.0.0.1:PORT ...' upstream lines in ci/stack.sh"
-  [keep16]="turn fastcgi_keep_conn on with an upstream keepalive cache (not advised: see the probe)"
+  [$RUN_LOW]="make ${MATRIX_LOW} the default of VETRED_API_THREADS (lib/config.c, ci/stack.sh, the README table, DEFAULT_THREADS in bench/run.sh)"
+  [$RUN_DEF]="nothing"
+  [$RUN_HIGH]="make ${MATRIX_HIGH} the default of VETRED_API_THREADS (lib/config.c, ci/stack.sh, the README table, DEFAULT_THREADS in bench/run.sh); PostgreSQL then needs 2 × ${MATRIX_HIGH} connections per host"
+  [$RUN_TCP]="listen on TCP (VETRED_API_SOCKET=127.0.0.1:PORT) and write 'server 127.0.0.1:PORT ...' upstream lines in ci/stack.sh"
+  [$RUN_KEEP]="turn fastcgi_keep_conn on with an upstream keepalive cache (not advised: see the probe)"
+  [$RUN_KEEPLONG]="turn fastcgi_keep_conn on with an upstream keepalive cache (not advised: see the probe)"
 )
 
 keep_text() {
-  echo "With keep-conn on and \`keepalive 32\`, nginx served $(v keep16.rps) req/s against"
-  echo "$(v unix16.rps) req/s for the default ($(ratio keep16 unix16)): reused connections skip the"
-  echo "connect/accept per request. But after the run $(v keep16.pinned) API connections stayed open"
-  echo "while idle (the default: $(v unix16.pinned)) for 2 × 16 = 32 threads: each pins its thread in"
+  echo "With keep-conn on and \`keepalive 32\`, nginx served $(v "$RUN_KEEP.rps") req/s against"
+  echo "$(v "$RUN_DEF.rps") req/s for the default ($(ratio "$RUN_KEEP" "$RUN_DEF")): reused connections skip the"
+  echo "connect/accept per request. But after the run $(v "$RUN_KEEP.pinned") API connections stayed open"
+  echo "while idle (the default: $(v "$RUN_DEF.pinned")) for 2 × ${DEFAULT_THREADS} = $(( VETRED_API_PROCS * DEFAULT_THREADS )) threads: each pins its thread in"
   echo "libfcgi, blocked reading the next request that may never come. A request that needs a"
   echo "new connection then waits in the listen backlog until nginx closes an idle one"
   echo "(upstream keepalive timeout 60 s) or until \`fastcgi_read_timeout\` (60 s) ends it (the"
-  echo "longer run below). Measured: $(v keep16.stalled) % of the connection-time stalled (default:"
-  echo "$(v unix16.stalled) %), $(v keep16.timeout) wrk timeouts and a slowest completed response of"
-  echo "$(v keep16.max_ms) ms (default: $(v unix16.timeout), $(v unix16.max_ms) ms); the probe after it:"
-  echo "$(v keep16.probe) (default: $(v unix16.probe))."
+  echo "longer run below). Measured: $(v "$RUN_KEEP.stalled") % of the connection-time stalled (default:"
+  echo "$(v "$RUN_DEF.stalled") %), $(v "$RUN_KEEP.timeout") wrk timeouts and a slowest completed response of"
+  echo "$(v "$RUN_KEEP.max_ms") ms (default: $(v "$RUN_DEF.timeout"), $(v "$RUN_DEF.max_ms") ms); the probe after it:"
+  echo "$(v "$RUN_KEEP.probe") (default: $(v "$RUN_DEF.probe"))."
   echo "The fast median of the responses that did arrive hides the connections that got none."
   echo
-  echo "Over ${KEEP_LONG_SECS} s, longer than \`fastcgi_read_timeout\` (60 s): $(v keep16long.s503gw) of"
-  echo "$(v keep16long.requests) responses were nginx's own 503 (a 502 rewritten by \`error_page\`),"
-  echo "$(v keep16long.s502) were 502 and $(v keep16long.s504) were 504; wrk counted $(v keep16long.timeout) timeouts; nginx logged"
-  echo "$(v keep16long.ngx_timedout) \"upstream timed out\" and $(v keep16long.ngx_nolive) \"no live upstreams\"."
-  if [ "${R[keep16long.ngx_nolive]:-0}" -gt 0 ]; then
+  echo "Over ${KEEP_LONG_SECS} s, longer than \`fastcgi_read_timeout\` (60 s): $(v "$RUN_KEEPLONG.s503gw") of"
+  echo "$(v "$RUN_KEEPLONG.requests") responses were nginx's own 503 (a 502 rewritten by \`error_page\`),"
+  echo "$(v "$RUN_KEEPLONG.s502") were 502 and $(v "$RUN_KEEPLONG.s504") were 504; wrk counted $(v "$RUN_KEEPLONG.timeout") timeouts; nginx logged"
+  echo "$(v "$RUN_KEEPLONG.ngx_timedout") \"upstream timed out\" and $(v "$RUN_KEEPLONG.ngx_nolive") \"no live upstreams\"."
+  if [ "${R[$RUN_KEEPLONG.ngx_nolive]:-0}" -gt 0 ]; then
     echo "Connections that cannot be handed over while every thread is pinned count as"
     echo "failures for \`max_fails\`/\`fail_timeout\`, so both API processes drop out of the"
     echo "upstream for 2 s at a time, and every request in those windows is answered 503 at"
     echo "once (the req/s of that row counts those errors)."
   fi
-  if [ "${R[keep16long.s504]:-0}" = 0 ] && [ "${R[keep16long.s503gw]:-0}" -gt 0 ]; then
+  if [ "${R[$RUN_KEEPLONG.s504]:-0}" = 0 ] && [ "${R[$RUN_KEEPLONG.s503gw]:-0}" -gt 0 ]; then
     echo "No 504 reached the clients: a timed-out request is retried on the other process"
     echo "(\`fastcgi_next_upstream timeout\`), and when none is live nginx answers 502, which"
     echo "\`error_page 502 503 =503\` turns into 503."
   fi
 }
 
+# keepalive_vs_threads: the end of the note on nginx's keepalive cache,
+# against the API threads of the default configuration.
+keepalive_vs_threads() {
+  local cache=$(( M_NGX_WORKERS * 32 )) threads=$(( VETRED_API_PROCS * DEFAULT_THREADS ))
+  if [ "$cache" -gt "$threads" ]; then
+    echo "more than the $threads API threads,"
+    echo "  so every thread can end up pinned by an idle connection."
+  elif [ "$cache" = "$threads" ]; then
+    echo "as many as the $threads API threads,"
+    echo "  so every thread can end up pinned by an idle connection."
+  else
+    echo "fewer than the $threads API threads,"
+    echo "  so up to $cache of them can end up pinned by idle connections."
+  fi
+}
+
 choices_text() {
   local c
-  echo "- **keep-conn**: off (the default) clean: $(yes_no is_clean unix16); on: clean $(yes_no is_clean keep16), stalled"
-  echo "  $(v keep16.stalled) % of the connection-time in ${MATRIX_SECS} s and, over ${KEEP_LONG_SECS} s, answered"
-  echo "  $(v keep16long.s503gw) requests with nginx's own 503 — see below."
-  echo "- **unix socket vs TCP** (2 × 16 threads, keep-conn off): $(v unix16.rps) vs $(v tcp16.rps) req/s"
-  echo "  (TCP at $(ratio tcp16 unix16)), P99 $(v unix16.p99_ms) vs $(v tcp16.p99_ms) ms;"
-  echo "  clean: unix $(yes_no is_clean unix16), TCP $(yes_no is_clean tcp16). TCP costs a loopback"
+  echo "- **keep-conn**: off (the default) clean: $(yes_no is_clean "$RUN_DEF"); on: clean $(yes_no is_clean "$RUN_KEEP"), stalled"
+  echo "  $(v "$RUN_KEEP.stalled") % of the connection-time in ${MATRIX_SECS} s and, over ${KEEP_LONG_SECS} s, answered"
+  echo "  $(v "$RUN_KEEPLONG.s503gw") requests with nginx's own 503 — see below."
+  echo "- **unix socket vs TCP** (2 × ${DEFAULT_THREADS} threads, keep-conn off): $(v "$RUN_DEF.rps") vs $(v "$RUN_TCP.rps") req/s"
+  echo "  (TCP at $(ratio "$RUN_TCP" "$RUN_DEF")), P99 $(v "$RUN_DEF.p99_ms") vs $(v "$RUN_TCP.p99_ms") ms;"
+  echo "  clean: unix $(yes_no is_clean "$RUN_DEF"), TCP $(yes_no is_clean "$RUN_TCP"). TCP costs a loopback"
   echo "  handshake and teardown per request; it is only needed when nginx and the API"
   echo "  run on different hosts."
-  echo "- **threads per process** (unix, keep-conn off): 8 / 16 / 32 threads gave"
-  echo "  $(v unix8.rps) / $(v unix16.rps) / $(v unix32.rps) req/s, P99 $(v unix8.p99_ms) / $(v unix16.p99_ms) / $(v unix32.p99_ms) ms;"
-  echo "  clean: $(yes_no is_clean unix8) / $(yes_no is_clean unix16) / $(yes_no is_clean unix32); CPU during the runs"
-  echo "  $(v unix8.cpu) / $(v unix16.cpu) / $(v unix32.cpu) %: on 2 cores the CPUs, not the threads, are the limit."
-  echo "  Each thread also holds a PostgreSQL connection; RSS per process: $(v unix8.rss) at 8,"
-  echo "  $(v unix32.rss) at 32."
+  echo "- **threads per process** (unix, keep-conn off): ${MATRIX_LOW} / ${DEFAULT_THREADS} / ${MATRIX_HIGH} threads gave"
+  echo "  $(v "$RUN_LOW.rps") / $(v "$RUN_DEF.rps") / $(v "$RUN_HIGH.rps") req/s, P99 $(v "$RUN_LOW.p99_ms") / $(v "$RUN_DEF.p99_ms") / $(v "$RUN_HIGH.p99_ms") ms;"
+  echo "  clean: $(yes_no is_clean "$RUN_LOW") / $(yes_no is_clean "$RUN_DEF") / $(yes_no is_clean "$RUN_HIGH"); CPU during the runs"
+  echo "  $(v "$RUN_LOW.cpu") / $(v "$RUN_DEF.cpu") / $(v "$RUN_HIGH.cpu") %: on 2 cores the CPUs, not the threads, are the limit."
+  echo "  Each thread also holds a PostgreSQL connection; RSS per process: $(v "$RUN_LOW.rss") at ${MATRIX_LOW},"
+  echo "  $(v "$RUN_HIGH.rss") at ${MATRIX_HIGH}."
   local noisy=""
   for c in nginx64 health64 sede64 "${MATRIX[@]}"; do
     if [ "${R[$c.others]:-0}" -gt 10 ]; then noisy+="${noisy:+, }\`$c\` (${R[$c.others]} %)"; fi
@@ -1096,23 +1129,23 @@ choices_text() {
 }
 
 conclusion() {
-  if is_clean unix16; then
-    echo "**Kept: the current default — unix sockets, \`fastcgi_keep_conn off\`, 2 processes × 16 threads.**"
+  if is_clean "$RUN_DEF"; then
+    echo "**Kept: the current default — unix sockets, \`fastcgi_keep_conn off\`, 2 processes × ${DEFAULT_THREADS} threads.**"
     echo "At 1,000 client connections it answered every request with 200:"
     echo "no 502/503/504 from nginx, no socket error or wrk timeout, and the light-load probe right after it was clean"
-    echo "($(v unix16.rps) req/s, P95 $(v unix16.p95_ms) ms, P99 $(v unix16.p99_ms) ms)."
+    echo "($(v "$RUN_DEF.rps") req/s, P95 $(v "$RUN_DEF.p95_ms") ms, P99 $(v "$RUN_DEF.p99_ms") ms)."
     echo "Nothing to change."
-    if [ -n "$BEST" ] && [ "$BEST" != unix16 ] &&
-        awk -v a="${R[$BEST.rps]}" -v b="${R[unix16.rps]}" 'BEGIN{exit !(a > 1.2 * b)}'; then
+    if [ -n "$BEST" ] && [ "$BEST" != "$RUN_DEF" ] &&
+        awk -v a="${R[$BEST.rps]}" -v b="${R[$RUN_DEF.rps]}" 'BEGIN{exit !(a > 1.2 * b)}'; then
       echo
-      echo "\`$BEST\` (${DESC[$BEST]}) was also clean, at $(ratio "$BEST" unix16) of the default's"
+      echo "\`$BEST\` (${DESC[$BEST]}) was also clean, at $(ratio "$BEST" "$RUN_DEF") of the default's"
       echo "throughput. Differences of this size are within the noise of a shared 2-core machine:"
       echo "re-run \`make bench\` on a quiet machine before switching. To switch: ${CHANGE[$BEST]}."
     fi
   elif [ -n "$BEST" ]; then
-    echo "**The current default (unix, keep-conn off, 2 × 16 threads) is NOT clean at 1,000 connections:**"
-    echo "$(gw5xx unix16) gateway errors (502/503/504 from nginx), $(sockerr unix16) socket errors/timeouts, $(v unix16.non2xx) non-2xx,"
-    echo "post-load probe $(v unix16.probe)."
+    echo "**The current default (unix, keep-conn off, 2 × ${DEFAULT_THREADS} threads) is NOT clean at 1,000 connections:**"
+    echo "$(gw5xx "$RUN_DEF") gateway errors (502/503/504 from nginx), $(sockerr "$RUN_DEF") socket errors/timeouts, $(v "$RUN_DEF.non2xx") non-2xx,"
+    echo "post-load probe $(v "$RUN_DEF.probe")."
     echo
     echo "**Kept: \`$BEST\` — ${DESC[$BEST]}** (clean; $(v "$BEST.rps") req/s, P95 $(v "$BEST.p95_ms") ms)."
     echo "Lead: ${CHANGE[$BEST]}."
@@ -1319,10 +1352,11 @@ alt_row() {
 
 alt_section() {
   [ -n "${R[alt_users.requests]:-}" ] || return 0
-  local conns=$(( VETRED_API_PROCS * ALT_THREADS ))
+  local conns=$(( VETRED_API_PROCS * ALT_THREADS )) more_fewer="fewer"
+  [ "$ALT_THREADS" -lt "$DEFAULT_THREADS" ] || more_fewer="more"
   cat <<EOF
 
-### With fewer API threads: 2 × ${ALT_THREADS} instead of 2 × ${DEFAULT_THREADS}
+### With ${more_fewer} API threads: 2 × ${ALT_THREADS} instead of 2 × ${DEFAULT_THREADS}
 
 Each API thread holds one PostgreSQL connection. The same runs, shorter
 (users model ${ALT_SECS} s, saturation and reads $(( (ALT_SECS + 1) / 2 )) s), after \`ci/stack.sh start\` with
@@ -1493,10 +1527,10 @@ The choices, side by side at 1,000 connections:
 $(choices_text)
 
 Client floor (per site): P95 ≤ 600 ms and ≥ 1,000 req/s. The default at
-1,000 connections on one site: $(v unix16.rps) req/s, P95 $(v unix16.p95_ms) ms —
-P95 within the floor, with no error or stall: **$(yes_no floor_ok unix16)**; one site at ≥ 1,000 req/s:
-**$(yes_no awk -v r="${R[unix16.rps]:-0}" 'BEGIN{exit !(r >= 1000)}')**; all three demo sites at
-≥ 1,000 req/s each at once (≥ 3,000 req/s in total): **$(yes_no awk -v r="${R[unix16.rps]:-0}" 'BEGIN{exit !(r >= 3000)}')**.
+1,000 connections on one site: $(v "$RUN_DEF.rps") req/s, P95 $(v "$RUN_DEF.p95_ms") ms —
+P95 within the floor, with no error or stall: **$(yes_no floor_ok "$RUN_DEF")**; one site at ≥ 1,000 req/s:
+**$(yes_no awk -v r="${R[$RUN_DEF.rps]:-0}" 'BEGIN{exit !(r >= 1000)}')**; all three demo sites at
+≥ 1,000 req/s each at once (≥ 3,000 req/s in total): **$(yes_no awk -v r="${R[$RUN_DEF.rps]:-0}" 'BEGIN{exit !(r >= 3000)}')**.
 
 $(booking_section)
 
@@ -1560,7 +1594,7 @@ EOF
 for c in nginx64 health64 sede64 "${MATRIX[@]}"; do
   printf '%-9s %s\n' "$c:" "${CMD[$c]:-not run}"
 done
-printf '%-9s %s\n' "probe:" "${CMD[unix16-probe]:-not run}"
+printf '%-9s %s\n' "probe:" "${CMD[$RUN_DEF-probe]:-not run}"
 cat <<EOF
 \`\`\`
 
@@ -1621,8 +1655,7 @@ $(keep_text)
 ## Notes on the configuration
 
 - \`keepalive 32\` is per nginx worker: with $M_NGX_WORKERS workers up to
-  $((M_NGX_WORKERS * 32)) idle connections may be cached, more than the 32 API threads,
-  so every thread can end up pinned by an idle connection.
+  $((M_NGX_WORKERS * 32)) idle connections may be cached, $(keepalive_vs_threads)
 - \`max_fails=3 fail_timeout=2s\` with \`fastcgi_next_upstream error invalid_header\`:
   three failed connects (e.g. a full backlog: EAGAIN on a unix socket, a
   dropped SYN on TCP) take that process out for 2 s; when both are out,
