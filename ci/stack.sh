@@ -295,6 +295,11 @@ shared_buffers = 256MB
 logging_collector = off
 log_line_prefix = '%m [%p] %q%u@%d '
 log_min_duration_statement = 1000
+# Bookings write ~4 KB of WAL each: checkpoints by time, not by size, under
+# load, and compressed full-page images after each one.
+max_wal_size = 4GB
+checkpoint_timeout = 15min
+wal_compression = lz4
 EOF
 
   if pg_pid >/dev/null; then
