@@ -9,15 +9,18 @@ include config.mk
 -include config.local.mk
 
 LIB_SRCS = lib/err.c lib/mem.c lib/config.c lib/log.c lib/db.c \
-	   lib/migrate.c lib/json.c lib/valid.c lib/time.c lib/crypto.c lib/amqp.c
+	   lib/migrate.c lib/json.c lib/valid.c lib/time.c lib/crypto.c lib/amqp.c \
+	   lib/b64.c lib/jwt.c lib/password.c
 
 API_SRCS = fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/sql.c fcgi-api/system.c \
 	   fcgi-api/sedes.c fcgi-api/result.c fcgi-api/citas.c \
-	   fcgi-api/agenda.c fcgi-api/pacientes.c fcgi-api/openapi_doc.c
+	   fcgi-api/agenda.c fcgi-api/pacientes.c fcgi-api/openapi_doc.c \
+	   fcgi-api/auth.c
 API_MAIN = fcgi-api/main.c
 
 MIGRATE_SRCS = db/migrate.c
+ADMIN_SRCS = db/admin.c
 
 UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
 	    tests/unit/check_config.c tests/unit/check_log.c \
@@ -25,7 +28,9 @@ UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
 	    tests/unit/check_time.c \
 	    tests/unit/check_db.c tests/unit/check_migrate.c \
 	    tests/unit/check_amqp.c tests/unit/check_router.c \
-	    tests/unit/check_metrics.c tests/unit/check_openapi.c
+	    tests/unit/check_metrics.c tests/unit/check_openapi.c \
+	    tests/unit/check_b64.c tests/unit/check_jwt.c \
+	    tests/unit/check_password.c
 
 INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_system.c \
@@ -36,6 +41,7 @@ INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_citas.c \
 	     tests/integration/check_agenda.c \
 	     tests/integration/check_concurrency.c \
+	     tests/integration/check_auth.c \
 	     tests/integration/check_failover.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
@@ -43,10 +49,11 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 LIB	= $(B)/libvr.a
 API	= $(B)/vetred-api
 MIGRATE	= $(B)/vetred-migrate
+ADMIN	= $(B)/vetred-admin
 UNIT	= $(B)/unit-tests
 INTEG	= $(B)/integration-tests
 
-all: $(API) $(MIGRATE)
+all: $(API) $(MIGRATE) $(ADMIN)
 
 tests: $(UNIT) $(INTEG)
 
@@ -58,6 +65,9 @@ $(API): $(call obj,$(API_SRCS) $(API_MAIN)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(MIGRATE): $(call obj,$(MIGRATE_SRCS)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(ADMIN): $(call obj,$(ADMIN_SRCS)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(UNIT): $(call obj,$(UNIT_SRCS) $(API_SRCS)) $(LIB)

@@ -30,4 +30,4 @@ CHECK_LIBS	:= $(shell pkg-config --libs $(CHECK_PKGS) 2>/dev/null)
 ALL_CFLAGS	= $(WARN) $(DEFS) $(CFLAGS_$(MODE)) -Ilib $(PKG_CFLAGS) \
 		  $(CFLAGS) -MMD -MP
 ALL_LDFLAGS	= $(LDFLAGS_$(MODE)) $(LDFLAGS)
-LIBS		= -lfcgi -lpthread -lm $(PKG_LIBS)
+LIBS		= -lfcgi -largon2 -lpthread -lm $(PKG_LIBS)

@@ -21,6 +21,8 @@
 #   VETRED_SEED             0                1: apply db/seed/*.sql once
 #   VETRED_DATABASE_URL     set: use that server, start no PostgreSQL
 #   VETRED_AMQP_URL         set: use that broker, start no RabbitMQ
+#   VETRED_JWT_KEYS         kid=path,... of the token signing keys; unset:
+#                           <stack dir>/keys/dev1.key, made on first start
 #
 # `start` writes <stack dir>/env (export lines for VETRED_DATABASE_URL,
 # VETRED_AMQP_URL, VETRED_HTTP_URL, VETRED_STACK_DIR) for tests to source;
@@ -90,6 +92,9 @@ want_settings() {
   BIN="$(abspath "${VETRED_BIN:-build/release}")"
   MIGRATIONS_DIR="$(abspath "${VETRED_MIGRATIONS_DIR:-db/migrations}")"
   SEED="${VETRED_SEED:-0}"
+  KEYDIR="$DIR/keys"
+  JWT_KEYS="${VETRED_JWT_KEYS:-dev1=$KEYDIR/dev1.key}"
+  COMMON_PASSWORDS="$(abspath "${VETRED_COMMON_PASSWORDS_FILE:-data/contrasenas-comunes.txt}")"
 
   # The services talk to the private cluster over its unix socket (cheaper
   # than loopback TCP per query); the TCP port stays open for other tools.
@@ -473,7 +478,8 @@ rmq_stop() {
 # What a running API process must match to be kept: binary identity and env.
 api_signature() {
   local b="$BIN/vetred-api"
-  printf '%s\n' "$(stat -L -c '%d:%i:%Y:%s' "$b" 2>/dev/null)" "$DB_URL" "$AMQP_URL" "$API_THREADS" |
+  printf '%s\n' "$(stat -L -c '%d:%i:%Y:%s' "$b" 2>/dev/null)" "$DB_URL" "$AMQP_URL" "$API_THREADS" \
+    "$JWT_KEYS" "$COMMON_PASSWORDS" |
     sha256sum | cut -c1-16
 }
 api_pid() {
@@ -498,7 +504,21 @@ api_indexes() {  # every api-N with a pid file
   done | sort -n
 }
 
+# Development signing key: 48 random bytes, base64, owner-only (the API
+# refuses a key file others can read).  Kept across restarts, so tokens
+# stay valid; delete the file to rotate.
+dev_keys() {
+  [ -n "${VETRED_JWT_KEYS:-}" ] && return 0
+  if [ ! -s "$KEYDIR/dev1.key" ]; then
+    log "keys: generating the development token key $KEYDIR/dev1.key"
+    (umask 077; mkdir -p "$KEYDIR" && openssl rand -base64 48 >"$KEYDIR/dev1.key.tmp" &&
+      mv -f "$KEYDIR/dev1.key.tmp" "$KEYDIR/dev1.key") || die "cannot write $KEYDIR/dev1.key"
+  fi
+  chmod 700 "$KEYDIR"; chmod 600 "$KEYDIR/dev1.key"
+}
+
 api_start() {
+  dev_keys
   mkdir -p "$RUNDIR" "$LOGDIR"
   chmod 755 "$RUNDIR"
   local sig i pid sock started=()
@@ -517,6 +537,7 @@ api_start() {
     rm -f "$sock" "$RUNDIR/api-$i.pid"
     setsid env VETRED_DATABASE_URL="$DB_URL" VETRED_AMQP_URL="$AMQP_URL" \
       VETRED_API_THREADS="$API_THREADS" VETRED_API_SOCKET="$sock" VETRED_API_INSTANCE="api-$i" \
+      VETRED_JWT_KEYS="$JWT_KEYS" VETRED_COMMON_PASSWORDS_FILE="$COMMON_PASSWORDS" \
       "$BIN/vetred-api" </dev/null >>"$LOGDIR/api-$i.log" 2>&1 &
     echo $! >"$RUNDIR/api-$i.pid"
     echo "$sig" >"$RUNDIR/api-$i.sig"
@@ -643,6 +664,7 @@ write_env() {
     printf 'export VETRED_AMQP_URL=%q\n' "$AMQP_URL"
     printf 'export VETRED_HTTP_URL=%q\n' "http://127.0.0.1:$HTTP_PORT"
     printf 'export VETRED_STACK_DIR=%q\n' "$DIR"
+    printf 'export VETRED_JWT_KEYS=%q\n' "$JWT_KEYS"
   } >"$ENVFILE.tmp"
   mv -f "$ENVFILE.tmp" "$ENVFILE"
 }

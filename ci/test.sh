@@ -22,6 +22,8 @@ export VETRED_HTTP_PORT="${VETRED_TEST_HTTP_PORT:-19080}"
 export VETRED_EPMD_PORT="${VETRED_TEST_EPMD_PORT:-19369}"
 export VETRED_API_PROCS=2
 export VETRED_SEED=1
+# A sourced env file of another stack must not point the tests elsewhere.
+unset VETRED_DATABASE_URL VETRED_AMQP_URL VETRED_JWT_KEYS
 COVERAGE_MIN="${VETRED_COVERAGE_MIN:-90}"
 JOBS="$(nproc)"
 

@@ -37,6 +37,12 @@ enum api_stmt {
 	STMT_PACIENTE_REGISTRO,
 	STMT_PACIENTE_GET,
 	STMT_HISTORIAL,
+	STMT_LOGIN_ESPERA,
+	STMT_USUARIO_CLAVE,
+	STMT_LOGIN_FALLIDO,
+	STMT_SESION_INICIAR,
+	STMT_SESION_REFRESCAR,
+	STMT_SESION_CERRAR,
 	STMT__MAX
 };
 
@@ -51,6 +57,8 @@ struct api_shared {
 	pthread_mutex_t		 amqp_lock;	/* guards the two below */
 	double			 amqp_checked_at;
 	int			 amqp_ok;
+	struct vr_jwt_keys	 jwt;		/* k[0] signs */
+	char			 dummy_hash[VR_PASSWORD_HASH_LEN];
 };
 
 /* Per-thread context: never shared between threads. */
@@ -144,6 +152,11 @@ void	api_health(struct api_req *r);
 void	api_ready(struct api_req *r);
 void	api_metrics_get(struct api_req *r);
 void	api_openapi_get(struct api_req *r);
+
+int	api_auth_init(struct api_shared *sh, char *err, size_t errlen);
+void	api_auth_login(struct api_req *r);
+void	api_auth_refresh(struct api_req *r);
+void	api_auth_logout(struct api_req *r);
 
 /* result.c: answers from database functions, query parameters */
 void	api_reply_result(struct api_req *r, PGresult *res,

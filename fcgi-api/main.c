@@ -130,6 +130,11 @@ main(void)
 	shared.cfg = &cfg;
 	shared.metrics = api_metrics_new(api_nroutes);
 	pthread_mutex_init(&shared.amqp_lock, NULL);
+	if (api_auth_init(&shared, err, sizeof(err)) < 0) {
+		vr_log(VR_LOG_ERROR, NULL, "bad configuration", "error", err,
+		    NULL);
+		return 2;
+	}
 	ctxs = vr_xcalloc((size_t)cfg.api_threads, sizeof(*ctxs));
 	tids = vr_xcalloc((size_t)cfg.api_threads, sizeof(*tids));
 	for (i = 0; i < cfg.api_threads; i++) {

@@ -94,4 +94,16 @@ const char *const api_sql[STMT__MAX] = {
 	[STMT_HISTORIAL] =
 	    "SELECT historial_paciente($1::bigint, $2::int, 'epoch'::timestamptz"
 	    " + $3::bigint * interval '1 microsecond', $4, $5::bigint)",
+
+	/* Sign-in (auth.c).  Token hashes are bytea text: \\x and 64 hex digits. */
+	[STMT_LOGIN_ESPERA] = "SELECT login_espera($1, $2::inet)",
+	[STMT_USUARIO_CLAVE] = "SELECT id, password_hash, activo FROM usuarios"
+	    " WHERE lower(email) = lower($1)",
+	[STMT_LOGIN_FALLIDO] =
+	    "SELECT login_fallido($1, $2::inet, $3::bigint, $4)",
+	[STMT_SESION_INICIAR] = "SELECT sesion_iniciar($1::bigint, $2,"
+	    " $3::bytea, $4::int, $5::inet, $6, $7, $8)",
+	[STMT_SESION_REFRESCAR] = "SELECT sesion_refrescar($1::bytea,"
+	    " $2::bytea, $3::int, $4::inet, $5, $6)",
+	[STMT_SESION_CERRAR] = "SELECT sesion_cerrar($1::bytea, $2::inet, $3)",
 };

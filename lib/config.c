@@ -43,13 +43,20 @@ struct int_var {
 	long		 def, min, max;
 };
 
-enum { IV_THREADS, IV_BACKLOG, IV_BODY, IV_TIMEOUT, IV__MAX };
+enum { IV_THREADS, IV_BACKLOG, IV_BODY, IV_TIMEOUT, IV_ACCESS_TTL,
+    IV_REFRESH_DAYS, IV_KDF_MEM, IV_KDF_PASSES, IV_KDF_LANES, IV__MAX };
 
 static const struct int_var ints[IV__MAX] = {
 	[IV_THREADS] = { "VETRED_API_THREADS", 4, 1, 512 },
 	[IV_BACKLOG] = { "VETRED_API_BACKLOG", 4096, 16, 65535 },
 	[IV_BODY] = { "VETRED_MAX_BODY_BYTES", 1048576, 1024, 64L << 20 },
 	[IV_TIMEOUT] = { "VETRED_DB_STATEMENT_TIMEOUT_MS", 5000, 0, 600000 },
+	[IV_ACCESS_TTL] = { "VETRED_ACCESS_TOKEN_TTL_S", 900, 60, 3600 },
+	[IV_REFRESH_DAYS] = { "VETRED_REFRESH_TOKEN_TTL_DAYS", 30, 1, 365 },
+	/* Floors are the OWASP minimum for Argon2id. */
+	[IV_KDF_MEM] = { "VETRED_ARGON2_MEMORY_KIB", 19456, 19456, 1048576 },
+	[IV_KDF_PASSES] = { "VETRED_ARGON2_PASSES", 2, 2, 16 },
+	[IV_KDF_LANES] = { "VETRED_ARGON2_LANES", 1, 1, 8 },
 };
 
 int
@@ -79,6 +86,16 @@ vr_config_load(struct vr_config *c, char *err, size_t errlen)
 	c->api_backlog = (int)v[IV_BACKLOG];
 	c->max_body = v[IV_BODY];
 	c->db_timeout_ms = (int)v[IV_TIMEOUT];
+	c->access_ttl = (int)v[IV_ACCESS_TTL];
+	c->refresh_days = (int)v[IV_REFRESH_DAYS];
+	c->kdf.m_kib = (uint32_t)v[IV_KDF_MEM];
+	c->kdf.t_cost = (uint32_t)v[IV_KDF_PASSES];
+	c->kdf.lanes = (uint32_t)v[IV_KDF_LANES];
+	c->jwt_keys = vr_env_str("VETRED_JWT_KEYS", "");
+	c->jwt_issuer = vr_env_str("VETRED_JWT_ISSUER", "vetred");
+	c->jwt_audience = vr_env_str("VETRED_JWT_AUDIENCE", "vetred-api");
+	c->common_passwords = vr_env_str("VETRED_COMMON_PASSWORDS_FILE",
+	    "data/contrasenas-comunes.txt");
 	if (c->instance[strspn(c->instance, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")] != '\0' ||
 	    strlen(c->instance) > 64) {

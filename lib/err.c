@@ -19,6 +19,7 @@ static const char *const names[] = {
 	[-VR_ECONFIG] = "invalid configuration",
 	[-VR_ECHECK] = "value refused by a check constraint",
 	[-VR_ETIMEOUT] = "timed out",
+	[-VR_EAUTH] = "authentication failed",
 };
 
 const char *

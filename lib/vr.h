@@ -38,7 +38,8 @@ enum vr_err {
 	VR_ECONFIG = -12,	/* bad configuration value */
 	VR_ECHECK = -13,	/* a CHECK constraint refused the value */
 	VR_ETIMEOUT = -14,	/* statement or connect timeout */
-	VR_E__MIN = -15
+	VR_EAUTH = -15,		/* credentials or signature do not match */
+	VR_E__MIN = -16
 };
 
 const char	*vr_strerror(int err);
@@ -87,6 +88,10 @@ void	 vr_buf_json_string(struct vr_buf *b, const char *s);
 
 /* ---- configuration ---------------------------------------------------- */
 
+struct vr_kdf_params {
+	uint32_t	m_kib, t_cost, lanes;	/* Argon2id memory, passes, lanes */
+};
+
 /*
  * Read once at start from VETRED_* environment variables; strings point
  * into the environment and live as long as the process.
@@ -102,6 +107,13 @@ struct vr_config {
 	long		 max_body;	/* VETRED_MAX_BODY_BYTES */
 	int		 db_timeout_ms;	/* VETRED_DB_STATEMENT_TIMEOUT_MS */
 	int		 log_level;	/* VETRED_LOG_LEVEL */
+	const char	*jwt_keys;	/* VETRED_JWT_KEYS: kid=path,... */
+	const char	*jwt_issuer;	/* VETRED_JWT_ISSUER */
+	const char	*jwt_audience;	/* VETRED_JWT_AUDIENCE */
+	int		 access_ttl;	/* VETRED_ACCESS_TOKEN_TTL_S */
+	int		 refresh_days;	/* VETRED_REFRESH_TOKEN_TTL_DAYS */
+	struct vr_kdf_params kdf;	/* VETRED_ARGON2_* */
+	const char	*common_passwords; /* VETRED_COMMON_PASSWORDS_FILE */
 };
 
 int	vr_config_load(struct vr_config *c, char *err, size_t errlen);
@@ -199,6 +211,65 @@ int	vr_parse_id(const char *s, long long *out);
 /* ---- crypto ----------------------------------------------------------- */
 
 void	vr_sha256_hex(const void *data, size_t len, char hex[65]);
+
+/* ---- base64 ----------------------------------------------------------- */
+
+#define VR_B64URL_LEN(n)	(((n) * 4 + 2) / 3 + 1)	/* with the NUL */
+#define VR_B64_DECODED_MAX(n)	((n) / 4 * 3 + 3)
+size_t	vr_b64url_encode(const void *in, size_t n, char *out);
+int	vr_b64url_decode(const char *in, size_t n, unsigned char *out,
+	    size_t *outlen);
+int	vr_b64_decode(const char *in, size_t n, unsigned char *out,
+	    size_t *outlen);
+
+/* ---- access tokens (jwt.c) ------------------------------------------- */
+
+#define VR_JWT_MAX_KEYS	8
+#define VR_JWT_KID_MAX	32
+#define VR_JWT_KEY_MIN	32	/* bytes: HS256 wants at least the hash size */
+#define VR_JWT_KEY_MAX	256
+
+struct vr_jwt_key {
+	char		kid[VR_JWT_KID_MAX + 1];
+	unsigned char	key[VR_B64_DECODED_MAX(512)];
+	size_t		len;
+};
+
+struct vr_jwt_keys {
+	struct vr_jwt_key k[VR_JWT_MAX_KEYS];	/* k[0] signs */
+	int		n;
+};
+
+enum vr_jwt_verdict {
+	VR_JWT_OK, VR_JWT_MALFORMED, VR_JWT_ALG, VR_JWT_KID, VR_JWT_SIGNATURE,
+	VR_JWT_EXPIRED, VR_JWT_NOT_YET, VR_JWT_ISSUER, VR_JWT_AUDIENCE,
+	VR_JWT_CLAIMS
+};
+
+int	 vr_jwt_keys_load(struct vr_jwt_keys *ks, const char *spec, char *err,
+	    size_t errlen);
+char	*vr_jwt_sign(const struct vr_jwt_keys *ks, const cJSON *claims);
+int	 vr_jwt_verify(const struct vr_jwt_keys *ks, const char *token,
+	    const char *iss, const char *aud, long long now, cJSON **claims);
+const char *vr_jwt_reason(int verdict);
+
+/* ---- passwords (password.c) ------------------------------------------ */
+
+#define VR_PASSWORD_MIN	10	/* characters */
+#define VR_PASSWORD_MAX	256
+#define VR_PASSWORD_HASH_LEN	128	/* buffer for an encoded hash */
+
+extern const struct vr_kdf_params vr_kdf_default;
+
+int	 vr_password_hash(const char *pw, const struct vr_kdf_params *prm,
+	    char *out, size_t outlen);
+int	 vr_password_verify(const char *pw, const char *encoded);
+int	 vr_password_params(const char *encoded, struct vr_kdf_params *out);
+int	 vr_password_needs_rehash(const char *encoded,
+	    const struct vr_kdf_params *prm);
+int	 vr_common_passwords_load(const char *path);
+size_t	 vr_common_passwords_count(void);
+const char *vr_password_weak(const char *pw, const char *email);
 
 /* ---- AMQP ------------------------------------------------------------- */
 

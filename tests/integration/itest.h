@@ -115,6 +115,7 @@ Suite	*pacientes_suite(void);
 Suite	*citas_suite(void);
 Suite	*agenda_suite(void);
 Suite	*concurrency_suite(void);
+Suite	*auth_suite(void);
 Suite	*failover_suite(void);
 
 #endif

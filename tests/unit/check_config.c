@@ -15,6 +15,10 @@ static const char *const vars[] = {
 	"VETRED_API_INSTANCE", "VETRED_MIGRATIONS_DIR", "VETRED_API_THREADS",
 	"VETRED_API_BACKLOG", "VETRED_MAX_BODY_BYTES",
 	"VETRED_DB_STATEMENT_TIMEOUT_MS", "VETRED_LOG_LEVEL",
+	"VETRED_ACCESS_TOKEN_TTL_S", "VETRED_REFRESH_TOKEN_TTL_DAYS",
+	"VETRED_ARGON2_MEMORY_KIB", "VETRED_ARGON2_PASSES",
+	"VETRED_ARGON2_LANES", "VETRED_JWT_KEYS", "VETRED_JWT_ISSUER",
+	"VETRED_JWT_AUDIENCE", "VETRED_COMMON_PASSWORDS_FILE",
 };
 
 static void
@@ -37,6 +41,11 @@ static const struct {
 	{ "VETRED_API_BACKLOG", 16, 65535 },
 	{ "VETRED_MAX_BODY_BYTES", 1024, 64L << 20 },
 	{ "VETRED_DB_STATEMENT_TIMEOUT_MS", 0, 600000 },
+	{ "VETRED_ACCESS_TOKEN_TTL_S", 60, 3600 },
+	{ "VETRED_REFRESH_TOKEN_TTL_DAYS", 1, 365 },
+	{ "VETRED_ARGON2_MEMORY_KIB", 19456, 1048576 },
+	{ "VETRED_ARGON2_PASSES", 2, 16 },
+	{ "VETRED_ARGON2_LANES", 1, 8 },
 };
 
 #define NINTS	((int)(sizeof(ints) / sizeof(ints[0])))
@@ -59,6 +68,15 @@ START_TEST(defaults)
 	ck_assert_int_eq(c.max_body, 1048576);
 	ck_assert_int_eq(c.db_timeout_ms, 5000);
 	ck_assert_int_eq(c.log_level, VR_LOG_INFO);
+	ck_assert_str_eq(c.jwt_keys, "");
+	ck_assert_str_eq(c.jwt_issuer, "vetred");
+	ck_assert_str_eq(c.jwt_audience, "vetred-api");
+	ck_assert_int_eq(c.access_ttl, 900);
+	ck_assert_int_eq(c.refresh_days, 30);
+	ck_assert_uint_eq(c.kdf.m_kib, 19456);
+	ck_assert_uint_eq(c.kdf.t_cost, 2);
+	ck_assert_uint_eq(c.kdf.lanes, 1);
+	ck_assert_str_eq(c.common_passwords, "data/contrasenas-comunes.txt");
 }
 END_TEST
 

@@ -46,6 +46,9 @@ static const struct {
 	{ "router", router_suite },
 	{ "metrics", metrics_suite },
 	{ "openapi", openapi_suite },
+	{ "b64", b64_suite },
+	{ "jwt", jwt_suite },
+	{ "password", password_suite },
 };
 
 #define NSUITES	(sizeof(suites) / sizeof(suites[0]))

@@ -21,6 +21,9 @@ Suite	*amqp_suite(void);
 Suite	*router_suite(void);
 Suite	*metrics_suite(void);
 Suite	*openapi_suite(void);
+Suite	*b64_suite(void);
+Suite	*jwt_suite(void);
+Suite	*password_suite(void);
 
 /*
  * A private schema, ut_<pid of the runner>, isolates the database suites.
