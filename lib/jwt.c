@@ -71,9 +71,10 @@ static int
 load_key(struct vr_jwt_key *k, const char *path, char *err, size_t errlen)
 {
 	char text[512];
-	size_t n, len;
+	size_t n, len, i, j;
 	struct stat st;
 	FILE *f;
+	int full;
 
 	if ((f = fopen(path, "r")) == NULL) {
 		snprintf(err, errlen, "cannot open key file %s: %s", path,
@@ -89,9 +90,15 @@ load_key(struct vr_jwt_key *k, const char *path, char *err, size_t errlen)
 	n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
 	text[n] = '\0';
-	while (n > 0 && isspace((unsigned char)text[n - 1]))
-		text[--n] = '\0';
-	if (n == sizeof(text) - 1 || vr_b64_decode(text, n, k->key, &len) < 0 ||
+	/* before trimming: a file cut in its whitespace is still too long */
+	full = n == sizeof(text) - 1;
+	/* openssl rand -base64 wraps lines at 64 characters: drop all
+	 * whitespace, not only the final newline. */
+	for (i = j = 0; i < n; i++)
+		if (!isspace((unsigned char)text[i]))
+			text[j++] = text[i];
+	text[n = j] = '\0';
+	if (full || vr_b64_decode(text, n, k->key, &len) < 0 ||
 	    len < VR_JWT_KEY_MIN || len > VR_JWT_KEY_MAX) {
 		snprintf(err, errlen, "key file %s must hold the base64 of %d "
 		    "to %d random bytes (e.g. openssl rand -base64 48)", path,
@@ -200,8 +207,10 @@ part_json(const char *s, size_t n)
 	buf = vr_xmalloc(VR_B64_DECODED_MAX(n) + 1);
 	if (vr_b64url_decode(s, n, buf, &len) == VR_OK) {
 		buf[len] = '\0';
+		/* len + 1 with the NUL: nothing may follow the object */
 		if (vr_utf8_valid((char *)buf, len) && strlen((char *)buf) == len)
-			o = cJSON_ParseWithLength((char *)buf, len);
+			o = cJSON_ParseWithLengthOpts((char *)buf, len + 1,
+			    NULL, 1);
 	}
 	free(buf);
 	if (o != NULL && !cJSON_IsObject(o)) {

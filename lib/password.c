@@ -133,7 +133,8 @@ vr_common_passwords_load(const char *path)
 		list[n++] = vr_xstrdup(line);
 	}
 	fclose(f);
-	qsort(list, n, sizeof(*list), cmp_str);
+	if (n > 0)	/* list is NULL then: qsort(NULL, 0, ...) is undefined */
+		qsort(list, n, sizeof(*list), cmp_str);
 	for (i = 0; i < ncommon; i++)
 		free(common[i]);
 	free(common);
