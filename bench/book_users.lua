@@ -32,6 +32,8 @@ end
 local sede, vet0, nvets, pac0, npac, base, k0, nthreads, tmin, tmax
 local n = 0
 local hdrs = { ["Content-Type"] = "application/json" }
+local token = os.getenv("VETRED_BENCH_TOKEN")
+if token and token ~= "" then hdrs["Authorization"] = "Bearer " .. token end
 
 function init(args)
    local a = {}

@@ -9,6 +9,10 @@
 -- machine-readable line bench/run.sh reads:
 --   BENCH requests=... rps=... p50_ms=... s200=... non2xx=... ...
 
+-- The API wants an access token; bench/run.sh signs in and exports it.
+local token = os.getenv("VETRED_BENCH_TOKEN")
+if token and token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
+
 local threads = {}
 
 function setup(thread)

@@ -148,6 +148,20 @@ trap 'exit 130' INT TERM
 # It reloads a running nginx: wait for the old workers to finish, or a
 # client connection they accepted in the meantime is closed under wrk (which
 # counts it as a read error).
+# bench_token: sign in as the seeded network administrator and export the
+# access token the wrk scripts send (VETRED_BENCH_TOKEN).  Called before
+# each wrk run: a token lives 15 minutes, the whole bench longer.
+BENCH_USER=admin.red@vetred.pe BENCH_PASSWORD=VetRed-Demo-2026
+bench_token() {
+  local out
+  out="$(curl -s -m 10 -X POST -H 'Content-Type: application/json' \
+    -d "{\"email\":\"$BENCH_USER\",\"password\":\"$BENCH_PASSWORD\"}" \
+    "$BASE/api/v1/auth/login" || true)"
+  VETRED_BENCH_TOKEN="$(printf '%s' "$out" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')"
+  [ -n "$VETRED_BENCH_TOKEN" ] || die "cannot sign in as $BENCH_USER: $out"
+  export VETRED_BENCH_TOKEN
+}
+
 stack_start() {
   local master old=()
   master="$(ngx_master)"
@@ -336,6 +350,7 @@ run_wrk() {
   [ "$#" -le 5 ] || cmd+=(-- "${@:6}")
   CMD[$name]="${cmd[*]}"
   mark="$(errlog_lines)"
+  bench_token
   log "$name: ${cmd[*]}"
   local snap0 snap1 t0 t1
   snap0="$(cpu_snapshot)"; t0="$(date +%s.%N)"
@@ -769,14 +784,15 @@ rm -rf "$STACK/pg" "$STACK/seed.applied" "$STACK/migrations"
 cp -R db/migrations "$STACK/migrations"
 export VETRED_MIGRATIONS_DIR="$STACK/migrations"
 stack_start "$DEFAULT_THREADS"
+bench_token
 for p in /_nginx /health /api/v1/sedes/1; do
-  code="$(curl -s -o /dev/null -m 5 -w '%{http_code}' "$BASE$p" || true)"
+  code="$(curl -s -o /dev/null -m 5 -w '%{http_code}' -H "Authorization: Bearer $VETRED_BENCH_TOKEN" "$BASE$p" || true)"
   [ "$code" = 200 ] || die "GET $p answered $code, not 200"
 done
 M_NGX_WORKERS="$(pgrep -c -P "$(ngx_master)" || true)"
 
 # Warm-up (not reported): PostgreSQL cache, plans, nginx workers.
-wrk -t2 -c64 -d3s "$BASE/api/v1/sedes/1" >"$RES/warmup.txt" 2>&1 || true
+wrk -t2 -c64 -d3s -s "$LUA" "$BASE/api/v1/sedes/1" >"$RES/warmup.txt" 2>&1 || true
 
 # a-c: 64 connections.
 run_wrk nginx64 /_nginx 64 "$SHORT_SECS"

@@ -11,6 +11,10 @@
 -- Counters live in each wrk thread's own Lua state; setup() keeps the
 -- thread objects so that done() can add them up with thread:get().
 
+-- The API wants an access token; bench/run.sh signs in and exports it.
+local token = os.getenv("VETRED_BENCH_TOKEN")
+if token and token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
+
 local threads = {}
 local names = { "s2xx", "s3xx", "s4xx", "s5xx", "s502", "s503gw", "s503api",
                 "s504", "sother" }

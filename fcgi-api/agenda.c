@@ -2,11 +2,15 @@
  * agenda.c - what a booking form needs: the vets of a site and their free
  * slots on a day.
  */
+#include <stdlib.h>
+
 #include "api.h"
 
 /*
  * GET /api/v1/veterinarios[?sede_id] - permission agenda.leer.
- * 200 [Veterinario] with the sites each works at; 400 bad sede_id.
+ * 200 [Veterinario] with the sites each works at; 400 bad sede_id, or no
+ * sede_id from a user whose roles do not cover every site; 403 a site
+ * where the user holds no such role.
  */
 void
 api_veterinarios_list(struct api_req *r)
@@ -15,7 +19,11 @@ api_veterinarios_list(struct api_req *r)
 	const char *p[1] = { NULL };
 
 	api_qid(r, "sede_id", 0, &p[0], errs);
-	if (api_params_or_400(r, errs) < 0)
+	if (p[0] == NULL && !api_allowed_everywhere(r))
+		vr_json_error(errs, "sede_id", "es obligatorio: su rol no "
+		    "abarca todas las sedes");
+	if (api_params_or_400(r, errs) < 0 ||
+	    (p[0] != NULL && api_sede_or_403(r, atoll(p[0])) < 0))
 		return;
 	api_run_json(r, STMT_VETS_LIST, 1, p, NULL);
 }
@@ -27,7 +35,7 @@ api_veterinarios_list(struct api_req *r)
  * paso_min, huecos: [{inicio, fin}]}: the vet's working hours at that site
  * on that local date, minus absences, live appointments and the past,
  * stepping by paso_min (default duracion_min).  400 invalid parameters;
- * 422 unknown vet or site.
+ * 403 a site where the user holds no such role; 422 unknown vet or site.
  */
 void
 api_disponibilidad(struct api_req *r)
@@ -42,7 +50,8 @@ api_disponibilidad(struct api_req *r)
 		vr_json_error(errs, "duracion_min", "es obligatorio");
 	if (api_qint(r, "paso_min", 5, 240, &p[4], errs) == 0)
 		p[4] = p[3];
-	if (api_params_or_400(r, errs) < 0)
+	if (api_params_or_400(r, errs) < 0 ||
+	    api_sede_or_403(r, atoll(p[1])) < 0)
 		return;
 	api_run_function(r, STMT_DISPONIBILIDAD, 0, 5, p, NULL);
 }

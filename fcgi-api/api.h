@@ -43,12 +43,41 @@ enum api_stmt {
 	STMT_SESION_INICIAR,
 	STMT_SESION_REFRESCAR,
 	STMT_SESION_CERRAR,
+	STMT_REVOCADOS,
+	STMT_CITA_SEDE,
 	STMT__MAX
 };
 
 extern const char *const api_sql[STMT__MAX];
 
 struct api_metrics;
+
+/* Roles, as usuario_roles.rol and the tokens name them. */
+enum api_rol {
+	ROL_ADMIN_RED, ROL_ADMIN_SEDE, ROL_VETERINARIO, ROL_RECEPCION,
+	ROL_FARMACIA, ROL_AUDITOR, ROL__N
+};
+extern const char *const api_rol_names[ROL__N];
+
+#define API_MAX_GRANTS	32
+
+struct api_grant {
+	int		 rol;		/* enum api_rol */
+	long long	 sede;		/* 0: every site */
+};
+
+/* The authenticated caller, from the access token. */
+struct api_auth {
+	int		 ok;
+	long long	 uid, iat;
+	int		 n;
+	struct api_grant g[API_MAX_GRANTS];
+};
+
+/* Tokens of uid issued before since (epoch seconds) are revoked. */
+struct api_revocation {
+	long long	 uid, since;
+};
 
 /* State shared by the threads of one process; created in main.c. */
 struct api_shared {
@@ -59,6 +88,9 @@ struct api_shared {
 	int			 amqp_ok;
 	struct vr_jwt_keys	 jwt;		/* k[0] signs */
 	char			 dummy_hash[VR_PASSWORD_HASH_LEN];
+	pthread_rwlock_t	 rev_lock;	/* guards the two below */
+	struct api_revocation	*rev;
+	int			 rev_n;
 };
 
 /* Per-thread context: never shared between threads. */
@@ -89,6 +121,7 @@ struct api_req {
 	const char		*captures[API_MAX_CAPTURES];
 	int			 ncaptures;
 	const struct api_route	*route;
+	struct api_auth		 auth;		/* set by api_authenticate */
 	int			 status;	/* 0 until answered */
 };
 
@@ -157,6 +190,17 @@ int	api_auth_init(struct api_shared *sh, char *err, size_t errlen);
 void	api_auth_login(struct api_req *r);
 void	api_auth_refresh(struct api_req *r);
 void	api_auth_logout(struct api_req *r);
+
+unsigned	 api_perm_roles(const char *perm);
+int		 api_rol_parse(const char *name);
+int		 api_authenticate(struct api_req *r);
+int		 api_revocations_load(struct api_shared *sh, struct vr_db *db);
+int		 api_allowed(const struct api_req *r, long long sede);
+int		 api_allowed_everywhere(const struct api_req *r);
+const char	*api_acting_role(const struct api_req *r, long long sede);
+const char	*api_acting_user(struct api_req *r);
+void		 api_forbidden(struct api_req *r, const char *detail);
+int		 api_sede_or_403(struct api_req *r, long long sede);
 
 /* result.c: answers from database functions, query parameters */
 void	api_reply_result(struct api_req *r, PGresult *res,

@@ -88,7 +88,7 @@ issue(struct api_req *r, const char *usuario_text, const char *refresh)
 	unsigned char jti_raw[16];
 	char jti[VR_B64URL_LEN(16)];
 	cJSON *u, *claims, *out, *roles;
-	const cJSON *id;
+	const cJSON *id, *desde;
 	char *access;
 	long long now = (long long)time(NULL);
 
@@ -101,6 +101,12 @@ issue(struct api_req *r, const char *usuario_text, const char *refresh)
 		return;
 	}
 	vr_b64url_encode(jti_raw, sizeof(jti_raw), jti);
+	/* Tokens issued before a revocation are refused (access.c); one
+	 * issued in the same second as it must not be. */
+	desde = cJSON_GetObjectItemCaseSensitive(u, "validas_desde");
+	if (cJSON_IsNumber(desde) && desde->valuedouble > (double)now)
+		now = (long long)desde->valuedouble;
+	cJSON_DeleteItemFromObjectCaseSensitive(u, "validas_desde");
 	claims = cJSON_CreateObject();
 	cJSON_AddStringToObject(claims, "iss", cfg->jwt_issuer);
 	cJSON_AddStringToObject(claims, "aud", cfg->jwt_audience);

@@ -125,8 +125,10 @@ api_cita_reservar(struct api_req *r)
 		return;
 	p[7] = motivo;
 	p[8] = tipo;
-	p[9] = NULL;			/* usuario: set once identity lands */
-	p[10] = NULL;			/* rol */
+	if (api_sede_or_403(r, atoll(p[2])) < 0)
+		return;
+	p[9] = api_acting_user(r);
+	p[10] = api_acting_role(r, atoll(p[2]));
 	p[11] = r->request_id;
 	p[12] = *r->remote_addr ? r->remote_addr : NULL;
 	p[13] = key;
@@ -135,6 +137,30 @@ api_cita_reservar(struct api_req *r)
 		p[14] = hash;
 	}
 	api_run_function(r, STMT_RESERVAR, 1, 15, p, "/api/v1/citas/");
+}
+
+/*
+ * The site of appointment id, once the caller may act there: the site,
+ * 0 when there is no such appointment (the write function answers 404),
+ * or -1 with the 403 (or database problem) answered.
+ */
+static long long
+cita_sede(struct api_req *r, const char *id)
+{
+	PGresult *res = NULL;
+	long long sede = 0;
+	int rc;
+
+	if ((rc = vr_db_exec(&r->ctx->db, STMT_CITA_SEDE, 1, &id, &res)) < 0) {
+		api_db_problem(r, rc);
+		return -1;
+	}
+	if (PQntuples(res) == 1)
+		sede = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (sede != 0 && api_sede_or_403(r, sede) < 0)
+		return -1;
+	return sede;
 }
 
 /*
@@ -160,6 +186,9 @@ api_cita_get(struct api_req *r)
 	if (PQntuples(res) == 0) {
 		api_problem(r, 404, "no-encontrado", "No encontrado",
 		    "La cita no existe.", NULL);
+	} else if (!api_allowed(r, atoll(PQgetvalue(res, 0, 2)))) {
+		api_forbidden(r, "La cita es de una sede donde su rol no "
+		    "permite leer citas.");
 	} else {
 		snprintf(etag, sizeof(etag), "ETag: \"%s\"\r\n",
 		    PQgetvalue(res, 0, 1));
@@ -218,7 +247,7 @@ api_cita_put(struct api_req *r)
 	const cJSON *room;
 	const char *p[15] = { NULL };
 	const char *motivo = NULL, *motivo_c = NULL;
-	long long id, n;
+	long long id, n, sede;
 	int e, given = 0;
 
 	if (api_id_or_400(r, 0, &id) < 0) {
@@ -251,10 +280,10 @@ api_cita_put(struct api_req *r)
 		p[10] = if_match(r, errs);
 	if (given == 0 && cJSON_GetArraySize(errs) == 0)
 		vr_json_error(errs, "cuerpo", "no indica ningún cambio");
-	if (api_fields_or_422(r, errs) < 0)
+	if (api_fields_or_422(r, errs) < 0 || (sede = cita_sede(r, p[0])) < 0)
 		return;
-	p[11] = NULL;
-	p[12] = NULL;
+	p[11] = api_acting_user(r);
+	p[12] = api_acting_role(r, sede);
 	p[13] = r->request_id;
 	p[14] = *r->remote_addr ? r->remote_addr : NULL;
 	api_run_function(r, STMT_CITA_UPDATE, 1, 15, p, NULL);
@@ -272,7 +301,7 @@ api_cita_delete(struct api_req *r)
 	cJSON *errs = cJSON_CreateArray();
 	const char *p[6] = { NULL };
 	const char *motivo = api_query(r, "motivo");
-	long long id;
+	long long id, sede;
 
 	if (api_id_or_400(r, 0, &id) < 0) {
 		cJSON_Delete(errs);
@@ -285,6 +314,10 @@ api_cita_delete(struct api_req *r)
 		return;
 	p[0] = api_lltoa(r, id);
 	p[1] = motivo;
+	if ((sede = cita_sede(r, p[0])) < 0)
+		return;
+	p[2] = api_acting_user(r);
+	p[3] = api_acting_role(r, sede);
 	p[4] = r->request_id;
 	p[5] = *r->remote_addr ? r->remote_addr : NULL;
 	api_run_function(r, STMT_CITA_CANCEL, 1, 6, p, NULL);
@@ -317,7 +350,11 @@ api_citas_list(struct api_req *r)
 		p[7] = cur[0];
 		p[8] = cur[1];
 	}
-	if (api_params_or_400(r, errs) < 0)
+	if (p[0] == NULL && !api_allowed_everywhere(r))
+		vr_json_error(errs, "sede_id", "es obligatorio: su rol no "
+		    "abarca todas las sedes");
+	if (api_params_or_400(r, errs) < 0 ||
+	    (p[0] != NULL && api_sede_or_403(r, atoll(p[0])) < 0))
 		return;
 	api_run_json(r, STMT_CITAS_LIST, 9, p, NULL);
 }

@@ -60,6 +60,40 @@ worker(void *arg)
 	return NULL;
 }
 
+/*
+ * Reloads the token revocations (access.c) every second, on its own
+ * connection, until the process stops.  *loaded is set after the first
+ * attempt, so that main() serves no request before it.
+ */
+struct revocation_arg {
+	struct api_shared	*sh;
+	atomic_int		 loaded;
+};
+
+static void *
+revocation_loop(void *arg)
+{
+	struct revocation_arg *ra = arg;
+	const struct vr_config *cfg = ra->sh->cfg;
+	struct vr_db db;
+	int i;
+
+	if (vr_db_open(&db, cfg->database_url, api_sql, STMT__MAX,
+	    cfg->db_timeout_ms) < 0)
+		vr_log(VR_LOG_WARN, NULL, "revocations: database not reachable "
+		    "yet", "error", db.errmsg, NULL);
+	while (!stopping) {
+		if (api_revocations_load(ra->sh, &db) < 0)
+			vr_log(VR_LOG_WARN, NULL, "revocations: reload failed",
+			    NULL);
+		atomic_store(&ra->loaded, 1);
+		for (i = 0; i < 10 && !stopping; i++)
+			usleep(100000);
+	}
+	vr_db_close(&db);
+	return NULL;
+}
+
 static int
 is_unix_path(const char *s)
 {
@@ -105,7 +139,8 @@ main(void)
 	struct vr_config cfg;
 	struct api_shared shared;
 	struct api_ctx *ctxs;
-	pthread_t *tids;
+	struct revocation_arg ra;
+	pthread_t *tids, rev_tid;
 	char err[256], n[16];
 	int i, started = 0;
 
@@ -135,6 +170,16 @@ main(void)
 		    NULL);
 		return 2;
 	}
+	pthread_rwlock_init(&shared.rev_lock, NULL);
+	ra.sh = &shared;
+	atomic_init(&ra.loaded, 0);
+	if (pthread_create(&rev_tid, NULL, revocation_loop, &ra) != 0) {
+		vr_log(VR_LOG_ERROR, NULL, "cannot start the revocation thread",
+		    NULL);
+		return 1;
+	}
+	for (i = 0; i < 500 && !atomic_load(&ra.loaded); i++)
+		usleep(10000);
 	ctxs = vr_xcalloc((size_t)cfg.api_threads, sizeof(*ctxs));
 	tids = vr_xcalloc((size_t)cfg.api_threads, sizeof(*tids));
 	for (i = 0; i < cfg.api_threads; i++) {
@@ -155,6 +200,10 @@ main(void)
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
+	stopping = 1;
+	pthread_join(rev_tid, NULL);
+	free(shared.rev);
+	pthread_rwlock_destroy(&shared.rev_lock);
 
 	close(listen_fd);
 	if (is_unix_path(cfg.api_socket))

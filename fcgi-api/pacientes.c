@@ -162,8 +162,9 @@ api_paciente_registro(struct api_req *r)
 	cJSON *errs = cJSON_CreateArray(), *owner = NULL, *pet;
 	const cJSON *inline_owner = cJSON_GetObjectItemCaseSensitive(r->json,
 	    "propietario");
+	const cJSON *where;
 	const char *p[7] = { NULL };
-	long long id;
+	long long id, sede;
 	int has_id;
 
 	has_id = vr_json_int(r->json, "propietario_id", 0, 1, ID_MAX, &id,
@@ -186,8 +187,18 @@ api_paciente_registro(struct api_req *r)
 		cJSON_Delete(pet);
 		return;
 	}
+	/* Registered at a site: a role there; online (no site): any. */
+	where = cJSON_GetObjectItemCaseSensitive(pet, "sede_registro_id");
+	sede = cJSON_IsNumber(where) ? (long long)where->valuedouble : 0;
+	if (sede > 0 && api_sede_or_403(r, sede) < 0) {
+		cJSON_Delete(owner);
+		cJSON_Delete(pet);
+		return;
+	}
 	p[1] = owner ? cJSON_PrintUnformatted(owner) : NULL;
 	p[2] = cJSON_PrintUnformatted(pet);
+	p[3] = api_acting_user(r);
+	p[4] = api_acting_role(r, sede > 0 ? sede : 0);
 	p[5] = r->request_id;
 	p[6] = *r->remote_addr ? r->remote_addr : NULL;
 	api_run_function(r, STMT_PACIENTE_REGISTRO, 1, 7, p,

@@ -234,6 +234,14 @@ api_dispatch(struct api_req *r)
 		return;
 	}
 	api_route_match(r->route->pattern, r->path, r);
+	if (r->route->perm != NULL) {
+		if (api_authenticate(r) < 0)
+			return;
+		if (!api_allowed(r, 0)) {
+			api_forbidden(r, "Su rol no permite esta operación.");
+			return;
+		}
+	}
 	if (r->route->body && body_or_4xx(r) < 0)
 		return;
 	r->route->fn(r);

@@ -104,6 +104,8 @@ api_sede_create(struct api_req *r)
 	p[3] = in.direccion;
 	p[4] = in.telefono;
 	p[5] = in.zona_horaria;
+	p[6] = api_acting_user(r);
+	p[7] = api_acting_role(r, 0);
 	p[8] = r->request_id;
 	p[9] = *r->remote_addr ? r->remote_addr : NULL;
 	api_run_function(r, STMT_SEDE_CREAR, 1, 10, p, "/api/v1/sedes/");

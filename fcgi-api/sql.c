@@ -50,7 +50,8 @@ const char *const api_sql[STMT__MAX] = {
 	    " $13::inet, $14, decode($15, 'hex'))",
 
 	/* $1 id */
-	[STMT_CITA_GET] = "SELECT documento, version FROM citas WHERE id = $1::bigint",
+	[STMT_CITA_GET] = "SELECT documento, version, sede_id FROM citas"
+	    " WHERE id = $1::bigint",
 
 	/* $1 id, $2 inicio, $3 duracion_min, $4 fin, $5 veterinario,
 	 * $6 consultorio, $7 without room, $8 estado, $9 motivo,
@@ -106,4 +107,9 @@ const char *const api_sql[STMT__MAX] = {
 	[STMT_SESION_REFRESCAR] = "SELECT sesion_refrescar($1::bytea,"
 	    " $2::bytea, $3::int, $4::inet, $5, $6)",
 	[STMT_SESION_CERRAR] = "SELECT sesion_cerrar($1::bytea, $2::inet, $3)",
+	/* Users whose tokens were cut within $1 seconds (access.c). */
+	[STMT_REVOCADOS] = "SELECT id, ceil(extract(epoch FROM"
+	    " sesiones_validas_desde))::bigint FROM usuarios"
+	    " WHERE sesiones_validas_desde > now() - make_interval(secs => $1::int)",
+	[STMT_CITA_SEDE] = "SELECT sede_id FROM citas WHERE id = $1::bigint",
 };

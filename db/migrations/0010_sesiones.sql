@@ -120,11 +120,13 @@ COMMENT ON FUNCTION usuario_roles_json(bigint) IS
 CREATE FUNCTION usuario_resumen(p_usuario bigint) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('id', u.id, 'email', u.email, 'nombre', u.nombre,
-	    'roles', usuario_roles_json(u.id))
+	    'roles', usuario_roles_json(u.id),
+	    'validas_desde', CASE WHEN isfinite(u.sesiones_validas_desde)
+	        THEN ceil(extract(epoch FROM u.sesiones_validas_desde))::bigint END)
 	FROM usuarios u WHERE u.id = p_usuario
 $$;
 COMMENT ON FUNCTION usuario_resumen(bigint) IS
-	'What a sign-in or refresh answers about the user: id, e-mail, name, roles.';
+	'What a sign-in or refresh answers about the user: id, e-mail, name, roles, and the first whole second at which new tokens are valid (validas_desde, for the token''s iat).';
 
 -- A successful password check: record it, start a token family, and
 -- answer who the user is.  p_nuevo_hash re-hashes the password with

@@ -133,6 +133,7 @@ mreq_set(struct mreq *m, char *body, const char *key)
 	m->body = body;
 	m->hdrs = curl_slist_append(NULL, "Content-Type: application/json");
 	m->hdrs = curl_slist_append(m->hdrs, "Expect:");
+	m->hdrs = curl_slist_append(m->hdrs, http_auth_header());
 	if (key != NULL) {
 		snprintf(hdr, sizeof(hdr), "Idempotency-Key: %s", key);
 		m->hdrs = curl_slist_append(m->hdrs, hdr);

@@ -7,9 +7,109 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <time.h>
+
 #include <curl/curl.h>
+#include <openssl/rand.h>
 
 #include "itest.h"
+#include "vr.h"
+
+/* ---- access tokens ------------------------------------------------------
+ * Requests carry an admin_red token unless a test says otherwise: tests
+ * sign their own tokens with the stack's key (VETRED_JWT_KEYS), as the API
+ * would issue them.
+ */
+
+static char	*current_token;		/* NULL: the admin's, made on use */
+static int	 no_token;
+static pthread_mutex_t token_lock = PTHREAD_MUTEX_INITIALIZER;
+
+char *
+token_sign(long long uid, const char *roles_json, long long iat,
+    long long exp, const char *aud)
+{
+	struct vr_jwt_keys ks;
+	char err[256], jti[VR_B64URL_LEN(16)], *tok;
+	unsigned char raw[16];
+	cJSON *c = cJSON_CreateObject(), *roles;
+	char sub[24];
+
+	ck_assert_msg(vr_jwt_keys_load(&ks, getenv("VETRED_JWT_KEYS"), err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(RAND_bytes(raw, sizeof(raw)), 1);
+	vr_b64url_encode(raw, sizeof(raw), jti);
+	snprintf(sub, sizeof(sub), "%lld", uid);
+	cJSON_AddStringToObject(c, "iss", "vetred");
+	cJSON_AddStringToObject(c, "aud", aud ? aud : "vetred-api");
+	cJSON_AddStringToObject(c, "sub", sub);
+	cJSON_AddNumberToObject(c, "iat", (double)iat);
+	cJSON_AddNumberToObject(c, "exp", (double)exp);
+	cJSON_AddStringToObject(c, "jti", jti);
+	roles = cJSON_Parse(roles_json);
+	ck_assert_ptr_nonnull(roles);
+	cJSON_AddItemToObject(c, "roles", roles);
+	tok = vr_jwt_sign(&ks, c);
+	cJSON_Delete(c);
+	ck_assert_ptr_nonnull(tok);
+	return tok;
+}
+
+char *
+token_for(long long uid, const char *roles_json)
+{
+	long long now = (long long)time(NULL);
+
+	return token_sign(uid, roles_json, now, now + 900, NULL);
+}
+
+/* The seeded network administrator. */
+long long
+admin_id(void)
+{
+	return db_count("SELECT id FROM usuarios WHERE email = "
+	    "'admin.red@vetred.pe'");
+}
+
+void
+http_token(const char *token)
+{
+	pthread_mutex_lock(&token_lock);
+	free(current_token);
+	current_token = token ? strdup(token) : NULL;
+	no_token = 0;
+	pthread_mutex_unlock(&token_lock);
+}
+
+void
+http_token_none(void)
+{
+	http_token(NULL);
+	no_token = 1;
+}
+
+/*
+ * "Authorization: Bearer <token>" for the current token, or NULL.  The
+ * line is per thread (the failover and concurrency tests send from
+ * several); the admin's token is made once, under the lock.
+ */
+const char *
+http_auth_header(void)
+{
+	static __thread char line[4096];
+	const char *t;
+
+	pthread_mutex_lock(&token_lock);
+	if (!no_token && current_token == NULL)
+		current_token = token_for(admin_id(),
+		    "[{\"rol\":\"admin_red\",\"sede\":null}]");
+	t = no_token ? NULL : current_token;
+	if (t != NULL)
+		snprintf(line, sizeof(line), "Authorization: Bearer %s", t);
+	pthread_mutex_unlock(&token_lock);
+	return t ? line : NULL;
+}
 
 const char *
 http_base(void)
@@ -59,7 +159,8 @@ http_req(const char *method, const char *path, const char *ctype,
 	char url[2048], line[256];
 	CURL *c;
 	CURLcode rc;
-	int i;
+	const char *ah;
+	int i, auth = 0;
 
 	memset(out, 0, sizeof(*out));
 	snprintf(url, sizeof(url), "%s%s", http_base(), path);
@@ -80,8 +181,13 @@ http_req(const char *method, const char *path, const char *ctype,
 		snprintf(line, sizeof(line), "Content-Type: %s", ctype);
 		hdrs = curl_slist_append(hdrs, line);
 	}
-	for (i = 0; extra != NULL && extra[i] != NULL; i++)
+	for (i = 0; extra != NULL && extra[i] != NULL; i++) {
 		hdrs = curl_slist_append(hdrs, extra[i]);
+		if (strncasecmp(extra[i], "Authorization:", 14) == 0)
+			auth = 1;
+	}
+	if (!auth && (ah = http_auth_header()) != NULL)
+		hdrs = curl_slist_append(hdrs, ah);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	if (body != NULL) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);

@@ -40,6 +40,22 @@ const char *http_header(struct http_resp *r, const char *name, char *buf,
 	    size_t buflen);
 const char *http_base(void);
 
+/*
+ * Access tokens.  Requests carry an admin_red token by default;
+ * http_token(t) makes them carry t instead (NULL: the default again),
+ * http_token_none() sends no Authorization at all.  An
+ * "Authorization:" line in extra wins over both.  token_for() signs a
+ * 15-minute token for a user with the roles given as the JSON array the
+ * API puts in tokens; token_sign() sets every claim.  Both malloc'd.
+ */
+void	 http_token(const char *token);
+void	 http_token_none(void);
+const char *http_auth_header(void);
+char	*token_for(long long uid, const char *roles_json);
+char	*token_sign(long long uid, const char *roles_json, long long iat,
+	    long long exp, const char *aud);
+long long admin_id(void);
+
 /* Check an RFC 9457 answer: status, content type, type slug, title. */
 void	 assert_problem(struct http_resp *r, long status, const char *slug);
 
@@ -116,6 +132,7 @@ Suite	*citas_suite(void);
 Suite	*agenda_suite(void);
 Suite	*concurrency_suite(void);
 Suite	*auth_suite(void);
+Suite	*access_suite(void);
 Suite	*failover_suite(void);
 
 #endif

@@ -94,6 +94,66 @@ START_TEST(every_route_documented)
 }
 END_TEST
 
+/*
+ * The document states each route's permission (x-permiso) and the roles
+ * that grant it (x-roles) exactly as the router enforces them; public
+ * routes need no token (security: []).
+ */
+START_TEST(permissions_documented)
+{
+	const cJSON *p = paths(), *op, *perm, *roles, *sec, *e;
+	char method[16];
+	unsigned mask;
+	int i, k;
+
+	for (i = 0; i < api_nroutes; i++) {
+		lower(api_routes[i].method, method, sizeof(method));
+		op = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(p, api_routes[i].pattern),
+		    method);
+		ck_assert_ptr_nonnull(op);
+		perm = cJSON_GetObjectItemCaseSensitive(op, "x-permiso");
+		roles = cJSON_GetObjectItemCaseSensitive(op, "x-roles");
+		sec = cJSON_GetObjectItemCaseSensitive(op, "security");
+		if (api_routes[i].perm == NULL) {
+			ck_assert_msg(perm == NULL && roles == NULL,
+			    "%s %s is public but documents a permission",
+			    api_routes[i].method, api_routes[i].pattern);
+			ck_assert_msg(cJSON_IsArray(sec) &&
+			    cJSON_GetArraySize(sec) == 0, "%s %s is public: "
+			    "security must be []", api_routes[i].method,
+			    api_routes[i].pattern);
+			continue;
+		}
+		mask = api_perm_roles(api_routes[i].perm);
+		ck_assert_msg(mask != 0, "permission %s of %s %s grants no role",
+		    api_routes[i].perm, api_routes[i].method,
+		    api_routes[i].pattern);
+		ck_assert_msg(cJSON_IsString(perm) &&
+		    strcmp(perm->valuestring, api_routes[i].perm) == 0,
+		    "%s %s: x-permiso is not %s", api_routes[i].method,
+		    api_routes[i].pattern, api_routes[i].perm);
+		ck_assert_msg(cJSON_IsArray(roles), "%s %s: no x-roles",
+		    api_routes[i].method, api_routes[i].pattern);
+		cJSON_ArrayForEach(e, roles) {
+			k = cJSON_IsString(e) ? api_rol_parse(e->valuestring) : -1;
+			ck_assert_msg(k >= 0 && (mask & (1u << k)), "%s %s: role "
+			    "%s in x-roles does not grant %s",
+			    api_routes[i].method, api_routes[i].pattern,
+			    cJSON_IsString(e) ? e->valuestring : "?",
+			    api_routes[i].perm);
+			mask &= ~(1u << k);
+		}
+		ck_assert_msg(mask == 0, "%s %s: x-roles misses roles that "
+		    "grant %s", api_routes[i].method, api_routes[i].pattern,
+		    api_routes[i].perm);
+	}
+	ck_assert_ptr_nonnull(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+	    doc, "components"), "securitySchemes"), "bearerAuth"));
+}
+END_TEST
+
 static int
 is_operation(const char *key)
 {
@@ -161,6 +221,7 @@ openapi_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, document_is_openapi_3);
 	tcase_add_test(tc, every_route_documented);
+	tcase_add_test(tc, permissions_documented);
 	tcase_add_test(tc, every_operation_routed);
 	tcase_add_test(tc, paths_are_patterns);
 	suite_add_tcase(s, tc);

@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <openssl/rand.h>
 
 #include "api.h"
 #include "tests.h"
@@ -27,6 +30,8 @@ struct fake {
 	unsigned char		 obuf[OUT_MAX];
 	char			 body[8192];
 	struct api_req		 r;
+	char			 auth[1024];	/* HTTP_AUTHORIZATION=... */
+	char			*env[32];	/* a request's params + auth */
 };
 
 static struct fake *f;
@@ -36,6 +41,47 @@ static void
 fill_eof(FCGX_Stream *s)
 {
 	s->isClosed = 1;
+}
+
+/*
+ * Requests carry a network administrator's token signed with a random
+ * key, as the API would issue it: these tests are about dispatch, not
+ * about who may call (tests/integration/check_access.c is).
+ */
+static void
+admin_token(void)
+{
+	struct vr_jwt_key *k = &f->shared.jwt.k[0];
+	cJSON *c = cJSON_CreateObject(), *roles, *g;
+	long long now = (long long)time(NULL);
+	char *tok;
+
+	snprintf(k->kid, sizeof(k->kid), "ut");
+	k->len = 32;
+	ck_assert_int_eq(RAND_bytes(k->key, (int)k->len), 1);
+	f->shared.jwt.n = 1;
+	f->cfg.jwt_issuer = "vetred";
+	f->cfg.jwt_audience = "vetred-api";
+	f->cfg.access_ttl = 900;
+	pthread_rwlock_init(&f->shared.rev_lock, NULL);
+	cJSON_AddStringToObject(c, "iss", "vetred");
+	cJSON_AddStringToObject(c, "aud", "vetred-api");
+	cJSON_AddStringToObject(c, "sub", "1");
+	cJSON_AddNumberToObject(c, "iat", (double)now);
+	cJSON_AddNumberToObject(c, "exp", (double)(now + 900));
+	cJSON_AddStringToObject(c, "jti", "ut-1");
+	roles = cJSON_AddArrayToObject(c, "roles");
+	g = cJSON_CreateObject();
+	cJSON_AddStringToObject(g, "rol", "admin_red");
+	cJSON_AddNullToObject(g, "sede");
+	cJSON_AddItemToArray(roles, g);
+	tok = vr_jwt_sign(&f->shared.jwt, c);
+	cJSON_Delete(c);
+	snprintf(f->auth, sizeof(f->auth), "HTTP_AUTHORIZATION=Bearer %s", tok);
+	free(tok);
+	f->env[0] = f->auth;
+	f->env[1] = NULL;
+	f->fr.envp = f->env;
 }
 
 static void
@@ -60,6 +106,7 @@ setup(void)
 	    (unsigned char *)f->body;
 	f->fr.in = &f->in;
 	f->fr.out = &f->out;
+	admin_token();
 }
 
 static void
@@ -71,6 +118,8 @@ teardown(void)
 	vr_buf_free(&f->ctx.out);
 	api_metrics_free(f->shared.metrics);
 	pthread_mutex_destroy(&f->shared.amqp_lock);
+	pthread_rwlock_destroy(&f->shared.rev_lock);
+	free(f->shared.rev);
 	free(f);
 	f = NULL;
 }
@@ -436,6 +485,46 @@ post_sedes(const char *ctype, long clen, const char *body, size_t sent)
 	api_dispatch(req("POST", "/api/v1/sedes", ctype, clen));
 }
 
+/* Routes with a permission want a token before anything else. */
+START_TEST(dispatch_requires_token)
+{
+	f->env[0] = NULL;
+	api_dispatch(req("GET", "/api/v1/sedes", "", 0));
+	assert_problem(401, "no-autenticado");
+	ck_assert_ptr_nonnull(strstr(response(), "WWW-Authenticate: Bearer"));
+	teardown();
+	setup();
+	f->env[0] = "HTTP_AUTHORIZATION=Bearer x.y.z";
+	post_sedes("text/plain", 5000, "x", 1);	/* 401 before 413/415 */
+	assert_problem(401, "token-invalido");
+	teardown();
+	setup();
+	f->env[0] = NULL;
+	api_dispatch(req("GET", "/health", "", 0));	/* public */
+	ck_assert_int_eq(status_of(), 200);
+}
+END_TEST
+
+/* Revoked: tokens issued before the user's cut-off are refused. */
+START_TEST(dispatch_revoked_token)
+{
+	f->shared.rev = vr_xcalloc(1, sizeof(*f->shared.rev));
+	f->shared.rev[0].uid = 1;
+	f->shared.rev[0].since = (long long)time(NULL) + 5;
+	f->shared.rev_n = 1;
+	api_dispatch(req("GET", "/api/v1/sedes", "", 0));
+	assert_problem(401, "token-invalido");
+	teardown();
+	setup();
+	f->shared.rev = vr_xcalloc(1, sizeof(*f->shared.rev));
+	f->shared.rev[0].uid = 2;		/* someone else */
+	f->shared.rev[0].since = (long long)time(NULL) + 5;
+	f->shared.rev_n = 1;
+	post_sedes("application/json", 2, "{}", 2);
+	assert_problem(422, "validacion");
+}
+END_TEST
+
 START_TEST(body_ok_reaches_handler)
 {
 	static const char *const types[] = { "application/json",
@@ -608,10 +697,20 @@ END_TEST
 
 /* ---- api_serve: FastCGI params to answer, metrics and log ---------- */
 
+/* The params env, plus the admin's token unless env has its own. */
 static void
 serve(char **env)
 {
-	f->fr.envp = env;
+	int i, own = 0;
+
+	for (i = 0; env[i] != NULL && i < 30; i++) {
+		f->env[i] = env[i];
+		own |= strncmp(env[i], "HTTP_AUTHORIZATION=", 19) == 0;
+	}
+	if (!own)
+		f->env[i++] = f->auth;
+	f->env[i] = NULL;
+	f->fr.envp = f->env;
 	api_serve(&f->ctx, &f->fr);
 }
 
@@ -745,6 +844,8 @@ router_suite(void)
 	tcase_add_test(tc, dispatch_405_lists_allow);
 	tcase_add_test(tc, dispatch_get_and_head);
 	tcase_add_test(tc, dispatch_capture_to_handler);
+	tcase_add_test(tc, dispatch_requires_token);
+	tcase_add_test(tc, dispatch_revoked_token);
 	tcase_add_test(tc, body_ok_reaches_handler);
 	tcase_add_test(tc, body_413);
 	tcase_add_test(tc, body_415);

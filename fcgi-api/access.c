@@ -1,0 +1,290 @@
+/*
+ * access.c - who is asking and what they may do.
+ *
+ * Every route of the table names the permission it needs (NULL: public).
+ * The router authenticates the bearer token before any handler runs
+ * (401), then refuses a user none of whose roles grants that permission
+ * at any site (403).  Handlers then check the site of the row or of the
+ * request with api_sede_or_403(): a role held at one site says nothing
+ * about another, while a grant with no site (admin_red, a network-wide
+ * auditor) covers them all.
+ *
+ * Revocation: a password change or a disabled account moves
+ * usuarios.sesiones_validas_desde forward; tokens issued before it are
+ * refused.  A thread per process reads the recent moves every second, so
+ * a revocation takes effect within about a second, without a query per
+ * request.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+
+#define R(x)		(1u << (x))
+#define TODOS		(R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) | \
+			 R(ROL_VETERINARIO) | R(ROL_RECEPCION) | \
+			 R(ROL_FARMACIA) | R(ROL_AUDITOR))
+#define CLINICA		(R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) | \
+			 R(ROL_VETERINARIO) | R(ROL_RECEPCION))
+#define CHALLENGE	"WWW-Authenticate: Bearer realm=\"vetred\"\r\n"
+#define BAD_TOKEN	"WWW-Authenticate: Bearer realm=\"vetred\", " \
+			"error=\"invalid_token\"\r\n"
+
+const char *const api_rol_names[ROL__N] = {
+	[ROL_ADMIN_RED] = "admin_red",
+	[ROL_ADMIN_SEDE] = "admin_sede",
+	[ROL_VETERINARIO] = "veterinario",
+	[ROL_RECEPCION] = "recepcion",
+	[ROL_FARMACIA] = "farmacia",
+	[ROL_AUDITOR] = "auditor",
+};
+
+/* Which roles grant each permission (at the sites where they are held). */
+static const struct {
+	const char	*perm;
+	unsigned	 roles;
+} perms[] = {
+	{ "sedes.leer", TODOS },
+	{ "sedes.crear", R(ROL_ADMIN_RED) },
+	{ "agenda.leer", CLINICA },
+	{ "citas.leer", CLINICA },
+	{ "citas.reservar", CLINICA },
+	{ "citas.modificar", CLINICA },
+	{ "citas.cancelar", CLINICA },
+	{ "pacientes.registrar", CLINICA },
+	{ "pacientes.leer", CLINICA },
+	{ "historia.leer", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) |
+	    R(ROL_VETERINARIO) },
+};
+
+/* The roles granting perm; 0 for a permission nobody holds (or unknown). */
+unsigned
+api_perm_roles(const char *perm)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(perms) / sizeof(perms[0]); i++)
+		if (strcmp(perms[i].perm, perm) == 0)
+			return perms[i].roles;
+	return 0;
+}
+
+int
+api_rol_parse(const char *name)
+{
+	int i;
+
+	for (i = 0; i < ROL__N; i++)
+		if (strcmp(api_rol_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- revocation ------------------------------------------------------- */
+
+/* 1 when tokens of uid issued at iat were revoked since. */
+static int
+revoked(struct api_shared *sh, long long uid, long long iat)
+{
+	int i, r = 0;
+
+	pthread_rwlock_rdlock(&sh->rev_lock);
+	for (i = 0; i < sh->rev_n; i++)
+		if (sh->rev[i].uid == uid) {
+			r = iat < sh->rev[i].since;
+			break;
+		}
+	pthread_rwlock_unlock(&sh->rev_lock);
+	return r;
+}
+
+/* Reload the users whose tokens were cut within a token's lifetime. */
+int
+api_revocations_load(struct api_shared *sh, struct vr_db *db)
+{
+	char secs[16];
+	const char *p[1] = { secs };
+	PGresult *res = NULL;
+	struct api_revocation *list;
+	int i, n, rc;
+
+	snprintf(secs, sizeof(secs), "%d", sh->cfg->access_ttl + 120);
+	rc = vr_db_exec(db, STMT_REVOCADOS, 1, p, &res);
+	if (rc < 0)
+		return rc;
+	n = PQntuples(res);
+	list = n ? vr_xcalloc((size_t)n, sizeof(*list)) : NULL;
+	for (i = 0; i < n; i++) {
+		list[i].uid = atoll(PQgetvalue(res, i, 0));
+		list[i].since = atoll(PQgetvalue(res, i, 1));
+	}
+	PQclear(res);
+	pthread_rwlock_wrlock(&sh->rev_lock);
+	free(sh->rev);
+	sh->rev = list;
+	sh->rev_n = n;
+	pthread_rwlock_unlock(&sh->rev_lock);
+	return 0;
+}
+
+/* ---- authentication --------------------------------------------------- */
+
+static void
+unauthenticated(struct api_req *r, const char *slug, const char *detail,
+    const char *hdr)
+{
+	api_problem_hdr(r, 401, slug, "No autenticado", detail, NULL, hdr);
+}
+
+/* Roles of the token: [{"rol": name, "sede": id or null}, ...]. */
+static int
+grants(struct api_auth *a, const cJSON *roles)
+{
+	const cJSON *g, *rol, *sede;
+	int k;
+
+	if (!cJSON_IsArray(roles))
+		return -1;
+	cJSON_ArrayForEach(g, roles) {
+		rol = cJSON_GetObjectItemCaseSensitive(g, "rol");
+		sede = cJSON_GetObjectItemCaseSensitive(g, "sede");
+		if (!cJSON_IsString(rol) || (k = api_rol_parse(rol->valuestring))
+		    < 0 || a->n == API_MAX_GRANTS)
+			continue;
+		if (cJSON_IsNumber(sede) && sede->valuedouble >= 1 &&
+		    sede->valuedouble < 9007199254740992.0)
+			a->g[a->n].sede = (long long)sede->valuedouble;
+		else if (cJSON_IsNull(sede))
+			a->g[a->n].sede = 0;
+		else
+			continue;
+		a->g[a->n++].rol = k;
+	}
+	return 0;
+}
+
+/* 0 with r->auth filled, or -1 with the 401 answered. */
+int
+api_authenticate(struct api_req *r)
+{
+	struct api_shared *sh = r->ctx->shared;
+	const char *h = FCGX_GetParam("HTTP_AUTHORIZATION", r->fcgx->envp);
+	cJSON *claims = NULL;
+	int v;
+
+	if (h == NULL || *h == '\0') {
+		unauthenticated(r, "no-autenticado", "Inicie sesión y envíe "
+		    "el token de acceso (Authorization: Bearer …).", CHALLENGE);
+		return -1;
+	}
+	if (strncasecmp(h, "Bearer ", 7) != 0) {
+		unauthenticated(r, "no-autenticado", "Use el esquema Bearer "
+		    "(Authorization: Bearer …).", CHALLENGE);
+		return -1;
+	}
+	for (h += 7; *h == ' '; h++)
+		;
+	v = vr_jwt_verify(&sh->jwt, h, sh->cfg->jwt_issuer,
+	    sh->cfg->jwt_audience, (long long)time(NULL), &claims);
+	if (v == VR_JWT_OK) {
+		memset(&r->auth, 0, sizeof(r->auth));
+		vr_parse_id(cJSON_GetObjectItemCaseSensitive(claims,
+		    "sub")->valuestring, &r->auth.uid);
+		r->auth.iat = (long long)cJSON_GetObjectItemCaseSensitive(
+		    claims, "iat")->valuedouble;
+		if (grants(&r->auth, cJSON_GetObjectItemCaseSensitive(claims,
+		    "roles")) < 0)
+			v = VR_JWT_CLAIMS;
+	}
+	cJSON_Delete(claims);
+	if (v != VR_JWT_OK) {
+		vr_log(VR_LOG_INFO, r->request_id, "token refused", "reason",
+		    vr_jwt_reason(v), NULL);
+		unauthenticated(r, "token-invalido", v == VR_JWT_EXPIRED ?
+		    "El token de acceso venció; renuévelo." :
+		    "El token de acceso no es válido.", BAD_TOKEN);
+		return -1;
+	}
+	if (revoked(sh, r->auth.uid, r->auth.iat)) {
+		unauthenticated(r, "token-invalido", "La sesión fue cerrada "
+		    "(cambio de contraseña o usuario inactivo); inicie sesión "
+		    "de nuevo.", BAD_TOKEN);
+		return -1;
+	}
+	r->auth.ok = 1;
+	return 0;
+}
+
+/* ---- authorization ---------------------------------------------------- */
+
+/*
+ * The grant that allows the route's permission at sede (0: at some site),
+ * or NULL.  A network-wide grant is preferred, then the first listed.
+ */
+static const struct api_grant *
+grant_for(const struct api_req *r, long long sede)
+{
+	unsigned roles = r->route && r->route->perm ?
+	    api_perm_roles(r->route->perm) : 0;
+	const struct api_grant *best = NULL;
+	int i;
+
+	for (i = 0; i < r->auth.n; i++) {
+		if (!(roles & R(r->auth.g[i].rol)))
+			continue;
+		if (r->auth.g[i].sede == 0)
+			return &r->auth.g[i];
+		if (best == NULL && (sede == 0 || r->auth.g[i].sede == sede))
+			best = &r->auth.g[i];
+	}
+	return best;
+}
+
+int
+api_allowed(const struct api_req *r, long long sede)
+{
+	return grant_for(r, sede) != NULL;
+}
+
+/* 1 when a network-wide grant allows the route everywhere. */
+int
+api_allowed_everywhere(const struct api_req *r)
+{
+	const struct api_grant *g = grant_for(r, 0);
+
+	return g != NULL && g->sede == 0;
+}
+
+/* Name of the role acting at sede, for the audit trail; NULL if none. */
+const char *
+api_acting_role(const struct api_req *r, long long sede)
+{
+	const struct api_grant *g = grant_for(r, sede);
+
+	return g ? api_rol_names[g->rol] : NULL;
+}
+
+const char *
+api_acting_user(struct api_req *r)
+{
+	return r->auth.ok ? api_lltoa(r, r->auth.uid) : NULL;
+}
+
+void
+api_forbidden(struct api_req *r, const char *detail)
+{
+	api_problem(r, 403, "prohibido", "Prohibido", detail, NULL);
+}
+
+int
+api_sede_or_403(struct api_req *r, long long sede)
+{
+	if (api_allowed(r, sede))
+		return 0;
+	api_forbidden(r, "Su rol no permite esta operación en esa sede.");
+	return -1;
+}

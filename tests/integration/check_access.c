@@ -1,0 +1,486 @@
+/*
+ * check_access.c - who may call what, through nginx.
+ *
+ * Tokens: missing, malformed, forged, expired, for another audience or
+ * signed with "none" or another algorithm answer 401; a revoked session's
+ * token stops working within seconds.
+ *
+ * The matrix: every route of the OpenAPI document that names a permission
+ * (x-permiso; a unit test keeps the document equal to the route table) x
+ * every role x a site where the role is held and another one.  A route
+ * without a request below fails the suite, so no route goes untested.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "itest.h"
+#include "vr.h"
+
+#define OWN	1LL	/* LIM-01: where the role is held */
+#define OTHER	2LL	/* AQP-01: where it is not */
+
+static const char *const roles[] = { "admin_red", "admin_sede",
+	"veterinario", "recepcion", "farmacia", "auditor" };
+#define NROLES	(sizeof(roles) / sizeof(roles[0]))
+
+/* Which roles hold each permission (the contract, restated). */
+static const struct {
+	const char	*perm;
+	const char	*who;	/* space-separated roles */
+	int		 scoped;	/* 1: the row's or request's site counts */
+} perms[] = {
+	{ "sedes.leer", "admin_red admin_sede veterinario recepcion farmacia "
+	    "auditor", 0 },
+	{ "sedes.crear", "admin_red", 0 },
+	{ "agenda.leer", "admin_red admin_sede veterinario recepcion", 1 },
+	{ "citas.leer", "admin_red admin_sede veterinario recepcion", 1 },
+	{ "citas.reservar", "admin_red admin_sede veterinario recepcion", 1 },
+	{ "citas.modificar", "admin_red admin_sede veterinario recepcion", 1 },
+	{ "citas.cancelar", "admin_red admin_sede veterinario recepcion", 1 },
+	{ "pacientes.registrar", "admin_red admin_sede veterinario recepcion",
+	    1 },
+	{ "pacientes.leer", "admin_red admin_sede veterinario recepcion", 0 },
+	{ "historia.leer", "admin_red admin_sede veterinario", 0 },
+};
+
+static long long vet_at[3];	/* a vet working 24/7 at sites 1 and 2 */
+static long long pac;		/* a patient */
+static int slot;		/* next free half hour for bookings */
+
+/* A booking at sede made with the admin's token; its id. */
+static long long
+cita_en(long long sede)
+{
+	char t[FX_HORA_LEN];
+
+	fx_hora(fx_dia("America/Lima", 2, 14) + FX_HM(0, 30) * slot++,
+	    FX_LIMA, t);
+	return fx_reservar_ok(&(struct fx_cita){ .paciente = pac,
+	    .veterinario = vet_at[sede], .sede = sede, .inicio = t,
+	    .duracion = 20 });
+}
+
+/*
+ * The request of one route at sede: method and path are the document's;
+ * *path_out, *body and the expected success status are filled.
+ */
+static int
+request_for(const char *method, const char *path, long long sede,
+    char *url, size_t n, char *body, size_t bn, long *ok)
+{
+	char t[FX_HORA_LEN], *code;
+
+	body[0] = '\0';
+	*ok = 200;
+	if (strcmp(path, "/api/v1/sedes") == 0 && strcmp(method, "GET") == 0)
+		snprintf(url, n, "%s", path);
+	else if (strcmp(path, "/api/v1/sedes") == 0) {
+		code = unique_code("M");
+		snprintf(url, n, "%s", path);
+		snprintf(body, bn, "{\"codigo\":\"%s\",\"nombre\":\"Sede %s\","
+		    "\"ciudad\":\"Piura\",\"direccion\":\"Av. Grau 1\","
+		    "\"zona_horaria\":\"America/Lima\"}", code, code);
+		free(code);
+		*ok = 201;
+	} else if (strcmp(path, "/api/v1/sedes/{id}") == 0)
+		snprintf(url, n, "/api/v1/sedes/%lld", sede);
+	else if (strcmp(path, "/api/v1/veterinarios") == 0)
+		snprintf(url, n, "%s?sede_id=%lld", path, sede);
+	else if (strcmp(path, "/api/v1/disponibilidad") == 0) {
+		fx_hora(fx_dia("America/Lima", 3, 7), FX_LIMA, t);
+		t[10] = '\0';
+		snprintf(url, n, "%s?veterinario_id=%lld&sede_id=%lld&fecha=%s"
+		    "&duracion_min=30", path, vet_at[sede], sede, t);
+	} else if (strcmp(path, "/api/v1/citas/reservar") == 0) {
+		fx_hora(fx_dia("America/Lima", 4, 14) + FX_HM(0, 30) * slot++,
+		    FX_LIMA, t);
+		snprintf(url, n, "%s", path);
+		snprintf(body, bn, "{\"paciente_id\":%lld,\"veterinario_id\":"
+		    "%lld,\"sede_id\":%lld,\"inicio\":\"%s\",\"duracion_min\":"
+		    "20,\"motivo\":\"Control\"}", pac, vet_at[sede], sede, t);
+		*ok = 201;
+	} else if (strcmp(path, "/api/v1/citas") == 0)
+		snprintf(url, n, "%s?sede_id=%lld", path, sede);
+	else if (strcmp(path, "/api/v1/citas/{id}") == 0) {
+		snprintf(url, n, "/api/v1/citas/%lld", cita_en(sede));
+		if (strcmp(method, "PUT") == 0)
+			snprintf(body, bn, "{\"motivo\":\"Control anual\"}");
+		else if (strcmp(method, "DELETE") == 0)
+			*ok = 204;
+	} else if (strcmp(path, "/api/v1/pacientes/registro") == 0) {
+		snprintf(url, n, "%s", path);
+		snprintf(body, bn, "{\"propietario_id\":1,\"nombre\":\"Toby\","
+		    "\"especie\":\"canino\",\"sede_registro_id\":%lld}", sede);
+		*ok = 201;
+	} else if (strcmp(path, "/api/v1/pacientes/{id}") == 0)
+		snprintf(url, n, "/api/v1/pacientes/%lld", pac);
+	else if (strcmp(path, "/api/v1/pacientes/{id}/historial") == 0)
+		snprintf(url, n, "/api/v1/pacientes/%lld/historial", pac);
+	else
+		return -1;
+	return 0;
+}
+
+static int
+holds(const char *who, const char *rol)
+{
+	const char *p = who;
+	size_t n = strlen(rol);
+
+	while ((p = strstr(p, rol)) != NULL) {
+		if ((p == who || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+			return 1;
+		p += n;
+	}
+	return 0;
+}
+
+START_TEST(matriz_rutas_roles_sedes)
+{
+	struct http_resp doc, r;
+	const cJSON *paths, *path, *op, *perm;
+	char url[512], body[1024], grant[128], *tok;
+	long ok, want;
+	size_t i, k;
+	int site, scoped, tested = 0, allowed;
+	const char *who;
+
+	vet_at[1] = fx_vet(OWN, FX_DIA_COMPLETO);
+	vet_at[2] = fx_vet(OTHER, FX_DIA_COMPLETO);
+	pac = fx_paciente();
+	http_get("/api/v1/openapi.json", &doc);
+	ck_assert_int_eq(doc.status, 200);
+	paths = cJSON_GetObjectItem(doc.json, "paths");
+	cJSON_ArrayForEach(path, paths) {
+		cJSON_ArrayForEach(op, path) {
+			perm = cJSON_GetObjectItem(op, "x-permiso");
+			if (!cJSON_IsString(perm))
+				continue;
+			who = NULL;
+			scoped = 0;
+			for (k = 0; k < sizeof(perms) / sizeof(perms[0]); k++)
+				if (strcmp(perms[k].perm, perm->valuestring) == 0) {
+					who = perms[k].who;
+					scoped = perms[k].scoped;
+				}
+			ck_assert_msg(who != NULL, "permission %s of %s %s is not "
+			    "in this test's contract", perm->valuestring,
+			    op->string, path->string);
+			for (i = 0; i < NROLES; i++)
+				for (site = 0; site < 2; site++) {
+					char method[8];
+
+					snprintf(method, sizeof(method), "%s",
+					    op->string);
+					for (k = 0; method[k]; k++)
+						method[k] = (char)(method[k] - 32);
+					ck_assert_msg(request_for(method,
+					    path->string, site ? OTHER : OWN, url,
+					    sizeof(url), body, sizeof(body), &ok) == 0,
+					    "no request in the access matrix for %s %s:"
+					    " add one to request_for()", method,
+					    path->string);
+					snprintf(grant, sizeof(grant),
+					    "[{\"rol\":\"%s\",\"sede\":%s}]", roles[i],
+					    strcmp(roles[i], "admin_red") == 0 ? "null"
+					    : "1");
+					tok = token_for(admin_id(), grant);
+					http_token(tok);
+					http_req(method, url, body[0] ?
+					    "application/json" : NULL, body[0] ? body
+					    : NULL, strlen(body), NULL, &r);
+					http_token(NULL);
+					free(tok);
+					allowed = holds(who, roles[i]) && (!scoped ||
+					    site == 0 || strcmp(roles[i], "admin_red")
+					    == 0);
+					want = allowed ? ok : 403;
+					ck_assert_msg(r.status == want, "%s %s as %s at "
+					    "the %s site: %ld, expected %ld: %s",
+					    method, url, roles[i], site ? "other" :
+					    "own", r.status, want, r.body);
+					if (want == 403)
+						assert_problem(&r, 403, "prohibido");
+					http_free(&r);
+					tested++;
+				}
+		}
+	}
+	http_free(&doc);
+	ck_assert_int_ge(tested, 13 * (int)NROLES * 2);
+}
+END_TEST
+
+/* A token with any header and payload, HMAC-signed with the stack's key. */
+static char *
+forge(const char *hdr, const char *payload, const char *kid_key)
+{
+	struct vr_jwt_keys ks;
+	char err[256], *tok, *p;
+	unsigned char mac[32];
+	unsigned int len = 32;
+	size_t n;
+
+	ck_assert_int_eq(vr_jwt_keys_load(&ks, getenv("VETRED_JWT_KEYS"), err,
+	    sizeof(err)), 0);
+	tok = malloc(VR_B64URL_LEN(strlen(hdr)) + VR_B64URL_LEN(strlen(payload))
+	    + VR_B64URL_LEN(32) + 2);
+	n = vr_b64url_encode(hdr, strlen(hdr), tok);
+	tok[n++] = '.';
+	n += vr_b64url_encode(payload, strlen(payload), tok + n);
+	p = tok + n;
+	HMAC(EVP_sha256(), ks.k[0].key, (int)ks.k[0].len,
+	    (unsigned char *)tok, n, mac, &len);
+	*p++ = '.';
+	if (kid_key != NULL)
+		vr_b64url_encode(mac, sizeof(mac), p);
+	else
+		*p = '\0';
+	return tok;
+}
+
+static void
+get_with(const char *authorization, struct http_resp *r)
+{
+	const char *extra[2] = { authorization, NULL };
+
+	http_req("GET", "/api/v1/sedes", NULL, NULL, 0,
+	    authorization ? extra : NULL, r);
+}
+
+static void
+expect_401(const char *authorization, const char *slug)
+{
+	struct http_resp r;
+	char buf[256];
+
+	get_with(authorization, &r);
+	ck_assert_msg(r.status == 401, "%s -> %ld %s", authorization
+	    ? authorization : "(none)", r.status, r.body);
+	assert_problem(&r, 401, slug);
+	ck_assert_ptr_nonnull(http_header(&r, "WWW-Authenticate", buf,
+	    sizeof(buf)));
+	ck_assert_ptr_nonnull(strstr(buf, "Bearer"));
+	http_free(&r);
+}
+
+START_TEST(tokens_invalidos_son_401)
+{
+	long long now = (long long)time(NULL), uid = admin_id();
+	const char *adm = "[{\"rol\":\"admin_red\",\"sede\":null}]";
+	char claims[512], line[4096], *tok, *t2, *dot;
+	struct http_resp r;
+
+	http_token_none();
+	expect_401(NULL, "no-autenticado");
+	expect_401("Authorization: Basic YWRtaW46YWRtaW4=", "no-autenticado");
+	expect_401("Authorization: Bearer", "no-autenticado");
+	expect_401("Authorization: Bearer no.es.un-token", "token-invalido");
+	expect_401("Authorization: Bearer ' OR 1=1 --", "token-invalido");
+
+#define WITH(t) (snprintf(line, sizeof(line), "Authorization: Bearer %s", \
+	(t)), line)
+	/* Expired, not yet valid, another audience. */
+	tok = token_sign(uid, adm, now - 1000, now - 100, NULL);
+	expect_401(WITH(tok), "token-invalido");
+	free(tok);
+	tok = token_sign(uid, adm, now + 3600, now + 4500, NULL);
+	expect_401(WITH(tok), "token-invalido");
+	free(tok);
+	tok = token_sign(uid, adm, now, now + 900, "otra-api");
+	expect_401(WITH(tok), "token-invalido");
+	free(tok);
+
+	/* alg none, another algorithm, an unknown kid, a tampered claim. */
+	snprintf(claims, sizeof(claims), "{\"iss\":\"vetred\",\"aud\":"
+	    "\"vetred-api\",\"sub\":\"%lld\",\"iat\":%lld,\"exp\":%lld,"
+	    "\"jti\":\"x1\",\"roles\":%s}", uid, now, now + 900, adm);
+	tok = forge("{\"alg\":\"none\",\"typ\":\"JWT\",\"kid\":\"dev1\"}",
+	    claims, NULL);
+	expect_401(WITH(tok), "token-invalido");
+	free(tok);
+	tok = forge("{\"alg\":\"HS512\",\"typ\":\"JWT\",\"kid\":\"dev1\"}",
+	    claims, "k");
+	expect_401(WITH(tok), "token-invalido");
+	free(tok);
+	tok = forge("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"otro\"}",
+	    claims, "k");
+	expect_401(WITH(tok), "token-invalido");
+	free(tok);
+	tok = forge("{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"dev1\"}",
+	    claims, "k");
+	get_with(WITH(tok), &r);		/* the forgery itself is right */
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+	/* farmacia's claims under the admin token's header and signature */
+	t2 = token_for(uid, "[{\"rol\":\"farmacia\",\"sede\":1}]");
+	dot = strchr(t2, '.') + 1;
+	snprintf(line, sizeof(line), "Authorization: Bearer %.*s.%.*s%s",
+	    (int)(strchr(tok, '.') - tok), tok,
+	    (int)(strrchr(t2, '.') - dot), dot, strrchr(tok, '.'));
+	expect_401(line, "token-invalido");
+	free(t2);
+	free(tok);
+#undef WITH
+
+	/* Public routes need no token. */
+	http_get("/health", &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+	http_get("/api/v1/openapi.json", &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+}
+END_TEST
+
+/* A user with no role is authenticated but may do nothing. */
+START_TEST(sin_roles_es_403)
+{
+	char *tok = token_for(admin_id(), "[]");
+	struct http_resp r;
+
+	http_token(tok);
+	http_get("/api/v1/sedes", &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+	http_post_json("/api/v1/citas/reservar", "{}", &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+	free(tok);
+	/* Unknown role names in a token grant nothing either. */
+	tok = token_for(admin_id(), "[{\"rol\":\"root\",\"sede\":null},"
+	    "{\"rol\":\"admin_red\",\"sede\":\"1\"}]");
+	http_token(tok);
+	http_get("/api/v1/sedes", &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+	free(tok);
+}
+END_TEST
+
+/* Lists without sede_id are for network-wide roles only. */
+START_TEST(listas_exigen_sede)
+{
+	char *tok = token_for(admin_id(), "[{\"rol\":\"recepcion\",\"sede\":1}]");
+	struct http_resp r;
+
+	http_token(tok);
+	http_get("/api/v1/citas", &r);
+	assert_problem(&r, 400, "parametro-invalido");
+	http_free(&r);
+	http_get("/api/v1/veterinarios", &r);
+	assert_problem(&r, 400, "parametro-invalido");
+	http_free(&r);
+	http_get("/api/v1/citas?sede_id=2", &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+	http_get("/api/v1/citas?sede_id=1", &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+	free(tok);
+	http_token(NULL);
+	http_get("/api/v1/citas", &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+}
+END_TEST
+
+/* Writes record who did them, with the role they acted under. */
+START_TEST(auditoria_registra_quien)
+{
+	long long vet = fx_vet(OWN, FX_DIA_COMPLETO), p = fx_paciente(), id;
+	char *tok = token_for(admin_id(), "[{\"rol\":\"recepcion\",\"sede\":1}]");
+	char t[FX_HORA_LEN];
+
+	http_token(tok);
+	fx_hora(fx_dia("America/Lima", 5, 21) + FX_HM(10, 0), FX_LIMA, t);
+	id = fx_reservar_ok(&(struct fx_cita){ .paciente = p,
+	    .veterinario = vet, .sede = OWN, .inicio = t, .duracion = 20 });
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM auditoria WHERE "
+	    "entidad = 'citas' AND entidad_id = '%lld' AND usuario_id = %lld "
+	    "AND rol = 'recepcion' AND sede_id = 1", id, admin_id()), 1);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM citas WHERE id = %lld "
+	    "AND creado_por = %lld", id, admin_id()), 1);
+	free(tok);
+}
+END_TEST
+
+/*
+ * A password change or a disabled account cuts the user's access tokens
+ * within seconds; a token issued after it works.
+ */
+START_TEST(revocacion_corta_los_tokens)
+{
+	char *v = db_valuef("INSERT INTO usuarios (email, nombre) VALUES "
+	    "('revocado.%ld@vetred.test', 'Revocado') RETURNING id",
+	    (long)time(NULL) ^ (long)getpid());
+	long long uid = atoll(v);
+	char *tok = token_for(uid, "[{\"rol\":\"admin_red\",\"sede\":null}]");
+	struct http_resp r;
+	long status = 0;
+	int i;
+
+	free(v);
+	http_token(tok);
+	http_get("/api/v1/sedes", &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+	db_execf("UPDATE usuarios SET password_hash = '$argon2id$v=19$m=19456,"
+	    "t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA' WHERE id = %lld",
+	    uid);
+	for (i = 0; i < 40 && status != 401; i++) {
+		usleep(100000);
+		http_get("/api/v1/sedes", &r);
+		status = r.status;
+		if (status == 401)
+			assert_problem(&r, 401, "token-invalido");
+		http_free(&r);
+	}
+	ck_assert_msg(status == 401, "still %ld after 4 s", status);
+	free(tok);
+
+	/* Issued after the change (the next whole second): valid. */
+	sleep(1);
+	tok = token_for(uid, "[{\"rol\":\"admin_red\",\"sede\":null}]");
+	http_token(tok);
+	http_get("/api/v1/sedes", &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+
+	db_execf("UPDATE usuarios SET activo = false WHERE id = %lld", uid);
+	for (i = 0, status = 0; i < 40 && status != 401; i++) {
+		usleep(100000);
+		http_get("/api/v1/sedes", &r);
+		status = r.status;
+		http_free(&r);
+	}
+	ck_assert_msg(status == 401, "still %ld after 4 s", status);
+	free(tok);
+}
+END_TEST
+
+Suite *
+access_suite(void)
+{
+	Suite *s = suite_create("access");
+	TCase *tok = tcase_create("tokens");
+	TCase *mat = tcase_create("matrix");
+
+	tcase_set_timeout(tok, 60);
+	tcase_set_timeout(mat, 240);
+	tcase_add_test(tok, tokens_invalidos_son_401);
+	tcase_add_test(tok, sin_roles_es_403);
+	tcase_add_test(tok, listas_exigen_sede);
+	tcase_add_test(tok, auditoria_registra_quien);
+	tcase_add_test(tok, revocacion_corta_los_tokens);
+	suite_add_tcase(s, tok);
+	tcase_add_test(mat, matriz_rutas_roles_sedes);
+	suite_add_tcase(s, mat);
+	return s;
+}
