@@ -59,6 +59,9 @@ static const struct {
 	{ "pacientes.leer", CLINICA },
 	{ "historia.leer", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) |
 	    R(ROL_VETERINARIO) },
+	{ "usuarios.leer", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
+	{ "usuarios.crear", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
+	{ "usuarios.modificar", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
 };
 
 /* The roles granting perm; 0 for a permission nobody holds (or unknown). */

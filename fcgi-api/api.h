@@ -45,6 +45,10 @@ enum api_stmt {
 	STMT_SESION_CERRAR,
 	STMT_REVOCADOS,
 	STMT_CITA_SEDE,
+	STMT_USUARIOS_LIST,
+	STMT_USUARIO_GET,
+	STMT_USUARIO_CREAR,
+	STMT_USUARIO_PUT,
 	STMT__MAX
 };
 
@@ -201,6 +205,11 @@ const char	*api_acting_role(const struct api_req *r, long long sede);
 const char	*api_acting_user(struct api_req *r);
 void		 api_forbidden(struct api_req *r, const char *detail);
 int		 api_sede_or_403(struct api_req *r, long long sede);
+
+void	api_usuarios_list(struct api_req *r);
+void	api_usuario_get(struct api_req *r);
+void	api_usuario_crear(struct api_req *r);
+void	api_usuario_put(struct api_req *r);
 
 /* result.c: answers from database functions, query parameters */
 void	api_reply_result(struct api_req *r, PGresult *res,

@@ -26,6 +26,8 @@ title_for(int status)
 	switch (status) {
 	case 400:
 		return "Solicitud inválida";
+	case 403:
+		return "Prohibido";
 	case 404:
 		return "No encontrado";
 	case 409:

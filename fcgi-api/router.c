@@ -42,6 +42,11 @@ const struct api_route api_routes[] = {
 	    0 },
 	{ "GET", "/api/v1/pacientes/{id}/historial", api_paciente_historial,
 	    "historia.leer", 0 },
+	{ "GET", "/api/v1/usuarios", api_usuarios_list, "usuarios.leer", 0 },
+	{ "POST", "/api/v1/usuarios", api_usuario_crear, "usuarios.crear", 1 },
+	{ "GET", "/api/v1/usuarios/{id}", api_usuario_get, "usuarios.leer", 0 },
+	{ "PUT", "/api/v1/usuarios/{id}", api_usuario_put, "usuarios.modificar",
+	    1 },
 };
 
 const int api_nroutes = (int)(sizeof(api_routes) / sizeof(api_routes[0]));

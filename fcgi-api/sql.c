@@ -112,4 +112,17 @@ const char *const api_sql[STMT__MAX] = {
 	    " sesiones_validas_desde))::bigint FROM usuarios"
 	    " WHERE sesiones_validas_desde > now() - make_interval(secs => $1::int)",
 	[STMT_CITA_SEDE] = "SELECT sede_id FROM citas WHERE id = $1::bigint",
+
+	/* Users (usuarios.c); $ alcance: NULL or the caller's sites. */
+	[STMT_USUARIOS_LIST] =
+	    "SELECT listar_usuarios($1::bigint[], $2::int, $3::bigint)",
+	[STMT_USUARIO_GET] = "SELECT usuario_detalle(u.id), $2::bigint[] IS NULL"
+	    " OR EXISTS (SELECT 1 FROM usuario_roles r WHERE r.usuario_id = u.id"
+	    " AND r.sede_id = ANY ($2::bigint[])) FROM usuarios u"
+	    " WHERE u.id = $1::bigint",
+	[STMT_USUARIO_CREAR] = "SELECT crear_usuario($1, $2, $3, $4::jsonb,"
+	    " $5::bigint[], $6::bigint, $7, $8, $9::inet)",
+	[STMT_USUARIO_PUT] = "SELECT actualizar_usuario($1::bigint, $2,"
+	    " $3::boolean, $4, $5::jsonb, $6::bigint[], $7::bigint, $8, $9,"
+	    " $10::inet)",
 };

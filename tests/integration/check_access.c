@@ -47,11 +47,30 @@ static const struct {
 	    1 },
 	{ "pacientes.leer", "admin_red admin_sede veterinario recepcion", 0 },
 	{ "historia.leer", "admin_red admin_sede veterinario", 0 },
+	{ "usuarios.leer", "admin_red admin_sede", 1 },
+	{ "usuarios.crear", "admin_red admin_sede", 1 },
+	{ "usuarios.modificar", "admin_red admin_sede", 1 },
 };
 
 static long long vet_at[3];	/* a vet working 24/7 at sites 1 and 2 */
 static long long pac;		/* a patient */
 static int slot;		/* next free half hour for bookings */
+
+/* A user who works (as recepcion) only at sede; its id. */
+static long long
+usuario_en(long long sede)
+{
+	char *v = db_valuef("WITH u AS (INSERT INTO usuarios (email, nombre) "
+	    "VALUES ('m.%ld.%d@vetred.test', 'Matriz') RETURNING id) "
+	    "INSERT INTO usuario_roles (usuario_id, sede_id, rol) SELECT id, "
+	    "%lld, 'recepcion' FROM u RETURNING usuario_id",
+	    (long)getpid(), slot++, sede);
+	long long id = atoll(v);
+
+	free(v);
+	return id;
+}
+
 
 /* A booking at sede made with the admin's token; its id. */
 static long long
@@ -72,12 +91,13 @@ cita_en(long long sede)
  */
 static int
 request_for(const char *method, const char *path, long long sede,
-    char *url, size_t n, char *body, size_t bn, long *ok)
+    char *url, size_t n, char *body, size_t bn, long *ok, int *sitewide)
 {
 	char t[FX_HORA_LEN], *code;
 
 	body[0] = '\0';
 	*ok = 200;
+	*sitewide = 0;
 	if (strcmp(path, "/api/v1/sedes") == 0 && strcmp(method, "GET") == 0)
 		snprintf(url, n, "%s", path);
 	else if (strcmp(path, "/api/v1/sedes") == 0) {
@@ -122,7 +142,21 @@ request_for(const char *method, const char *path, long long sede,
 		snprintf(url, n, "/api/v1/pacientes/%lld", pac);
 	else if (strcmp(path, "/api/v1/pacientes/{id}/historial") == 0)
 		snprintf(url, n, "/api/v1/pacientes/%lld/historial", pac);
-	else
+	else if (strcmp(path, "/api/v1/usuarios") == 0 &&
+	    strcmp(method, "GET") == 0) {
+		snprintf(url, n, "%s", path);	/* scoped by the caller */
+		*sitewide = 1;
+	} else if (strcmp(path, "/api/v1/usuarios") == 0) {
+		snprintf(url, n, "%s", path);
+		snprintf(body, bn, "{\"email\":\"n.%ld.%d@vetred.test\","
+		    "\"nombre\":\"Nueva\",\"roles\":[{\"rol\":\"recepcion\","
+		    "\"sede\":%lld}]}", (long)getpid(), slot++, sede);
+		*ok = 201;
+	} else if (strcmp(path, "/api/v1/usuarios/{id}") == 0) {
+		snprintf(url, n, "/api/v1/usuarios/%lld", usuario_en(sede));
+		if (strcmp(method, "PUT") == 0)
+			snprintf(body, bn, "{\"nombre\":\"Renombrada\"}");
+	} else
 		return -1;
 	return 0;
 }
@@ -148,7 +182,7 @@ START_TEST(matriz_rutas_roles_sedes)
 	char url[512], body[1024], grant[128], *tok;
 	long ok, want;
 	size_t i, k;
-	int site, scoped, tested = 0, allowed;
+	int site, scoped, sitewide, tested = 0, allowed;
 	const char *who;
 
 	vet_at[1] = fx_vet(OWN, FX_DIA_COMPLETO);
@@ -182,7 +216,8 @@ START_TEST(matriz_rutas_roles_sedes)
 						method[k] = (char)(method[k] - 32);
 					ck_assert_msg(request_for(method,
 					    path->string, site ? OTHER : OWN, url,
-					    sizeof(url), body, sizeof(body), &ok) == 0,
+					    sizeof(url), body, sizeof(body), &ok,
+					    &sitewide) == 0,
 					    "no request in the access matrix for %s %s:"
 					    " add one to request_for()", method,
 					    path->string);
@@ -198,8 +233,8 @@ START_TEST(matriz_rutas_roles_sedes)
 					http_token(NULL);
 					free(tok);
 					allowed = holds(who, roles[i]) && (!scoped ||
-					    site == 0 || strcmp(roles[i], "admin_red")
-					    == 0);
+					    sitewide || site == 0 ||
+					    strcmp(roles[i], "admin_red") == 0);
 					want = allowed ? ok : 403;
 					ck_assert_msg(r.status == want, "%s %s as %s at "
 					    "the %s site: %ld, expected %ld: %s",
@@ -213,7 +248,7 @@ START_TEST(matriz_rutas_roles_sedes)
 		}
 	}
 	http_free(&doc);
-	ck_assert_int_ge(tested, 13 * (int)NROLES * 2);
+	ck_assert_int_ge(tested, 17 * (int)NROLES * 2);
 }
 END_TEST
 

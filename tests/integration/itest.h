@@ -133,6 +133,7 @@ Suite	*agenda_suite(void);
 Suite	*concurrency_suite(void);
 Suite	*auth_suite(void);
 Suite	*access_suite(void);
+Suite	*usuarios_suite(void);
 Suite	*failover_suite(void);
 
 #endif

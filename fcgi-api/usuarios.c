@@ -1,0 +1,271 @@
+/*
+ * usuarios.c - user administration: list, read, create, update, and the
+ * roles each user holds per site.
+ *
+ * A network administrator manages everyone; a site administrator only the
+ * roles held at its sites, and the accounts of people who work only
+ * there; nobody grants admin_red but a network administrator.  The scope
+ * is passed to the database functions (db/migrations/0011_usuarios.sql),
+ * which decide under the row lock.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+#define ID_MAX		9007199254740991LL
+#define LIST_DEFAULT	"50"
+#define MAX_ROLES	32
+
+/*
+ * The caller's scope for the route's permission: NULL for the whole
+ * network, else the sites of its site-bound grants ("{1,3}").
+ */
+static const char *
+alcance(struct api_req *r)
+{
+	struct vr_buf b;
+	const char *out;
+	int i;
+
+	if (api_allowed_everywhere(r))
+		return NULL;
+	vr_buf_init(&b);
+	vr_buf_puts(&b, "{");
+	for (i = 0; i < r->auth.n; i++)
+		if (r->auth.g[i].sede != 0 && api_allowed(r, r->auth.g[i].sede))
+			vr_buf_printf(&b, "%s%lld", b.len > 1 ? "," : "",
+			    r->auth.g[i].sede);
+	vr_buf_puts(&b, "}");
+	out = vr_arena_strndup(r->arena, b.data, b.len);
+	vr_buf_free(&b);
+	return out;
+}
+
+/* user@host.tld, no spaces (the table checks the same). */
+static int
+email_ok(const char *s)
+{
+	const char *at = strchr(s, '@'), *dot;
+
+	if (at == NULL || at == s || strchr(at + 1, '@') != NULL ||
+	    strpbrk(s, " \t\r\n") != NULL)
+		return 0;
+	dot = strrchr(at, '.');
+	return dot != NULL && dot > at + 1 && dot[1] != '\0';
+}
+
+/*
+ * "roles": [{"rol": name, "sede": id | null}], as JSON text for the
+ * database; admin_red is network-wide, admin_sede bound to a site.
+ */
+static const char *
+roles_in(struct api_req *r, int required, cJSON *errs)
+{
+	const cJSON *roles = cJSON_GetObjectItemCaseSensitive(r->json, "roles");
+	const cJSON *g, *rol, *sede;
+	cJSON *out, *o;
+	char *s;
+	const char *text;
+	int k, bad = 0;
+
+	if (roles == NULL && !required)
+		return NULL;
+	if (!cJSON_IsArray(roles) || cJSON_GetArraySize(roles) > MAX_ROLES) {
+		vr_json_error(errs, "roles", "debe ser una lista de hasta 32 "
+		    "{rol, sede}");
+		return NULL;
+	}
+	out = cJSON_CreateArray();
+	cJSON_ArrayForEach(g, roles) {
+		rol = cJSON_GetObjectItemCaseSensitive(g, "rol");
+		sede = cJSON_GetObjectItemCaseSensitive(g, "sede");
+		k = cJSON_IsString(rol) ? api_rol_parse(rol->valuestring) : -1;
+		if (!cJSON_IsObject(g) || k < 0) {
+			vr_json_error(errs, "roles", "rol desconocido: use "
+			    "admin_red, admin_sede, veterinario, recepcion, "
+			    "farmacia o auditor");
+			bad = 1;
+			break;
+		}
+		if (!(cJSON_IsNull(sede) || sede == NULL) && !(cJSON_IsNumber(sede)
+		    && sede->valuedouble >= 1 && sede->valuedouble <= ID_MAX &&
+		    sede->valuedouble == (double)(long long)sede->valuedouble)) {
+			vr_json_error(errs, "roles", "sede debe ser el id de una "
+			    "sede o null (toda la red)");
+			bad = 1;
+			break;
+		}
+		if (k == ROL_ADMIN_RED && cJSON_IsNumber(sede)) {
+			vr_json_error(errs, "roles", "admin_red abarca toda la "
+			    "red: sede debe ser null");
+			bad = 1;
+			break;
+		}
+		if (k == ROL_ADMIN_SEDE && !cJSON_IsNumber(sede)) {
+			vr_json_error(errs, "roles", "admin_sede necesita una "
+			    "sede");
+			bad = 1;
+			break;
+		}
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "rol", api_rol_names[k]);
+		if (cJSON_IsNumber(sede))
+			cJSON_AddNumberToObject(o, "sede", sede->valuedouble);
+		else
+			cJSON_AddNullToObject(o, "sede");
+		cJSON_AddItemToArray(out, o);
+	}
+	if (bad) {
+		cJSON_Delete(out);
+		return NULL;
+	}
+	s = cJSON_PrintUnformatted(out);
+	cJSON_Delete(out);
+	text = s ? vr_arena_strdup(r->arena, s) : NULL;
+	cJSON_free(s);
+	return text;
+}
+
+/* The Argon2id hash of body field "password", checked by the policy. */
+static const char *
+password_in(struct api_req *r, const char *email, cJSON *errs)
+{
+	const char *pw, *why;
+	char hash[VR_PASSWORD_HASH_LEN];
+
+	if (vr_json_str(r->json, "password", 0, 1, 1024, &pw, errs) <= 0)
+		return NULL;
+	if ((why = vr_password_weak(pw, email)) != NULL) {
+		vr_json_error(errs, "password", why);
+		return NULL;
+	}
+	if (vr_password_hash(pw, &r->ctx->shared->cfg->kdf, hash,
+	    sizeof(hash)) < 0) {
+		vr_json_error(errs, "password", "no se pudo procesar");
+		return NULL;
+	}
+	return vr_arena_strdup(r->arena, hash);
+}
+
+/*
+ * GET /api/v1/usuarios[?limite&cursor] - permission usuarios.leer.
+ * 200 {elementos: [Usuario], siguiente_cursor}: everyone for admin_red,
+ * the people with a role at the caller's sites for admin_sede.
+ */
+void
+api_usuarios_list(struct api_req *r)
+{
+	static const char *const kinds[1] = { NULL };
+	cJSON *errs = cJSON_CreateArray();
+	const char *p[3] = { NULL }, *cur[1] = { NULL };
+
+	if (api_qint(r, "limite", 1, 200, &p[1], errs) == 0)
+		p[1] = LIST_DEFAULT;
+	if (api_qcursor(r, 1, kinds, cur, errs) > 0)
+		p[2] = cur[0];
+	if (api_params_or_400(r, errs) < 0)
+		return;
+	p[0] = alcance(r);
+	api_run_json(r, STMT_USUARIOS_LIST, 3, p, NULL);
+}
+
+/*
+ * GET /api/v1/usuarios/{id} - permission usuarios.leer.
+ * 200 Usuario; 403 someone with no role at the caller's sites; 404.
+ */
+void
+api_usuario_get(struct api_req *r)
+{
+	long long id;
+	const char *p[2];
+	PGresult *res = NULL;
+	int rc;
+
+	if (api_id_or_400(r, 0, &id) < 0)
+		return;
+	p[0] = api_lltoa(r, id);
+	p[1] = alcance(r);
+	if ((rc = vr_db_exec(&r->ctx->db, STMT_USUARIO_GET, 2, p, &res)) < 0) {
+		api_db_problem(r, rc);
+		return;
+	}
+	if (PQntuples(res) == 0)
+		api_problem(r, 404, "no-encontrado", "No encontrado",
+		    "El usuario no existe.", NULL);
+	else if (*PQgetvalue(res, 0, 1) != 't')
+		api_forbidden(r, "El usuario no trabaja en sus sedes.");
+	else
+		api_reply(r, 200, "application/json; charset=utf-8",
+		    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), NULL);
+	PQclear(res);
+}
+
+/*
+ * POST /api/v1/usuarios {email, nombre, password?, roles} - permission
+ * usuarios.crear.  201 Usuario + Location; 403 roles outside the caller's
+ * sites (or admin_red from a site administrator); 409 e-mail taken;
+ * 422 invalid fields or a weak password.
+ */
+void
+api_usuario_crear(struct api_req *r)
+{
+	cJSON *errs = cJSON_CreateArray();
+	const char *p[9] = { NULL }, *email = NULL, *nombre = NULL;
+
+	if (vr_json_str(r->json, "email", 1, 3, 254, &email, errs) > 0 &&
+	    !email_ok(email))
+		vr_json_error(errs, "email", "no es un correo válido");
+	vr_json_str(r->json, "nombre", 1, 1, 160, &nombre, errs);
+	p[3] = roles_in(r, 1, errs);
+	p[2] = password_in(r, email, errs);
+	if (api_fields_or_422(r, errs) < 0)
+		return;
+	p[0] = email;
+	p[1] = nombre;
+	p[4] = alcance(r);
+	p[5] = api_acting_user(r);
+	p[6] = api_acting_role(r, 0);
+	p[7] = r->request_id;
+	p[8] = *r->remote_addr ? r->remote_addr : NULL;
+	api_run_function(r, STMT_USUARIO_CREAR, 1, 9, p, "/api/v1/usuarios/");
+}
+
+/*
+ * PUT /api/v1/usuarios/{id} {nombre?, activo?, password?, roles?} -
+ * permission usuarios.modificar.  roles replaces the grants within the
+ * caller's scope; a change of roles cuts the user's current tokens.
+ * 200 Usuario; 403 out of scope; 404; 422.
+ */
+void
+api_usuario_put(struct api_req *r)
+{
+	cJSON *errs = cJSON_CreateArray();
+	const char *p[10] = { NULL }, *nombre = NULL;
+	long long id;
+	int activo, given = 0;
+
+	if (api_id_or_400(r, 0, &id) < 0) {
+		cJSON_Delete(errs);
+		return;
+	}
+	if (vr_json_str(r->json, "nombre", 0, 1, 160, &nombre, errs) > 0)
+		given++;
+	if (vr_json_bool(r->json, "activo", 0, &activo, errs) > 0)
+		p[2] = activo ? "true" : "false", given++;
+	given += (p[3] = password_in(r, NULL, errs)) != NULL;
+	given += (p[4] = roles_in(r, 0, errs)) != NULL;
+	if (given == 0 && cJSON_GetArraySize(errs) == 0)
+		vr_json_error(errs, "cuerpo", "no indica ningún cambio");
+	if (api_fields_or_422(r, errs) < 0)
+		return;
+	p[0] = api_lltoa(r, id);
+	p[1] = nombre;
+	p[5] = alcance(r);
+	p[6] = api_acting_user(r);
+	p[7] = api_acting_role(r, 0);
+	p[8] = r->request_id;
+	p[9] = *r->remote_addr ? r->remote_addr : NULL;
+	api_run_function(r, STMT_USUARIO_PUT, 1, 10, p, NULL);
+}
