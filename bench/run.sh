@@ -815,7 +815,7 @@ fi
 M_START="$(api_metrics)"
 book_run bwarm 64 3 0 0 8000          # warm-up: plans of every API connection
 # Statistics of a table that is no longer empty: planned while citas was
-# empty, cita_detalle() reads it with a hash join over the whole table
+# empty, the reads may use a hash join over the whole table
 # (until autovacuum analyzes it, a minute or more later).  ANALYZE
 # invalidates the plans cached in the API's connections.
 bpsql -c 'ANALYZE citas, auditoria, outbox'
@@ -895,8 +895,9 @@ pgbench_log_stats pgu 2
 k_alloc k 1 10
 explain exbook "$(slot_call "$((k + 2))" bench-explain) UNION ALL $(slot_call "$((k + 3))" bench-explain) UNION ALL $(slot_call "$((k + 4))" bench-explain) UNION ALL $(slot_call "$((k + 5))" bench-explain) UNION ALL $(slot_call "$((k + 6))" bench-explain)" \
   "$(slot_call "$k" bench-explain)" "$(slot_call "$((k + 1))" bench-explain)"
-explain exread "SELECT cita_detalle(id) FROM generate_series($ID0, $ID0 + 4) id" \
-  "SELECT cita_detalle($ID1 - 1)" "SELECT cita_detalle($ID1)"
+explain exread "SELECT documento, version, sede_id FROM citas WHERE id BETWEEN $ID0 AND $ID0 + 4" \
+  "SELECT documento, version, sede_id FROM citas WHERE id = $ID1 - 1" \
+  "SELECT documento, version, sede_id FROM citas WHERE id = $ID1"
 
 # Every 201 is a row, and every row a 201.
 M_END="$(api_metrics)"
@@ -1317,7 +1318,7 @@ misses_text() {
     echo "  At $(fmt_int "$T_READ_RPS") req/s, ${M_NPROC} CPUs leave $budget µs of CPU per read for everything. A read cost $tot µs:"
     echo "  PostgreSQL $(cpu_us read64 pg) µs, nginx $(cpu_us read64 nginx) µs, the API $(cpu_us read64 api) µs, wrk $(cpu_us read64 client) µs"
     echo "  (all CPUs $(v read64.cpu) % busy). nginx + API + wrk alone take $(( $(cpu_us read64 nginx) + $(cpu_us read64 api) + $(cpu_us read64 client) )) µs;"
-    echo "  PostgreSQL alone (pgbench, 64 clients, no HTTP) answered $(fmt_int "${R[pgr64.rps]:-}") \`cita_detalle()\` calls/s"
+    echo "  PostgreSQL alone (pgbench, 64 clients, no HTTP) answered $(fmt_int "${R[pgr64.rps]:-}") reads of the stored document/s"
     echo "  at $(cpu_us pgr64 pg) µs of its CPU each. The read is CPU-bound on these ${M_NPROC} cores: the target needs"
     echo "  the whole path to cost what PostgreSQL alone costs now."
     if [ -n "${R[alt_read64.requests]:-}" ]; then
@@ -1449,7 +1450,7 @@ $(cpu_row users "users model (1,000 conn.)")
 $(cpu_row sat64 "saturation, HTTP (64 conn.)")
 $(cpu_row pgb64 "saturation, pgbench (64 clients)")
 $(cpu_row read64 "reads, HTTP (64 conn.)")
-$(cpu_row pgr64 "reads, pgbench \`cita_detalle\` (64 clients)")
+$(cpu_row pgr64 "reads, pgbench, the GET statement (64 clients)")
 
 Latency by stage at 64 connections (${PROFILE_SECS} s each, with a temporary nginx
 access log of its own timings; ms, mean / P50 / P99 — nginx logs whole
@@ -1471,7 +1472,7 @@ saturation $(v sat64.api_book_ms) ms, reads $(v read64.api_read_ms) ms.
 
 PostgreSQL:
 
-- alone, 64 clients (pgbench): $(fmt_int "${R[pgb64.rps]:-}") bookings/s, $(fmt_int "${R[pgr64.rps]:-}") \`cita_detalle()\` reads/s;
+- alone, 64 clients (pgbench): $(fmt_int "${R[pgb64.rps]:-}") bookings/s, $(fmt_int "${R[pgr64.rps]:-}") reads/s (the GET statement);
   one client: $(fmt_int "${R[pgb1.rps]:-}") bookings/s ($(v pgb1.mean_ms) ms each), $(fmt_int "${R[pgr1.rps]:-}") reads/s ($(v pgr1.mean_ms) ms each);
 - WAL per booking — users model / saturation / pgbench: $(v users.wal_bytes) / $(v sat64.wal_bytes) / $(v pgb64.wal_bytes) bytes,
   of which full-page images $(v users.wal_fpi) / $(v sat64.wal_fpi) / $(v pgb64.wal_fpi) per booking; WAL flushes per booking
@@ -1487,7 +1488,7 @@ PostgreSQL:
 ${R[exbook.nested]:-(not available)}
 \`\`\`
 
-  one read, \`cita_detalle()\`, the same way: $(v exread.ms) ms:
+  one read (the GET statement) the same way: $(v exread.ms) ms:
 
 \`\`\`text
 ${R[exread.nested]:-(not available)}

@@ -170,13 +170,56 @@ grants(struct api_auth *a, const cJSON *roles)
 	return 0;
 }
 
+/* The memo of a token this thread verified and that has not expired. */
+static const struct api_token_memo *
+memo_find(struct api_ctx *ctx, const char *tok, size_t n, long long now)
+{
+	int i;
+
+	for (i = 0; i < API_TOKEN_MEMO; i++)
+		if (ctx->memo[i].tok != NULL && ctx->memo[i].len == n &&
+		    ctx->memo[i].exp > now && memcmp(ctx->memo[i].tok, tok, n)
+		    == 0)
+			return &ctx->memo[i];
+	return NULL;
+}
+
+static void
+memo_add(struct api_ctx *ctx, const char *tok, size_t n, long long exp,
+    const struct api_auth *a)
+{
+	struct api_token_memo *m = &ctx->memo[ctx->memo_next];
+
+	ctx->memo_next = (ctx->memo_next + 1) % API_TOKEN_MEMO;
+	free(m->tok);
+	m->tok = vr_xmalloc(n);
+	memcpy(m->tok, tok, n);
+	m->len = n;
+	m->exp = exp;
+	m->auth = *a;
+}
+
+void
+api_auth_forget(struct api_ctx *ctx)
+{
+	int i;
+
+	for (i = 0; i < API_TOKEN_MEMO; i++) {
+		free(ctx->memo[i].tok);
+		ctx->memo[i].tok = NULL;
+	}
+}
+
 /* 0 with r->auth filled, or -1 with the 401 answered. */
 int
 api_authenticate(struct api_req *r)
 {
 	struct api_shared *sh = r->ctx->shared;
 	const char *h = FCGX_GetParam("HTTP_AUTHORIZATION", r->fcgx->envp);
+	const struct api_token_memo *m;
+	long long now = (long long)time(NULL), exp = 0;
 	cJSON *claims = NULL;
+	size_t n;
 	int v;
 
 	if (h == NULL || *h == '\0') {
@@ -191,14 +234,21 @@ api_authenticate(struct api_req *r)
 	}
 	for (h += 7; *h == ' '; h++)
 		;
+	n = strlen(h);
+	if ((m = memo_find(r->ctx, h, n, now)) != NULL) {
+		r->auth = m->auth;
+		goto verified;
+	}
 	v = vr_jwt_verify(&sh->jwt, h, sh->cfg->jwt_issuer,
-	    sh->cfg->jwt_audience, (long long)time(NULL), &claims);
+	    sh->cfg->jwt_audience, now, &claims);
 	if (v == VR_JWT_OK) {
 		memset(&r->auth, 0, sizeof(r->auth));
 		vr_parse_id(cJSON_GetObjectItemCaseSensitive(claims,
 		    "sub")->valuestring, &r->auth.uid);
 		r->auth.iat = (long long)cJSON_GetObjectItemCaseSensitive(
 		    claims, "iat")->valuedouble;
+		exp = (long long)cJSON_GetObjectItemCaseSensitive(claims,
+		    "exp")->valuedouble;
 		if (grants(&r->auth, cJSON_GetObjectItemCaseSensitive(claims,
 		    "roles")) < 0)
 			v = VR_JWT_CLAIMS;
@@ -212,6 +262,8 @@ api_authenticate(struct api_req *r)
 		    "El token de acceso no es válido.", BAD_TOKEN);
 		return -1;
 	}
+	memo_add(r->ctx, h, n, exp, &r->auth);
+verified:
 	if (revoked(sh, r->auth.uid, r->auth.iat)) {
 		unauthenticated(r, "token-invalido", "La sesión fue cerrada "
 		    "(cambio de contraseña o usuario inactivo); inicie sesión "

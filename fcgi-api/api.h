@@ -78,6 +78,20 @@ struct api_auth {
 	struct api_grant g[API_MAX_GRANTS];
 };
 
+/*
+ * A token verified by this thread, kept until it expires: clients send the
+ * same token for 15 minutes, and a string compare is cheaper than the
+ * base64, JSON and HMAC work of verifying it again.
+ */
+#define API_TOKEN_MEMO	8
+
+struct api_token_memo {
+	char		*tok;
+	size_t		 len;
+	long long	 exp;
+	struct api_auth	 auth;
+};
+
 /* Tokens of uid issued before since (epoch seconds) are revoked. */
 struct api_revocation {
 	long long	 uid, since;
@@ -104,6 +118,8 @@ struct api_ctx {
 	struct vr_arena		 arena;	/* request-scoped, reset per request */
 	struct vr_buf		 out;	/* response being assembled */
 	int			 id;
+	struct api_token_memo	 memo[API_TOKEN_MEMO];
+	int			 memo_next;
 };
 
 struct api_route;
@@ -198,6 +214,7 @@ void	api_auth_logout(struct api_req *r);
 unsigned	 api_perm_roles(const char *perm);
 int		 api_rol_parse(const char *name);
 int		 api_authenticate(struct api_req *r);
+void		 api_auth_forget(struct api_ctx *ctx);
 int		 api_revocations_load(struct api_shared *sh, struct vr_db *db);
 int		 api_allowed(const struct api_req *r, long long sede);
 int		 api_allowed_everywhere(const struct api_req *r);

@@ -211,6 +211,7 @@ main(void)
 	for (i = 0; i < cfg.api_threads; i++) {
 		vr_arena_free(&ctxs[i].arena);
 		vr_buf_free(&ctxs[i].out);
+		api_auth_forget(&ctxs[i]);
 	}
 	free(ctxs);
 	free(tids);

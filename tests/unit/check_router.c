@@ -113,6 +113,7 @@ static void
 teardown(void)
 {
 	cJSON_Delete(f->r.json);
+	api_auth_forget(&f->ctx);
 	vr_db_close(&f->ctx.db);
 	vr_arena_free(&f->ctx.arena);
 	vr_buf_free(&f->ctx.out);
@@ -505,6 +506,33 @@ START_TEST(dispatch_requires_token)
 }
 END_TEST
 
+/* A verified token is remembered by the thread; revocation still holds. */
+START_TEST(dispatch_token_memo)
+{
+	api_dispatch(req("GET", "/api/v1/sedes/0", "", 0));
+	assert_problem(400, "id-invalido");	/* authenticated, then 400 */
+	ck_assert_ptr_nonnull(f->ctx.memo[0].tok);
+	ck_assert_int_eq(f->ctx.memo[0].auth.uid, 1);
+	f->out.wrNext = f->obuf;
+	api_dispatch(req("GET", "/api/v1/sedes/0", "", 0));
+	assert_problem(400, "id-invalido");
+	ck_assert_ptr_null(f->ctx.memo[1].tok);		/* a hit, not a new entry */
+	f->out.wrNext = f->obuf;
+	f->shared.rev = vr_xcalloc(1, sizeof(*f->shared.rev));
+	f->shared.rev[0].uid = 1;
+	f->shared.rev[0].since = (long long)time(NULL) + 5;
+	f->shared.rev_n = 1;
+	api_dispatch(req("GET", "/api/v1/sedes/0", "", 0));
+	assert_problem(401, "token-invalido");
+	f->out.wrNext = f->obuf;
+	f->shared.rev_n = 0;
+	f->ctx.memo[0].exp = 1;			/* expired memo: verify again */
+	api_dispatch(req("GET", "/api/v1/sedes/0", "", 0));
+	assert_problem(400, "id-invalido");
+	ck_assert_ptr_nonnull(f->ctx.memo[1].tok);
+}
+END_TEST
+
 /* Revoked: tokens issued before the user's cut-off are refused. */
 START_TEST(dispatch_revoked_token)
 {
@@ -846,6 +874,7 @@ router_suite(void)
 	tcase_add_test(tc, dispatch_capture_to_handler);
 	tcase_add_test(tc, dispatch_requires_token);
 	tcase_add_test(tc, dispatch_revoked_token);
+	tcase_add_test(tc, dispatch_token_memo);
 	tcase_add_test(tc, body_ok_reaches_handler);
 	tcase_add_test(tc, body_413);
 	tcase_add_test(tc, body_415);
