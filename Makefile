@@ -16,7 +16,8 @@ API_SRCS = fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/sql.c fcgi-api/system.c \
 	   fcgi-api/sedes.c fcgi-api/result.c fcgi-api/citas.c \
 	   fcgi-api/agenda.c fcgi-api/pacientes.c fcgi-api/openapi_doc.c \
-	   fcgi-api/auth.c fcgi-api/access.c fcgi-api/usuarios.c
+	   fcgi-api/auth.c fcgi-api/access.c fcgi-api/usuarios.c \
+	   fcgi-api/auditoria.c
 API_MAIN = fcgi-api/main.c
 
 MIGRATE_SRCS = db/migrate.c
@@ -44,6 +45,7 @@ INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_auth.c \
 	     tests/integration/check_access.c \
 	     tests/integration/check_usuarios.c \
+	     tests/integration/check_auditoria.c \
 	     tests/integration/check_failover.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))

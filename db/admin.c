@@ -6,13 +6,19 @@
  *   vetred-admin clave EMAIL       password on stdin -> set it for the
  *                                  user (the first admin's, say); every
  *                                  session of the user is revoked
+ *   vetred-admin sellar            seal the audit rows not yet in the hash
+ *                                  chain (what a periodic job runs)
+ *   vetred-admin verificar         walk the chain; print its state as JSON,
+ *                                  exit 1 when a link is broken
  *
  * Passwords must pass the same policy as through the API (10+ characters,
  * not a common password).  Reads VETRED_DATABASE_URL, VETRED_ARGON2_* and
  * VETRED_COMMON_PASSWORDS_FILE like the services.  Exit 0 on success, 1 on
- * a refused password or unknown user, 2 on bad usage or configuration.
+ * a refused password, an unknown user or a broken chain, 2 on bad usage,
+ * configuration or database errors.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vr.h"
@@ -21,8 +27,51 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: vetred-admin hash | clave EMAIL  "
-	    "(password on stdin)\n");
+	    "(password on stdin)\n"
+	    "       vetred-admin sellar | verificar\n");
 	return 2;
+}
+
+/* sellar and verificar: the audit chain. */
+static int
+chain(const struct vr_config *cfg, int seal)
+{
+	struct vr_db db;
+	PGresult *res = NULL;
+	long total = 0, n;
+	int rc = 0, broken;
+
+	vr_log_init("admin", VR_LOG_WARN);
+	if (vr_db_open(&db, cfg->database_url, NULL, 0, 0) < 0) {
+		fprintf(stderr, "vetred-admin: cannot connect to the database\n");
+		return 2;
+	}
+	if (seal) {
+		do {
+			if (vr_db_query(&db, "SELECT auditoria_sellar(10000)",
+			    &res) < 0) {
+				rc = 2;
+				break;
+			}
+			n = atol(PQgetvalue(res, 0, 0));
+			PQclear(res);
+			total += n;
+		} while (n > 0);
+		if (rc == 0)
+			printf("%ld audit rows sealed\n", total);
+	} else if (vr_db_query(&db, "SELECT auditoria_estado()", &res) < 0)
+		rc = 2;
+	else {
+		printf("%s\n", PQgetvalue(res, 0, 0));
+		broken = strstr(PQgetvalue(res, 0, 0), "\"integra\": false") !=
+		    NULL;
+		PQclear(res);
+		rc = broken ? 1 : 0;
+	}
+	if (rc == 2)
+		fprintf(stderr, "vetred-admin: %s\n", db.errmsg);
+	vr_db_close(&db);
+	return rc;
 }
 
 /* One line from stdin without its newline; NULL when empty. */
@@ -47,6 +96,14 @@ main(int argc, char **argv)
 	PGresult *res = NULL;
 	int rc;
 
+	if (argc == 2 && (strcmp(argv[1], "sellar") == 0 ||
+	    strcmp(argv[1], "verificar") == 0)) {
+		if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "vetred-admin: %s\n", err);
+			return 2;
+		}
+		return chain(&cfg, strcmp(argv[1], "sellar") == 0);
+	}
 	if (argc < 2 || (strcmp(argv[1], "hash") == 0 && argc != 2) ||
 	    (strcmp(argv[1], "clave") == 0 && argc != 3) ||
 	    (strcmp(argv[1], "hash") != 0 && strcmp(argv[1], "clave") != 0))

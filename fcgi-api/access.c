@@ -60,6 +60,7 @@ static const struct {
 	{ "historia.leer", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) |
 	    R(ROL_VETERINARIO) },
 	{ "usuarios.leer", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
+	{ "auditoria.leer", R(ROL_ADMIN_RED) | R(ROL_AUDITOR) },
 	{ "usuarios.crear", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
 	{ "usuarios.modificar", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
 };

@@ -49,6 +49,8 @@ enum api_stmt {
 	STMT_USUARIO_GET,
 	STMT_USUARIO_CREAR,
 	STMT_USUARIO_PUT,
+	STMT_AUDITORIA_LIST,
+	STMT_AUDITORIA_ESTADO,
 	STMT__MAX
 };
 
@@ -227,6 +229,8 @@ void	api_usuarios_list(struct api_req *r);
 void	api_usuario_get(struct api_req *r);
 void	api_usuario_crear(struct api_req *r);
 void	api_usuario_put(struct api_req *r);
+void	api_auditoria_list(struct api_req *r);
+void	api_auditoria_verificacion(struct api_req *r);
 
 /* result.c: answers from database functions, query parameters */
 void	api_reply_result(struct api_req *r, PGresult *res,

@@ -211,18 +211,23 @@ api_paciente_registro(struct api_req *r)
 
 /*
  * GET /api/v1/pacientes/{id} - permission pacientes.leer.
- * 200 Paciente with its owner and latest weight; 400 bad id; 404.
+ * 200 Paciente with its owner and latest weight; 400 bad id; 404.  The
+ * read is audited.
  */
 void
 api_paciente_get(struct api_req *r)
 {
-	const char *p[1];
+	const char *p[5];
 	long long id;
 
 	if (api_id_or_400(r, 0, &id) < 0)
 		return;
 	p[0] = api_lltoa(r, id);
-	api_run_json(r, STMT_PACIENTE_GET, 1, p, "El paciente no existe.");
+	p[1] = api_acting_user(r);
+	p[2] = api_acting_role(r, 0);
+	p[3] = r->request_id;
+	p[4] = *r->remote_addr ? r->remote_addr : NULL;
+	api_run_json(r, STMT_PACIENTE_GET, 5, p, "El paciente no existe.");
 }
 
 /*
@@ -231,6 +236,7 @@ api_paciente_get(struct api_req *r)
  * 200 {paciente, eventos: [{tipo: cita|vacunacion|tratamiento|entrada|
  * peso, id, fecha, …}], siguiente_cursor}, newest first (upcoming
  * appointments lead); 400 bad id or parameters; 404 no such patient.
+ * The read is audited.
  */
 void
 api_paciente_historial(struct api_req *r)
@@ -238,7 +244,7 @@ api_paciente_historial(struct api_req *r)
 	static const char *const kinds[3] = { NULL,
 	    "cita|vacunacion|tratamiento|entrada|peso", NULL };
 	cJSON *errs = cJSON_CreateArray();
-	const char *p[5] = { NULL };
+	const char *p[9] = { NULL };
 	const char *cur[3] = { NULL, NULL, NULL };
 	long long id;
 
@@ -256,5 +262,9 @@ api_paciente_historial(struct api_req *r)
 	}
 	if (api_params_or_400(r, errs) < 0)
 		return;
-	api_run_json(r, STMT_HISTORIAL, 5, p, "El paciente no existe.");
+	p[5] = api_acting_user(r);
+	p[6] = api_acting_role(r, 0);
+	p[7] = r->request_id;
+	p[8] = *r->remote_addr ? r->remote_addr : NULL;
+	api_run_json(r, STMT_HISTORIAL, 9, p, "El paciente no existe.");
 }

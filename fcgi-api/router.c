@@ -47,6 +47,9 @@ const struct api_route api_routes[] = {
 	{ "GET", "/api/v1/usuarios/{id}", api_usuario_get, "usuarios.leer", 0 },
 	{ "PUT", "/api/v1/usuarios/{id}", api_usuario_put, "usuarios.modificar",
 	    1 },
+	{ "GET", "/api/v1/auditoria", api_auditoria_list, "auditoria.leer", 0 },
+	{ "GET", "/api/v1/auditoria/verificacion", api_auditoria_verificacion,
+	    "auditoria.leer", 0 },
 };
 
 const int api_nroutes = (int)(sizeof(api_routes) / sizeof(api_routes[0]));

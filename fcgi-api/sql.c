@@ -88,13 +88,16 @@ const char *const api_sql[STMT__MAX] = {
 	    " $4::bigint, $5, $6, $7::inet)",
 
 	/* $1 id */
-	[STMT_PACIENTE_GET] = "SELECT paciente_detalle($1::bigint)",
+	/* Reads of clinical records write their audit row: $2-$5 who. */
+	[STMT_PACIENTE_GET] = "SELECT leer_paciente($1::bigint, $2::bigint, $3,"
+	    " $4, $5::inet)",
 
 	/* $1 id, $2 limite, $3 cursor date (microseconds), $4 cursor kind,
-	 * $5 cursor id */
+	 * $5 cursor id, $6-$9 who */
 	[STMT_HISTORIAL] =
-	    "SELECT historial_paciente($1::bigint, $2::int, 'epoch'::timestamptz"
-	    " + $3::bigint * interval '1 microsecond', $4, $5::bigint)",
+	    "SELECT leer_historial($1::bigint, $2::int, 'epoch'::timestamptz"
+	    " + $3::bigint * interval '1 microsecond', $4, $5::bigint,"
+	    " $6::bigint, $7, $8, $9::inet)",
 
 	/* Sign-in (auth.c).  Token hashes are bytea text: \\x and 64 hex digits. */
 	[STMT_LOGIN_ESPERA] = "SELECT login_espera($1, $2::inet)",
@@ -122,6 +125,11 @@ const char *const api_sql[STMT__MAX] = {
 	    " WHERE u.id = $1::bigint",
 	[STMT_USUARIO_CREAR] = "SELECT crear_usuario($1, $2, $3, $4::jsonb,"
 	    " $5::bigint[], $6::bigint, $7, $8, $9::inet)",
+	/* The audit trail (auditoria.c). */
+	[STMT_AUDITORIA_LIST] = "SELECT listar_auditoria($1::timestamptz,"
+	    " $2::timestamptz, $3::bigint, $4, $5, $6, $7::bigint, $8::int,"
+	    " $9::bigint)",
+	[STMT_AUDITORIA_ESTADO] = "SELECT auditoria_estado()",
 	[STMT_USUARIO_PUT] = "SELECT actualizar_usuario($1::bigint, $2,"
 	    " $3::boolean, $4, $5::jsonb, $6::bigint[], $7::bigint, $8, $9,"
 	    " $10::inet)",

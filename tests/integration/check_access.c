@@ -50,6 +50,7 @@ static const struct {
 	{ "usuarios.leer", "admin_red admin_sede", 1 },
 	{ "usuarios.crear", "admin_red admin_sede", 1 },
 	{ "usuarios.modificar", "admin_red admin_sede", 1 },
+	{ "auditoria.leer", "admin_red auditor", 1 },
 };
 
 static long long vet_at[3];	/* a vet working 24/7 at sites 1 and 2 */
@@ -152,6 +153,11 @@ request_for(const char *method, const char *path, long long sede,
 		    "\"nombre\":\"Nueva\",\"roles\":[{\"rol\":\"recepcion\","
 		    "\"sede\":%lld}]}", (long)getpid(), slot++, sede);
 		*ok = 201;
+	} else if (strcmp(path, "/api/v1/auditoria") == 0)
+		snprintf(url, n, "%s?sede_id=%lld&limite=5", path, sede);
+	else if (strcmp(path, "/api/v1/auditoria/verificacion") == 0) {
+		snprintf(url, n, "%s", path);
+		*sitewide = 2;		/* network-wide grants only */
 	} else if (strcmp(path, "/api/v1/usuarios/{id}") == 0) {
 		snprintf(url, n, "/api/v1/usuarios/%lld", usuario_en(sede));
 		if (strcmp(method, "PUT") == 0)
@@ -233,8 +239,11 @@ START_TEST(matriz_rutas_roles_sedes)
 					http_token(NULL);
 					free(tok);
 					allowed = holds(who, roles[i]) && (!scoped ||
-					    sitewide || site == 0 ||
+					    sitewide == 1 || site == 0 ||
 					    strcmp(roles[i], "admin_red") == 0);
+					if (sitewide == 2)
+						allowed = holds(who, roles[i]) &&
+						    strcmp(roles[i], "admin_red") == 0;
 					want = allowed ? ok : 403;
 					ck_assert_msg(r.status == want, "%s %s as %s at "
 					    "the %s site: %ld, expected %ld: %s",
@@ -248,7 +257,7 @@ START_TEST(matriz_rutas_roles_sedes)
 		}
 	}
 	http_free(&doc);
-	ck_assert_int_ge(tested, 17 * (int)NROLES * 2);
+	ck_assert_int_ge(tested, 19 * (int)NROLES * 2);
 }
 END_TEST
 

@@ -134,6 +134,7 @@ Suite	*concurrency_suite(void);
 Suite	*auth_suite(void);
 Suite	*access_suite(void);
 Suite	*usuarios_suite(void);
+Suite	*auditoria_suite(void);
 Suite	*failover_suite(void);
 
 #endif

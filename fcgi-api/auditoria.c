@@ -1,0 +1,88 @@
+/*
+ * auditoria.c - reading the audit trail and checking its hash chain.
+ *
+ * Auditors and network administrators read it; an auditor bound to a
+ * site reads that site's rows (sede_id is then required).  The chain is
+ * one for the whole network: only a network-wide grant may check it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+
+#define LIST_DEFAULT	"50"
+
+/* entidad and accion as the table stores them: lower-case snake_case. */
+static int
+word(struct api_req *r, const char *name, size_t max, const char **out,
+    cJSON *errs)
+{
+	const char *v = api_query(r, name);
+	size_t n;
+
+	if (v == NULL)
+		return 0;
+	n = strlen(v);
+	if (n == 0 || n > max || v[0] < 'a' || v[0] > 'z' ||
+	    strspn(v, "abcdefghijklmnopqrstuvwxyz_") != n) {
+		vr_json_error(errs, name, "letras minúsculas y _");
+		return VR_EINVAL;
+	}
+	*out = v;
+	return 1;
+}
+
+/*
+ * GET /api/v1/auditoria?desde&hasta&usuario_id&entidad&entidad_id&accion
+ *   &sede_id&limite&cursor - permission auditoria.leer.
+ * 200 {elementos: [RegistroAuditoria], siguiente_cursor}, newest first;
+ * 400 bad parameters (or no sede_id from a site-bound auditor); 403.
+ */
+void
+api_auditoria_list(struct api_req *r)
+{
+	static const char *const kinds[1] = { NULL };
+	cJSON *errs = cJSON_CreateArray();
+	const char *p[9] = { NULL }, *cur[1] = { NULL }, *eid;
+
+	api_qtime(r, "desde", &p[0], errs);
+	api_qtime(r, "hasta", &p[1], errs);
+	api_qid(r, "usuario_id", 0, &p[2], errs);
+	word(r, "entidad", 63, &p[3], errs);
+	if ((eid = api_query(r, "entidad_id")) != NULL) {
+		if (*eid == '\0' || strlen(eid) > 200 ||
+		    !vr_utf8_valid(eid, strlen(eid)))
+			vr_json_error(errs, "entidad_id", "de 1 a 200 caracteres");
+		else
+			p[4] = eid;
+	}
+	word(r, "accion", 40, &p[5], errs);
+	api_qid(r, "sede_id", 0, &p[6], errs);
+	if (api_qint(r, "limite", 1, 200, &p[7], errs) == 0)
+		p[7] = LIST_DEFAULT;
+	if (api_qcursor(r, 1, kinds, cur, errs) > 0)
+		p[8] = cur[0];
+	if (p[6] == NULL && !api_allowed_everywhere(r))
+		vr_json_error(errs, "sede_id", "es obligatorio: su rol no "
+		    "abarca todas las sedes");
+	if (api_params_or_400(r, errs) < 0 ||
+	    (p[6] != NULL && api_sede_or_403(r, atoll(p[6])) < 0))
+		return;
+	api_run_json(r, STMT_AUDITORIA_LIST, 9, p, NULL);
+}
+
+/*
+ * GET /api/v1/auditoria/verificacion - permission auditoria.leer, held
+ * network-wide.  200 {integra, primer_sello_roto, sellados, ultimo_sello,
+ * sin_sellar}: the chain walked from the first seal.
+ */
+void
+api_auditoria_verificacion(struct api_req *r)
+{
+	if (!api_allowed_everywhere(r)) {
+		api_forbidden(r, "La cadena abarca toda la red: verificarla "
+		    "requiere un rol de toda la red.");
+		return;
+	}
+	api_run_json(r, STMT_AUDITORIA_ESTADO, 0, NULL, NULL);
+}

@@ -1,0 +1,212 @@
+/*
+ * check_auditoria.c - the audit trail through nginx: reads of clinical
+ * records leave a row, the trail is listed with filters and pages, and a
+ * row edited behind the application's back breaks the hash chain where
+ * it was edited (the API and vetred-admin both say so).
+ */
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+/* vetred-admin next to this binary; its exit status, stdout in out. */
+static int
+admin(const char *args, char *out, size_t n)
+{
+	char self[1024], cmd[1200];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	FILE *p;
+	size_t got;
+	int st;
+
+	ck_assert_int_gt(len, 0);
+	self[len] = '\0';
+	snprintf(cmd, sizeof(cmd), "'%s/vetred-admin' %s 2>/dev/null",
+	    dirname(self), args);
+	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+	got = fread(out, 1, n - 1, p);
+	out[got] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+START_TEST(lecturas_clinicas_quedan_registradas)
+{
+	long long pac = fx_paciente();
+	char path[96], *tok;
+	struct http_resp r;
+
+	tok = token_for(admin_id(), "[{\"rol\":\"veterinario\",\"sede\":2}]");
+	http_token(tok);
+	snprintf(path, sizeof(path), "/api/v1/pacientes/%lld/historial", pac);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/pacientes/%lld", pac);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+	http_get("/api/v1/pacientes/999999999/historial", &r);
+	ck_assert_int_eq(r.status, 404);
+	http_free(&r);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM auditoria WHERE "
+	    "entidad = 'pacientes' AND entidad_id = '%lld' AND accion = "
+	    "'leer_historial' AND usuario_id = %lld AND rol = 'veterinario' "
+	    "AND request_id IS NOT NULL AND direccion_ip IS NOT NULL", pac,
+	    admin_id()), 1);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM auditoria WHERE "
+	    "entidad = 'pacientes' AND entidad_id = '%lld' AND accion = 'leer'",
+	    pac), 1);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM auditoria WHERE "
+	    "entidad_id = '999999999'"), 0);
+	free(tok);
+}
+END_TEST
+
+START_TEST(lista_con_filtros_y_paginas)
+{
+	long long pac = fx_paciente(), last = 0, seen = 0;
+	char path[200], *tok;
+	const cJSON *e, *c;
+	struct http_resp r;
+	int i;
+
+	for (i = 0; i < 5; i++) {
+		snprintf(path, sizeof(path), "/api/v1/pacientes/%lld", pac);
+		http_get(path, &r);
+		http_free(&r);
+	}
+	snprintf(path, sizeof(path), "/api/v1/auditoria?entidad=pacientes&"
+	    "entidad_id=%lld&accion=leer&limite=2", pac);
+	for (;;) {
+		http_get(path, &r);
+		ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "elementos")) {
+			ck_assert(last == 0 || json_ll(e, "id") < last);
+			last = json_ll(e, "id");
+			ck_assert_str_eq(json_s(e, "accion"), "leer");
+			ck_assert_int_eq(json_ll(e, "usuario_id"), admin_id());
+			ck_assert_str_eq(json_s(e, "rol"), "admin_red");
+			seen++;
+		}
+		c = cJSON_GetObjectItem(r.json, "siguiente_cursor");
+		if (!cJSON_IsString(c)) {
+			http_free(&r);
+			break;
+		}
+		snprintf(path, sizeof(path), "/api/v1/auditoria?entidad=pacientes"
+		    "&entidad_id=%lld&accion=leer&limite=2&cursor=%s", pac,
+		    c->valuestring);
+		http_free(&r);
+	}
+	ck_assert_int_eq(seen, 5);
+
+	/* Bad filters are 400, and nothing else than auditors reads. */
+	http_get("/api/v1/auditoria?entidad=Pacientes", &r);
+	ck_assert_int_eq(r.status, 400);
+	http_free(&r);
+	http_get("/api/v1/auditoria?accion=leer;DROP", &r);
+	ck_assert_int_eq(r.status, 400);
+	http_free(&r);
+	http_get("/api/v1/auditoria?desde=ayer", &r);
+	ck_assert_int_eq(r.status, 400);
+	http_free(&r);
+	http_get("/api/v1/auditoria?usuario_id=-1", &r);
+	ck_assert_int_eq(r.status, 400);
+	http_free(&r);
+	tok = token_for(admin_id(), "[{\"rol\":\"auditor\",\"sede\":1}]");
+	http_token(tok);
+	free(tok);
+	http_get("/api/v1/auditoria", &r);		/* sede_id required */
+	ck_assert_int_eq(r.status, 400);
+	http_free(&r);
+	http_get("/api/v1/auditoria?sede_id=2", &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+	http_get("/api/v1/auditoria?sede_id=1&limite=3", &r);
+	ck_assert_int_eq(r.status, 200);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "elementos"))
+		ck_assert_int_eq(json_ll(e, "sede_id"), 1);
+	http_free(&r);
+	http_get("/api/v1/auditoria/verificacion", &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+}
+END_TEST
+
+/*
+ * Sealed rows form a chain; an UPDATE by the table's owner with the
+ * append-only trigger disabled is found at the row it changed.
+ */
+START_TEST(cadena_detecta_la_manipulacion)
+{
+	char out[1024], *victim, *orig;
+	struct http_resp r;
+	long long sello;
+
+	ck_assert_int_eq(admin("sellar", out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "audit rows sealed"));
+	http_get("/api/v1/auditoria/verificacion", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "integra")));
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r.json, "primer_sello_roto")));
+	ck_assert_int_gt(json_ll(r.json, "sellados"), 2);
+	http_free(&r);
+	ck_assert_int_eq(admin("verificar", out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"integra\": true"));
+
+	/* The application cannot: the trigger refuses UPDATE and DELETE. */
+	victim = db_value("SELECT sello FROM auditoria WHERE sello IS NOT NULL "
+	    "ORDER BY sello OFFSET 1 LIMIT 1");
+	sello = atoll(victim);
+	db_execf("DO $$ BEGIN UPDATE auditoria SET accion = 'x' WHERE sello = "
+	    "%lld; EXCEPTION WHEN object_not_in_prerequisite_state THEN "
+	    "NULL; END $$", sello);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM auditoria WHERE "
+	    "sello = %lld AND accion = 'x'", sello), 0);
+
+	/* The owner can, behind the trigger's back: the chain tells. */
+	orig = db_valuef("SELECT coalesce(despues::text, 'null') FROM auditoria "
+	    "WHERE sello = %lld", sello);
+	db_execf("BEGIN; ALTER TABLE auditoria DISABLE TRIGGER "
+	    "auditoria_sin_cambios; UPDATE auditoria SET despues = "
+	    "'{\"manipulado\": true}' WHERE sello = %lld; ALTER TABLE auditoria "
+	    "ENABLE TRIGGER auditoria_sin_cambios; COMMIT", sello);
+	http_get("/api/v1/auditoria/verificacion", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "integra")));
+	ck_assert_int_eq(json_ll(r.json, "primer_sello_roto"), sello);
+	http_free(&r);
+	ck_assert_int_eq(admin("verificar", out, sizeof(out)), 1);
+	ck_assert_ptr_nonnull(strstr(out, "\"integra\": false"));
+
+	/* Put back, the chain verifies again. */
+	db_execf("BEGIN; ALTER TABLE auditoria DISABLE TRIGGER "
+	    "auditoria_sin_cambios; UPDATE auditoria SET despues = "
+	    "NULLIF('%s', 'null')::jsonb WHERE sello = %lld; ALTER TABLE "
+	    "auditoria ENABLE TRIGGER auditoria_sin_cambios; COMMIT", orig,
+	    sello);
+	ck_assert_int_eq(admin("verificar", out, sizeof(out)), 0);
+	ck_assert_int_eq(admin("nada", out, sizeof(out)), 2);
+	free(orig);
+	free(victim);
+}
+END_TEST
+
+Suite *
+auditoria_suite(void)
+{
+	Suite *s = suite_create("auditoria");
+	TCase *tc = tcase_create("core");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, lecturas_clinicas_quedan_registradas);
+	tcase_add_test(tc, lista_con_filtros_y_paginas);
+	tcase_add_test(tc, cadena_detecta_la_manipulacion);
+	suite_add_tcase(s, tc);
+	return s;
+}
