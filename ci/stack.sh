@@ -13,7 +13,13 @@
 #   VETRED_AMQP_DIST_PORT   VETRED_AMQP_PORT+1 (18673)  Erlang distribution
 #   VETRED_EPMD_PORT        18369            private epmd (may be shared
 #                                            between stacks)
-#   VETRED_HTTP_PORT        18080
+#   VETRED_HTTP_PORT        18080            plain HTTP, loopback only
+#   VETRED_HTTPS_PORT       HTTP port + 363 (18443)  HTTPS, TLS 1.3 only
+#   VETRED_HTTPS_ADDR       127.0.0.1        where HTTPS listens (0.0.0.0:
+#                                            every interface)
+#   VETRED_TLS_CERT/KEY     <stack dir>/tls/cert.pem, key.pem; unset: a
+#                           self-signed certificate for localhost and
+#                           127.0.0.1, made on first start
 #   VETRED_API_PROCS        2
 #   VETRED_API_THREADS      4                passed through to vetred-api
 #   VETRED_BIN              build/release    holds vetred-api, vetred-migrate
@@ -80,10 +86,12 @@ want_settings() {
   PG_PORT="${VETRED_PG_PORT:-18432}"
   AMQP_PORT="${VETRED_AMQP_PORT:-18672}"
   HTTP_PORT="${VETRED_HTTP_PORT:-18080}"
+  HTTPS_PORT="${VETRED_HTTPS_PORT:-$((HTTP_PORT + 363))}"
+  HTTPS_ADDR="${VETRED_HTTPS_ADDR:-127.0.0.1}"
   EPMD_PORT="${VETRED_EPMD_PORT:-18369}"
   API_PROCS="${VETRED_API_PROCS:-2}"
   API_THREADS="${VETRED_API_THREADS:-4}"
-  for v in PG_PORT AMQP_PORT HTTP_PORT EPMD_PORT API_PROCS API_THREADS; do
+  for v in PG_PORT AMQP_PORT HTTP_PORT HTTPS_PORT EPMD_PORT API_PROCS API_THREADS; do
     is_int "${!v}" || die "VETRED_$v must be a number (got '${!v}')"
   done
   DIST_PORT="${VETRED_AMQP_DIST_PORT:-$((AMQP_PORT + 1))}"
@@ -93,6 +101,8 @@ want_settings() {
   MIGRATIONS_DIR="$(abspath "${VETRED_MIGRATIONS_DIR:-db/migrations}")"
   SEED="${VETRED_SEED:-0}"
   KEYDIR="$DIR/keys"
+  TLS_CERT="$(abspath "${VETRED_TLS_CERT:-$DIR/tls/cert.pem}")"
+  TLS_KEY="$(abspath "${VETRED_TLS_KEY:-$DIR/tls/key.pem}")"
   JWT_KEYS="${VETRED_JWT_KEYS:-dev1=$KEYDIR/dev1.key}"
   COMMON_PASSWORDS="$(abspath "${VETRED_COMMON_PASSWORDS_FILE:-data/contrasenas-comunes.txt}")"
 
@@ -595,6 +605,7 @@ ngx_orphans() {
 ngx_start() {
   command -v nginx >/dev/null || die "nginx not found (run ci/deps.sh)"
   mkdir -p "$NGX/tmp"
+  tls_cert
   local servers="" i
   for ((i = 1; i <= API_PROCS; i++)); do
     servers+="        server unix:$RUNDIR/api-$i.sock max_fails=3 fail_timeout=2s;\\n"
@@ -602,6 +613,10 @@ ngx_start() {
   servers="${servers%\\n}"
   # $servers is already escaped except for the path parts.
   sed -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
+      -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" \
+      -e "s|@HTTPS_ADDR@|$(sed_esc "$HTTPS_ADDR")|g" \
+      -e "s|@TLS_CERT@|$(sed_esc "$TLS_CERT")|g" \
+      -e "s|@TLS_KEY@|$(sed_esc "$TLS_KEY")|g" \
       -e "s|@STACK_DIR@|$(sed_esc "$DIR")|g" \
       -e "s|@REPO@|$(sed_esc "$REPO")|g" \
       -e "s|@API_SERVERS@|$(printf '%s' "$servers" | sed -e 's/[|&]/\\&/g')|g" \
@@ -625,10 +640,29 @@ ngx_start() {
     fi
     rm -f "$NGX/nginx.pid"
     wait_port_free "$HTTP_PORT" VETRED_HTTP_PORT
-    log "nginx: starting on http://127.0.0.1:$HTTP_PORT"
+    wait_port_free "$HTTPS_PORT" VETRED_HTTPS_PORT
+    log "nginx: starting on http://127.0.0.1:$HTTP_PORT and https://$HTTPS_ADDR:$HTTPS_PORT"
     setsid nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" </dev/null ||
       { tail_of "$NGX/error.log"; die "nginx did not start"; }
   fi
+}
+
+# The development certificate: self-signed, P-256, for localhost and
+# 127.0.0.1, two years; the key readable by its owner only (nginx's master
+# reads it before dropping privileges).  A real certificate is given with
+# VETRED_TLS_CERT and VETRED_TLS_KEY.
+tls_cert() {
+  [ -n "${VETRED_TLS_CERT:-}" ] && return 0
+  [ -s "$TLS_CERT" ] && [ -s "$TLS_KEY" ] && return 0
+  log "tls: generating a self-signed certificate for localhost ($TLS_CERT)"
+  mkdir -p "$(dirname "$TLS_CERT")"
+  (umask 077; openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$TLS_KEY.tmp" -out "$TLS_CERT.tmp" -days 730 -subj "/CN=localhost/O=VetRed dev" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1) ||
+    die "cannot generate the TLS certificate (openssl)"
+  chmod 644 "$TLS_CERT.tmp"
+  mv -f "$TLS_KEY.tmp" "$TLS_KEY"
+  mv -f "$TLS_CERT.tmp" "$TLS_CERT"
 }
 
 ngx_stop() {
@@ -663,6 +697,8 @@ write_env() {
   { printf 'export VETRED_DATABASE_URL=%q\n' "$DB_URL"
     printf 'export VETRED_AMQP_URL=%q\n' "$AMQP_URL"
     printf 'export VETRED_HTTP_URL=%q\n' "http://127.0.0.1:$HTTP_PORT"
+    printf 'export VETRED_HTTPS_URL=%q\n' "https://127.0.0.1:$HTTPS_PORT"
+    printf 'export VETRED_TLS_CA=%q\n' "$TLS_CERT"
     printf 'export VETRED_STACK_DIR=%q\n' "$DIR"
     printf 'export VETRED_JWT_KEYS=%q\n' "$JWT_KEYS"
   } >"$ENVFILE.tmp"
@@ -671,7 +707,7 @@ write_env() {
 
 # Before starting anything: the ports of the components to start are free.
 preflight() {
-  local ports=("$HTTP_PORT")
+  local ports=("$HTTP_PORT" "$HTTPS_PORT")
   [ "$PG_PRIVATE" = 1 ] && ports+=("$PG_PORT")
   [ "$AMQP_PRIVATE" = 1 ] && ports+=("$AMQP_PORT" "$DIST_PORT" "$EPMD_PORT")
   reserve_ports "${ports[@]}"
@@ -688,6 +724,7 @@ preflight() {
   fi
   if ! ngx_pid >/dev/null && [ -z "$(ngx_orphans)" ]; then
     wait_port_free "$HTTP_PORT" VETRED_HTTP_PORT
+    wait_port_free "$HTTPS_PORT" VETRED_HTTPS_PORT
   fi
   return 0
 }

@@ -135,6 +135,7 @@ Suite	*auth_suite(void);
 Suite	*access_suite(void);
 Suite	*usuarios_suite(void);
 Suite	*auditoria_suite(void);
+Suite	*tls_suite(void);
 Suite	*failover_suite(void);
 
 #endif
