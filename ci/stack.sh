@@ -26,6 +26,9 @@
 #   VETRED_MIGRATIONS_DIR   db/migrations    passed through to vetred-migrate
 #   VETRED_SEED             0                1: apply db/seed/*.sql once
 #   VETRED_DATABASE_URL     set: use that server, start no PostgreSQL
+#   VETRED_API_DATABASE_URL the API's own connection (role vetred_api, see
+#                           db/migrations/0013); default: the private
+#                           server's vetred_api, or VETRED_DATABASE_URL
 #   VETRED_AMQP_URL         set: use that broker, start no RabbitMQ
 #   VETRED_JWT_KEYS         kid=path,... of the token signing keys; unset:
 #                           <stack dir>/keys/dev1.key, made on first start
@@ -109,13 +112,16 @@ want_settings() {
   # The services talk to the private cluster over its unix socket (cheaper
   # than loopback TCP per query); the TCP port stays open for other tools.
   PRIVATE_DB_URL="postgresql:///vetred?host=$(urlencode "$PGSOCK")&port=$PG_PORT&user=vetred"
+  PRIVATE_API_DB_URL="postgresql:///vetred?host=$(urlencode "$PGSOCK")&port=$PG_PORT&user=vetred_api"
   PRIVATE_AMQP_URL="amqp://$AMQP_USER:$AMQP_PASS@127.0.0.1:$AMQP_PORT/%2f"
   # A pre-set URL that names this stack's own private server (e.g. from a
   # sourced env file) still means "private".
   if [ -n "${VETRED_DATABASE_URL:-}" ] && [ "$VETRED_DATABASE_URL" != "$PRIVATE_DB_URL" ]; then
     PG_PRIVATE=0 DB_URL="$VETRED_DATABASE_URL"
+    API_DB_URL="${VETRED_API_DATABASE_URL:-$DB_URL}"
   else
     PG_PRIVATE=1 DB_URL="$PRIVATE_DB_URL"
+    API_DB_URL="$PRIVATE_API_DB_URL"
   fi
   if [ -n "${VETRED_AMQP_URL:-}" ] && [ "$VETRED_AMQP_URL" != "$PRIVATE_AMQP_URL" ]; then
     AMQP_PRIVATE=0 AMQP_URL="$VETRED_AMQP_URL"
@@ -349,9 +355,13 @@ EOF
   for ((i = 0; i < 600; i++)); do pg_ready && break; sleep 0.1; done
   pg_ready || { tail_of "$pglog"; die "PostgreSQL is not accepting connections on $PGSOCK:$PG_PORT"; }
 
-  pg_psql <<'SQL' || die "could not create role/database vetred"
+  # vetred owns the schema (migrations, tools); the API connects as
+  # vetred_api, granted by db/migrations/0013_rol_api.sql.
+  pg_psql <<'SQL' || die "could not create roles/database vetred"
 SELECT 'CREATE ROLE vetred LOGIN NOSUPERUSER'
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vetred')\gexec
+SELECT 'CREATE ROLE vetred_api LOGIN NOSUPERUSER'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vetred_api')\gexec
 SELECT 'CREATE DATABASE vetred OWNER vetred'
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'vetred')\gexec
 SQL
@@ -488,7 +498,7 @@ rmq_stop() {
 # What a running API process must match to be kept: binary identity and env.
 api_signature() {
   local b="$BIN/vetred-api"
-  printf '%s\n' "$(stat -L -c '%d:%i:%Y:%s' "$b" 2>/dev/null)" "$DB_URL" "$AMQP_URL" "$API_THREADS" \
+  printf '%s\n' "$(stat -L -c '%d:%i:%Y:%s' "$b" 2>/dev/null)" "$API_DB_URL" "$AMQP_URL" "$API_THREADS" \
     "$JWT_KEYS" "$COMMON_PASSWORDS" |
     sha256sum | cut -c1-16
 }
@@ -545,7 +555,7 @@ api_start() {
       api_stop_one "$i"
     fi
     rm -f "$sock" "$RUNDIR/api-$i.pid"
-    setsid env VETRED_DATABASE_URL="$DB_URL" VETRED_AMQP_URL="$AMQP_URL" \
+    setsid env VETRED_DATABASE_URL="$API_DB_URL" VETRED_AMQP_URL="$AMQP_URL" \
       VETRED_API_THREADS="$API_THREADS" VETRED_API_SOCKET="$sock" VETRED_API_INSTANCE="api-$i" \
       VETRED_JWT_KEYS="$JWT_KEYS" VETRED_COMMON_PASSWORDS_FILE="$COMMON_PASSWORDS" \
       "$BIN/vetred-api" </dev/null >>"$LOGDIR/api-$i.log" 2>&1 &
@@ -701,6 +711,7 @@ write_env() {
     printf 'export VETRED_TLS_CA=%q\n' "$TLS_CERT"
     printf 'export VETRED_STACK_DIR=%q\n' "$DIR"
     printf 'export VETRED_JWT_KEYS=%q\n' "$JWT_KEYS"
+    printf 'export VETRED_API_DATABASE_URL=%q\n' "$API_DB_URL"
   } >"$ENVFILE.tmp"
   mv -f "$ENVFILE.tmp" "$ENVFILE"
 }

@@ -197,6 +197,62 @@ START_TEST(cadena_detecta_la_manipulacion)
 }
 END_TEST
 
+/* SQLSTATE of sql run as the API's role (VETRED_API_DATABASE_URL). */
+static char *
+as_api(const char *sql)
+{
+	const char *url = getenv("VETRED_API_DATABASE_URL");
+	PGconn *c;
+	PGresult *res;
+	char *st;
+
+	ck_assert_msg(url != NULL, "VETRED_API_DATABASE_URL is set by "
+	    "ci/stack.sh");
+	c = PQconnectdb(url);
+	ck_assert_msg(PQstatus(c) == CONNECTION_OK, "%s", PQerrorMessage(c));
+	res = PQexec(c, sql);
+	st = strdup(PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK ? "00000" :
+	    PQresultErrorField(res, PG_DIAG_SQLSTATE));
+	PQclear(res);
+	PQfinish(c);
+	return st;
+}
+
+/* The API's role reads and appends, and cannot change the trail. */
+START_TEST(rol_de_la_api_solo_agrega)
+{
+	static const char *const refused[] = {
+		"UPDATE auditoria SET accion = 'x' WHERE id = (SELECT min(id) "
+		    "FROM auditoria)",
+		"DELETE FROM auditoria WHERE id = (SELECT min(id) FROM auditoria)",
+		"TRUNCATE auditoria",
+		"DELETE FROM schema_migraciones",
+	};
+	long long n = db_count("SELECT count(*) FROM auditoria");
+	char *st;
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		st = as_api(refused[i]);
+		ck_assert_msg(strcmp(st, "42501") == 0, "%s -> %s", refused[i],
+		    st);
+		free(st);
+	}
+	st = as_api("SELECT count(*) FROM auditoria");
+	ck_assert_str_eq(st, "00000");
+	free(st);
+	st = as_api("SELECT auditar(NULL, NULL, NULL, 'leer', 'sedes', '1', "
+	    "'rol-api', NULL, NULL, NULL)");
+	ck_assert_str_eq(st, "00000");
+	free(st);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM auditoria"), n + 1);
+	/* And the API process runs as that role. */
+	ck_assert_int_gt(db_count("SELECT count(*) FROM pg_stat_activity "
+	    "WHERE usename = 'vetred_api' AND application_name <> 'psql'"), 0);
+}
+END_TEST
+
 Suite *
 auditoria_suite(void)
 {
@@ -207,6 +263,7 @@ auditoria_suite(void)
 	tcase_add_test(tc, lecturas_clinicas_quedan_registradas);
 	tcase_add_test(tc, lista_con_filtros_y_paginas);
 	tcase_add_test(tc, cadena_detecta_la_manipulacion);
+	tcase_add_test(tc, rol_de_la_api_solo_agrega);
 	suite_add_tcase(s, tc);
 	return s;
 }
