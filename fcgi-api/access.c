@@ -344,3 +344,29 @@ api_sede_or_403(struct api_req *r, long long sede)
 	api_forbidden(r, "Su rol no permite esta operación en esa sede.");
 	return -1;
 }
+
+/*
+ * The sites where the caller's roles grant the route's permission, as a
+ * PostgreSQL array literal ("{1,3}"), or NULL when a network-wide grant
+ * covers every site.
+ */
+const char *
+api_sedes_permitidas(struct api_req *r)
+{
+	struct vr_buf b;
+	const char *out;
+	int i;
+
+	if (api_allowed_everywhere(r))
+		return NULL;
+	vr_buf_init(&b);
+	vr_buf_puts(&b, "{");
+	for (i = 0; i < r->auth.n; i++)
+		if (r->auth.g[i].sede != 0 && api_allowed(r, r->auth.g[i].sede))
+			vr_buf_printf(&b, "%s%lld", b.len > 1 ? "," : "",
+			    r->auth.g[i].sede);
+	vr_buf_puts(&b, "}");
+	out = vr_arena_strndup(r->arena, b.data, b.len);
+	vr_buf_free(&b);
+	return out;
+}

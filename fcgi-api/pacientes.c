@@ -236,7 +236,8 @@ api_paciente_get(struct api_req *r)
  * 200 {paciente, eventos: [{tipo: cita|vacunacion|tratamiento|entrada|
  * peso, id, fecha, …}], siguiente_cursor}, newest first (upcoming
  * appointments lead); 400 bad id or parameters; 404 no such patient.
- * The read is audited.
+ * Appointments, vaccinations, treatments and entries of sites where the
+ * reader holds no role are left out.  The read is audited.
  */
 void
 api_paciente_historial(struct api_req *r)
@@ -244,7 +245,7 @@ api_paciente_historial(struct api_req *r)
 	static const char *const kinds[3] = { NULL,
 	    "cita|vacunacion|tratamiento|entrada|peso", NULL };
 	cJSON *errs = cJSON_CreateArray();
-	const char *p[9] = { NULL };
+	const char *p[10] = { NULL };
 	const char *cur[3] = { NULL, NULL, NULL };
 	long long id;
 
@@ -262,9 +263,10 @@ api_paciente_historial(struct api_req *r)
 	}
 	if (api_params_or_400(r, errs) < 0)
 		return;
-	p[5] = api_acting_user(r);
-	p[6] = api_acting_role(r, 0);
-	p[7] = r->request_id;
-	p[8] = *r->remote_addr ? r->remote_addr : NULL;
-	api_run_json(r, STMT_HISTORIAL, 9, p, "El paciente no existe.");
+	p[5] = api_sedes_permitidas(r);
+	p[6] = api_acting_user(r);
+	p[7] = api_acting_role(r, 0);
+	p[8] = r->request_id;
+	p[9] = *r->remote_addr ? r->remote_addr : NULL;
+	api_run_json(r, STMT_HISTORIAL, 10, p, "El paciente no existe.");
 }

@@ -93,11 +93,11 @@ const char *const api_sql[STMT__MAX] = {
 	    " $4, $5::inet)",
 
 	/* $1 id, $2 limite, $3 cursor date (microseconds), $4 cursor kind,
-	 * $5 cursor id, $6-$9 who */
+	 * $5 cursor id, $6 the reader's sites (NULL: all), $7-$10 who */
 	[STMT_HISTORIAL] =
 	    "SELECT leer_historial($1::bigint, $2::int, 'epoch'::timestamptz"
 	    " + $3::bigint * interval '1 microsecond', $4, $5::bigint,"
-	    " $6::bigint, $7, $8, $9::inet)",
+	    " $6::bigint[], $7::bigint, $8, $9, $10::inet)",
 
 	/* Sign-in (auth.c).  Token hashes are bytea text: \\x and 64 hex digits. */
 	[STMT_LOGIN_ESPERA] = "SELECT login_espera($1, $2::inet)",

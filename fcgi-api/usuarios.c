@@ -18,31 +18,6 @@
 #define LIST_DEFAULT	"50"
 #define MAX_ROLES	32
 
-/*
- * The caller's scope for the route's permission: NULL for the whole
- * network, else the sites of its site-bound grants ("{1,3}").
- */
-static const char *
-alcance(struct api_req *r)
-{
-	struct vr_buf b;
-	const char *out;
-	int i;
-
-	if (api_allowed_everywhere(r))
-		return NULL;
-	vr_buf_init(&b);
-	vr_buf_puts(&b, "{");
-	for (i = 0; i < r->auth.n; i++)
-		if (r->auth.g[i].sede != 0 && api_allowed(r, r->auth.g[i].sede))
-			vr_buf_printf(&b, "%s%lld", b.len > 1 ? "," : "",
-			    r->auth.g[i].sede);
-	vr_buf_puts(&b, "}");
-	out = vr_arena_strndup(r->arena, b.data, b.len);
-	vr_buf_free(&b);
-	return out;
-}
-
 /* user@host.tld, no spaces (the table checks the same). */
 static int
 email_ok(const char *s)
@@ -167,7 +142,7 @@ api_usuarios_list(struct api_req *r)
 		p[2] = cur[0];
 	if (api_params_or_400(r, errs) < 0)
 		return;
-	p[0] = alcance(r);
+	p[0] = api_sedes_permitidas(r);
 	api_run_json(r, STMT_USUARIOS_LIST, 3, p, NULL);
 }
 
@@ -186,7 +161,7 @@ api_usuario_get(struct api_req *r)
 	if (api_id_or_400(r, 0, &id) < 0)
 		return;
 	p[0] = api_lltoa(r, id);
-	p[1] = alcance(r);
+	p[1] = api_sedes_permitidas(r);
 	if ((rc = vr_db_exec(&r->ctx->db, STMT_USUARIO_GET, 2, p, &res)) < 0) {
 		api_db_problem(r, rc);
 		return;
@@ -224,7 +199,7 @@ api_usuario_crear(struct api_req *r)
 		return;
 	p[0] = email;
 	p[1] = nombre;
-	p[4] = alcance(r);
+	p[4] = api_sedes_permitidas(r);
 	p[5] = api_acting_user(r);
 	p[6] = api_acting_role(r, 0);
 	p[7] = r->request_id;
@@ -262,7 +237,7 @@ api_usuario_put(struct api_req *r)
 		return;
 	p[0] = api_lltoa(r, id);
 	p[1] = nombre;
-	p[5] = alcance(r);
+	p[5] = api_sedes_permitidas(r);
 	p[6] = api_acting_user(r);
 	p[7] = api_acting_role(r, 0);
 	p[8] = r->request_id;

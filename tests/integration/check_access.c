@@ -456,6 +456,53 @@ START_TEST(auditoria_registra_quien)
 END_TEST
 
 /*
+ * A vet of site 1 reads a history that spans sites 1 and 2: only site 1's
+ * appointments show; a network administrator sees both.
+ */
+START_TEST(historial_solo_de_sus_sedes)
+{
+	long long v1 = fx_vet(OWN, FX_DIA_COMPLETO), v2 = fx_vet(OTHER,
+	    FX_DIA_COMPLETO), p = fx_paciente(), c1, c2;
+	char t[FX_HORA_LEN], path[96], *tok;
+	struct http_resp r;
+	const cJSON *e;
+	int n1 = 0, n2 = 0;
+
+	fx_hora(fx_dia("America/Lima", 6, 21) + FX_HM(9, 0), FX_LIMA, t);
+	c1 = fx_reservar_ok(&(struct fx_cita){ .paciente = p, .veterinario = v1,
+	    .sede = OWN, .inicio = t, .duracion = 20 });
+	fx_hora(fx_dia("America/Lima", 6, 21) + FX_HM(11, 0), FX_LIMA, t);
+	c2 = fx_reservar_ok(&(struct fx_cita){ .paciente = p, .veterinario = v2,
+	    .sede = OTHER, .inicio = t, .duracion = 20 });
+	snprintf(path, sizeof(path), "/api/v1/pacientes/%lld/historial", p);
+
+	tok = token_for(admin_id(), "[{\"rol\":\"veterinario\",\"sede\":1}]");
+	http_token(tok);
+	free(tok);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "eventos")) {
+		ck_assert_int_ne(json_ll(e, "id"), c2);
+		n1 += json_ll(e, "id") == c1;
+	}
+	ck_assert_int_eq(n1, 1);
+	ck_assert_ptr_null(strstr(r.body, "\"sede_id\": 2"));
+	http_free(&r);
+
+	http_token(NULL);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	n1 = 0;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "eventos")) {
+		n1 += json_ll(e, "id") == c1;
+		n2 += json_ll(e, "id") == c2;
+	}
+	ck_assert_int_eq(n1 + n2, 2);
+	http_free(&r);
+}
+END_TEST
+
+/*
  * A password change or a disabled account cuts the user's access tokens
  * within seconds; a token issued after it works.
  */
@@ -522,6 +569,7 @@ access_suite(void)
 	tcase_add_test(tok, sin_roles_es_403);
 	tcase_add_test(tok, listas_exigen_sede);
 	tcase_add_test(tok, auditoria_registra_quien);
+	tcase_add_test(tok, historial_solo_de_sus_sedes);
 	tcase_add_test(tok, revocacion_corta_los_tokens);
 	suite_add_tcase(s, tok);
 	tcase_add_test(mat, matriz_rutas_roles_sedes);
