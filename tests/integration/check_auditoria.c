@@ -4,35 +4,12 @@
  * row edited behind the application's back breaks the hash chain where
  * it was edited (the API and vetred-admin both say so).
  */
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "itest.h"
-
-/* vetred-admin next to this binary; its exit status, stdout in out. */
-static int
-admin(const char *args, char *out, size_t n)
-{
-	char self[1024], cmd[1200];
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	FILE *p;
-	size_t got;
-	int st;
-
-	ck_assert_int_gt(len, 0);
-	self[len] = '\0';
-	snprintf(cmd, sizeof(cmd), "'%s/vetred-admin' %s 2>/dev/null",
-	    dirname(self), args);
-	ck_assert_ptr_nonnull(p = popen(cmd, "r"));
-	got = fread(out, 1, n - 1, p);
-	out[got] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
 
 START_TEST(lecturas_clinicas_quedan_registradas)
 {
@@ -148,7 +125,7 @@ START_TEST(cadena_detecta_la_manipulacion)
 	struct http_resp r;
 	long long sello;
 
-	ck_assert_int_eq(admin("sellar", out, sizeof(out)), 0);
+	ck_assert_int_eq(run_admin("sellar", NULL, out, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "audit rows sealed"));
 	http_get("/api/v1/auditoria/verificacion", &r);
 	ck_assert_int_eq(r.status, 200);
@@ -156,7 +133,7 @@ START_TEST(cadena_detecta_la_manipulacion)
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r.json, "primer_sello_roto")));
 	ck_assert_int_gt(json_ll(r.json, "sellados"), 2);
 	http_free(&r);
-	ck_assert_int_eq(admin("verificar", out, sizeof(out)), 0);
+	ck_assert_int_eq(run_admin("verificar", NULL, out, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "\"integra\": true"));
 
 	/* The application cannot: the trigger refuses UPDATE and DELETE. */
@@ -181,7 +158,7 @@ START_TEST(cadena_detecta_la_manipulacion)
 	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "integra")));
 	ck_assert_int_eq(json_ll(r.json, "primer_sello_roto"), sello);
 	http_free(&r);
-	ck_assert_int_eq(admin("verificar", out, sizeof(out)), 1);
+	ck_assert_int_eq(run_admin("verificar", NULL, out, sizeof(out)), 1);
 	ck_assert_ptr_nonnull(strstr(out, "\"integra\": false"));
 
 	/* Put back, the chain verifies again. */
@@ -190,8 +167,8 @@ START_TEST(cadena_detecta_la_manipulacion)
 	    "NULLIF('%s', 'null')::jsonb WHERE sello = %lld; ALTER TABLE "
 	    "auditoria ENABLE TRIGGER auditoria_sin_cambios; COMMIT", orig,
 	    sello);
-	ck_assert_int_eq(admin("verificar", out, sizeof(out)), 0);
-	ck_assert_int_eq(admin("nada", out, sizeof(out)), 2);
+	ck_assert_int_eq(run_admin("verificar", NULL, out, sizeof(out)), 0);
+	ck_assert_int_eq(run_admin("nada", NULL, out, sizeof(out)), 2);
 	free(orig);
 	free(victim);
 }

@@ -6,7 +6,6 @@
  * Every test starts with no failed attempt recorded for 127.0.0.1 (the
  * address-wide throttle would otherwise carry over from test to test).
  */
-#include <libgen.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -609,52 +608,25 @@ START_TEST(entrada_invalida)
 }
 END_TEST
 
-/* vetred-admin next to this binary, with the stack's environment. */
-static int
-admin(const char *args, const char *stdin_text, char *out, size_t n)
-{
-	char self[1024], cmd[2048];
-	ssize_t len;
-	FILE *p;
-	size_t got = 0;
-	int st;
-
-	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	ck_assert_int_gt(len, 0);
-	self[len] = '\0';
-	snprintf(cmd, sizeof(cmd), "printf '%%s\\n' '%s' | '%s/vetred-admin' %s "
-	    "2>&1", stdin_text, dirname(self), args);
-	p = popen(cmd, "r");
-	ck_assert_ptr_nonnull(p);
-	if (out != NULL) {
-		got = fread(out, 1, n - 1, p);
-		out[got] = '\0';
-	} else
-		while (fgetc(p) != EOF)
-			;
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 START_TEST(admin_fija_la_clave)
 {
 	char email[128], args[200], out[512], rt[64];
 	long long uid = new_user("admin_red", 0, 0, email, sizeof(email));
 	struct http_resp r;
 
-	ck_assert_int_eq(admin("hash", "Otra-Clave-Larga-2026", out,
+	ck_assert_int_eq(run_admin("hash", "Otra-Clave-Larga-2026", out,
 	    sizeof(out)), 0);
 	ck_assert_msg(strstr(out, "$argon2id$v=19$m=19456,t=2,p=1$") != NULL,
 	    "%s", out);
-	ck_assert_int_eq(admin("", "x", NULL, 0), 2);
-	ck_assert_int_eq(admin("hash extra", "x", NULL, 0), 2);
-	ck_assert_int_eq(admin("hash", "", NULL, 0), 2);
-	ck_assert_int_eq(admin("hash", "corta", out, sizeof(out)), 1);
+	ck_assert_int_eq(run_admin("", "x", NULL, 0), 2);
+	ck_assert_int_eq(run_admin("hash extra", "x", NULL, 0), 2);
+	ck_assert_int_eq(run_admin("hash", "", NULL, 0), 2);
+	ck_assert_int_eq(run_admin("hash", "corta", out, sizeof(out)), 1);
 	ck_assert_ptr_nonnull(strstr(out, "10 caracteres"));
-	ck_assert_int_eq(admin("hash", "1234567890", out, sizeof(out)), 1);
+	ck_assert_int_eq(run_admin("hash", "1234567890", out, sizeof(out)), 1);
 	ck_assert_ptr_nonnull(strstr(out, "común"));
-	ck_assert_int_eq(admin("clave nadie@vetred.test", "Otra-Clave-Larga-2026",
-	    out, sizeof(out)), 1);
+	ck_assert_int_eq(run_admin("clave nadie@vetred.test",
+	    "Otra-Clave-Larga-2026", out, sizeof(out)), 1);
 	ck_assert_ptr_nonnull(strstr(out, "no such user"));
 
 	/* No password yet: cannot sign in; after the command, can. */
@@ -662,15 +634,15 @@ START_TEST(admin_fija_la_clave)
 	ck_assert_int_eq(r.status, 401);
 	http_free(&r);
 	snprintf(args, sizeof(args), "clave '%s'", email);
-	ck_assert_int_eq(admin(args, "Otra-Clave-Larga-2026", out, sizeof(out)),
-	    0);
+	ck_assert_int_eq(run_admin(args, "Otra-Clave-Larga-2026", out,
+	    sizeof(out)), 0);
 	login(email, "Otra-Clave-Larga-2026", &r);
 	ck_assert_int_eq(r.status, 200);
 	snprintf(rt, sizeof(rt), "%s", json_s(r.json, "refresh_token"));
 	http_free(&r);
 
 	/* Setting it again revokes the session just opened. */
-	ck_assert_int_eq(admin(args, "Tercera-Clave-Larga-2026", out,
+	ck_assert_int_eq(run_admin(args, "Tercera-Clave-Larga-2026", out,
 	    sizeof(out)), 0);
 	post_token(REFRESH, rt, &r);
 	assert_problem(&r, 401, "sesion-invalida");

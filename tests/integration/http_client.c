@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <pthread.h>
@@ -345,4 +346,39 @@ unique_code(const char *prefix)
 	snprintf(s, 8, "%c%c%c-%03u", prefix[0], 'A' + rnd[0] % 26,
 	    'A' + rnd[1] % 26, (unsigned)((rnd[2] << 8 | rnd[3]) % 1000));
 	return s;
+}
+
+/*
+ * Run vetred-admin (next to this binary, with the stack's environment)
+ * with args; stdin_text as its input line (NULL: none).  Its output,
+ * stderr included, goes to out when out is not NULL.  The exit status.
+ */
+int
+run_admin(const char *args, const char *stdin_text, char *out, size_t n)
+{
+	char self[1024], cmd[2048];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	FILE *p;
+	size_t got;
+	int st;
+
+	ck_assert_int_gt(len, 0);
+	self[len] = '\0';
+	*strrchr(self, '/') = '\0';
+	if (stdin_text != NULL)
+		snprintf(cmd, sizeof(cmd), "printf '%%s\\n' '%s' | '%s/vetred-admin' "
+		    "%s 2>&1", stdin_text, self, args);
+	else
+		snprintf(cmd, sizeof(cmd), "'%s/vetred-admin' %s </dev/null 2>&1",
+		    self, args);
+	p = popen(cmd, "r");
+	ck_assert_ptr_nonnull(p);
+	if (out != NULL) {
+		got = fread(out, 1, n - 1, p);
+		out[got] = '\0';
+	} else
+		while (fgetc(p) != EOF)
+			;
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

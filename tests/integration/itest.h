@@ -56,6 +56,10 @@ char	*token_sign(long long uid, const char *roles_json, long long iat,
 	    long long exp, const char *aud);
 long long admin_id(void);
 
+/* vetred-admin with args (stdin_text: its input, or NULL); exit status. */
+int	 run_admin(const char *args, const char *stdin_text, char *out,
+	    size_t n);
+
 /* Check an RFC 9457 answer: status, content type, type slug, title. */
 void	 assert_problem(struct http_resp *r, long status, const char *slug);
 
