@@ -10,7 +10,7 @@ include config.mk
 
 LIB_SRCS = lib/err.c lib/mem.c lib/config.c lib/log.c lib/db.c \
 	   lib/migrate.c lib/json.c lib/valid.c lib/time.c lib/crypto.c lib/amqp.c \
-	   lib/b64.c lib/jwt.c lib/password.c
+	   lib/b64.c lib/jwt.c lib/password.c lib/cifra.c
 
 API_SRCS = fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/sql.c fcgi-api/system.c \
@@ -31,7 +31,7 @@ UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
 	    tests/unit/check_amqp.c tests/unit/check_router.c \
 	    tests/unit/check_metrics.c tests/unit/check_openapi.c \
 	    tests/unit/check_b64.c tests/unit/check_jwt.c \
-	    tests/unit/check_password.c
+	    tests/unit/check_password.c tests/unit/check_cifra.c
 
 INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_system.c \

@@ -32,6 +32,10 @@
 #   VETRED_AMQP_URL         set: use that broker, start no RabbitMQ
 #   VETRED_JWT_KEYS         kid=path,... of the token signing keys; unset:
 #                           <stack dir>/keys/dev1.key, made on first start
+#   VETRED_DATA_KEYS        kid=path,... of the column keys (32 bytes);
+#                           unset: <stack dir>/keys/datos1.key
+#   VETRED_SEARCH_KEY       kid=path of the search (HMAC) key; unset:
+#                           <stack dir>/keys/busqueda.key
 #
 # `start` writes <stack dir>/env (export lines for VETRED_DATABASE_URL,
 # VETRED_AMQP_URL, VETRED_HTTP_URL, VETRED_STACK_DIR) for tests to source;
@@ -107,6 +111,8 @@ want_settings() {
   TLS_CERT="$(abspath "${VETRED_TLS_CERT:-$DIR/tls/cert.pem}")"
   TLS_KEY="$(abspath "${VETRED_TLS_KEY:-$DIR/tls/key.pem}")"
   JWT_KEYS="${VETRED_JWT_KEYS:-dev1=$KEYDIR/dev1.key}"
+  DATA_KEYS="${VETRED_DATA_KEYS:-datos1=$KEYDIR/datos1.key}"
+  SEARCH_KEY="${VETRED_SEARCH_KEY:-busqueda=$KEYDIR/busqueda.key}"
   COMMON_PASSWORDS="$(abspath "${VETRED_COMMON_PASSWORDS_FILE:-data/contrasenas-comunes.txt}")"
 
   # The services talk to the private cluster over its unix socket (cheaper
@@ -388,6 +394,16 @@ run_migrations() {
   fi
 }
 
+# Owners' personal data sealed with the first column key: rows of the
+# seed, of an older key after a rotation; nothing to do otherwise.
+run_cifrar() {
+  if ! VETRED_DATABASE_URL="$DB_URL" VETRED_DATA_KEYS="$DATA_KEYS" VETRED_SEARCH_KEY="$SEARCH_KEY" \
+      "$BIN/vetred-admin" cifrar >>"$LOGDIR/cifrar.log" 2>&1; then
+    tail_of "$LOGDIR/cifrar.log"
+    die "vetred-admin cifrar failed (full log: $LOGDIR/cifrar.log)"
+  fi
+}
+
 # Seed files are applied once per database: <stack dir>/seed.applied records
 # "URL sha256 file" for every file applied (a fresh private cluster clears it).
 run_seed() {
@@ -499,7 +515,7 @@ rmq_stop() {
 api_signature() {
   local b="$BIN/vetred-api"
   printf '%s\n' "$(stat -L -c '%d:%i:%Y:%s' "$b" 2>/dev/null)" "$API_DB_URL" "$AMQP_URL" "$API_THREADS" \
-    "$JWT_KEYS" "$COMMON_PASSWORDS" |
+    "$JWT_KEYS" "$COMMON_PASSWORDS" "$DATA_KEYS" "$SEARCH_KEY" |
     sha256sum | cut -c1-16
 }
 api_pid() {
@@ -524,17 +540,28 @@ api_indexes() {  # every api-N with a pid file
   done | sort -n
 }
 
-# Development signing key: 48 random bytes, base64, owner-only (the API
-# refuses a key file others can read).  Kept across restarts, so tokens
-# stay valid; delete the file to rotate.
+# Development keys, base64, owner-only (the API refuses key files others
+# can read): the token signing key (48 random bytes), the column key and
+# the search key (32 each).  Kept across restarts: tokens stay valid and
+# sealed data stays readable.
 dev_keys() {
-  [ -n "${VETRED_JWT_KEYS:-}" ] && return 0
-  if [ ! -s "$KEYDIR/dev1.key" ]; then
-    log "keys: generating the development token key $KEYDIR/dev1.key"
-    (umask 077; mkdir -p "$KEYDIR" && openssl rand -base64 48 >"$KEYDIR/dev1.key.tmp" &&
-      mv -f "$KEYDIR/dev1.key.tmp" "$KEYDIR/dev1.key") || die "cannot write $KEYDIR/dev1.key"
-  fi
-  chmod 700 "$KEYDIR"; chmod 600 "$KEYDIR/dev1.key"
+  local name bytes
+  mkdir -p "$KEYDIR"; chmod 700 "$KEYDIR"
+  # name:bytes; a key given in the environment is not made here
+  for name in dev1:48 datos1:32 busqueda:32; do
+    bytes="${name#*:}"; name="${name%%:*}"
+    case "$name" in
+      dev1) [ -n "${VETRED_JWT_KEYS:-}" ] && continue ;;
+      datos1) [ -n "${VETRED_DATA_KEYS:-}" ] && continue ;;
+      busqueda) [ -n "${VETRED_SEARCH_KEY:-}" ] && continue ;;
+    esac
+    if [ ! -s "$KEYDIR/$name.key" ]; then
+      log "keys: generating the development key $KEYDIR/$name.key"
+      (umask 077; openssl rand -base64 "$bytes" >"$KEYDIR/$name.key.tmp" &&
+        mv -f "$KEYDIR/$name.key.tmp" "$KEYDIR/$name.key") || die "cannot write $KEYDIR/$name.key"
+    fi
+    chmod 600 "$KEYDIR/$name.key"
+  done
 }
 
 api_start() {
@@ -558,6 +585,7 @@ api_start() {
     setsid env VETRED_DATABASE_URL="$API_DB_URL" VETRED_AMQP_URL="$AMQP_URL" \
       VETRED_API_THREADS="$API_THREADS" VETRED_API_SOCKET="$sock" VETRED_API_INSTANCE="api-$i" \
       VETRED_JWT_KEYS="$JWT_KEYS" VETRED_COMMON_PASSWORDS_FILE="$COMMON_PASSWORDS" \
+      VETRED_DATA_KEYS="$DATA_KEYS" VETRED_SEARCH_KEY="$SEARCH_KEY" \
       "$BIN/vetred-api" </dev/null >>"$LOGDIR/api-$i.log" 2>&1 &
     echo $! >"$RUNDIR/api-$i.pid"
     echo "$sig" >"$RUNDIR/api-$i.sig"
@@ -711,6 +739,8 @@ write_env() {
     printf 'export VETRED_TLS_CA=%q\n' "$TLS_CERT"
     printf 'export VETRED_STACK_DIR=%q\n' "$DIR"
     printf 'export VETRED_JWT_KEYS=%q\n' "$JWT_KEYS"
+    printf 'export VETRED_DATA_KEYS=%q\n' "$DATA_KEYS"
+    printf 'export VETRED_SEARCH_KEY=%q\n' "$SEARCH_KEY"
     printf 'export VETRED_API_DATABASE_URL=%q\n' "$API_DB_URL"
   } >"$ENVFILE.tmp"
   mv -f "$ENVFILE.tmp" "$ENVFILE"
@@ -771,6 +801,8 @@ cmd_start() {
   fi
   run_migrations
   [ "$SEED" = 1 ] && run_seed
+  dev_keys
+  run_cifrar
   if [ "$AMQP_PRIVATE" = 1 ]; then
     rmq_start
   else

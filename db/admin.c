@@ -10,6 +10,11 @@
  *                                  chain (what a periodic job runs)
  *   vetred-admin verificar         walk the chain; print its state as JSON,
  *                                  exit 1 when a link is broken
+ *   vetred-admin cifrar            seal the owners' personal data with the
+ *                                  first key of VETRED_DATA_KEYS: plain rows
+ *                                  (from before encryption) and rows of
+ *                                  older keys, 500 per transaction, while
+ *                                  the API runs
  *
  * Passwords must pass the same policy as through the API (10+ characters,
  * not a common password).  Reads VETRED_DATABASE_URL, VETRED_ARGON2_* and
@@ -28,7 +33,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: vetred-admin hash | clave EMAIL  "
 	    "(password on stdin)\n"
-	    "       vetred-admin sellar | verificar\n");
+	    "       vetred-admin sellar | verificar | cifrar\n");
 	return 2;
 }
 
@@ -84,6 +89,113 @@ read_password(char *buf, size_t n)
 	return buf[0] ? buf : NULL;
 }
 
+/* The columns cifrar seals, in the order of the statements below. */
+static const char *const sealed_cols[] = { "numero_documento", "telefono",
+	"email", "direccion" };
+
+/* Row i of res, column c, re-sealed under k (plain or sealed before). */
+static char *
+reseal(const struct vr_jwt_keys *ring, PGresult *res, int i, int c,
+    char **plain_out, int *rc)
+{
+	const char *v = PQgetvalue(res, i, c + 1);
+	char *plain, *sealed = NULL;
+
+	if (PQgetisnull(res, i, c + 1))
+		return NULL;
+	if (vr_is_sealed(v)) {
+		if ((*rc = vr_unseal(ring, sealed_cols[c], v, &plain)) < 0)
+			return NULL;
+	} else
+		plain = vr_xstrdup(v);
+	if ((*rc = vr_seal(&ring->k[0], sealed_cols[c], plain, &sealed)) < 0)
+		sealed = NULL;
+	if (plain_out != NULL)
+		*plain_out = plain;
+	else
+		free(plain);
+	return sealed;
+}
+
+static int
+cifrar(const struct vr_config *cfg)
+{
+	const char *const sql[] = {
+		"SELECT id, numero_documento, telefono, email, direccion"
+		" FROM propietarios WHERE numero_documento NOT LIKE $1"
+		" OR telefono NOT LIKE $1 OR email NOT LIKE $1"
+		" OR direccion NOT LIKE $1 ORDER BY id LIMIT 500",
+		"UPDATE propietarios SET numero_documento = $2,"
+		" documento_hmac = decode($3, 'hex'), telefono = $4, email = $5,"
+		" direccion = $6 WHERE id = $1::bigint AND numero_documento = $7",
+	};
+	struct vr_jwt_keys ring, search;
+	struct vr_db db;
+	char err[256], like[64], hex[65], *doc = NULL, *v[4];
+	const char *p[7];
+	PGresult *res = NULL, *up = NULL;
+	long total = 0, done;
+	int i, c, n, rc = 0;
+
+	if (vr_data_keys_load(&ring, cfg->data_keys, err, sizeof(err)) < 0 ||
+	    vr_jwt_keys_load(&search, cfg->search_key, err, sizeof(err)) < 0) {
+		fprintf(stderr, "vetred-admin: %s\n", err);
+		return 2;
+	}
+	vr_log_init("admin", VR_LOG_WARN);
+	if (vr_db_open(&db, cfg->database_url, sql, 2, 0) < 0) {
+		fprintf(stderr, "vetred-admin: cannot connect to the database\n");
+		return 2;
+	}
+	snprintf(like, sizeof(like), "v1:%s:%%", ring.k[0].kid);
+	p[0] = like;
+	for (;;) {
+		if (vr_db_begin(&db) < 0 ||
+		    vr_db_exec(&db, 0, 1, p, &res) < 0) {
+			rc = 2;
+			break;
+		}
+		n = PQntuples(res);
+		for (i = done = 0; i < n && rc == 0; i++) {
+			for (c = 0; c < 4 && rc == 0; c++)
+				v[c] = reseal(&ring, res, i, c, c == 0 ? &doc :
+				    NULL, &rc);
+			if (rc == 0) {
+				vr_search_hash(&search.k[0], doc, hex);
+				const char *q[7] = { PQgetvalue(res, i, 0), v[0],
+				    hex, v[1], v[2], v[3], PQgetvalue(res, i, 1) };
+				if (vr_db_exec_write(&db, 1, 7, q, &up) < 0)
+					rc = 2;
+				else
+					done += atol(PQcmdTuples(up));
+				PQclear(up);
+			}
+			for (c = 0; c < 4; c++)
+				free(v[c]);
+			free(doc);
+			doc = NULL;
+		}
+		PQclear(res);
+		if (rc != 0 || vr_db_commit(&db) < 0) {
+			vr_db_rollback(&db);
+			rc = rc ? rc : 2;
+			break;
+		}
+		total += done;
+		if (n == 0 || done == 0)
+			break;
+	}
+	if (rc == 2)
+		fprintf(stderr, "vetred-admin: %s\n", db.errmsg);
+	else if (rc < 0)
+		fprintf(stderr, "vetred-admin: a sealed value does not open with "
+		    "VETRED_DATA_KEYS: %s\n", vr_strerror(rc));
+	else
+		printf("%ld owners sealed with key %s\n", total, ring.k[0].kid);
+	vr_db_close(&db);
+	return rc == 0 ? 0 : 2;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -97,11 +209,14 @@ main(int argc, char **argv)
 	int rc;
 
 	if (argc == 2 && (strcmp(argv[1], "sellar") == 0 ||
-	    strcmp(argv[1], "verificar") == 0)) {
+	    strcmp(argv[1], "verificar") == 0 ||
+	    strcmp(argv[1], "cifrar") == 0)) {
 		if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vetred-admin: %s\n", err);
 			return 2;
 		}
+		if (strcmp(argv[1], "cifrar") == 0)
+			return cifrar(&cfg);
 		return chain(&cfg, strcmp(argv[1], "sellar") == 0);
 	}
 	if (argc < 2 || (strcmp(argv[1], "hash") == 0 && argc != 2) ||

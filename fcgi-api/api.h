@@ -108,6 +108,8 @@ struct api_shared {
 	int			 amqp_ok;
 	struct vr_jwt_keys	 jwt;		/* k[0] signs */
 	char			 dummy_hash[VR_PASSWORD_HASH_LEN];
+	struct vr_jwt_keys	 data;		/* column keys; k[0] seals */
+	struct vr_jwt_keys	 search;	/* k[0]: the search HMAC key */
 	pthread_rwlock_t	 rev_lock;	/* guards the two below */
 	struct api_revocation	*rev;
 	int			 rev_n;
@@ -209,6 +211,7 @@ void	api_metrics_get(struct api_req *r);
 void	api_openapi_get(struct api_req *r);
 
 int	api_auth_init(struct api_shared *sh, char *err, size_t errlen);
+char	*api_unseal_json(struct api_req *r, const char *text);
 void	api_auth_login(struct api_req *r);
 void	api_auth_refresh(struct api_req *r);
 void	api_auth_logout(struct api_req *r);

@@ -322,6 +322,20 @@ api_auth_init(struct api_shared *sh, char *err, size_t errlen)
 
 	if (vr_jwt_keys_load(&sh->jwt, sh->cfg->jwt_keys, err, errlen) < 0)
 		return -1;
+	if (*sh->cfg->data_keys == '\0') {
+		snprintf(err, errlen, "VETRED_DATA_KEYS is not set: give "
+		    "kid=path of at least one 32-byte column key file");
+		return -1;
+	}
+	if (vr_data_keys_load(&sh->data, sh->cfg->data_keys, err, errlen) < 0)
+		return -1;
+	if (*sh->cfg->search_key == '\0') {
+		snprintf(err, errlen, "VETRED_SEARCH_KEY is not set: give "
+		    "kid=path of the search key file");
+		return -1;
+	}
+	if (vr_jwt_keys_load(&sh->search, sh->cfg->search_key, err, errlen) < 0)
+		return -1;
 	if (vr_common_passwords_load(sh->cfg->common_passwords) < 0) {
 		snprintf(err, errlen, "cannot read the common-password list "
 		    "%s (VETRED_COMMON_PASSWORDS_FILE)",

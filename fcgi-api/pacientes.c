@@ -3,6 +3,7 @@
  * patient, and the clinical history as one timeline.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -19,19 +20,6 @@ static int
 all_digits(const char *s, size_t n)
 {
 	return strlen(s) == n && strspn(s, "0123456789") == n;
-}
-
-/* user@host.tld, at most 254 bytes, no spaces. */
-static int
-email_valid(const char *s)
-{
-	const char *at = strchr(s, '@'), *dot;
-
-	if (at == NULL || at == s || strchr(at + 1, '@') != NULL ||
-	    strlen(s) > 254 || strpbrk(s, " \t\r\n") != NULL)
-		return 0;
-	dot = strrchr(at, '.');
-	return dot != NULL && dot > at + 1 && dot[1] != '\0';
 }
 
 /* Copy a validated string field into out (when present). */
@@ -86,7 +74,7 @@ owner_in(const cJSON *o, cJSON *errs)
 			cJSON_AddStringToObject(out, "telefono", tel);
 	}
 	if (vr_json_str(o, "email", 0, 3, 254, &mail, e) > 0) {
-		if (!email_valid(mail))
+		if (!vr_valid_email(mail))
 			vr_json_error(e, "email", "no es un correo válido");
 		else
 			cJSON_AddStringToObject(out, "email", mail);
@@ -147,6 +135,40 @@ patient_in(const cJSON *in, cJSON *errs)
 }
 
 /*
+ * The owner's personal data sealed for storage (lib/cifra.c), and the
+ * keyed hash of the document by which the owner is found and kept unique.
+ * 0, or -1 when sealing failed.
+ */
+static int
+seal_owner(struct api_req *r, cJSON *owner)
+{
+	static const char *const fields[] = { "numero_documento", "telefono",
+	    "email", "direccion" };
+	const struct api_shared *sh = r->ctx->shared;
+	const cJSON *doc = cJSON_GetObjectItemCaseSensitive(owner,
+	    "numero_documento");
+	cJSON *v;
+	char hex[65], *sealed;
+	size_t i;
+
+	if (cJSON_IsString(doc)) {
+		vr_search_hash(&sh->search.k[0], doc->valuestring, hex);
+		cJSON_AddStringToObject(owner, "documento_hmac", hex);
+	}
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		v = cJSON_GetObjectItemCaseSensitive(owner, fields[i]);
+		if (!cJSON_IsString(v))
+			continue;
+		if (vr_seal(&sh->data.k[0], fields[i], v->valuestring,
+		    &sealed) < 0)
+			return -1;
+		cJSON_SetValuestring(v, sealed);
+		free(sealed);
+	}
+	return 0;
+}
+
+/*
  * POST /api/v1/pacientes/registro - permission pacientes.registrar.
  * In: {propietario_id | propietario: {nombres, apellidos, tipo_documento?,
  * documento, telefono, email?, direccion?}, nombre, especie, raza?, sexo?,
@@ -193,6 +215,13 @@ api_paciente_registro(struct api_req *r)
 	if (sede > 0 && api_sede_or_403(r, sede) < 0) {
 		cJSON_Delete(owner);
 		cJSON_Delete(pet);
+		return;
+	}
+	if (owner != NULL && seal_owner(r, owner) < 0) {
+		cJSON_Delete(owner);
+		cJSON_Delete(pet);
+		api_problem(r, 500, "error-interno", "Error interno",
+		    "Ocurrió un error inesperado.", NULL);
 		return;
 	}
 	p[1] = owner ? cJSON_PrintUnformatted(owner) : NULL;

@@ -41,6 +41,56 @@ title_for(int status)
 	}
 }
 
+/*
+ * Opens every sealed string (lib/cifra.c) of a JSON value in place, with
+ * its member name as the additional data.  0, or -1 when one does not
+ * open (altered, or sealed with a key this process does not hold).
+ */
+static int
+unseal_tree(struct api_req *r, cJSON *v)
+{
+	cJSON *e;
+	char *plain;
+	int rc;
+
+	cJSON_ArrayForEach(e, v) {
+		if (cJSON_IsString(e) && vr_is_sealed(e->valuestring)) {
+			rc = e->string ? vr_unseal(&r->ctx->shared->data,
+			    e->string, e->valuestring, &plain) : VR_EINVAL;
+			if (rc < 0) {
+				vr_log(VR_LOG_ERROR, r->request_id, "sealed value "
+				    "does not open", "field", e->string ?
+				    e->string : "", "error", vr_strerror(rc), NULL);
+				return -1;
+			}
+			cJSON_SetValuestring(e, plain);
+			free(plain);
+		} else if ((cJSON_IsObject(e) || cJSON_IsArray(e)) &&
+		    unseal_tree(r, e) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The JSON text with its sealed values opened (malloc'd), or NULL (logged)
+ * when one does not open.  Text without sealed values comes back as a
+ * copy without being parsed.
+ */
+char *
+api_unseal_json(struct api_req *r, const char *text)
+{
+	cJSON *v;
+	char *out = NULL;
+
+	if (strstr(text, "\"v1:") == NULL)
+		return vr_xstrdup(text);
+	if ((v = cJSON_Parse(text)) != NULL && unseal_tree(r, v) == 0)
+		out = cJSON_PrintUnformatted(v);
+	cJSON_Delete(v);
+	return out;
+}
+
 static void
 send_success(struct api_req *r, int status, const cJSON *v,
     const char *location_prefix)
@@ -64,6 +114,12 @@ send_success(struct api_req *r, int status, const cJSON *v,
 		vr_buf_printf(&h, "ETag: \"%.0f\"\r\n", ver->valuedouble);
 	if (cJSON_IsTrue(cJSON_GetObjectItem(v, "repetida")))
 		vr_buf_puts(&h, "Idempotent-Replayed: true\r\n");
+	if (unseal_tree(r, (cJSON *)body) < 0) {
+		vr_buf_free(&h);
+		api_problem(r, 500, "error-interno", "Error interno",
+		    "Ocurrió un error inesperado.", NULL);
+		return;
+	}
 	s = cJSON_PrintUnformatted(body);
 	api_reply(r, status, "application/json; charset=utf-8", s,
 	    s ? strlen(s) : 0, h.data);
@@ -140,6 +196,7 @@ api_run_json(struct api_req *r, int stmt, int nparams,
     const char *const *params, const char *not_found)
 {
 	PGresult *res = NULL;
+	char *text;
 	int rc;
 
 	if ((rc = vr_db_exec(&r->ctx->db, stmt, nparams, params, &res)) < 0)
@@ -147,10 +204,14 @@ api_run_json(struct api_req *r, int stmt, int nparams,
 	else if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
 		api_problem(r, 404, "no-encontrado", "No encontrado",
 		    not_found, NULL);
-	else
-		api_reply(r, 200, "application/json; charset=utf-8",
-		    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0),
-		    NULL);
+	else if ((text = api_unseal_json(r, PQgetvalue(res, 0, 0))) == NULL)
+		api_problem(r, 500, "error-interno", "Error interno",
+		    "Ocurrió un error inesperado.", NULL);
+	else {
+		api_reply(r, 200, "application/json; charset=utf-8", text,
+		    strlen(text), NULL);
+		free(text);
+	}
 	PQclear(res);
 }
 

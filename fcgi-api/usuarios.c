@@ -18,19 +18,6 @@
 #define LIST_DEFAULT	"50"
 #define MAX_ROLES	32
 
-/* user@host.tld, no spaces (the table checks the same). */
-static int
-email_ok(const char *s)
-{
-	const char *at = strchr(s, '@'), *dot;
-
-	if (at == NULL || at == s || strchr(at + 1, '@') != NULL ||
-	    strpbrk(s, " \t\r\n") != NULL)
-		return 0;
-	dot = strrchr(at, '.');
-	return dot != NULL && dot > at + 1 && dot[1] != '\0';
-}
-
 /*
  * "roles": [{"rol": name, "sede": id | null}], as JSON text for the
  * database; admin_red is network-wide, admin_sede bound to a site.
@@ -190,7 +177,7 @@ api_usuario_crear(struct api_req *r)
 	const char *p[9] = { NULL }, *email = NULL, *nombre = NULL;
 
 	if (vr_json_str(r->json, "email", 1, 3, 254, &email, errs) > 0 &&
-	    !email_ok(email))
+	    !vr_valid_email(email))
 		vr_json_error(errs, "email", "no es un correo válido");
 	vr_json_str(r->json, "nombre", 1, 1, 160, &nombre, errs);
 	p[3] = roles_in(r, 1, errs);

@@ -96,6 +96,8 @@ vr_config_load(struct vr_config *c, char *err, size_t errlen)
 	c->jwt_audience = vr_env_str("VETRED_JWT_AUDIENCE", "vetred-api");
 	c->common_passwords = vr_env_str("VETRED_COMMON_PASSWORDS_FILE",
 	    "data/contrasenas-comunes.txt");
+	c->data_keys = vr_env_str("VETRED_DATA_KEYS", "");
+	c->search_key = vr_env_str("VETRED_SEARCH_KEY", "");
 	if (c->instance[strspn(c->instance, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")] != '\0' ||
 	    strlen(c->instance) > 64) {

@@ -45,3 +45,23 @@ vr_valid_site_code(const char *s)
 			return 0;
 	return 1;
 }
+
+/*
+ * An e-mail address as the API accepts it: local@domain.tld, at most 254
+ * bytes, one '@', no whitespace or control characters (the database
+ * stores it sealed and cannot check it any more).
+ */
+int
+vr_valid_email(const char *s)
+{
+	const char *at = strchr(s, '@'), *dot, *p;
+
+	if (at == NULL || at == s || strchr(at + 1, '@') != NULL ||
+	    strlen(s) > 254)
+		return 0;
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || *p == 0x7f)
+			return 0;
+	dot = strrchr(at, '.');
+	return dot != NULL && dot > at + 1 && dot[1] != '\0';
+}

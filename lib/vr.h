@@ -114,6 +114,8 @@ struct vr_config {
 	int		 refresh_days;	/* VETRED_REFRESH_TOKEN_TTL_DAYS */
 	struct vr_kdf_params kdf;	/* VETRED_ARGON2_* */
 	const char	*common_passwords; /* VETRED_COMMON_PASSWORDS_FILE */
+	const char	*data_keys;	/* VETRED_DATA_KEYS: kid=path,... */
+	const char	*search_key;	/* VETRED_SEARCH_KEY: kid=path */
 };
 
 int	vr_config_load(struct vr_config *c, char *err, size_t errlen);
@@ -204,6 +206,7 @@ void	vr_json_error(cJSON *errs, const char *name, const char *msg);
 int	vr_utf8_valid(const char *s, size_t len);
 int	vr_valid_phone_pe(const char *s);
 int	vr_valid_site_code(const char *s);
+int	vr_valid_email(const char *s);
 int	vr_date_valid(const char *s);
 int	vr_rfc3339_valid(const char *s);
 int	vr_parse_id(const char *s, long long *out);
@@ -252,6 +255,18 @@ char	*vr_jwt_sign(const struct vr_jwt_keys *ks, const cJSON *claims);
 int	 vr_jwt_verify(const struct vr_jwt_keys *ks, const char *token,
 	    const char *iss, const char *aud, long long now, cJSON **claims);
 const char *vr_jwt_reason(int verdict);
+
+/* ---- column encryption (cifra.c) -------------------------------------- */
+
+int	 vr_data_keys_load(struct vr_jwt_keys *ks, const char *spec, char *err,
+	    size_t errlen);
+int	 vr_is_sealed(const char *s);
+int	 vr_seal(const struct vr_jwt_key *k, const char *aad, const char *plain,
+	    char **out);
+int	 vr_unseal(const struct vr_jwt_keys *ks, const char *aad,
+	    const char *sealed, char **out);
+void	 vr_search_hash(const struct vr_jwt_key *k, const char *text,
+	    char hex[65]);
 
 /* ---- passwords (password.c) ------------------------------------------ */
 

@@ -146,7 +146,7 @@ FROM (VALUES
 	('Raúl', 'Huillca Ttito', '24156789', '+51987123456', 'rhuillca@correo.pe', NULL, 'CUS-01')
 ) AS p (nombres, apellidos, dni, telefono, email, direccion, codigo)
 JOIN sedes s ON s.codigo = p.codigo
-ON CONFLICT (tipo_documento, numero_documento) DO NOTHING;
+ON CONFLICT DO NOTHING;
 
 CREATE TEMPORARY TABLE demo_pacientes (
 	dni text, nombre text, especie text, raza text, sexo text, esterilizado boolean,

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "itest.h"
 
@@ -39,6 +40,110 @@ get_paciente(long long id, struct http_resp *r)
 	snprintf(path, sizeof(path), "/api/v1/pacientes/%lld", id);
 	http_get(path, r);
 }
+
+/*
+ * The owner's document, phone, e-mail and address are stored sealed
+ * (AES-256-GCM, the column's name bound in): the raw columns hold none of
+ * the plain values, the API shows them, an altered or moved value is a
+ * 500 (never wrong data), and vetred-admin cifrar re-seals every row
+ * under a new key and back.
+ */
+START_TEST(datos_del_propietario_cifrados)
+{
+	char *dni = fx_dni_libre(), body[1024], path[64], env[600], out[512];
+	char *raw, *orig, *saved = NULL, keyfile[] = "/tmp/vetred-k2-XXXXXX";
+	const char *ring = getenv("VETRED_DATA_KEYS");
+	long long id, prop;
+	struct http_resp r;
+	FILE *f;
+	int fd;
+
+	snprintf(body, sizeof(body), "{\"propietario\":{\"nombres\":\"Rosa\","
+	    "\"apellidos\":\"Puma\",\"documento\":\"%s\",\"telefono\":"
+	    "\"+51912345678\",\"email\":\"rosa.puma@correo.pe\",\"direccion\":"
+	    "\"Jr. Cusco 42\"},\"nombre\":\"Coco\",\"especie\":\"ave\"}", dni);
+	registrar(body, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	id = json_ll(r.json, "id");
+	prop = json_ll(cJSON_GetObjectItem(r.json, "propietario"), "id");
+	ck_assert_str_eq(json_s(cJSON_GetObjectItem(r.json, "propietario"),
+	    "numero_documento"), dni);
+	http_free(&r);
+
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM propietarios WHERE "
+	    "id = %lld AND numero_documento LIKE 'v1:datos1:%%' AND telefono "
+	    "LIKE 'v1:datos1:%%' AND email LIKE 'v1:datos1:%%' AND direccion "
+	    "LIKE 'v1:datos1:%%' AND position('%s' IN numero_documento) = 0 "
+	    "AND position('912345678' IN telefono) = 0 AND position('rosa' IN "
+	    "email) = 0 AND position('Cusco' IN direccion) = 0 AND "
+	    "documento_hmac = decode('%s', 'hex')", prop, dni, doc_hmac(dni)), 1);
+	snprintf(path, sizeof(path), "/api/v1/pacientes/%lld", id);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(json_s(cJSON_GetObjectItem(r.json, "propietario"),
+	    "direccion"), "Jr. Cusco 42");
+	http_free(&r);
+
+	/* Altered (one character of the ciphertext), or moved to another
+	 * column: it does not open. */
+	orig = db_valuef("SELECT telefono FROM propietarios WHERE id = %lld",
+	    prop);
+	raw = strdup(orig);
+	raw[strlen(raw) - 3] = raw[strlen(raw) - 3] == 'A' ? 'B' : 'A';
+	db_execf("UPDATE propietarios SET telefono = '%s' WHERE id = %lld", raw,
+	    prop);
+	http_get(path, &r);
+	assert_problem(&r, 500, "error-interno");
+	http_free(&r);
+	db_execf("UPDATE propietarios SET telefono = email WHERE id = %lld",
+	    prop);
+	http_get(path, &r);
+	assert_problem(&r, 500, "error-interno");
+	http_free(&r);
+	db_execf("UPDATE propietarios SET telefono = '%s' WHERE id = %lld", orig,
+	    prop);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+
+	/* Rotation: a new key first re-seals every row; then back. */
+	fd = mkstemp(keyfile);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	fprintf(f, "a2V5LWRlLXBydWViYS1wYXJhLXJvdGFyLTMyYnl0ZXM=\n");
+	fclose(f);
+	if (ring != NULL)
+		saved = strdup(ring);
+	snprintf(env, sizeof(env), "k2=%s,%s", keyfile, saved);
+	setenv("VETRED_DATA_KEYS", env, 1);
+	ck_assert_int_eq(run_admin("cifrar", NULL, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "sealed with key k2"));
+	ck_assert_int_eq(db_count("SELECT count(*) FROM propietarios WHERE "
+	    "numero_documento NOT LIKE 'v1:k2:%'"), 0);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM propietarios WHERE "
+	    "id = %lld AND documento_hmac = decode('%s', 'hex')", prop,
+	    doc_hmac(dni)), 1);
+	snprintf(env, sizeof(env), "%s,k2=%s", saved, keyfile);
+	setenv("VETRED_DATA_KEYS", env, 1);
+	ck_assert_int_eq(run_admin("cifrar", NULL, out, sizeof(out)), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM propietarios WHERE "
+	    "numero_documento NOT LIKE 'v1:datos1:%'"), 0);
+	/* A key it does not hold: refused, nothing changed. */
+	setenv("VETRED_DATA_KEYS", env + strlen(saved) + 1, 1);
+	ck_assert_int_eq(run_admin("cifrar", NULL, out, sizeof(out)), 2);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM propietarios WHERE "
+	    "numero_documento NOT LIKE 'v1:datos1:%'"), 0);
+	setenv("VETRED_DATA_KEYS", saved, 1);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+	unlink(keyfile);
+	free(saved);
+	free(raw);
+	free(orig);
+	free(dni);
+}
+END_TEST
 
 START_TEST(registro_con_propietario_nuevo)
 {
@@ -142,7 +247,8 @@ START_TEST(mismo_documento_reutiliza_al_propietario)
 	http_free(&r);
 	fx_assert_delta(&before, 0, 0, 1, 1, 1);
 	ck_assert_int_eq(db_countf("SELECT count(*) FROM propietarios WHERE "
-	    "tipo_documento = 'DNI' AND numero_documento = '%s'", dni), 1);
+	    "tipo_documento = 'DNI' AND documento_hmac = decode('%s', 'hex')",
+	    doc_hmac(dni)), 1);
 	ck_assert_int_eq(db_countf("SELECT count(*) FROM pacientes WHERE "
 	    "propietario_id = %lld", prop), 2);
 	ck_assert_int_eq(db_countf("SELECT count(*) FROM outbox WHERE "
@@ -381,8 +487,8 @@ START_TEST(registro_texto_hostil_y_cuerpos_malos)
 	    "Robert'); DROP TABLE citas;--");
 	http_free(&r);
 	ck_assert_int_eq(db_countf("SELECT count(*) FROM propietarios WHERE "
-	    "numero_documento = '%s' AND nombres = 'O''Brien''); DELETE FROM "
-	    "pacientes;--'", dni), 1);
+	    "documento_hmac = decode('%s', 'hex') AND nombres = 'O''Brien''); "
+	    "DELETE FROM pacientes;--'", doc_hmac(dni)), 1);
 
 	fx_snapshot(&before);
 	/* Invalid UTF-8, over the size limit. */
@@ -664,6 +770,7 @@ pacientes_suite(void)
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, registro_con_propietario_nuevo);
+	tcase_add_test(tc, datos_del_propietario_cifrados);
 	tcase_add_test(tc, mismo_documento_reutiliza_al_propietario);
 	tcase_add_test(tc, registro_con_propietario_id_o_ce);
 	tcase_add_test(tc, registro_invalido_es_422_y_no_escribe_nada);

@@ -382,3 +382,17 @@ run_admin(const char *args, const char *stdin_text, char *out, size_t n)
 	st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
+
+/* The search hash of a document number, as the API stores it (hex). */
+const char *
+doc_hmac(const char *doc)
+{
+	static char hex[65];
+	struct vr_jwt_keys ks;
+	char err[256];
+
+	ck_assert_msg(vr_jwt_keys_load(&ks, getenv("VETRED_SEARCH_KEY"), err,
+	    sizeof(err)) == 0, "%s", err);
+	vr_search_hash(&ks.k[0], doc, hex);
+	return hex;
+}

@@ -55,6 +55,7 @@ char	*token_for(long long uid, const char *roles_json);
 char	*token_sign(long long uid, const char *roles_json, long long iat,
 	    long long exp, const char *aud);
 long long admin_id(void);
+const char *doc_hmac(const char *doc);	/* hex, static buffer */
 
 /* vetred-admin with args (stdin_text: its input, or NULL); exit status. */
 int	 run_admin(const char *args, const char *stdin_text, char *out,

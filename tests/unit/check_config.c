@@ -19,6 +19,7 @@ static const char *const vars[] = {
 	"VETRED_ARGON2_MEMORY_KIB", "VETRED_ARGON2_PASSES",
 	"VETRED_ARGON2_LANES", "VETRED_JWT_KEYS", "VETRED_JWT_ISSUER",
 	"VETRED_JWT_AUDIENCE", "VETRED_COMMON_PASSWORDS_FILE",
+	"VETRED_DATA_KEYS", "VETRED_SEARCH_KEY",
 };
 
 static void
@@ -77,6 +78,8 @@ START_TEST(defaults)
 	ck_assert_uint_eq(c.kdf.t_cost, 2);
 	ck_assert_uint_eq(c.kdf.lanes, 1);
 	ck_assert_str_eq(c.common_passwords, "data/contrasenas-comunes.txt");
+	ck_assert_str_eq(c.data_keys, "");
+	ck_assert_str_eq(c.search_key, "");
 }
 END_TEST
 

@@ -49,6 +49,7 @@ static const struct {
 	{ "b64", b64_suite },
 	{ "jwt", jwt_suite },
 	{ "password", password_suite },
+	{ "cifra", cifra_suite },
 };
 
 #define NSUITES	(sizeof(suites) / sizeof(suites[0]))
