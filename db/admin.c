@@ -89,14 +89,55 @@ read_password(char *buf, size_t n)
 	return buf[0] ? buf : NULL;
 }
 
-/* The columns cifrar seals, in the order of the statements below. */
-static const char *const sealed_cols[] = { "numero_documento", "telefono",
-	"email", "direccion" };
+/*
+ * What cifrar seals: per table, the columns (the first one, for
+ * propietarios, also gives the search hash).
+ */
+static const struct sealed_table {
+	const char	*table;
+	const char	*cols[5];
+	int		 ncols;
+	int		 hmac;		/* 1: documento_hmac of cols[0] */
+} sealed_tables[] = {
+	{ "propietarios", { "numero_documento", "telefono", "email",
+	    "direccion" }, 4, 1 },
+	{ "historia_entradas", { "anamnesis", "examen", "diagnostico", "plan",
+	    "texto" }, 5, 0 },
+};
+#define NSEALED	((int)(sizeof(sealed_tables) / sizeof(sealed_tables[0])))
 
-/* Row i of res, column c, re-sealed under k (plain or sealed before). */
+/* SELECT and UPDATE of one table, as vr_db statements 2t and 2t+1. */
+static void
+sealed_sql(const struct sealed_table *t, struct vr_buf *sel,
+    struct vr_buf *upd)
+{
+	int c;
+
+	vr_buf_printf(sel, "SELECT id");
+	for (c = 0; c < t->ncols; c++)
+		vr_buf_printf(sel, ", %s", t->cols[c]);
+	vr_buf_printf(sel, " FROM %s WHERE ", t->table);
+	for (c = 0; c < t->ncols; c++)
+		vr_buf_printf(sel, "%s%s NOT LIKE $1", c ? " OR " : "",
+		    t->cols[c]);
+	vr_buf_printf(sel, " ORDER BY id LIMIT 500");
+	vr_buf_printf(upd, "UPDATE %s SET ", t->table);
+	for (c = 0; c < t->ncols; c++)
+		vr_buf_printf(upd, "%s%s = $%d", c ? ", " : "", t->cols[c],
+		    c + 2);
+	if (t->hmac)
+		vr_buf_printf(upd, ", documento_hmac = decode($%d, 'hex')",
+		    t->ncols + 2);
+	vr_buf_printf(upd, " WHERE id = $1::bigint");
+	for (c = 0; c < t->ncols; c++)
+		vr_buf_printf(upd, " AND %s IS NOT DISTINCT FROM $%d::text",
+		    t->cols[c], t->ncols + 2 + t->hmac + c);
+}
+
+/* Column c of row i re-sealed under ring->k[0]; NULL stays NULL. */
 static char *
-reseal(const struct vr_jwt_keys *ring, PGresult *res, int i, int c,
-    char **plain_out, int *rc)
+reseal(const struct vr_jwt_keys *ring, const char *col, PGresult *res,
+    int i, int c, char **plain_out, int *rc)
 {
 	const char *v = PQgetvalue(res, i, c + 1);
 	char *plain, *sealed = NULL;
@@ -104,11 +145,11 @@ reseal(const struct vr_jwt_keys *ring, PGresult *res, int i, int c,
 	if (PQgetisnull(res, i, c + 1))
 		return NULL;
 	if (vr_is_sealed(v)) {
-		if ((*rc = vr_unseal(ring, sealed_cols[c], v, &plain)) < 0)
+		if ((*rc = vr_unseal(ring, col, v, &plain)) < 0)
 			return NULL;
 	} else
 		plain = vr_xstrdup(v);
-	if ((*rc = vr_seal(&ring->k[0], sealed_cols[c], plain, &sealed)) < 0)
+	if ((*rc = vr_seal(&ring->k[0], col, plain, &sealed)) < 0)
 		sealed = NULL;
 	if (plain_out != NULL)
 		*plain_out = plain;
@@ -117,82 +158,107 @@ reseal(const struct vr_jwt_keys *ring, PGresult *res, int i, int c,
 	return sealed;
 }
 
+/* One table, batch by batch; rows done in *total.  0, <0 or 2. */
+static int
+cifrar_tabla(struct vr_db *db, int t, const struct vr_jwt_keys *ring,
+    const struct vr_jwt_keys *search, const char *like, long *total)
+{
+	const struct sealed_table *tb = &sealed_tables[t];
+	const char *p[1] = { like }, *q[16];
+	char hex[65], *v[5], *first = NULL;
+	PGresult *res = NULL, *up = NULL;
+	long done;
+	int i, c, n, k, rc = 0;
+
+	for (;;) {
+		if (vr_db_begin(db) < 0 || vr_db_exec(db, 2 * t, 1, p, &res) < 0)
+			return 2;
+		n = PQntuples(res);
+		for (i = done = 0; i < n && rc == 0; i++) {
+			for (c = 0; c < tb->ncols; c++)
+				v[c] = NULL;
+			for (c = 0; c < tb->ncols && rc == 0; c++)
+				v[c] = reseal(ring, tb->cols[c], res, i, c,
+				    c == 0 && tb->hmac ? &first : NULL, &rc);
+			if (rc == 0) {
+				k = 0;
+				q[k++] = PQgetvalue(res, i, 0);
+				for (c = 0; c < tb->ncols; c++)
+					q[k++] = v[c];
+				if (tb->hmac) {
+					vr_search_hash(&search->k[0], first, hex);
+					q[k++] = hex;
+				}
+				for (c = 0; c < tb->ncols; c++)
+					q[k++] = PQgetisnull(res, i, c + 1) ? NULL :
+					    PQgetvalue(res, i, c + 1);
+				if (vr_db_exec_write(db, 2 * t + 1, k, q, &up) < 0)
+					rc = 2;
+				else
+					done += atol(PQcmdTuples(up));
+				PQclear(up);
+			}
+			for (c = 0; c < tb->ncols; c++)
+				free(v[c]);
+			free(first);
+			first = NULL;
+		}
+		PQclear(res);
+		if (rc != 0 || vr_db_commit(db) < 0) {
+			vr_db_rollback(db);
+			return rc ? rc : 2;
+		}
+		*total += done;
+		if (n == 0 || done == 0)
+			return 0;
+	}
+}
+
 static int
 cifrar(const struct vr_config *cfg)
 {
-	const char *const sql[] = {
-		"SELECT id, numero_documento, telefono, email, direccion"
-		" FROM propietarios WHERE numero_documento NOT LIKE $1"
-		" OR telefono NOT LIKE $1 OR email NOT LIKE $1"
-		" OR direccion NOT LIKE $1 ORDER BY id LIMIT 500",
-		"UPDATE propietarios SET numero_documento = $2,"
-		" documento_hmac = decode($3, 'hex'), telefono = $4, email = $5,"
-		" direccion = $6 WHERE id = $1::bigint AND numero_documento = $7",
-	};
 	struct vr_jwt_keys ring, search;
+	struct vr_buf b[2 * NSEALED];
+	const char *sql[2 * NSEALED];
 	struct vr_db db;
-	char err[256], like[64], hex[65], *doc = NULL, *v[4];
-	const char *p[7];
-	PGresult *res = NULL, *up = NULL;
-	long total = 0, done;
-	int i, c, n, rc = 0;
+	char err[256], like[64];
+	long total[NSEALED] = { 0 };
+	int t, rc = 0;
 
 	if (vr_data_keys_load(&ring, cfg->data_keys, err, sizeof(err)) < 0 ||
 	    vr_jwt_keys_load(&search, cfg->search_key, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vetred-admin: %s\n", err);
 		return 2;
 	}
+	for (t = 0; t < NSEALED; t++) {
+		vr_buf_init(&b[2 * t]);
+		vr_buf_init(&b[2 * t + 1]);
+		sealed_sql(&sealed_tables[t], &b[2 * t], &b[2 * t + 1]);
+		sql[2 * t] = b[2 * t].data;
+		sql[2 * t + 1] = b[2 * t + 1].data;
+	}
 	vr_log_init("admin", VR_LOG_WARN);
-	if (vr_db_open(&db, cfg->database_url, sql, 2, 0) < 0) {
+	if (vr_db_open(&db, cfg->database_url, sql, 2 * NSEALED, 0) < 0) {
 		fprintf(stderr, "vetred-admin: cannot connect to the database\n");
+		for (t = 0; t < 2 * NSEALED; t++)
+			vr_buf_free(&b[t]);
 		return 2;
 	}
 	snprintf(like, sizeof(like), "v1:%s:%%", ring.k[0].kid);
-	p[0] = like;
-	for (;;) {
-		if (vr_db_begin(&db) < 0 ||
-		    vr_db_exec(&db, 0, 1, p, &res) < 0) {
-			rc = 2;
-			break;
-		}
-		n = PQntuples(res);
-		for (i = done = 0; i < n && rc == 0; i++) {
-			for (c = 0; c < 4 && rc == 0; c++)
-				v[c] = reseal(&ring, res, i, c, c == 0 ? &doc :
-				    NULL, &rc);
-			if (rc == 0) {
-				vr_search_hash(&search.k[0], doc, hex);
-				const char *q[7] = { PQgetvalue(res, i, 0), v[0],
-				    hex, v[1], v[2], v[3], PQgetvalue(res, i, 1) };
-				if (vr_db_exec_write(&db, 1, 7, q, &up) < 0)
-					rc = 2;
-				else
-					done += atol(PQcmdTuples(up));
-				PQclear(up);
-			}
-			for (c = 0; c < 4; c++)
-				free(v[c]);
-			free(doc);
-			doc = NULL;
-		}
-		PQclear(res);
-		if (rc != 0 || vr_db_commit(&db) < 0) {
-			vr_db_rollback(&db);
-			rc = rc ? rc : 2;
-			break;
-		}
-		total += done;
-		if (n == 0 || done == 0)
-			break;
-	}
+	for (t = 0; t < NSEALED && rc == 0; t++)
+		rc = cifrar_tabla(&db, t, &ring, &search, like, &total[t]);
 	if (rc == 2)
 		fprintf(stderr, "vetred-admin: %s\n", db.errmsg);
 	else if (rc < 0)
 		fprintf(stderr, "vetred-admin: a sealed value does not open with "
 		    "VETRED_DATA_KEYS: %s\n", vr_strerror(rc));
 	else
-		printf("%ld owners sealed with key %s\n", total, ring.k[0].kid);
+		for (t = 0; t < NSEALED; t++)
+			printf("%s: %ld rows sealed with key %s\n",
+			    sealed_tables[t].table, total[t], ring.k[0].kid);
 	vr_db_close(&db);
+	for (t = 0; t < 2 * NSEALED; t++)
+		vr_buf_free(&b[t]);
 	return rc == 0 ? 0 : 2;
 }
 

@@ -216,6 +216,11 @@ START_TEST(rol_de_la_api_solo_agrega)
 		    st);
 		free(st);
 	}
+	/* Signed clinical entries: not even re-sealed by the API's role. */
+	st = as_api("UPDATE historia_entradas SET anamnesis = 'v1:x:y:z' "
+	    "WHERE firmado_en IS NOT NULL");
+	ck_assert_str_eq(st, "55000");
+	free(st);
 	st = as_api("SELECT count(*) FROM auditoria");
 	ck_assert_str_eq(st, "00000");
 	free(st);

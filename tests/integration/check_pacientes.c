@@ -145,6 +145,30 @@ START_TEST(datos_del_propietario_cifrados)
 }
 END_TEST
 
+/* Clinical free text is sealed at rest and read back in the history. */
+START_TEST(texto_clinico_cifrado)
+{
+	struct http_resp r;
+	char *pac = db_value("SELECT paciente_id FROM historia_entradas WHERE "
+	    "tipo = 'consulta' ORDER BY id LIMIT 1"), path[96];
+
+	ck_assert_ptr_nonnull(pac);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM historia_entradas WHERE "
+	    "anamnesis NOT LIKE 'v1:%' OR examen NOT LIKE 'v1:%' OR "
+	    "diagnostico NOT LIKE 'v1:%' OR plan NOT LIKE 'v1:%' OR "
+	    "texto NOT LIKE 'v1:%'"), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM historia_entradas WHERE "
+	    "anamnesis LIKE '%Come bien%'"), 0);
+	snprintf(path, sizeof(path), "/api/v1/pacientes/%s/historial", pac);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "Control anual. Come bien"));
+	ck_assert_ptr_null(strstr(r.body, "v1:"));
+	http_free(&r);
+	free(pac);
+}
+END_TEST
+
 START_TEST(registro_con_propietario_nuevo)
 {
 	char *dni = fx_dni_libre(), *chip = chip_libre(), body[1024], loc[64];
@@ -771,6 +795,7 @@ pacientes_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, registro_con_propietario_nuevo);
 	tcase_add_test(tc, datos_del_propietario_cifrados);
+	tcase_add_test(tc, texto_clinico_cifrado);
 	tcase_add_test(tc, mismo_documento_reutiliza_al_propietario);
 	tcase_add_test(tc, registro_con_propietario_id_o_ce);
 	tcase_add_test(tc, registro_invalido_es_422_y_no_escribe_nada);
