@@ -191,6 +191,12 @@ START_TEST(reprogramar_con_las_mismas_reglas)
 	    "entidad = 'citas' AND entidad_id = '%lld' AND accion = "
 	    "'actualizar' AND antes->>'inicio' = '%s' AND despues->>'inicio' "
 	    "<> antes->>'inicio'", a, ia), 1);
+	/* Only what changed: not the patient, the site or the reason. */
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM auditoria WHERE "
+	    "entidad = 'citas' AND entidad_id = '%lld' AND accion = "
+	    "'actualizar' AND NOT (antes ? 'paciente') AND NOT (despues ? "
+	    "'sede_id') AND NOT (despues ? 'motivo') AND antes ? 'version' AND "
+	    "despues ? 'fin'", a), 1);
 
 	/* Longer. */
 	fx_put_cita(a, "{\"duracion_min\":60}", NULL, &r);
