@@ -128,6 +128,11 @@ if [ -f "$NGINX_CONF" ]; then
   else
     ok
   fi
+  # 5. HTTPS with TLS 1.3 only, HSTS on every answer.
+  check "$NGINX_CONF serves TLS 1.3 and nothing older" \
+    grep -qE '^[[:space:]]*ssl_protocols[[:space:]]+TLSv1\.3;' "$NGINX_CONF"
+  check "$NGINX_CONF sends Strict-Transport-Security" \
+    grep -qE '^[[:space:]]*add_header[[:space:]]+Strict-Transport-Security' "$NGINX_CONF"
 else
   fail "$NGINX_CONF is missing"
 fi
