@@ -25,6 +25,8 @@
 #   VETRED_BIN              build/release    holds vetred-api, vetred-migrate
 #   VETRED_MIGRATIONS_DIR   db/migrations    passed through to vetred-migrate
 #   VETRED_SEED             0                1: apply db/seed/*.sql once
+#   VETRED_SEAL_INTERVAL_S  10               the audit sealer's pause between
+#                                            runs of vetred-admin sellar
 #   VETRED_DATABASE_URL     set: use that server, start no PostgreSQL
 #   VETRED_API_DATABASE_URL the API's own connection (role vetred_api, see
 #                           db/migrations/0013); default: the private
@@ -107,6 +109,8 @@ want_settings() {
   BIN="$(abspath "${VETRED_BIN:-build/release}")"
   MIGRATIONS_DIR="$(abspath "${VETRED_MIGRATIONS_DIR:-db/migrations}")"
   SEED="${VETRED_SEED:-0}"
+  SEAL_S="${VETRED_SEAL_INTERVAL_S:-10}"
+  is_int "$SEAL_S" && [ "$SEAL_S" -ge 1 ] || die "VETRED_SEAL_INTERVAL_S must be a number of seconds >= 1"
   KEYDIR="$DIR/keys"
   TLS_CERT="$(abspath "${VETRED_TLS_CERT:-$DIR/tls/cert.pem}")"
   TLS_KEY="$(abspath "${VETRED_TLS_KEY:-$DIR/tls/key.pem}")"
@@ -509,6 +513,35 @@ rmq_stop() {
   fi
 }
 
+# ---------------------------------------------------------------- audit sealer
+
+# Seals new audit rows into the hash chain every SEAL_S seconds, as the
+# table's owner (the API's role may not update the trail): what the
+# scheduler's periodic job does in production.
+sealer_pid() {
+  local pid; pid="$(read_pid "$RUNDIR/sealer.pid")"
+  pid_alive "$pid" && has_env "$pid" "VETRED_SEALER=$DIR" && echo "$pid"
+}
+sealer_start() {
+  local pid
+  if pid="$(sealer_pid)"; then log "sealer: already running (pid $pid)"; return 0; fi
+  mkdir -p "$RUNDIR" "$LOGDIR"
+  # shellcheck disable=SC2016  # expanded by the inner shell
+  setsid env VETRED_SEALER="$DIR" VETRED_DATABASE_URL="$DB_URL" bash -c \
+    'trap "exit 0" TERM; while :; do "$0" sellar >/dev/null 2>>"$1"; sleep "$2" & wait $!; done' \
+    "$BIN/vetred-admin" "$LOGDIR/sealer.log" "$SEAL_S" </dev/null >/dev/null 2>&1 &
+  echo $! >"$RUNDIR/sealer.pid"
+  log "sealer: sealing the audit trail every ${SEAL_S}s (pid $!)"
+}
+sealer_stop() {
+  local pid
+  if pid="$(sealer_pid)"; then
+    log "sealer: stopping (pid $pid)"
+    stop_pid "$pid" sealer 10
+  fi
+  rm -f "$RUNDIR/sealer.pid"
+}
+
 # ---------------------------------------------------------------- API processes
 
 # What a running API process must match to be kept: binary identity and env.
@@ -809,6 +842,7 @@ cmd_start() {
     log "rabbitmq: using VETRED_AMQP_URL (no private node)"
   fi
   api_start
+  sealer_start
   ngx_start
   wait_ready
   write_env
@@ -822,6 +856,7 @@ cmd_stop() {
   # request reaches an API process that is stopping.
   ngx_stop
   api_stop
+  sealer_stop
   rmq_stop
   pg_stop
   rm -f "$ENVFILE"
@@ -838,6 +873,11 @@ cmd_status() {
     line postgresql "running (pid $pid, 127.0.0.1:$PG_PORT, $PGDATA)"
   else
     line postgresql "stopped"; all=3
+  fi
+  if pid="$(sealer_pid)"; then
+    line sealer "running (pid $pid)"
+  else
+    line sealer "stopped"; all=3
   fi
   if [ "$AMQP_PRIVATE" != 1 ]; then
     line rabbitmq "external (VETRED_AMQP_URL)"

@@ -235,6 +235,28 @@ START_TEST(rol_de_la_api_solo_agrega)
 }
 END_TEST
 
+/* The stack's sealer chains new rows on its own, within seconds. */
+START_TEST(sellador_encadena_solo)
+{
+	long long pac = fx_paciente(), n = 0;
+	char path[64];
+	struct http_resp r;
+	int i;
+
+	snprintf(path, sizeof(path), "/api/v1/pacientes/%lld", pac);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+	for (i = 0; i < 100 && n == 0; i++) {
+		usleep(100000);
+		n = db_countf("SELECT count(*) FROM auditoria WHERE entidad_id = "
+		    "'%lld' AND accion = 'leer' AND sello IS NOT NULL AND "
+		    "octet_length(hash) = 32", pac);
+	}
+	ck_assert_msg(n == 1, "the read's audit row was not sealed in 10 s");
+}
+END_TEST
+
 Suite *
 auditoria_suite(void)
 {
@@ -246,6 +268,7 @@ auditoria_suite(void)
 	tcase_add_test(tc, lista_con_filtros_y_paginas);
 	tcase_add_test(tc, cadena_detecta_la_manipulacion);
 	tcase_add_test(tc, rol_de_la_api_solo_agrega);
+	tcase_add_test(tc, sellador_encadena_solo);
 	suite_add_tcase(s, tc);
 	return s;
 }
