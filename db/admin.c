@@ -103,6 +103,8 @@ static const struct sealed_table {
 	    "direccion" }, 4, 1 },
 	{ "historia_entradas", { "anamnesis", "examen", "diagnostico", "plan",
 	    "texto" }, 5, 0 },
+	{ "tratamientos", { "descripcion" }, 1, 0 },
+	{ "pacientes", { "alergias" }, 1, 0 },
 };
 #define NSEALED	((int)(sizeof(sealed_tables) / sizeof(sealed_tables[0])))
 

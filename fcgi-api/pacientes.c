@@ -134,6 +134,23 @@ patient_in(const cJSON *in, cJSON *errs)
 	return out;
 }
 
+/* Field name of o sealed in place (lib/cifra.c) when it is a string. */
+static int
+seal_field(struct api_req *r, cJSON *o, const char *name)
+{
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	char *sealed;
+
+	if (!cJSON_IsString(v))
+		return 0;
+	if (vr_seal(&r->ctx->shared->data.k[0], name, v->valuestring,
+	    &sealed) < 0)
+		return -1;
+	cJSON_SetValuestring(v, sealed);
+	free(sealed);
+	return 0;
+}
+
 /*
  * The owner's personal data sealed for storage (lib/cifra.c), and the
  * keyed hash of the document by which the owner is found and kept unique.
@@ -147,24 +164,16 @@ seal_owner(struct api_req *r, cJSON *owner)
 	const struct api_shared *sh = r->ctx->shared;
 	const cJSON *doc = cJSON_GetObjectItemCaseSensitive(owner,
 	    "numero_documento");
-	cJSON *v;
-	char hex[65], *sealed;
+	char hex[65];
 	size_t i;
 
 	if (cJSON_IsString(doc)) {
 		vr_search_hash(&sh->search.k[0], doc->valuestring, hex);
 		cJSON_AddStringToObject(owner, "documento_hmac", hex);
 	}
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		v = cJSON_GetObjectItemCaseSensitive(owner, fields[i]);
-		if (!cJSON_IsString(v))
-			continue;
-		if (vr_seal(&sh->data.k[0], fields[i], v->valuestring,
-		    &sealed) < 0)
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (seal_field(r, owner, fields[i]) < 0)
 			return -1;
-		cJSON_SetValuestring(v, sealed);
-		free(sealed);
-	}
 	return 0;
 }
 
@@ -217,7 +226,8 @@ api_paciente_registro(struct api_req *r)
 		cJSON_Delete(pet);
 		return;
 	}
-	if (owner != NULL && seal_owner(r, owner) < 0) {
+	if ((owner != NULL && seal_owner(r, owner) < 0) ||
+	    seal_field(r, pet, "alergias") < 0) {
 		cJSON_Delete(owner);
 		cJSON_Delete(pet);
 		api_problem(r, 500, "error-interno", "Error interno",

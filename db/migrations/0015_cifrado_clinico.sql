@@ -1,6 +1,7 @@
 -- 0015: the clinical free text encrypted at rest.
 --
--- anamnesis, examen, diagnostico, plan and texto of historia_entradas are
+-- anamnesis, examen, diagnostico, plan and texto of historia_entradas,
+-- the description of treatments and the allergies of patients are
 -- sealed like the owners' data (0014): by the API before they are stored,
 -- and by vetred-admin cifrar for rows written before and after a key
 -- rotation.  Signed entries stay immutable, with one exception: the
@@ -47,3 +48,10 @@ COMMENT ON COLUMN historia_entradas.examen IS 'Physical examination findings; se
 COMMENT ON COLUMN historia_entradas.diagnostico IS 'Diagnosis (presumptive or definitive); sealed.';
 COMMENT ON COLUMN historia_entradas.plan IS 'Treatment and follow-up plan; sealed.';
 COMMENT ON COLUMN historia_entradas.texto IS 'Free text of notes and other entry types; sealed.';
+
+-- A sealed description is longer than the 1,000 characters the API
+-- allows for the plain text.
+ALTER TABLE tratamientos DROP CONSTRAINT tratamientos_descripcion_valida,
+	ADD CONSTRAINT tratamientos_descripcion_valida CHECK (btrim(descripcion) <> '');
+COMMENT ON COLUMN tratamientos.descripcion IS 'What is treated and how; sealed (AES-256-GCM).';
+COMMENT ON COLUMN pacientes.alergias IS 'Known allergies (free text); sealed (AES-256-GCM).';

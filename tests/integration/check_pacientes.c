@@ -159,6 +159,10 @@ START_TEST(texto_clinico_cifrado)
 	    "texto NOT LIKE 'v1:%'"), 0);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM historia_entradas WHERE "
 	    "anamnesis LIKE '%Come bien%'"), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM tratamientos WHERE "
+	    "descripcion NOT LIKE 'v1:%'"), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM pacientes WHERE "
+	    "alergias NOT LIKE 'v1:%'"), 0);
 	snprintf(path, sizeof(path), "/api/v1/pacientes/%s/historial", pac);
 	http_get(path, &r);
 	ck_assert_int_eq(r.status, 200);
@@ -203,6 +207,9 @@ START_TEST(registro_con_propietario_nuevo)
 	ck_assert_str_eq(json_s(o, "telefono"), "+51987654321");
 	ck_assert_str_eq(json_s(o, "email"), "ana.quispe@correo.pe");
 	http_free(&r);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM pacientes WHERE id = "
+	    "%lld AND alergias LIKE 'v1:datos1:%%' AND position('penicilina' "
+	    "IN alergias) = 0", id), 1);
 
 	/* Owner, pet, their two audit rows and one event, in one go. */
 	fx_assert_delta(&before, 0, 1, 1, 2, 1);
