@@ -25,7 +25,7 @@
 #   VETRED_BIN              build/release    holds vetred-api, vetred-migrate
 #   VETRED_MIGRATIONS_DIR   db/migrations    passed through to vetred-migrate
 #   VETRED_SEED             0                1: apply db/seed/*.sql once
-#   VETRED_SEAL_INTERVAL_S  10               the audit sealer's pause between
+#   VETRED_SEAL_INTERVAL_S  2                the audit sealer's pause between
 #                                            runs of vetred-admin sellar
 #   VETRED_DATABASE_URL     set: use that server, start no PostgreSQL
 #   VETRED_API_DATABASE_URL the API's own connection (role vetred_api, see
@@ -109,7 +109,7 @@ want_settings() {
   BIN="$(abspath "${VETRED_BIN:-build/release}")"
   MIGRATIONS_DIR="$(abspath "${VETRED_MIGRATIONS_DIR:-db/migrations}")"
   SEED="${VETRED_SEED:-0}"
-  SEAL_S="${VETRED_SEAL_INTERVAL_S:-10}"
+  SEAL_S="${VETRED_SEAL_INTERVAL_S:-2}"
   is_int "$SEAL_S" && [ "$SEAL_S" -ge 1 ] || die "VETRED_SEAL_INTERVAL_S must be a number of seconds >= 1"
   KEYDIR="$DIR/keys"
   TLS_CERT="$(abspath "${VETRED_TLS_CERT:-$DIR/tls/cert.pem}")"

@@ -53,7 +53,7 @@ chain(const struct vr_config *cfg, int seal)
 	}
 	if (seal) {
 		do {
-			if (vr_db_query(&db, "SELECT auditoria_sellar(10000)",
+			if (vr_db_query(&db, "SELECT auditoria_sellar(500)",
 			    &res) < 0) {
 				rc = 2;
 				break;
