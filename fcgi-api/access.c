@@ -346,6 +346,23 @@ api_sede_or_403(struct api_req *r, long long sede)
 }
 
 /*
+ * The query of a list, with sede_id the validated sede_id parameter (or
+ * NULL): a user whose roles do not cover every site must name one (400
+ * with the other parameter errors), and one where a role grants the
+ * route's permission (403).  0, or -1 with the answer sent.
+ */
+int
+api_list_params_or_4xx(struct api_req *r, const char *sede_id, cJSON *errs)
+{
+	if (sede_id == NULL && !api_allowed_everywhere(r))
+		vr_json_error(errs, "sede_id", "es obligatorio: su rol no "
+		    "abarca todas las sedes");
+	if (api_params_or_400(r, errs) < 0)
+		return -1;
+	return sede_id != NULL ? api_sede_or_403(r, atoll(sede_id)) : 0;
+}
+
+/*
  * The sites where the caller's roles grant the route's permission, as a
  * PostgreSQL array literal ("{1,3}"), or NULL when a network-wide grant
  * covers every site.

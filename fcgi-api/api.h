@@ -228,6 +228,8 @@ const char	*api_acting_user(struct api_req *r);
 void		 api_forbidden(struct api_req *r, const char *detail);
 int		 api_sede_or_403(struct api_req *r, long long sede);
 const char	*api_sedes_permitidas(struct api_req *r);
+int		 api_list_params_or_4xx(struct api_req *r, const char *sede_id,
+		    cJSON *errs);
 
 void	api_usuarios_list(struct api_req *r);
 void	api_usuario_get(struct api_req *r);

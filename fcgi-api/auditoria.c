@@ -5,7 +5,6 @@
  * site reads that site's rows (sede_id is then required).  The chain is
  * one for the whole network: only a network-wide grant may check it.
  */
-#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -62,11 +61,7 @@ api_auditoria_list(struct api_req *r)
 		p[7] = LIST_DEFAULT;
 	if (api_qcursor(r, 1, kinds, cur, errs) > 0)
 		p[8] = cur[0];
-	if (p[6] == NULL && !api_allowed_everywhere(r))
-		vr_json_error(errs, "sede_id", "es obligatorio: su rol no "
-		    "abarca todas las sedes");
-	if (api_params_or_400(r, errs) < 0 ||
-	    (p[6] != NULL && api_sede_or_403(r, atoll(p[6])) < 0))
+	if (api_list_params_or_4xx(r, p[6], errs) < 0)
 		return;
 	api_run_json(r, STMT_AUDITORIA_LIST, 9, p, NULL);
 }

@@ -350,11 +350,7 @@ api_citas_list(struct api_req *r)
 		p[7] = cur[0];
 		p[8] = cur[1];
 	}
-	if (p[0] == NULL && !api_allowed_everywhere(r))
-		vr_json_error(errs, "sede_id", "es obligatorio: su rol no "
-		    "abarca todas las sedes");
-	if (api_params_or_400(r, errs) < 0 ||
-	    (p[0] != NULL && api_sede_or_403(r, atoll(p[0])) < 0))
+	if (api_list_params_or_4xx(r, p[0], errs) < 0)
 		return;
 	api_run_json(r, STMT_CITAS_LIST, 9, p, NULL);
 }

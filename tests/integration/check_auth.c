@@ -57,20 +57,6 @@ new_user(const char *rol, long long sede, int with_password, char *email,
 }
 
 static void
-login(const char *email, const char *pw, struct http_resp *r)
-{
-	cJSON *o = cJSON_CreateObject();
-	char *s;
-
-	cJSON_AddStringToObject(o, "email", email);
-	cJSON_AddStringToObject(o, "password", pw);
-	s = cJSON_PrintUnformatted(o);
-	http_post_json(LOGIN, s, r);
-	free(s);
-	cJSON_Delete(o);
-}
-
-static void
 post_token(const char *path, const char *tok, struct http_resp *r)
 {
 	char body[256];
@@ -85,7 +71,7 @@ login_ok(const char *email, char *refresh, size_t n)
 {
 	struct http_resp r;
 
-	login(email, PASSWORD, &r);
+	http_login(email, PASSWORD, &r);
 	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
 	snprintf(refresh, n, "%s", json_s(r.json, "refresh_token"));
 	http_free(&r);
@@ -122,7 +108,7 @@ START_TEST(login_emite_tokens)
 	cJSON *h, *c, *roles;
 	const char *rt, *at;
 
-	login(email, PASSWORD, &r);
+	http_login(email, PASSWORD, &r);
 	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
 	ck_assert_str_eq(http_header(&r, "Cache-Control", buf, sizeof(buf)),
 	    "no-store");
@@ -172,7 +158,7 @@ START_TEST(login_emite_tokens)
 	/* E-mail case does not matter. */
 	for (char *p = email; *p; p++)
 		*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-	login(email, PASSWORD, &r);
+	http_login(email, PASSWORD, &r);
 	ck_assert_int_eq(r.status, 200);
 	http_free(&r);
 }
@@ -197,7 +183,7 @@ START_TEST(login_fallido_siempre_igual)
 	cases[2][0] = nopw;	cases[2][1] = PASSWORD;
 	cases[3][0] = unk;	cases[3][1] = PASSWORD;
 	for (i = 0; i < 4; i++) {
-		login(cases[i][0], cases[i][1], &r);
+		http_login(cases[i][0], cases[i][1], &r);
 		assert_problem(&r, 401, "credenciales-invalidas");
 		ck_assert_str_eq(json_s(r.json, "detail"),
 		    "Correo o contraseña incorrectos.");
@@ -251,13 +237,13 @@ START_TEST(login_tiempo_no_revela_cuentas)
 	new_user(NULL, 0, 1, b, sizeof(b));
 	for (i = 0; i < 7; i++) {
 		t = now_ms();
-		login(i % 2 ? a : b, "Clave-Equivocada-123", &r);
+		http_login(i % 2 ? a : b, "Clave-Equivocada-123", &r);
 		known[i] = now_ms() - t;
 		ck_assert_int_eq(r.status, 401);
 		http_free(&r);
 		snprintf(unk, sizeof(unk), "x%d.%s", i, a);
 		t = now_ms();
-		login(unk, "Clave-Equivocada-123", &r);
+		http_login(unk, "Clave-Equivocada-123", &r);
 		unknown[i] = now_ms() - t;
 		ck_assert_int_eq(r.status, 401);
 		http_free(&r);
@@ -284,11 +270,11 @@ START_TEST(login_limite_por_cuenta)
 	new_user(NULL, 0, 1, a, sizeof(a));
 	new_user(NULL, 0, 1, b, sizeof(b));
 	for (i = 0; i < 5; i++) {
-		login(a, "Clave-Equivocada-123", &r);
+		http_login(a, "Clave-Equivocada-123", &r);
 		ck_assert_int_eq(r.status, 401);
 		http_free(&r);
 	}
-	login(a, PASSWORD, &r);		/* right password, still too soon */
+	http_login(a, PASSWORD, &r);		/* right password, still too soon */
 	assert_problem(&r, 429, "demasiados-intentos");
 	ck_assert_ptr_nonnull(http_header(&r, "Retry-After", buf, sizeof(buf)));
 	wait = atol(buf);
@@ -297,7 +283,7 @@ START_TEST(login_limite_por_cuenta)
 	ck_assert_int_eq(db_countf("SELECT count(*) FROM intentos_login WHERE "
 	    "email = lower('%s')", a), 5);	/* a 429 is not an attempt */
 
-	login(b, PASSWORD, &r);
+	http_login(b, PASSWORD, &r);
 	ck_assert_int_eq(r.status, 200);
 	http_free(&r);
 
@@ -305,7 +291,7 @@ START_TEST(login_limite_por_cuenta)
 	 * allowed again. */
 	db_execf("UPDATE intentos_login SET ocurrido_en = ocurrido_en - "
 	    "interval '15 minutes 1 second' WHERE email = lower('%s')", a);
-	login(a, PASSWORD, &r);
+	http_login(a, PASSWORD, &r);
 	ck_assert_int_eq(r.status, 200);
 	http_free(&r);
 }
@@ -320,11 +306,11 @@ START_TEST(login_exito_reinicia_la_cuenta)
 
 	new_user(NULL, 0, 1, a, sizeof(a));
 	for (i = 0; i < 9; i++) {
-		login(a, i == 4 ? PASSWORD : "Clave-Equivocada-123", &r);
+		http_login(a, i == 4 ? PASSWORD : "Clave-Equivocada-123", &r);
 		ck_assert_int_eq(r.status, i == 4 ? 200 : 401);
 		http_free(&r);
 	}
-	login(a, PASSWORD, &r);
+	http_login(a, PASSWORD, &r);
 	ck_assert_int_eq(r.status, 200);
 	http_free(&r);
 }
@@ -340,17 +326,17 @@ START_TEST(login_limite_por_direccion)
 	new_user(NULL, 0, 1, a, sizeof(a));
 	for (i = 0; i < 20; i++) {
 		snprintf(unk, sizeof(unk), "n%d.%s", i, a);
-		login(unk, "Clave-Equivocada-123", &r);
+		http_login(unk, "Clave-Equivocada-123", &r);
 		ck_assert_int_eq(r.status, 401);
 		http_free(&r);
 	}
-	login(a, PASSWORD, &r);
+	http_login(a, PASSWORD, &r);
 	assert_problem(&r, 429, "demasiados-intentos");
 	ck_assert_ptr_nonnull(http_header(&r, "Retry-After", buf, sizeof(buf)));
 	ck_assert_int_gt(atol(buf), 0);
 	http_free(&r);
 	clean_attempts();
-	login(a, PASSWORD, &r);
+	http_login(a, PASSWORD, &r);
 	ck_assert_int_eq(r.status, 200);
 	http_free(&r);
 }
@@ -485,10 +471,10 @@ START_TEST(cambio_de_clave_o_baja_revoca)
 	post_token(REFRESH, rt1, &r);
 	assert_problem(&r, 401, "sesion-invalida");
 	http_free(&r);
-	login(email, PASSWORD, &r);
+	http_login(email, PASSWORD, &r);
 	ck_assert_int_eq(r.status, 401);
 	http_free(&r);
-	login(email, "Nueva-Clave-Segura-88", &r);
+	http_login(email, "Nueva-Clave-Segura-88", &r);
 	ck_assert_int_eq(r.status, 200);
 	snprintf(rt1, sizeof(rt1), "%s", json_s(r.json, "refresh_token"));
 	http_free(&r);
@@ -573,11 +559,11 @@ START_TEST(entrada_invalida)
 	/* Oversized fields, a body over the limit, the wrong type. */
 	memset(big, 'a', sizeof(big));
 	big[sizeof(big) - 1] = '\0';
-	login("a@b.pe", big, &r);
+	http_login("a@b.pe", big, &r);
 	ck_assert_int_eq(r.status, 422);
 	http_free(&r);
 	big[300] = '\0';
-	login(big, PASSWORD, &r);
+	http_login(big, PASSWORD, &r);
 	ck_assert_int_eq(r.status, 422);
 	http_free(&r);
 	huge = malloc(2 << 20);
@@ -602,7 +588,7 @@ START_TEST(entrada_invalida)
 	ck_assert_int_eq(db_count("SELECT count(*) FROM sesiones"), sessions);
 
 	/* SQL-looking credentials are just wrong credentials. */
-	login("' OR '1'='1", "' OR '1'='1' --", &r);
+	http_login("' OR '1'='1", "' OR '1'='1' --", &r);
 	assert_problem(&r, 401, "credenciales-invalidas");
 	http_free(&r);
 }
@@ -630,13 +616,13 @@ START_TEST(admin_fija_la_clave)
 	ck_assert_ptr_nonnull(strstr(out, "no such user"));
 
 	/* No password yet: cannot sign in; after the command, can. */
-	login(email, "Otra-Clave-Larga-2026", &r);
+	http_login(email, "Otra-Clave-Larga-2026", &r);
 	ck_assert_int_eq(r.status, 401);
 	http_free(&r);
 	snprintf(args, sizeof(args), "clave '%s'", email);
 	ck_assert_int_eq(run_admin(args, "Otra-Clave-Larga-2026", out,
 	    sizeof(out)), 0);
-	login(email, "Otra-Clave-Larga-2026", &r);
+	http_login(email, "Otra-Clave-Larga-2026", &r);
 	ck_assert_int_eq(r.status, 200);
 	snprintf(rt, sizeof(rt), "%s", json_s(r.json, "refresh_token"));
 	http_free(&r);
@@ -657,7 +643,7 @@ START_TEST(usuarios_demo)
 	struct http_resp r;
 	const cJSON *roles;
 
-	login("recepcion.lim@vetred.pe", "VetRed-Demo-2026", &r);
+	http_login("recepcion.lim@vetred.pe", "VetRed-Demo-2026", &r);
 	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
 	roles = cJSON_GetObjectItem(cJSON_GetObjectItem(r.json, "usuario"),
 	    "roles");

@@ -69,16 +69,6 @@ as_admin_sede(long long sede)
 	free(tok);
 }
 
-static void
-login(const char *email, const char *pw, struct http_resp *r)
-{
-	char body[512];
-
-	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}",
-	    email, pw);
-	http_post_json("/api/v1/auth/login", body, r);
-}
-
 START_TEST(crear_leer_y_entrar)
 {
 	char email[96], loc[96], path[64];
@@ -117,7 +107,7 @@ START_TEST(crear_leer_y_entrar)
 	ck_assert_str_eq(json_s(r.json, "email"), email);
 	http_free(&r);
 
-	login(email, PW, &r);
+	http_login(email, PW, &r);
 	ck_assert_int_eq(r.status, 200);
 	http_free(&r);
 
@@ -292,7 +282,7 @@ START_TEST(cambios_cortan_el_acceso)
 	ck_assert_int_eq(r.status, 201);
 	id = json_ll(r.json, "id");
 	http_free(&r);
-	login(email, PW, &r);
+	http_login(email, PW, &r);
 	ck_assert_int_eq(r.status, 200);
 	at = strdup(json_s(r.json, "access_token"));
 	snprintf(rt, sizeof(rt), "%s", json_s(r.json, "refresh_token"));
@@ -322,10 +312,10 @@ START_TEST(cambios_cortan_el_acceso)
 	put(id, "{\"password\":\"Otra-Clave-Muy-Larga-9\"}", &r);
 	ck_assert_int_eq(r.status, 200);
 	http_free(&r);
-	login(email, PW, &r);
+	http_login(email, PW, &r);
 	ck_assert_int_eq(r.status, 401);
 	http_free(&r);
-	login(email, "Otra-Clave-Muy-Larga-9", &r);
+	http_login(email, "Otra-Clave-Muy-Larga-9", &r);
 	ck_assert_int_eq(r.status, 200);
 	http_free(&r);
 	put(id, "{\"password\":\"1234567890\"}", &r);
@@ -337,7 +327,7 @@ START_TEST(cambios_cortan_el_acceso)
 	ck_assert_int_eq(r.status, 200);
 	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "activo")));
 	http_free(&r);
-	login(email, "Otra-Clave-Muy-Larga-9", &r);
+	http_login(email, "Otra-Clave-Muy-Larga-9", &r);
 	ck_assert_int_eq(r.status, 401);
 	http_free(&r);
 	ck_assert_int_eq(db_countf("SELECT count(*) FROM sesiones WHERE "

@@ -396,3 +396,18 @@ doc_hmac(const char *doc)
 	vr_search_hash(&ks.k[0], doc, hex);
 	return hex;
 }
+
+/* POST /api/v1/auth/login with that e-mail and password (JSON-escaped). */
+void
+http_login(const char *email, const char *pw, struct http_resp *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s;
+
+	cJSON_AddStringToObject(o, "email", email);
+	cJSON_AddStringToObject(o, "password", pw);
+	s = cJSON_PrintUnformatted(o);
+	http_post_json("/api/v1/auth/login", s, r);
+	free(s);
+	cJSON_Delete(o);
+}

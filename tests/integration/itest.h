@@ -36,6 +36,7 @@ void	 http_get(const char *path, struct http_resp *out);
 void	 http_post_json(const char *path, const char *json,
 	    struct http_resp *out);
 void	 http_free(struct http_resp *r);
+void	 http_login(const char *email, const char *pw, struct http_resp *r);
 const char *http_header(struct http_resp *r, const char *name, char *buf,
 	    size_t buflen);
 const char *http_base(void);
