@@ -1,7 +1,8 @@
 /*
  * check_auditoria.c - the audit trail through nginx: reads of clinical
- * records leave a row, the trail is listed with filters and pages, and a
- * row edited behind the application's back breaks the hash chain where
+ * records leave a row, the trail is listed with filters and pages, the
+ * sealer chains every committed row (late commits included), and a row or
+ * seal edited behind the application's back breaks the hash chain where
  * it was edited (the API and vetred-admin both say so).
  */
 #include <stdio.h>
@@ -115,62 +116,164 @@ START_TEST(lista_con_filtros_y_paginas)
 }
 END_TEST
 
+/* The owner's change to `table` with its append-only trigger switched off. */
+static void
+behind_the_trigger(const char *table, const char *trigger, const char *sql)
+{
+	db_execf("BEGIN; ALTER TABLE %s DISABLE TRIGGER %s; %s; ALTER TABLE %s "
+	    "ENABLE TRIGGER %s; COMMIT", table, trigger, sql, table, trigger);
+}
+
+/* GET /api/v1/auditoria/verificacion: integra, and the first broken seal. */
+static void
+assert_chain(int intact, long long broken)
+{
+	struct http_resp r;
+
+	http_get("/api/v1/auditoria/verificacion", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert(cJSON_IsBool(cJSON_GetObjectItem(r.json, "integra")));
+	ck_assert_int_eq(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "integra")),
+	    intact);
+	if (intact)
+		ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r.json,
+		    "primer_sello_roto")));
+	else
+		ck_assert_int_eq(json_ll(r.json, "primer_sello_roto"), broken);
+	http_free(&r);
+}
+
 /*
- * Sealed rows form a chain; an UPDATE by the table's owner with the
- * append-only trigger disabled is found at the row it changed.
+ * Sealed rows form a chain; an UPDATE of a row, or an edited or removed
+ * seal, by the tables' owner with the append-only triggers disabled is
+ * found where it was made.
  */
 START_TEST(cadena_detecta_la_manipulacion)
 {
-	char out[1024], *victim, *orig;
+	char out[1024], *victim, *orig, *seal, sql[512];
 	struct http_resp r;
-	long long sello;
+	long long sello, id;
 
 	ck_assert_int_eq(run_admin("sellar", NULL, out, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "audit rows sealed"));
+	assert_chain(1, 0);
 	http_get("/api/v1/auditoria/verificacion", &r);
-	ck_assert_int_eq(r.status, 200);
-	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "integra")));
-	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r.json, "primer_sello_roto")));
 	ck_assert_int_gt(json_ll(r.json, "sellados"), 2);
 	http_free(&r);
 	ck_assert_int_eq(run_admin("verificar", NULL, out, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "\"integra\": true"));
 
-	/* The application cannot: the trigger refuses UPDATE and DELETE. */
-	victim = db_value("SELECT sello FROM auditoria WHERE sello IS NOT NULL "
-	    "ORDER BY sello OFFSET 1 LIMIT 1");
-	sello = atoll(victim);
-	db_execf("DO $$ BEGIN UPDATE auditoria SET accion = 'x' WHERE sello = "
+	/* The application cannot: the triggers refuse UPDATE and DELETE. */
+	victim = db_value("SELECT sello || ' ' || auditoria_id FROM "
+	    "auditoria_sellos ORDER BY sello OFFSET 1 LIMIT 1");
+	ck_assert_int_eq(sscanf(victim, "%lld %lld", &sello, &id), 2);
+	db_execf("DO $$ BEGIN UPDATE auditoria SET accion = 'x' WHERE id = "
+	    "%lld; EXCEPTION WHEN object_not_in_prerequisite_state THEN "
+	    "NULL; END $$", id);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM auditoria WHERE "
+	    "id = %lld AND accion = 'x'", id), 0);
+	db_execf("DO $$ BEGIN DELETE FROM auditoria_sellos WHERE sello = "
 	    "%lld; EXCEPTION WHEN object_not_in_prerequisite_state THEN "
 	    "NULL; END $$", sello);
-	ck_assert_int_eq(db_countf("SELECT count(*) FROM auditoria WHERE "
-	    "sello = %lld AND accion = 'x'", sello), 0);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM auditoria_sellos "
+	    "WHERE sello = %lld", sello), 1);
 
 	/* The owner can, behind the trigger's back: the chain tells. */
 	orig = db_valuef("SELECT coalesce(despues::text, 'null') FROM auditoria "
-	    "WHERE sello = %lld", sello);
-	db_execf("BEGIN; ALTER TABLE auditoria DISABLE TRIGGER "
-	    "auditoria_sin_cambios; UPDATE auditoria SET despues = "
-	    "'{\"manipulado\": true}' WHERE sello = %lld; ALTER TABLE auditoria "
-	    "ENABLE TRIGGER auditoria_sin_cambios; COMMIT", sello);
-	http_get("/api/v1/auditoria/verificacion", &r);
-	ck_assert_int_eq(r.status, 200);
-	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(r.json, "integra")));
-	ck_assert_int_eq(json_ll(r.json, "primer_sello_roto"), sello);
-	http_free(&r);
+	    "WHERE id = %lld", id);
+	snprintf(sql, sizeof(sql), "UPDATE auditoria SET despues = "
+	    "'{\"manipulado\": true}' WHERE id = %lld", id);
+	behind_the_trigger("auditoria", "auditoria_sin_cambios", sql);
+	assert_chain(0, sello);
 	ck_assert_int_eq(run_admin("verificar", NULL, out, sizeof(out)), 1);
 	ck_assert_ptr_nonnull(strstr(out, "\"integra\": false"));
 
 	/* Put back, the chain verifies again. */
 	db_execf("BEGIN; ALTER TABLE auditoria DISABLE TRIGGER "
 	    "auditoria_sin_cambios; UPDATE auditoria SET despues = "
-	    "NULLIF('%s', 'null')::jsonb WHERE sello = %lld; ALTER TABLE "
-	    "auditoria ENABLE TRIGGER auditoria_sin_cambios; COMMIT", orig,
-	    sello);
+	    "NULLIF('%s', 'null')::jsonb WHERE id = %lld; ALTER TABLE "
+	    "auditoria ENABLE TRIGGER auditoria_sin_cambios; COMMIT", orig, id);
+	ck_assert_int_eq(run_admin("verificar", NULL, out, sizeof(out)), 0);
+
+	/* A seal taken out leaves a gap at the next one, and its row unsealed. */
+	seal = db_valuef("SELECT format('(%%s, %%s, %%L::bytea, %%L::bytea)', "
+	    "sello, auditoria_id, hash_anterior, hash) FROM auditoria_sellos "
+	    "WHERE sello = %lld", sello);
+	snprintf(sql, sizeof(sql), "DELETE FROM auditoria_sellos WHERE sello = "
+	    "%lld", sello);
+	behind_the_trigger("auditoria_sellos", "auditoria_sellos_sin_cambios",
+	    sql);
+	assert_chain(0, sello + 1);
+	http_get("/api/v1/auditoria/verificacion", &r);
+	ck_assert_int_ge(json_ll(r.json, "sin_sellar"), 1);
+	http_free(&r);
+	db_execf("INSERT INTO auditoria_sellos (sello, auditoria_id, "
+	    "hash_anterior, hash) VALUES %s", seal);
+	assert_chain(1, 0);
+
+	/* A seal's hash rewritten: that seal does not verify. */
+	snprintf(sql, sizeof(sql), "UPDATE auditoria_sellos SET hash = "
+	    "sha256(hash) WHERE sello = %lld", sello);
+	behind_the_trigger("auditoria_sellos", "auditoria_sellos_sin_cambios",
+	    sql);
+	assert_chain(0, sello);
+	snprintf(sql, sizeof(sql), "DELETE FROM auditoria_sellos WHERE sello = "
+	    "%lld", sello);
+	behind_the_trigger("auditoria_sellos", "auditoria_sellos_sin_cambios",
+	    sql);
+	db_execf("INSERT INTO auditoria_sellos (sello, auditoria_id, "
+	    "hash_anterior, hash) VALUES %s", seal);
 	ck_assert_int_eq(run_admin("verificar", NULL, out, sizeof(out)), 0);
 	ck_assert_int_eq(run_admin("nada", NULL, out, sizeof(out)), 2);
+	free(seal);
 	free(orig);
 	free(victim);
+}
+END_TEST
+
+/*
+ * A transaction that stays open while later rows are sealed: its row is
+ * sealed once it commits, after them, and the chain holds.
+ */
+START_TEST(transaccion_larga_se_sella_al_terminar)
+{
+	PGconn *open_tx = db_connect();
+	PGresult *res;
+	char out[256], *rid = unique_code("T"), *rid2 = unique_code("U");
+	long long first, second;
+
+	res = PQexec(open_tx, "BEGIN");
+	PQclear(res);
+	res = PQexecParams(open_tx, "SELECT auditar(NULL, 'sistema', NULL, "
+	    "'leer', 'sedes', '1', $1, NULL, NULL, NULL)", 1, NULL,
+	    (const char *const *)&rid, NULL, NULL, 0);
+	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+	db_execf("SELECT auditar(NULL, 'sistema', NULL, 'leer', 'sedes', '2', "
+	    "'%s', NULL, NULL, NULL)", rid2);
+	ck_assert_int_eq(run_admin("sellar", NULL, out, sizeof(out)), 0);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM auditoria a JOIN "
+	    "auditoria_sellos s ON s.auditoria_id = a.id WHERE a.request_id = "
+	    "'%s'", rid2), 1);
+
+	res = PQexec(open_tx, "COMMIT");
+	ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	PQfinish(open_tx);
+	ck_assert_int_eq(run_admin("sellar", NULL, out, sizeof(out)), 0);
+	first = db_countf("SELECT s.sello FROM auditoria a JOIN auditoria_sellos "
+	    "s ON s.auditoria_id = a.id WHERE a.request_id = '%s'", rid);
+	second = db_countf("SELECT s.sello FROM auditoria a JOIN "
+	    "auditoria_sellos s ON s.auditoria_id = a.id WHERE a.request_id = "
+	    "'%s'", rid2);
+	/* Lower id, sealed later. */
+	ck_assert_int_lt(db_countf("SELECT id FROM auditoria WHERE request_id "
+	    "= '%s'", rid), db_countf("SELECT id FROM auditoria WHERE "
+	    "request_id = '%s'", rid2));
+	ck_assert_int_gt(first, second);
+	assert_chain(1, 0);
+	free(rid);
+	free(rid2);
 }
 END_TEST
 
@@ -204,6 +307,13 @@ START_TEST(rol_de_la_api_solo_agrega)
 		    "FROM auditoria)",
 		"DELETE FROM auditoria WHERE id = (SELECT min(id) FROM auditoria)",
 		"TRUNCATE auditoria",
+		"UPDATE auditoria_sellos SET hash = sha256(hash)",
+		"DELETE FROM auditoria_sellos",
+		"TRUNCATE auditoria_sellos",
+		"INSERT INTO auditoria_sellos VALUES (999999999, 1, NULL, "
+		    "sha256(''))",
+		"SELECT auditoria_sellar()",
+		"UPDATE auditoria_sellador SET desde = '0'",
 		"DELETE FROM schema_migraciones",
 	};
 	long long n = db_count("SELECT count(*) FROM auditoria");
@@ -249,9 +359,10 @@ START_TEST(sellador_encadena_solo)
 	http_free(&r);
 	for (i = 0; i < 100 && n == 0; i++) {
 		usleep(100000);
-		n = db_countf("SELECT count(*) FROM auditoria WHERE entidad_id = "
-		    "'%lld' AND accion = 'leer' AND sello IS NOT NULL AND "
-		    "octet_length(hash) = 32", pac);
+		n = db_countf("SELECT count(*) FROM auditoria a JOIN "
+		    "auditoria_sellos s ON s.auditoria_id = a.id WHERE "
+		    "a.entidad_id = '%lld' AND a.accion = 'leer' AND "
+		    "octet_length(s.hash) = 32", pac);
 	}
 	ck_assert_msg(n == 1, "the read's audit row was not sealed in 10 s");
 }
@@ -267,6 +378,7 @@ auditoria_suite(void)
 	tcase_add_test(tc, lecturas_clinicas_quedan_registradas);
 	tcase_add_test(tc, lista_con_filtros_y_paginas);
 	tcase_add_test(tc, cadena_detecta_la_manipulacion);
+	tcase_add_test(tc, transaccion_larga_se_sella_al_terminar);
 	tcase_add_test(tc, rol_de_la_api_solo_agrega);
 	tcase_add_test(tc, sellador_encadena_solo);
 	suite_add_tcase(s, tc);

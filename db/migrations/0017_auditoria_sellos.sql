@@ -1,0 +1,213 @@
+-- 0017: the hash chain in a narrow table of its own.
+--
+-- Sealing used to UPDATE the audit row itself (sello, hash,
+-- hash_anterior): a second version of a wide row (before/after JSON) with
+-- new entries in each of its indexes, for every row sealed -- as much WAL
+-- again as the row's own INSERT, written by the same PostgreSQL that books
+-- appointments.  Seals now go to auditoria_sellos, insert-only, about 100
+-- bytes a row; an audit row is never touched after its INSERT and the
+-- trigger refuses every UPDATE, with no exception for the sealer.
+--
+-- The sealer finds new rows by the transaction that wrote them
+-- (auditoria.xid, from pg_current_xact_id()): every transaction older than
+-- a snapshot's xmin has ended, so once a run has sealed all it sees, the
+-- rows of transactions older than the xmin it took before looking are all
+-- sealed, and the next run starts from there (auditoria_sellador.desde).
+-- A transaction that stays open longer only keeps that window open: its
+-- rows are sealed after it commits, behind rows with higher ids.
+
+-- No sealer (first, as a sealer takes its lock before the table's) and
+-- no INSERT into the trail while the chain moves to its new table.
+SELECT pg_advisory_xact_lock(hashtextextended('vetred.auditoria_sellar', 0));
+LOCK TABLE auditoria IN ACCESS EXCLUSIVE MODE;
+-- Seal what is pending the old way: afterwards every row without an xid
+-- (written before this migration) is in the chain.
+SELECT auditoria_sellar(2147483647);
+
+CREATE TABLE auditoria_sellos (
+	sello         bigint PRIMARY KEY,
+	auditoria_id  bigint NOT NULL,
+	hash_anterior bytea,
+	hash          bytea NOT NULL,
+	-- No foreign key on purpose: checking it would lock the audit row
+	-- (a write to its page); auditoria_verificar() finds a seal whose row
+	-- is gone.
+	CONSTRAINT auditoria_sellos_fila_unica UNIQUE (auditoria_id),
+	CONSTRAINT auditoria_sellos_completo CHECK (
+	    sello >= 1 AND octet_length(hash) = 32 AND
+	    (sello = 1) = (hash_anterior IS NULL) AND
+	    (hash_anterior IS NULL OR octet_length(hash_anterior) = 32))
+);
+COMMENT ON TABLE auditoria_sellos IS 'The audit trail''s SHA-256 hash chain, one row per sealed audit row, written only by auditoria_sellar(); insert-only like auditoria (UPDATE/DELETE/TRUNCATE refused by triggers).';
+COMMENT ON COLUMN auditoria_sellos.sello IS 'Position in the chain: 1, 2, 3, ... with no gap.';
+COMMENT ON COLUMN auditoria_sellos.auditoria_id IS 'The sealed row (auditoria.id); each row is sealed once.';
+COMMENT ON COLUMN auditoria_sellos.hash_anterior IS 'hash of sello - 1; NULL for sello 1.';
+COMMENT ON COLUMN auditoria_sellos.hash IS 'SHA-256 over hash_anterior and auditoria_contenido(row); a later edit of the row, or removal of a row or seal, breaks the chain (auditoria_verificar()).';
+
+INSERT INTO auditoria_sellos (sello, auditoria_id, hash_anterior, hash)
+	SELECT sello, id, hash_anterior, hash FROM auditoria WHERE sello IS NOT NULL;
+
+-- From now on nothing changes a written audit row or seal.
+CREATE OR REPLACE FUNCTION auditoria_solo_insercion() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP
+	    USING ERRCODE = 'object_not_in_prerequisite_state',
+	          CONSTRAINT = 'auditoria_solo_insercion', TABLE = TG_TABLE_NAME;
+END
+$$;
+COMMENT ON FUNCTION auditoria_solo_insercion() IS
+	'Refuses UPDATE, DELETE and TRUNCATE on auditoria and auditoria_sellos (SQLSTATE 55000).';
+CREATE TRIGGER auditoria_sellos_sin_cambios BEFORE UPDATE OR DELETE ON auditoria_sellos
+	FOR EACH ROW EXECUTE FUNCTION auditoria_solo_insercion();
+CREATE TRIGGER auditoria_sellos_sin_truncate BEFORE TRUNCATE ON auditoria_sellos
+	FOR EACH STATEMENT EXECUTE FUNCTION auditoria_solo_insercion();
+
+-- Drops the seal's constraints and the old queue index with the columns
+-- (metadata only: old row versions keep the bytes until rewritten).
+ALTER TABLE auditoria DROP COLUMN sello, DROP COLUMN hash_anterior, DROP COLUMN hash;
+-- Nullable so that adding it rewrites nothing; rows written before this
+-- migration have none and are all sealed above.
+ALTER TABLE auditoria ADD COLUMN xid xid8;
+ALTER TABLE auditoria ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
+CREATE INDEX auditoria_xid ON auditoria (xid);
+COMMENT ON COLUMN auditoria.xid IS 'Transaction that wrote the row (pg_current_xact_id()); the sealer''s queue is the rows of transactions from auditoria_sellador.desde on. NULL for rows written before migration 0017 (all sealed). Not covered by the hash: it says nothing about the action.';
+
+CREATE TABLE auditoria_sellador (
+	unica boolean PRIMARY KEY DEFAULT true,
+	desde xid8 NOT NULL,
+	CONSTRAINT auditoria_sellador_una_fila CHECK (unica)
+);
+COMMENT ON TABLE auditoria_sellador IS 'The sealer''s one-row state.';
+COMMENT ON COLUMN auditoria_sellador.unica IS 'Always true: the table holds one row.';
+COMMENT ON COLUMN auditoria_sellador.desde IS 'Every audit row written by a transaction older than this is sealed; the sealer looks at rows from here on.';
+-- The oldest transaction still running: one waiting on the lock above to
+-- append its row gets an xid at least this old.
+INSERT INTO auditoria_sellador (desde) VALUES (pg_snapshot_xmin(pg_current_snapshot()));
+
+CREATE OR REPLACE FUNCTION auditoria_sellar(p_limite integer DEFAULT 10000) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_desde     xid8;
+	v_horizonte xid8;
+	v_sello     bigint;
+	v_hash      bytea;
+	v_nuevo     bytea;
+	r           auditoria;
+	n           integer := 0;
+BEGIN
+	-- One sealer at a time; a second caller waits, then continues the chain.
+	PERFORM pg_advisory_xact_lock(hashtextextended('vetred.auditoria_sellar', 0));
+	-- Taken before the scan below (its own, later snapshot): every
+	-- transaction older than this has ended, and the scan sees its rows.
+	v_horizonte := pg_snapshot_xmin(pg_current_snapshot());
+	SELECT desde INTO STRICT v_desde FROM auditoria_sellador;
+	-- A cluster restored from a dump counts transactions from lower
+	-- numbers than the stored horizon: start from its own.
+	v_desde := least(v_desde, v_horizonte);
+	SELECT sello, hash INTO v_sello, v_hash
+	    FROM auditoria_sellos ORDER BY sello DESC LIMIT 1;
+	v_sello := coalesce(v_sello, 0);
+	-- Rows of transactions still open are invisible here; they are sealed
+	-- by a later run, after rows with higher ids: the chain follows sello.
+	FOR r IN SELECT a.* FROM auditoria a
+	    WHERE a.xid >= v_desde AND NOT EXISTS
+	        (SELECT 1 FROM auditoria_sellos s WHERE s.auditoria_id = a.id)
+	    ORDER BY a.id LIMIT p_limite
+	LOOP
+		v_sello := v_sello + 1;
+		v_nuevo := sha256(coalesce(v_hash, ''::bytea) || auditoria_contenido(r));
+		INSERT INTO auditoria_sellos (sello, auditoria_id, hash_anterior, hash)
+		    VALUES (v_sello, r.id, v_hash, v_nuevo);
+		v_hash := v_nuevo;
+		n := n + 1;
+	END LOOP;
+	-- All it could see is sealed: the next run starts at the horizon.
+	IF n < p_limite THEN
+		UPDATE auditoria_sellador SET desde = v_horizonte
+		    WHERE desde IS DISTINCT FROM v_horizonte;
+	END IF;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION auditoria_sellar(integer) IS
+	'Seals up to p_limite unsealed audit rows into the hash chain (auditoria_sellos), in id order; returns how many. Run periodically by one sealer (vetred-admin sellar).';
+
+CREATE OR REPLACE FUNCTION auditoria_verificar() RETURNS bigint
+LANGUAGE sql STABLE
+AS $$
+	SELECT min(sello) FROM (
+	    SELECT s.sello, s.hash, s.hash_anterior, a.id AS fila,
+	        lag(s.hash) OVER (ORDER BY s.sello) AS hash_previo,
+	        lag(s.sello) OVER (ORDER BY s.sello) AS sello_previo,
+	        sha256(coalesce(s.hash_anterior, ''::bytea) || auditoria_contenido(a)) AS recalculado
+	    FROM auditoria_sellos s LEFT JOIN auditoria a ON a.id = s.auditoria_id) c
+	WHERE c.fila IS NULL
+	   OR c.hash IS DISTINCT FROM c.recalculado
+	   OR c.hash_anterior IS DISTINCT FROM c.hash_previo
+	   OR c.sello <> coalesce(c.sello_previo, 0) + 1
+$$;
+COMMENT ON FUNCTION auditoria_verificar() IS
+	'Walks the hash chain; returns the first sello that does not verify (edited or missing row, edited or missing seal), NULL if the chain is intact.';
+
+-- One audit row as the API shows it, with its seal (the hashes as hex).
+CREATE FUNCTION auditoria_json(a auditoria, s auditoria_sellos) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('id', a.id, 'ocurrido_en', a.ocurrido_en,
+	    'usuario_id', a.usuario_id, 'rol', a.rol, 'sede_id', a.sede_id,
+	    'accion', a.accion, 'entidad', a.entidad, 'entidad_id', a.entidad_id,
+	    'request_id', a.request_id, 'direccion_ip', host(a.direccion_ip),
+	    'antes', a.antes, 'despues', a.despues, 'sello', s.sello,
+	    'hash', encode(s.hash, 'hex'), 'hash_anterior', encode(s.hash_anterior, 'hex'))
+$$;
+COMMENT ON FUNCTION auditoria_json(auditoria, auditoria_sellos) IS
+	'An audit row and its seal (NULLs until sealed) as GET /api/v1/auditoria shows them.';
+DROP FUNCTION auditoria_json(auditoria);
+
+CREATE OR REPLACE FUNCTION listar_auditoria(p_desde timestamptz, p_hasta timestamptz,
+    p_usuario bigint, p_entidad text, p_entidad_id text, p_accion text,
+    p_sede bigint, p_limite integer, p_cursor bigint)
+RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	WITH filas AS (
+	    SELECT x AS a, x.id FROM auditoria x
+	    WHERE (p_cursor IS NULL OR x.id < p_cursor)
+	      AND (p_desde IS NULL OR x.ocurrido_en >= p_desde)
+	      AND (p_hasta IS NULL OR x.ocurrido_en < p_hasta)
+	      AND (p_usuario IS NULL OR x.usuario_id = p_usuario)
+	      AND (p_entidad IS NULL OR x.entidad = p_entidad)
+	      AND (p_entidad_id IS NULL OR x.entidad_id = p_entidad_id)
+	      AND (p_accion IS NULL OR x.accion = p_accion)
+	      AND (p_sede IS NULL OR x.sede_id = p_sede)
+	    ORDER BY x.id DESC LIMIT p_limite + 1),
+	pagina AS (SELECT a, id, row_number() OVER (ORDER BY id DESC) AS n FROM filas)
+	SELECT jsonb_build_object(
+	    'elementos', coalesce((SELECT jsonb_agg(auditoria_json(p.a, s) ORDER BY p.id DESC)
+	        FROM pagina p LEFT JOIN auditoria_sellos s ON s.auditoria_id = p.id
+	        WHERE p.n <= p_limite), '[]'),
+	    'siguiente_cursor', CASE WHEN (SELECT count(*) FROM pagina) > p_limite
+	        THEN (SELECT min(id) FROM pagina WHERE n <= p_limite)::text END)
+$$;
+
+CREATE OR REPLACE FUNCTION auditoria_estado() RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	WITH v AS (SELECT auditoria_verificar() AS roto)
+	SELECT jsonb_build_object('integra', v.roto IS NULL,
+	    'primer_sello_roto', v.roto,
+	    'sellados', (SELECT count(*) FROM auditoria_sellos),
+	    'ultimo_sello', (SELECT max(sello) FROM auditoria_sellos),
+	    'sin_sellar', (SELECT count(*) FROM auditoria a WHERE NOT EXISTS
+	        (SELECT 1 FROM auditoria_sellos s WHERE s.auditoria_id = a.id)))
+	FROM v
+$$;
+
+-- The API reads the chain and never writes it.
+DO $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vetred_api') THEN
+		REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON auditoria_sellos, auditoria_sellador
+		    FROM vetred_api;
+		GRANT SELECT ON auditoria_sellos, auditoria_sellador TO vetred_api;
+	END IF;
+END
+$$;
