@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vr.h"
 
@@ -37,6 +38,41 @@ usage(void)
 	return 2;
 }
 
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/*
+ * One log line per sealing run (stderr, JSON): how many rows, how long,
+ * and the chain's head.  Shipped off the machine with the other logs, the
+ * heads are anchors the database's owner cannot rewrite: a chain rebuilt
+ * after an edit no longer holds the logged hash at the logged sello.
+ */
+static void
+log_seal(struct vr_db *db, long total, double ms)
+{
+	PGresult *res = NULL;
+	char n[24], t[24];
+
+	snprintf(n, sizeof(n), "%ld", total);
+	snprintf(t, sizeof(t), "%.1f", ms);
+	if (vr_db_query(db, "SELECT s.sello::text, encode(s.hash, 'hex') FROM "
+	    "auditoria_sellos s ORDER BY s.sello DESC LIMIT 1", &res) == 0 &&
+	    PQntuples(res) == 1)
+		vr_log(VR_LOG_INFO, NULL, "audit rows sealed", "filas", n,
+		    "ms", t, "ultimo_sello", PQgetvalue(res, 0, 0), "hash",
+		    PQgetvalue(res, 0, 1), NULL);
+	else
+		vr_log(VR_LOG_INFO, NULL, "audit rows sealed", "filas", n,
+		    "ms", t, NULL);
+	PQclear(res);
+}
+
 /* sellar and verificar: the audit chain. */
 static int
 chain(const struct vr_config *cfg, int seal)
@@ -45,8 +81,9 @@ chain(const struct vr_config *cfg, int seal)
 	PGresult *res = NULL;
 	long total = 0, n;
 	int rc = 0, broken;
+	double t0 = now_ms();
 
-	vr_log_init("admin", VR_LOG_WARN);
+	vr_log_init("admin", seal ? VR_LOG_INFO : VR_LOG_WARN);
 	if (vr_db_open(&db, cfg->database_url, NULL, 0, 0) < 0) {
 		fprintf(stderr, "vetred-admin: cannot connect to the database\n");
 		return 2;
@@ -68,8 +105,10 @@ chain(const struct vr_config *cfg, int seal)
 			PQclear(res);
 			total += n;
 		} while (n > 0);
-		if (rc == 0)
+		if (rc == 0) {
+			log_seal(&db, total, now_ms() - t0);
 			printf("%ld audit rows sealed\n", total);
+		}
 	} else if (vr_db_query(&db, "SELECT auditoria_estado()", &res) < 0)
 		rc = 2;
 	else {

@@ -8,13 +8,14 @@
 -- bytes a row; an audit row is never touched after its INSERT and the
 -- trigger refuses every UPDATE, with no exception for the sealer.
 --
--- The sealer finds new rows by the transaction that wrote them
--- (auditoria.xid, from pg_current_xact_id()): every transaction older than
--- a snapshot's xmin has ended, so once a run has sealed all it sees, the
--- rows of transactions older than the xmin it took before looking are all
--- sealed, and the next run starts from there (auditoria_sellador.desde).
--- A transaction that stays open longer only keeps that window open: its
--- rows are sealed after it commits, behind rows with higher ids.
+-- The sealer takes rows in the order of the transaction that wrote them
+-- (auditoria.xid, from pg_current_xact_id()), then id, and only rows of
+-- transactions older than the oldest one still running: those have all
+-- ended, so no row can appear behind the position it has reached
+-- (auditoria_sellador).  Each run starts at that position and reads only
+-- what is new -- nothing sealed is read again, whatever the backlog.  A
+-- write transaction left open holds the sealing of everything written
+-- after it until it ends (auditoria_estado() shows sin_sellar growing).
 
 -- No sealer (first, as a sealer takes its lock before the table's) and
 -- no INSERT into the trail while the chain moves to its new table.
@@ -70,30 +71,34 @@ ALTER TABLE auditoria DROP COLUMN sello, DROP COLUMN hash_anterior, DROP COLUMN 
 -- migration have none and are all sealed above.
 ALTER TABLE auditoria ADD COLUMN xid xid8;
 ALTER TABLE auditoria ALTER COLUMN xid SET DEFAULT pg_current_xact_id();
-CREATE INDEX auditoria_xid ON auditoria (xid);
-COMMENT ON COLUMN auditoria.xid IS 'Transaction that wrote the row (pg_current_xact_id()); the sealer''s queue is the rows of transactions from auditoria_sellador.desde on. NULL for rows written before migration 0017 (all sealed). Not covered by the hash: it says nothing about the action.';
+CREATE INDEX auditoria_xid ON auditoria (xid, id);
+COMMENT ON COLUMN auditoria.xid IS 'Transaction that wrote the row (pg_current_xact_id()); the sealer takes rows in (xid, id) order. NULL for rows written before migration 0017 (all sealed by it). Not covered by the hash: it says nothing about the action.';
 
 CREATE TABLE auditoria_sellador (
-	unica boolean PRIMARY KEY DEFAULT true,
-	desde xid8 NOT NULL,
+	unica    boolean PRIMARY KEY DEFAULT true,
+	hasta_xid xid8 NOT NULL,
+	hasta_id  bigint NOT NULL,
 	CONSTRAINT auditoria_sellador_una_fila CHECK (unica)
 );
-COMMENT ON TABLE auditoria_sellador IS 'The sealer''s one-row state.';
+COMMENT ON TABLE auditoria_sellador IS 'The sealer''s position, one row.';
 COMMENT ON COLUMN auditoria_sellador.unica IS 'Always true: the table holds one row.';
-COMMENT ON COLUMN auditoria_sellador.desde IS 'Every audit row written by a transaction older than this is sealed; the sealer looks at rows from here on.';
+COMMENT ON COLUMN auditoria_sellador.hasta_xid IS 'With hasta_id: every audit row at or before (hasta_xid, hasta_id) in (xid, id) order is sealed; the next run starts after it.';
+COMMENT ON COLUMN auditoria_sellador.hasta_id IS 'See hasta_xid.';
 -- The oldest transaction still running: one waiting on the lock above to
--- append its row gets an xid at least this old.
-INSERT INTO auditoria_sellador (desde) VALUES (pg_snapshot_xmin(pg_current_snapshot()));
+-- append its row has an xid at least this old.
+INSERT INTO auditoria_sellador (hasta_xid, hasta_id)
+	VALUES (pg_snapshot_xmin(pg_current_snapshot()), 0);
 
--- Planned with the run's own horizon each time: a generic plan cannot
--- tell that xid >= desde is the last few seconds of the trail and hashes
--- the whole chain to find the unsealed rows (60 ms a call at 200,000
--- seals, growing with the trail, against under 1 ms).
+-- Planned with the run's own values each time: a generic plan cannot
+-- tell that the range is the last seconds of the trail and may hash the
+-- whole chain for the NOT EXISTS (60 ms a call at 200,000 seals, growing
+-- with the trail, against under 1 ms).
 CREATE OR REPLACE FUNCTION auditoria_sellar(p_limite integer DEFAULT 10000) RETURNS integer
 LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
-	v_desde     xid8;
 	v_horizonte xid8;
+	v_xid       xid8;
+	v_id        bigint;
 	v_sello     bigint;
 	v_hash      bytea;
 	v_nuevo     bytea;
@@ -105,37 +110,38 @@ BEGIN
 	-- Taken before the scan below (its own, later snapshot): every
 	-- transaction older than this has ended, and the scan sees its rows.
 	v_horizonte := pg_snapshot_xmin(pg_current_snapshot());
-	SELECT desde INTO STRICT v_desde FROM auditoria_sellador;
-	-- A cluster restored from a dump counts transactions from lower
-	-- numbers than the stored horizon: start from its own.
-	v_desde := least(v_desde, v_horizonte);
+	SELECT hasta_xid, hasta_id INTO STRICT v_xid, v_id FROM auditoria_sellador;
+	-- A cluster restored from a dump numbers its transactions below the
+	-- stored position: start over (the NOT EXISTS skips sealed rows).
+	IF v_xid >= v_horizonte THEN
+		v_xid := '0';
+		v_id := 0;
+	END IF;
 	SELECT sello, hash INTO v_sello, v_hash
 	    FROM auditoria_sellos ORDER BY sello DESC LIMIT 1;
 	v_sello := coalesce(v_sello, 0);
-	-- Rows of transactions still open are invisible here; they are sealed
-	-- by a later run, after rows with higher ids: the chain follows sello.
 	FOR r IN SELECT a.* FROM auditoria a
-	    WHERE a.xid >= v_desde AND NOT EXISTS
-	        (SELECT 1 FROM auditoria_sellos s WHERE s.auditoria_id = a.id)
-	    ORDER BY a.id LIMIT p_limite
+	    WHERE a.xid < v_horizonte AND (a.xid, a.id) > (v_xid, v_id)
+	      AND NOT EXISTS (SELECT 1 FROM auditoria_sellos s WHERE s.auditoria_id = a.id)
+	    ORDER BY a.xid, a.id LIMIT p_limite
 	LOOP
 		v_sello := v_sello + 1;
 		v_nuevo := sha256(coalesce(v_hash, ''::bytea) || auditoria_contenido(r));
 		INSERT INTO auditoria_sellos (sello, auditoria_id, hash_anterior, hash)
 		    VALUES (v_sello, r.id, v_hash, v_nuevo);
 		v_hash := v_nuevo;
+		v_xid := r.xid;
+		v_id := r.id;
 		n := n + 1;
 	END LOOP;
-	-- All it could see is sealed: the next run starts at the horizon.
-	IF n < p_limite THEN
-		UPDATE auditoria_sellador SET desde = v_horizonte
-		    WHERE desde IS DISTINCT FROM v_horizonte;
+	IF n > 0 THEN
+		UPDATE auditoria_sellador SET hasta_xid = v_xid, hasta_id = v_id;
 	END IF;
 	RETURN n;
 END
 $$;
 COMMENT ON FUNCTION auditoria_sellar(integer) IS
-	'Seals up to p_limite unsealed audit rows into the hash chain (auditoria_sellos), in id order; returns how many. Run periodically by one sealer (vetred-admin sellar).';
+	'Seals up to p_limite audit rows of ended transactions into the hash chain (auditoria_sellos), in (xid, id) order; returns how many. Run periodically by one sealer (vetred-admin sellar).';
 
 CREATE OR REPLACE FUNCTION auditoria_verificar() RETURNS bigint
 LANGUAGE sql STABLE
@@ -205,13 +211,15 @@ LANGUAGE sql STABLE AS $$
 	FROM v
 $$;
 
--- The API reads the chain and never writes it.
+-- The API reads the chain and never writes it; only the owner seals.
+REVOKE EXECUTE ON FUNCTION auditoria_sellar(integer) FROM PUBLIC;
 DO $$
 BEGIN
 	IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vetred_api') THEN
 		REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON auditoria_sellos, auditoria_sellador
 		    FROM vetred_api;
 		GRANT SELECT ON auditoria_sellos, auditoria_sellador TO vetred_api;
+		REVOKE EXECUTE ON FUNCTION auditoria_sellar(integer) FROM vetred_api;
 	END IF;
 END
 $$;

@@ -150,12 +150,19 @@ assert_chain(int intact, long long broken)
  */
 START_TEST(cadena_detecta_la_manipulacion)
 {
-	char out[1024], *victim, *orig, *seal, sql[512];
+	char out[1024], *victim, *orig, *seal, *head, sql[512], hex[65];
 	struct http_resp r;
 	long long sello, id;
 
 	ck_assert_int_eq(run_admin("sellar", NULL, out, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "audit rows sealed"));
+	/* The run logs the chain's head: an anchor kept off the database. */
+	head = strstr(out, "\"ultimo_sello\":\"");
+	ck_assert_ptr_nonnull(head);
+	ck_assert_int_eq(sscanf(head, "\"ultimo_sello\":\"%lld\",\"hash\":\""
+	    "%64[0-9a-f]\"", &sello, hex), 2);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM auditoria_sellos WHERE "
+	    "sello = %lld AND hash = decode('%s', 'hex')", sello, hex), 1);
 	assert_chain(1, 0);
 	http_get("/api/v1/auditoria/verificacion", &r);
 	ck_assert_int_gt(json_ll(r.json, "sellados"), 2);
@@ -231,46 +238,53 @@ START_TEST(cadena_detecta_la_manipulacion)
 }
 END_TEST
 
+/* The sello of the audit row of request `rid`; 0 while unsealed. */
+static long long
+sello_of(const char *rid)
+{
+	return db_countf("SELECT coalesce((SELECT s.sello FROM auditoria a JOIN "
+	    "auditoria_sellos s ON s.auditoria_id = a.id WHERE a.request_id = "
+	    "'%s'), 0)", rid);
+}
+
 /*
- * A transaction that stays open while later rows are sealed: its row is
- * sealed once it commits, after them, and the chain holds.
+ * Rows are sealed in the order of the transactions that wrote them, once
+ * no older write transaction is running: a row committed late is never
+ * skipped, and nothing sealed is read again.
  */
 START_TEST(transaccion_larga_se_sella_al_terminar)
 {
 	PGconn *open_tx = db_connect();
 	PGresult *res;
 	char out[256], *rid = unique_code("T"), *rid2 = unique_code("U");
-	long long first, second;
+	const char *const params[] = { rid };
 
 	res = PQexec(open_tx, "BEGIN");
 	PQclear(res);
 	res = PQexecParams(open_tx, "SELECT auditar(NULL, 'sistema', NULL, "
-	    "'leer', 'sedes', '1', $1, NULL, NULL, NULL)", 1, NULL,
-	    (const char *const *)&rid, NULL, NULL, 0);
+	    "'leer', 'sedes', '1', $1, NULL, NULL, NULL)", 1, NULL, params,
+	    NULL, NULL, 0);
 	ck_assert_int_eq(PQresultStatus(res), PGRES_TUPLES_OK);
 	PQclear(res);
 	db_execf("SELECT auditar(NULL, 'sistema', NULL, 'leer', 'sedes', '2', "
 	    "'%s', NULL, NULL, NULL)", rid2);
 	ck_assert_int_eq(run_admin("sellar", NULL, out, sizeof(out)), 0);
-	ck_assert_int_eq(db_countf("SELECT count(*) FROM auditoria a JOIN "
-	    "auditoria_sellos s ON s.auditoria_id = a.id WHERE a.request_id = "
-	    "'%s'", rid2), 1);
+	/* The later row waits for the open transaction. */
+	ck_assert_int_eq(sello_of(rid2), 0);
+	ck_assert_int_ge(db_count("SELECT (auditoria_estado()->>'sin_sellar')"
+	    "::bigint"), 1);
 
 	res = PQexec(open_tx, "COMMIT");
 	ck_assert_int_eq(PQresultStatus(res), PGRES_COMMAND_OK);
 	PQclear(res);
 	PQfinish(open_tx);
 	ck_assert_int_eq(run_admin("sellar", NULL, out, sizeof(out)), 0);
-	first = db_countf("SELECT s.sello FROM auditoria a JOIN auditoria_sellos "
-	    "s ON s.auditoria_id = a.id WHERE a.request_id = '%s'", rid);
-	second = db_countf("SELECT s.sello FROM auditoria a JOIN "
-	    "auditoria_sellos s ON s.auditoria_id = a.id WHERE a.request_id = "
-	    "'%s'", rid2);
-	/* Lower id, sealed later. */
-	ck_assert_int_lt(db_countf("SELECT id FROM auditoria WHERE request_id "
-	    "= '%s'", rid), db_countf("SELECT id FROM auditoria WHERE "
-	    "request_id = '%s'", rid2));
-	ck_assert_int_gt(first, second);
+	ck_assert_int_gt(sello_of(rid), 0);
+	ck_assert_int_eq(sello_of(rid2), sello_of(rid) + 1);
+	/* Sealed rows are behind the sealer's position. */
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM auditoria a, "
+	    "auditoria_sellador p WHERE a.request_id = '%s' AND (a.xid, a.id) "
+	    "<= (p.hasta_xid, p.hasta_id)", rid2), 1);
 	assert_chain(1, 0);
 	free(rid);
 	free(rid2);
@@ -313,7 +327,7 @@ START_TEST(rol_de_la_api_solo_agrega)
 		"INSERT INTO auditoria_sellos VALUES (999999999, 1, NULL, "
 		    "sha256(''))",
 		"SELECT auditoria_sellar()",
-		"UPDATE auditoria_sellador SET desde = '0'",
+		"UPDATE auditoria_sellador SET hasta_id = 0",
 		"DELETE FROM schema_migraciones",
 	};
 	long long n = db_count("SELECT count(*) FROM auditoria");
