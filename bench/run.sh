@@ -38,7 +38,8 @@ cd "$REPO"
 
 export VETRED_STACK_DIR=var/bench VETRED_PG_PORT=16432 VETRED_AMQP_PORT=16672 \
   VETRED_AMQP_DIST_PORT=16673 VETRED_EPMD_PORT=16369 VETRED_HTTP_PORT=16080 \
-  VETRED_BIN=build/release VETRED_SEED=1 VETRED_API_PROCS=2
+  VETRED_BIN=build/release VETRED_SEED=1 VETRED_API_PROCS=2 \
+  VETRED_SEAL_INTERVAL_S=2
 # A sourced env file of another stack must not point us at its servers.
 unset VETRED_DATABASE_URL VETRED_AMQP_URL VETRED_API_THREADS VETRED_API_SOCKET VETRED_MIGRATIONS_DIR VETRED_JWT_KEYS VETRED_API_DATABASE_URL VETRED_DATA_KEYS VETRED_SEARCH_KEY
 
@@ -780,7 +781,7 @@ snap0="$(cpu_snapshot)"; sleep 3; M_BUSY0="$(cpu_share "$snap0" "$(cpu_snapshot)
 # migrations are copied once, so that an edit in the working tree during
 # the run cannot make a later `ci/stack.sh start` refuse to migrate.
 ci/stack.sh stop >>"$STACKLOG" 2>&1 || true
-rm -rf "$STACK/pg" "$STACK/seed.applied" "$STACK/migrations"
+rm -rf "$STACK/pg" "$STACK/seed.applied" "$STACK/migrations" "$LOGDIR/sealer.log"
 cp -R db/migrations "$STACK/migrations"
 export VETRED_MIGRATIONS_DIR="$STACK/migrations"
 stack_start "$DEFAULT_THREADS"
@@ -860,6 +861,12 @@ m3="$(api_metrics)"
 api_delta read64 "$m2" "$m3"
 mapfile -t pids < <(unix_api_pids)
 R[book.rss]="$(rss_of "${pids[@]}")"
+# The audit sealer ran beside every booking run: its log line per run.
+R[book.sealer]="$(awk -F'"' '/"audit rows sealed"/ {
+    for (i = 1; i < NF; i++) { if ($i == "filas") f = $(i + 2); if ($i == "ms") m = $(i + 2) }
+    n++; rows += f; if (m + 0 > max) max = m + 0; if (f + 0 > maxf) maxf = f + 0 }
+  END { if (n) printf "%d runs, %d audit rows sealed, at most %d rows and %.0f ms in one run", n, rows, maxf, max; else printf "no run logged" }' \
+  "$LOGDIR/sealer.log" 2>/dev/null || echo "no log")"
 
 # Where the time goes: nginx's timings (a temporary access log), the API's
 # own handler time, PostgreSQL alone (pgbench, one client and 64), and
@@ -1434,7 +1441,8 @@ $(run_row read64 "reads, 64 connections")
 $(run_row nginx64 "nginx alone \`/_nginx\`, 64 connections")
 
 RSS per API process after the booking runs: $(v book.rss) (the FastCGI
-matrix below restarts them). Checkpoints started during the users model /
+matrix below restarts them). The audit sealer (\`vetred-admin sellar\`
+every 2 s, as in \`make run\`) up to the end of the reads: $(v book.sealer). Checkpoints started during the users model /
 saturation / pgbench / reads: $(v users.ckpt) / $(v sat64.ckpt) / $(v pgb64.ckpt) / $(v read64.ckpt).
 $(alt_section)
 
@@ -1583,8 +1591,9 @@ re-run \`make bench\` on a quiet machine.
 1. starts a private stack with \`ci/stack.sh start\`:
    \`VETRED_STACK_DIR=var/bench VETRED_PG_PORT=16432 VETRED_AMQP_PORT=16672
    VETRED_AMQP_DIST_PORT=16673 VETRED_EPMD_PORT=16369 VETRED_HTTP_PORT=16080
-   VETRED_BIN=build/release VETRED_SEED=1 VETRED_API_PROCS=2\` (demo data:
-   sites 1..3), nginx from \`deploy/nginx.conf.in\`; a fresh database each
+   VETRED_BIN=build/release VETRED_SEED=1 VETRED_API_PROCS=2
+   VETRED_SEAL_INTERVAL_S=2\` (demo data: sites 1..3; the audit sealer
+   chaining new audit rows every 2 s, as in \`make run\`), nginx from \`deploy/nginx.conf.in\`; a fresh database each
    run, migrated from a copy of \`db/migrations\` taken at the start;
 2. warms up for 3 s (not reported), then runs wrk (2 threads, fixed duration,
    127.0.0.1 only) with \`bench/status.lua\`, which counts responses by status

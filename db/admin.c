@@ -8,8 +8,12 @@
  *                                  session of the user is revoked
  *   vetred-admin sellar            seal the audit rows not yet in the hash
  *                                  chain (what a periodic job runs)
- *   vetred-admin verificar         walk the chain; print its state as JSON,
- *                                  exit 1 when a link is broken
+ *   vetred-admin verificar [LOG...]  walk the chain; print its state as
+ *                                  JSON, exit 1 when a link is broken.
+ *                                  With the sealer's logs: also check each
+ *                                  chain head they recorded (a chain
+ *                                  rebuilt after an edit verifies on its
+ *                                  own, but not against its old heads)
  *   vetred-admin cifrar            seal the owners' personal data with the
  *                                  first key of VETRED_DATA_KEYS: plain rows
  *                                  (from before encryption) and rows of
@@ -34,7 +38,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: vetred-admin hash | clave EMAIL  "
 	    "(password on stdin)\n"
-	    "       vetred-admin sellar | verificar | cifrar\n");
+	    "       vetred-admin sellar | verificar [LOG...] | cifrar\n");
 	return 2;
 }
 
@@ -73,10 +77,55 @@ log_seal(struct vr_db *db, long total, double ms)
 	PQclear(res);
 }
 
-/* sellar and verificar: the audit chain. */
-static int
-chain(const struct vr_config *cfg, int seal)
+/*
+ * The chain heads logged by `sellar` in the given log files, as lines of
+ * "sello hash" for auditoria_anclas; NULL on a file that cannot be read.
+ */
+static char *
+read_anchors(char **files, int n)
 {
+	char *line = NULL, *out = calloc(1, 1), *p, hex[65], *grown;
+	size_t cap = 0, len = 0;
+	long long sello;
+	FILE *f;
+	int i;
+
+	for (i = 0; i < n && out != NULL; i++) {
+		if ((f = fopen(files[i], "r")) == NULL) {
+			fprintf(stderr, "vetred-admin: cannot read %s\n", files[i]);
+			free(out);
+			out = NULL;
+			break;
+		}
+		while (out != NULL && getline(&line, &cap, f) > 0) {
+			if ((p = strstr(line, "\"ultimo_sello\":\"")) == NULL ||
+			    sscanf(p, "\"ultimo_sello\":\"%lld\",\"hash\":\""
+			    "%64[0-9a-f]\"", &sello, hex) != 2 ||
+			    strlen(hex) != 64)
+				continue;
+			if ((grown = realloc(out, len + 96)) == NULL) {
+				free(out);
+				out = NULL;
+				break;
+			}
+			out = grown;
+			len += (size_t)snprintf(out + len, 96, "%lld %s\n", sello,
+			    hex);
+		}
+		fclose(f);
+	}
+	free(line);
+	return out;
+}
+
+/* sellar and verificar (with the logs holding anchors): the audit chain. */
+static int
+chain(const struct vr_config *cfg, int seal, char **logs, int nlogs)
+{
+	static const char *const sql[] = { "SELECT auditoria_estado($1)",
+	    NULL };
+	char *anchors = NULL;
+	const char *param[1];
 	struct vr_db db;
 	PGresult *res = NULL;
 	long total = 0, n;
@@ -84,7 +133,10 @@ chain(const struct vr_config *cfg, int seal)
 	double t0 = now_ms();
 
 	vr_log_init("admin", seal ? VR_LOG_INFO : VR_LOG_WARN);
-	if (vr_db_open(&db, cfg->database_url, NULL, 0, 0) < 0) {
+	if (!seal && (anchors = read_anchors(logs, nlogs)) == NULL)
+		return 2;
+	if (vr_db_open(&db, cfg->database_url, sql, 1, 0) < 0) {
+		free(anchors);
 		fprintf(stderr, "vetred-admin: cannot connect to the database\n");
 		return 2;
 	}
@@ -109,9 +161,12 @@ chain(const struct vr_config *cfg, int seal)
 			log_seal(&db, total, now_ms() - t0);
 			printf("%ld audit rows sealed\n", total);
 		}
-	} else if (vr_db_query(&db, "SELECT auditoria_estado()", &res) < 0)
-		rc = 2;
-	else {
+	} else {
+		param[0] = anchors;
+		if (vr_db_exec(&db, 0, 1, param, &res) < 0)
+			rc = 2;
+	}
+	if (!seal && rc == 0) {
 		printf("%s\n", PQgetvalue(res, 0, 0));
 		broken = strstr(PQgetvalue(res, 0, 0), "\"integra\": false") !=
 		    NULL;
@@ -120,6 +175,7 @@ chain(const struct vr_config *cfg, int seal)
 	}
 	if (rc == 2)
 		fprintf(stderr, "vetred-admin: %s\n", db.errmsg);
+	free(anchors);
 	vr_db_close(&db);
 	return rc;
 }
@@ -321,16 +377,17 @@ main(int argc, char **argv)
 	PGresult *res = NULL;
 	int rc;
 
-	if (argc == 2 && (strcmp(argv[1], "sellar") == 0 ||
-	    strcmp(argv[1], "verificar") == 0 ||
-	    strcmp(argv[1], "cifrar") == 0)) {
+	if ((argc == 2 && (strcmp(argv[1], "sellar") == 0 ||
+	    strcmp(argv[1], "cifrar") == 0)) ||
+	    (argc >= 2 && strcmp(argv[1], "verificar") == 0)) {
 		if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vetred-admin: %s\n", err);
 			return 2;
 		}
 		if (strcmp(argv[1], "cifrar") == 0)
 			return cifrar(&cfg);
-		return chain(&cfg, strcmp(argv[1], "sellar") == 0);
+		return chain(&cfg, strcmp(argv[1], "sellar") == 0, argv + 2,
+		    argc - 2);
 	}
 	if (argc < 2 || (strcmp(argv[1], "hash") == 0 && argc != 2) ||
 	    (strcmp(argv[1], "clave") == 0 && argc != 3) ||

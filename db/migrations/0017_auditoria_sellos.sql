@@ -199,17 +199,34 @@ LANGUAGE sql STABLE AS $$
 	        THEN (SELECT min(id) FROM pagina WHERE n <= p_limite)::text END)
 $$;
 
-CREATE OR REPLACE FUNCTION auditoria_estado() RETURNS jsonb
+-- GET /api/v1/auditoria/verificacion and vetred-admin verificar [LOG...]:
+-- the chain, and the heads the sealer logged (lines "sello hash-in-hex").
+-- A chain rebuilt after an edit verifies on its own; its old heads do not.
+DROP FUNCTION auditoria_estado();
+CREATE FUNCTION auditoria_estado(p_anclas text DEFAULT '') RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-	WITH v AS (SELECT auditoria_verificar() AS roto)
-	SELECT jsonb_build_object('integra', v.roto IS NULL,
+	WITH v AS (SELECT auditoria_verificar() AS roto),
+	anclas AS (
+	    SELECT split_part(l, ' ', 1)::bigint AS sello,
+	        decode(split_part(l, ' ', 2), 'hex') AS hash
+	    FROM regexp_split_to_table(coalesce(p_anclas, ''), '\n') l
+	    WHERE l ~ '^[0-9]{1,18} [0-9a-f]{64}$'),
+	rota AS (
+	    SELECT min(a.sello) AS sello FROM anclas a
+	    LEFT JOIN auditoria_sellos s ON s.sello = a.sello
+	    WHERE s.hash IS DISTINCT FROM a.hash)
+	SELECT jsonb_build_object('integra', v.roto IS NULL AND rota.sello IS NULL,
 	    'primer_sello_roto', v.roto,
 	    'sellados', (SELECT count(*) FROM auditoria_sellos),
 	    'ultimo_sello', (SELECT max(sello) FROM auditoria_sellos),
 	    'sin_sellar', (SELECT count(*) FROM auditoria a WHERE NOT EXISTS
-	        (SELECT 1 FROM auditoria_sellos s WHERE s.auditoria_id = a.id)))
-	FROM v
+	        (SELECT 1 FROM auditoria_sellos s WHERE s.auditoria_id = a.id)),
+	    'anclas', (SELECT count(*) FROM anclas),
+	    'primera_ancla_rota', rota.sello)
+	FROM v, rota
 $$;
+COMMENT ON FUNCTION auditoria_estado(text) IS
+	'The chain check: integra (the chain and every anchor verify), the first sello that does not verify (NULL if none), how many rows are sealed and how many wait for the sealer, how many anchors were given and the first that the chain no longer holds.';
 
 -- The API reads the chain and never writes it; only the owner seals.
 REVOKE EXECUTE ON FUNCTION auditoria_sellar(integer) FROM PUBLIC;

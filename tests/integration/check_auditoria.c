@@ -144,6 +144,27 @@ assert_chain(int intact, long long broken)
 }
 
 /*
+ * What an owner who knows the algorithm does after editing a row: seal
+ * again every link from `from` on, so that the chain verifies on its own.
+ */
+static void
+rebuild_chain_from(long long from)
+{
+	db_execf("BEGIN; ALTER TABLE auditoria_sellos DISABLE TRIGGER "
+	    "auditoria_sellos_sin_cambios; DO $$ DECLARE r record; h bytea; "
+	    "BEGIN PERFORM pg_advisory_xact_lock(hashtextextended("
+	    "'vetred.auditoria_sellar', 0)); SELECT hash INTO h FROM "
+	    "auditoria_sellos WHERE sello = %lld - 1; FOR r IN SELECT s.sello, "
+	    "a FROM auditoria_sellos s JOIN auditoria a ON a.id = "
+	    "s.auditoria_id WHERE s.sello >= %lld ORDER BY s.sello LOOP "
+	    "UPDATE auditoria_sellos SET hash_anterior = h, hash = sha256("
+	    "coalesce(h, '') || auditoria_contenido(r.a)) WHERE sello = "
+	    "r.sello RETURNING hash INTO h; END LOOP; END $$; ALTER TABLE "
+	    "auditoria_sellos ENABLE TRIGGER auditoria_sellos_sin_cambios; "
+	    "COMMIT", from, from);
+}
+
+/*
  * Sealed rows form a chain; an UPDATE of a row, or an edited or removed
  * seal, by the tables' owner with the append-only triggers disabled is
  * found where it was made.
@@ -233,6 +254,63 @@ START_TEST(cadena_detecta_la_manipulacion)
 	ck_assert_int_eq(run_admin("verificar", NULL, out, sizeof(out)), 0);
 	ck_assert_int_eq(run_admin("nada", NULL, out, sizeof(out)), 2);
 	free(seal);
+	free(orig);
+	free(victim);
+}
+END_TEST
+
+/*
+ * A chain rebuilt after an edit verifies on its own, but not against
+ * the heads the sealer logged before: `verificar LOG` names the first.
+ */
+START_TEST(anclas_detectan_la_cadena_rehecha)
+{
+	char out[2048], cmd[1200], logf[] = "/tmp/vetred-anclas-XXXXXX", *victim,
+	    *orig, sql[512];
+	long long sello, id;
+	FILE *f;
+	int fd;
+
+	db_execf("SELECT auditar(NULL, 'sistema', NULL, 'leer', 'sedes', '1', "
+	    "'ancla', NULL, NULL, NULL)");
+	ck_assert_int_eq(run_admin("sellar", NULL, out, sizeof(out)), 0);
+	fd = mkstemp(logf);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	/* Other log lines and a torn one are passed over. */
+	fprintf(f, "{\"msg\":\"started\"}\n%s{\"ultimo_sello\":\"12\n", out);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "verificar %s", logf);
+	ck_assert_int_eq(run_admin(cmd, NULL, out, sizeof(out)), 0);
+	ck_assert_ptr_nonnull(strstr(out, "\"anclas\": 1"));
+	ck_assert_ptr_nonnull(strstr(out, "\"primera_ancla_rota\": null"));
+
+	victim = db_value("SELECT sello || ' ' || auditoria_id FROM "
+	    "auditoria_sellos ORDER BY sello OFFSET 2 LIMIT 1");
+	ck_assert_int_eq(sscanf(victim, "%lld %lld", &sello, &id), 2);
+	orig = db_valuef("SELECT coalesce(despues::text, 'null') FROM auditoria "
+	    "WHERE id = %lld", id);
+	snprintf(sql, sizeof(sql), "UPDATE auditoria SET despues = "
+	    "'{\"rehecha\": true}' WHERE id = %lld", id);
+	behind_the_trigger("auditoria", "auditoria_sin_cambios", sql);
+	rebuild_chain_from(sello);
+	/* The chain alone cannot tell... */
+	assert_chain(1, 0);
+	ck_assert_int_eq(run_admin("verificar", NULL, out, sizeof(out)), 0);
+	/* ...its logged head can. */
+	ck_assert_int_eq(run_admin(cmd, NULL, out, sizeof(out)), 1);
+	ck_assert_ptr_nonnull(strstr(out, "\"integra\": false"));
+	ck_assert_ptr_null(strstr(out, "\"primera_ancla_rota\": null"));
+
+	/* Put back and sealed again, the chain matches its heads again. */
+	snprintf(sql, sizeof(sql), "UPDATE auditoria SET despues = NULLIF('%s', "
+	    "'null')::jsonb WHERE id = %lld", orig, id);
+	behind_the_trigger("auditoria", "auditoria_sin_cambios", sql);
+	rebuild_chain_from(sello);
+	ck_assert_int_eq(run_admin(cmd, NULL, out, sizeof(out)), 0);
+	snprintf(cmd, sizeof(cmd), "verificar %s.no-existe", logf);
+	ck_assert_int_eq(run_admin(cmd, NULL, out, sizeof(out)), 2);
+	unlink(logf);
 	free(orig);
 	free(victim);
 }
@@ -392,6 +470,7 @@ auditoria_suite(void)
 	tcase_add_test(tc, lecturas_clinicas_quedan_registradas);
 	tcase_add_test(tc, lista_con_filtros_y_paginas);
 	tcase_add_test(tc, cadena_detecta_la_manipulacion);
+	tcase_add_test(tc, anclas_detectan_la_cadena_rehecha);
 	tcase_add_test(tc, transaccion_larga_se_sella_al_terminar);
 	tcase_add_test(tc, rol_de_la_api_solo_agrega);
 	tcase_add_test(tc, sellador_encadena_solo);
