@@ -33,6 +33,8 @@
 
 #include "vr.h"
 
+#define SEAL_BATCH	"500"	/* audit rows read per sealing transaction */
+
 static int
 usage(void)
 {
@@ -147,16 +149,17 @@ chain(const struct vr_config *cfg, int seal, char **logs, int nlogs)
 	 */
 	if (seal) {
 		(void)vr_db_query(&db, "SET synchronous_commit = off", NULL);
+		/* 500 rows a transaction, until a call reads fewer. */
 		do {
-			if (vr_db_query(&db, "SELECT auditoria_sellar(500)",
-			    &res) < 0) {
+			if (vr_db_query(&db, "SELECT sellados, leidas FROM "
+			    "auditoria_sellar(" SEAL_BATCH ")", &res) < 0) {
 				rc = 2;
 				break;
 			}
-			n = atol(PQgetvalue(res, 0, 0));
+			total += atol(PQgetvalue(res, 0, 0));
+			n = atol(PQgetvalue(res, 0, 1));
 			PQclear(res);
-			total += n;
-		} while (n > 0);
+		} while (n == atol(SEAL_BATCH));
 		if (rc == 0) {
 			log_seal(&db, total, now_ms() - t0);
 			printf("%ld audit rows sealed\n", total);

@@ -8,14 +8,19 @@
 -- bytes a row; an audit row is never touched after its INSERT and the
 -- trigger refuses every UPDATE, with no exception for the sealer.
 --
--- The sealer takes rows in the order of the transaction that wrote them
--- (auditoria.xid, from pg_current_xact_id()), then id, and only rows of
--- transactions older than the oldest one still running: those have all
--- ended, so no row can appear behind the position it has reached
--- (auditoria_sellador).  Each run starts at that position and reads only
--- what is new -- nothing sealed is read again, whatever the backlog.  A
--- write transaction left open holds the sealing of everything written
--- after it until it ends (auditoria_estado() shows sin_sellar growing).
+-- The sealer reads each audit row at most twice, whatever the backlog, in
+-- the order of the transaction that wrote it (auditoria.xid, from
+-- pg_current_xact_id()) and then id, from two positions it keeps
+-- (auditoria_sellador):
+--   * behind the horizon -- transactions older than the oldest one still
+--     running have all ended, so no row can appear behind the position
+--     "hasta" once it passed: every row there is sealed, and a row of a
+--     transaction that committed late is found when the horizon passes it;
+--   * ahead of the horizon, the committed rows it can see are sealed at
+--     once from the position "adelante", so that one long transaction
+--     (a report filling a temporary table, say) does not hold back the
+--     sealing of everything written after it.
+-- A row sealed ahead is passed over when "hasta" reaches it.
 
 -- No sealer (first, as a sealer takes its lock before the table's) and
 -- no INSERT into the trail while the chain moves to its new table.
@@ -75,73 +80,92 @@ CREATE INDEX auditoria_xid ON auditoria (xid, id);
 COMMENT ON COLUMN auditoria.xid IS 'Transaction that wrote the row (pg_current_xact_id()); the sealer takes rows in (xid, id) order. NULL for rows written before migration 0017 (all sealed by it). Not covered by the hash: it says nothing about the action.';
 
 CREATE TABLE auditoria_sellador (
-	unica    boolean PRIMARY KEY DEFAULT true,
-	hasta_xid xid8 NOT NULL,
-	hasta_id  bigint NOT NULL,
+	unica         boolean PRIMARY KEY DEFAULT true,
+	hasta_xid     xid8 NOT NULL,
+	hasta_id      bigint NOT NULL,
+	adelante_xid  xid8 NOT NULL,
+	adelante_id   bigint NOT NULL,
 	CONSTRAINT auditoria_sellador_una_fila CHECK (unica)
 );
-COMMENT ON TABLE auditoria_sellador IS 'The sealer''s position, one row.';
+COMMENT ON TABLE auditoria_sellador IS 'The sealer''s two positions in (xid, id) order, one row.';
 COMMENT ON COLUMN auditoria_sellador.unica IS 'Always true: the table holds one row.';
-COMMENT ON COLUMN auditoria_sellador.hasta_xid IS 'With hasta_id: every audit row at or before (hasta_xid, hasta_id) in (xid, id) order is sealed; the next run starts after it.';
+COMMENT ON COLUMN auditoria_sellador.hasta_xid IS 'With hasta_id: every audit row at or before (hasta_xid, hasta_id) is sealed.';
 COMMENT ON COLUMN auditoria_sellador.hasta_id IS 'See hasta_xid.';
+COMMENT ON COLUMN auditoria_sellador.adelante_xid IS 'With adelante_id: the last row sealed ahead of the horizon (rows of transactions then still running may lie before it, unsealed, until hasta reaches them).';
+COMMENT ON COLUMN auditoria_sellador.adelante_id IS 'See adelante_xid.';
 -- The oldest transaction still running: one waiting on the lock above to
 -- append its row has an xid at least this old.
-INSERT INTO auditoria_sellador (hasta_xid, hasta_id)
-	VALUES (pg_snapshot_xmin(pg_current_snapshot()), 0);
+INSERT INTO auditoria_sellador (hasta_xid, hasta_id, adelante_xid, adelante_id)
+	SELECT x, 0, x, 0 FROM pg_snapshot_xmin(pg_current_snapshot()) x;
 
 -- Planned with the run's own values each time: a generic plan cannot
--- tell that the range is the last seconds of the trail and may hash the
--- whole chain for the NOT EXISTS (60 ms a call at 200,000 seals, growing
--- with the trail, against under 1 ms).
-CREATE OR REPLACE FUNCTION auditoria_sellar(p_limite integer DEFAULT 10000) RETURNS integer
+-- tell that the ranges are the last seconds of the trail.
+DROP FUNCTION auditoria_sellar(integer);
+CREATE FUNCTION auditoria_sellar(p_limite integer DEFAULT 10000,
+    OUT sellados integer, OUT leidas integer)
 LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
 	v_horizonte xid8;
-	v_xid       xid8;
-	v_id        bigint;
+	v_pos       auditoria_sellador;
 	v_sello     bigint;
 	v_hash      bytea;
 	v_nuevo     bytea;
-	r           auditoria;
-	n           integer := 0;
+	r           record;
 BEGIN
+	sellados := 0;
+	leidas := 0;
 	-- One sealer at a time; a second caller waits, then continues the chain.
 	PERFORM pg_advisory_xact_lock(hashtextextended('vetred.auditoria_sellar', 0));
 	-- Taken before the scan below (its own, later snapshot): every
 	-- transaction older than this has ended, and the scan sees its rows.
 	v_horizonte := pg_snapshot_xmin(pg_current_snapshot());
-	SELECT hasta_xid, hasta_id INTO STRICT v_xid, v_id FROM auditoria_sellador;
+	SELECT * INTO STRICT v_pos FROM auditoria_sellador;
 	-- A cluster restored from a dump numbers its transactions below the
-	-- stored position: start over (the NOT EXISTS skips sealed rows).
-	IF v_xid >= v_horizonte THEN
-		v_xid := '0';
-		v_id := 0;
+	-- stored positions: start over (sealed rows are passed over).
+	IF v_pos.hasta_xid >= v_horizonte THEN
+		v_pos.hasta_xid := '0';
+		v_pos.hasta_id := 0;
+		v_pos.adelante_xid := '0';
+		v_pos.adelante_id := 0;
 	END IF;
 	SELECT sello, hash INTO v_sello, v_hash
 	    FROM auditoria_sellos ORDER BY sello DESC LIMIT 1;
 	v_sello := coalesce(v_sello, 0);
-	FOR r IN SELECT a.* FROM auditoria a
-	    WHERE a.xid < v_horizonte AND (a.xid, a.id) > (v_xid, v_id)
-	      AND NOT EXISTS (SELECT 1 FROM auditoria_sellos s WHERE s.auditoria_id = a.id)
-	    ORDER BY a.xid, a.id LIMIT p_limite
+	FOR r IN
+	    (SELECT a AS fila, a.xid, a.id, false AS adelante FROM auditoria a
+	     WHERE a.xid < v_horizonte AND (a.xid, a.id) > (v_pos.hasta_xid, v_pos.hasta_id)
+	     ORDER BY a.xid, a.id LIMIT p_limite)
+	    UNION ALL
+	    (SELECT a, a.xid, a.id, true FROM auditoria a
+	     WHERE a.xid >= v_horizonte AND (a.xid, a.id) > (v_pos.adelante_xid, v_pos.adelante_id)
+	     ORDER BY a.xid, a.id LIMIT p_limite)
+	    LIMIT p_limite
 	LOOP
+		leidas := leidas + 1;
+		IF r.adelante THEN
+			v_pos.adelante_xid := r.xid;
+			v_pos.adelante_id := r.id;
+		ELSE
+			v_pos.hasta_xid := r.xid;
+			v_pos.hasta_id := r.id;
+		END IF;
+		CONTINUE WHEN EXISTS (SELECT 1 FROM auditoria_sellos s WHERE s.auditoria_id = r.id);
 		v_sello := v_sello + 1;
-		v_nuevo := sha256(coalesce(v_hash, ''::bytea) || auditoria_contenido(r));
+		v_nuevo := sha256(coalesce(v_hash, ''::bytea) || auditoria_contenido(r.fila));
 		INSERT INTO auditoria_sellos (sello, auditoria_id, hash_anterior, hash)
 		    VALUES (v_sello, r.id, v_hash, v_nuevo);
 		v_hash := v_nuevo;
-		v_xid := r.xid;
-		v_id := r.id;
-		n := n + 1;
+		sellados := sellados + 1;
 	END LOOP;
-	IF n > 0 THEN
-		UPDATE auditoria_sellador SET hasta_xid = v_xid, hasta_id = v_id;
+	IF leidas > 0 THEN
+		UPDATE auditoria_sellador SET hasta_xid = v_pos.hasta_xid,
+		    hasta_id = v_pos.hasta_id, adelante_xid = v_pos.adelante_xid,
+		    adelante_id = v_pos.adelante_id;
 	END IF;
-	RETURN n;
 END
 $$;
 COMMENT ON FUNCTION auditoria_sellar(integer) IS
-	'Seals up to p_limite audit rows of ended transactions into the hash chain (auditoria_sellos), in (xid, id) order; returns how many. Run periodically by one sealer (vetred-admin sellar).';
+	'Seals into the hash chain (auditoria_sellos) the committed audit rows it has not read yet, at most p_limite read per call: sellados, how many it sealed; leidas, how many it read (sealed ones passed over included; fewer than p_limite when it is done). Run periodically by one sealer (vetred-admin sellar).';
 
 CREATE OR REPLACE FUNCTION auditoria_verificar() RETURNS bigint
 LANGUAGE sql STABLE
