@@ -167,7 +167,11 @@ $$;
 COMMENT ON FUNCTION auditoria_sellar(integer) IS
 	'Seals into the hash chain (auditoria_sellos) the committed audit rows it has not read yet, at most p_limite read per call: sellados, how many it sealed; leidas, how many it read (sealed ones passed over included; fewer than p_limite when it is done). Run periodically by one sealer (vetred-admin sellar).';
 
-CREATE OR REPLACE FUNCTION auditoria_verificar() RETURNS bigint
+-- Seals p_desde..p_hasta (NULL: to the end), the link into p_desde
+-- included: a long chain can be checked in ranges, each cheap.
+DROP FUNCTION auditoria_verificar();
+CREATE FUNCTION auditoria_verificar(p_desde bigint DEFAULT 1, p_hasta bigint DEFAULT NULL)
+RETURNS bigint
 LANGUAGE sql STABLE
 AS $$
 	SELECT min(sello) FROM (
@@ -175,14 +179,17 @@ AS $$
 	        lag(s.hash) OVER (ORDER BY s.sello) AS hash_previo,
 	        lag(s.sello) OVER (ORDER BY s.sello) AS sello_previo,
 	        sha256(coalesce(s.hash_anterior, ''::bytea) || auditoria_contenido(a)) AS recalculado
-	    FROM auditoria_sellos s LEFT JOIN auditoria a ON a.id = s.auditoria_id) c
-	WHERE c.fila IS NULL
+	    FROM auditoria_sellos s LEFT JOIN auditoria a ON a.id = s.auditoria_id
+	    WHERE s.sello >= greatest(p_desde, 1) - 1
+	      AND (p_hasta IS NULL OR s.sello <= p_hasta)) c
+	WHERE c.sello >= greatest(p_desde, 1)
+	  AND (c.fila IS NULL
 	   OR c.hash IS DISTINCT FROM c.recalculado
 	   OR c.hash_anterior IS DISTINCT FROM c.hash_previo
-	   OR c.sello <> coalesce(c.sello_previo, 0) + 1
+	   OR c.sello <> coalesce(c.sello_previo, 0) + 1)
 $$;
-COMMENT ON FUNCTION auditoria_verificar() IS
-	'Walks the hash chain; returns the first sello that does not verify (edited or missing row, edited or missing seal), NULL if the chain is intact.';
+COMMENT ON FUNCTION auditoria_verificar(bigint, bigint) IS
+	'Walks the hash chain from p_desde to p_hasta (default: all of it); returns the first sello that does not verify (edited or missing row, edited or missing seal, the link into p_desde included), NULL if that part is intact.';
 
 -- One audit row as the API shows it, with its seal (the hashes as hex).
 CREATE FUNCTION auditoria_json(a auditoria, s auditoria_sellos) RETURNS jsonb
@@ -227,9 +234,11 @@ $$;
 -- the chain, and the heads the sealer logged (lines "sello hash-in-hex").
 -- A chain rebuilt after an edit verifies on its own; its old heads do not.
 DROP FUNCTION auditoria_estado();
-CREATE FUNCTION auditoria_estado(p_anclas text DEFAULT '') RETURNS jsonb
+CREATE FUNCTION auditoria_estado(p_anclas text DEFAULT '', p_desde bigint DEFAULT 1,
+    p_hasta bigint DEFAULT NULL)
+RETURNS jsonb
 LANGUAGE sql STABLE AS $$
-	WITH v AS (SELECT auditoria_verificar() AS roto),
+	WITH v AS (SELECT auditoria_verificar(p_desde, p_hasta) AS roto),
 	anclas AS (
 	    SELECT split_part(l, ' ', 1)::bigint AS sello,
 	        decode(split_part(l, ' ', 2), 'hex') AS hash
@@ -238,19 +247,22 @@ LANGUAGE sql STABLE AS $$
 	rota AS (
 	    SELECT min(a.sello) AS sello FROM anclas a
 	    LEFT JOIN auditoria_sellos s ON s.sello = a.sello
-	    WHERE s.hash IS DISTINCT FROM a.hash)
+	    WHERE s.hash IS DISTINCT FROM a.hash),
+	ultimo AS (SELECT max(sello) AS sello FROM auditoria_sellos)
 	SELECT jsonb_build_object('integra', v.roto IS NULL AND rota.sello IS NULL,
 	    'primer_sello_roto', v.roto,
+	    'desde', greatest(p_desde, 1),
+	    'hasta', least(coalesce(p_hasta, ultimo.sello), ultimo.sello),
 	    'sellados', (SELECT count(*) FROM auditoria_sellos),
-	    'ultimo_sello', (SELECT max(sello) FROM auditoria_sellos),
+	    'ultimo_sello', ultimo.sello,
 	    'sin_sellar', (SELECT count(*) FROM auditoria a WHERE NOT EXISTS
 	        (SELECT 1 FROM auditoria_sellos s WHERE s.auditoria_id = a.id)),
 	    'anclas', (SELECT count(*) FROM anclas),
 	    'primera_ancla_rota', rota.sello)
-	FROM v, rota
+	FROM v, rota, ultimo
 $$;
-COMMENT ON FUNCTION auditoria_estado(text) IS
-	'The chain check: integra (the chain and every anchor verify), the first sello that does not verify (NULL if none), how many rows are sealed and how many wait for the sealer, how many anchors were given and the first that the chain no longer holds.';
+COMMENT ON FUNCTION auditoria_estado(text, bigint, bigint) IS
+	'The chain check: integra (the links from desde to hasta, default all, and every anchor verify), the first sello that does not verify (NULL if none), the range walked, how many rows are sealed and how many wait for the sealer, how many anchors (lines "sello hash") were given and the first that the chain no longer holds.';
 
 -- The API reads the chain and never writes it; only the owner seals.
 REVOKE EXECUTE ON FUNCTION auditoria_sellar(integer) FROM PUBLIC;

@@ -165,6 +165,62 @@ rebuild_chain_from(long long from)
 }
 
 /*
+ * GET /api/v1/auditoria/verificacion?desde=FROM[&hasta=TO]: the range
+ * walked, intact or broken at `broken`.
+ */
+static void
+verify_range(long long from, long long to, int intact, long long broken)
+{
+	char path[128];
+	struct http_resp r;
+
+	if (to > 0)
+		snprintf(path, sizeof(path), "/api/v1/auditoria/verificacion?"
+		    "desde=%lld&hasta=%lld", from, to);
+	else
+		snprintf(path, sizeof(path), "/api/v1/auditoria/verificacion?"
+		    "desde=%lld", from);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(json_ll(r.json, "desde"), from);
+	if (to > 0)
+		ck_assert_int_eq(json_ll(r.json, "hasta"), to);
+	ck_assert_int_eq(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "integra")),
+	    intact);
+	if (!intact)
+		ck_assert_int_eq(json_ll(r.json, "primer_sello_roto"), broken);
+	http_free(&r);
+}
+
+/* Ranges that are not ranges of seals: 400 naming the parameter. */
+START_TEST(verificacion_rechaza_rangos_invalidos)
+{
+	static const char *const bad[] = {
+		"desde=0", "desde=-1", "desde=x", "hasta=1.5", "desde=",
+		"desde=99999999999999999999999", "desde=5&hasta=4",
+		"hasta=%27%20OR%201=1",
+	};
+	char path[160];
+	struct http_resp r;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "/api/v1/auditoria/verificacion?%s",
+		    bad[i]);
+		http_get(path, &r);
+		ck_assert_msg(r.status == 400, "%s -> %ld", bad[i], (long)r.status);
+		assert_problem(&r, 400, "parametro-invalido");
+		http_free(&r);
+	}
+	/* A range past the end walks nothing and says so. */
+	http_get("/api/v1/auditoria/verificacion?desde=999999999999", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "integra")));
+	http_free(&r);
+}
+END_TEST
+
+/*
  * Sealed rows form a chain; an UPDATE of a row, or an edited or removed
  * seal, by the tables' owner with the append-only triggers disabled is
  * found where it was made.
@@ -213,6 +269,9 @@ START_TEST(cadena_detecta_la_manipulacion)
 	    "'{\"manipulado\": true}' WHERE id = %lld", id);
 	behind_the_trigger("auditoria", "auditoria_sin_cambios", sql);
 	assert_chain(0, sello);
+	verify_range(sello + 1, 0, 1, 0);	/* after it: intact */
+	verify_range(1, sello - 1, 1, 0);	/* before it: intact */
+	verify_range(sello, sello, 0, sello);
 	ck_assert_int_eq(run_admin("verificar", NULL, out, sizeof(out)), 1);
 	ck_assert_ptr_nonnull(strstr(out, "\"integra\": false"));
 
@@ -481,6 +540,7 @@ auditoria_suite(void)
 	tcase_add_test(tc, lecturas_clinicas_quedan_registradas);
 	tcase_add_test(tc, lista_con_filtros_y_paginas);
 	tcase_add_test(tc, cadena_detecta_la_manipulacion);
+	tcase_add_test(tc, verificacion_rechaza_rangos_invalidos);
 	tcase_add_test(tc, anclas_detectan_la_cadena_rehecha);
 	tcase_add_test(tc, transaccion_larga_se_sella_al_terminar);
 	tcase_add_test(tc, rol_de_la_api_solo_agrega);
