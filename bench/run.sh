@@ -1441,8 +1441,8 @@ $(run_row read64 "reads, 64 connections")
 $(run_row nginx64 "nginx alone \`/_nginx\`, 64 connections")
 
 RSS per API process after the booking runs: $(v book.rss) (the FastCGI
-matrix below restarts them). The audit sealer (\`vetred-admin sellar\`
-every 2 s, as in \`make run\`) up to the end of the reads: $(v book.sealer). Checkpoints started during the users model /
+matrix below restarts them). The audit sealer (\`vetred-admin sellar 2\`:
+one process sealing every 2 s, as in \`make run\`) up to the end of the reads: $(v book.sealer). Checkpoints started during the users model /
 saturation / pgbench / reads: $(v users.ckpt) / $(v sat64.ckpt) / $(v pgb64.ckpt) / $(v read64.ckpt).
 $(alt_section)
 

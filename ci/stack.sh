@@ -26,7 +26,7 @@
 #   VETRED_MIGRATIONS_DIR   db/migrations    passed through to vetred-migrate
 #   VETRED_SEED             0                1: apply db/seed/*.sql once
 #   VETRED_SEAL_INTERVAL_S  2                the audit sealer's pause between
-#                                            runs of vetred-admin sellar
+#                                            runs (vetred-admin sellar N)
 #   VETRED_DATABASE_URL     set: use that server, start no PostgreSQL
 #   VETRED_API_DATABASE_URL the API's own connection (role vetred_api, see
 #                           db/migrations/0013); default: the private
@@ -526,10 +526,10 @@ sealer_start() {
   local pid
   if pid="$(sealer_pid)"; then log "sealer: already running (pid $pid)"; return 0; fi
   mkdir -p "$RUNDIR" "$LOGDIR"
-  # shellcheck disable=SC2016  # expanded by the inner shell
-  setsid env VETRED_SEALER="$DIR" VETRED_DATABASE_URL="$DB_URL" bash -c \
-    'trap "exit 0" TERM; while :; do "$0" sellar >/dev/null 2>>"$1"; sleep "$2" & wait $!; done' \
-    "$BIN/vetred-admin" "$LOGDIR/sealer.log" "$SEAL_S" </dev/null >/dev/null 2>&1 &
+  # One process, one connection; its log line per run (with the chain's
+  # head) goes to sealer.log.
+  setsid env VETRED_SEALER="$DIR" VETRED_DATABASE_URL="$DB_URL" \
+    "$BIN/vetred-admin" sellar "$SEAL_S" </dev/null >/dev/null 2>>"$LOGDIR/sealer.log" &
   echo $! >"$RUNDIR/sealer.pid"
   log "sealer: sealing the audit trail every ${SEAL_S}s (pid $!)"
 }

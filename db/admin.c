@@ -6,8 +6,10 @@
  *   vetred-admin clave EMAIL       password on stdin -> set it for the
  *                                  user (the first admin's, say); every
  *                                  session of the user is revoked
- *   vetred-admin sellar            seal the audit rows not yet in the hash
- *                                  chain (what a periodic job runs)
+ *   vetred-admin sellar [SECONDS]  seal the audit rows not yet in the hash
+ *                                  chain; with SECONDS, again every SECONDS
+ *                                  (1-3600) on one connection until SIGTERM
+ *                                  (what the stack and compose run)
  *   vetred-admin verificar [LOG...]  walk the chain; print its state as
  *                                  JSON, exit 1 when a link is broken.
  *                                  With the sealer's logs: also check each
@@ -26,6 +28,8 @@
  * a refused password, an unknown user or a broken chain, 2 on bad usage,
  * configuration or database errors.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +44,8 @@ usage(void)
 {
 	fprintf(stderr, "usage: vetred-admin hash | clave EMAIL  "
 	    "(password on stdin)\n"
-	    "       vetred-admin sellar | verificar [LOG...] | cifrar\n");
+	    "       vetred-admin sellar [SECONDS] | verificar [LOG...] | "
+	    "cifrar\n");
 	return 2;
 }
 
@@ -120,64 +125,119 @@ read_anchors(char **files, int n)
 	return out;
 }
 
-/* sellar and verificar (with the logs holding anchors): the audit chain. */
+static volatile sig_atomic_t stopping;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/*
+ * One sealing run: SEAL_BATCH rows a transaction until a call reads
+ * fewer, then its log line.  A sealing transaction lost in a crash is
+ * lost whole (seals and the sealer's positions together) and redone by
+ * the next run: it need not wait for its WAL flush beside the bookings'.
+ * Rows sealed, or -1 (db->errmsg says why).
+ */
+static long
+seal_run(struct vr_db *db)
+{
+	PGresult *res = NULL;
+	double t0 = now_ms();
+	long total = 0, n;
+
+	if (vr_db_query(db, "SET synchronous_commit = off", NULL) < 0)
+		return -1;
+	do {
+		if (vr_db_query(db, "SELECT sellados, leidas FROM "
+		    "auditoria_sellar(" SEAL_BATCH ")", &res) < 0)
+			return -1;
+		total += atol(PQgetvalue(res, 0, 0));
+		n = atol(PQgetvalue(res, 0, 1));
+		PQclear(res);
+	} while (n == atol(SEAL_BATCH) && !stopping);
+	log_seal(db, total, now_ms() - t0);
+	return total;
+}
+
+/*
+ * vetred-admin sellar [SECONDS]: one run; or, every SECONDS until SIGTERM
+ * or SIGINT, on one connection (what the stack and compose run).  A run
+ * that fails is logged and tried again at the next tick.
+ */
 static int
-chain(const struct vr_config *cfg, int seal, char **logs, int nlogs)
+seal(const struct vr_config *cfg, long every)
+{
+	struct sigaction sa;
+	struct timespec ts;
+	struct vr_db db;
+	char secs[24];
+	long n;
+
+	vr_log_init("admin", VR_LOG_INFO);
+	if (vr_db_open(&db, cfg->database_url, NULL, 0, 0) < 0) {
+		fprintf(stderr, "vetred-admin: cannot connect to the database\n");
+		return 2;
+	}
+	if (every == 0) {
+		if ((n = seal_run(&db)) >= 0)
+			printf("%ld audit rows sealed\n", n);
+		else
+			fprintf(stderr, "vetred-admin: %s\n", db.errmsg);
+		vr_db_close(&db);
+		return n >= 0 ? 0 : 2;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;	/* no SA_RESTART: wakes the sleep */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	snprintf(secs, sizeof(secs), "%ld", every);
+	vr_log(VR_LOG_INFO, NULL, "sealer started", "cada_s", secs, NULL);
+	while (!stopping) {
+		if (seal_run(&db) < 0)
+			vr_log(VR_LOG_WARN, NULL, "sealing failed", "error",
+			    db.errmsg, NULL);
+		ts.tv_sec = every;
+		ts.tv_nsec = 0;
+		while (!stopping && nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+	}
+	vr_log(VR_LOG_INFO, NULL, "sealer stopped", NULL);
+	vr_db_close(&db);
+	return 0;
+}
+
+/* verificar [LOG...]: the chain, and the heads the logs recorded. */
+static int
+verify(const struct vr_config *cfg, char **logs, int nlogs)
 {
 	static const char *const sql[] = { "SELECT auditoria_estado($1)",
 	    NULL };
-	char *anchors = NULL;
 	const char *param[1];
 	struct vr_db db;
 	PGresult *res = NULL;
-	long total = 0, n;
-	int rc = 0, broken;
-	double t0 = now_ms();
+	char *anchors;
+	int rc;
 
-	vr_log_init("admin", seal ? VR_LOG_INFO : VR_LOG_WARN);
-	if (!seal && (anchors = read_anchors(logs, nlogs)) == NULL)
+	vr_log_init("admin", VR_LOG_WARN);
+	if ((anchors = read_anchors(logs, nlogs)) == NULL)
 		return 2;
 	if (vr_db_open(&db, cfg->database_url, sql, 1, 0) < 0) {
 		free(anchors);
 		fprintf(stderr, "vetred-admin: cannot connect to the database\n");
 		return 2;
 	}
-	/*
-	 * A sealing transaction lost in a crash is lost whole (seals and the
-	 * sealer's horizon together) and redone by the next run: no need to
-	 * wait for its WAL flush beside the bookings' own.
-	 */
-	if (seal) {
-		(void)vr_db_query(&db, "SET synchronous_commit = off", NULL);
-		/* 500 rows a transaction, until a call reads fewer. */
-		do {
-			if (vr_db_query(&db, "SELECT sellados, leidas FROM "
-			    "auditoria_sellar(" SEAL_BATCH ")", &res) < 0) {
-				rc = 2;
-				break;
-			}
-			total += atol(PQgetvalue(res, 0, 0));
-			n = atol(PQgetvalue(res, 0, 1));
-			PQclear(res);
-		} while (n == atol(SEAL_BATCH));
-		if (rc == 0) {
-			log_seal(&db, total, now_ms() - t0);
-			printf("%ld audit rows sealed\n", total);
-		}
-	} else {
-		param[0] = anchors;
-		if (vr_db_exec(&db, 0, 1, param, &res) < 0)
-			rc = 2;
-	}
-	if (!seal && rc == 0) {
-		printf("%s\n", PQgetvalue(res, 0, 0));
-		broken = strstr(PQgetvalue(res, 0, 0), "\"integra\": false") !=
-		    NULL;
-		PQclear(res);
-		rc = broken ? 1 : 0;
-	}
-	if (rc == 2)
+	param[0] = anchors;
+	if (vr_db_exec(&db, 0, 1, param, &res) < 0) {
 		fprintf(stderr, "vetred-admin: %s\n", db.errmsg);
+		rc = 2;
+	} else {
+		printf("%s\n", PQgetvalue(res, 0, 0));
+		rc = strstr(PQgetvalue(res, 0, 0), "\"integra\": false") != NULL;
+		PQclear(res);
+	}
 	free(anchors);
 	vr_db_close(&db);
 	return rc;
@@ -378,19 +438,28 @@ main(int argc, char **argv)
 	const char *const sql[] = { "UPDATE usuarios SET password_hash = $2 "
 	    "WHERE lower(email) = lower($1)", NULL };
 	PGresult *res = NULL;
+	long long secs;
+	long every;
 	int rc;
 
-	if ((argc == 2 && (strcmp(argv[1], "sellar") == 0 ||
-	    strcmp(argv[1], "cifrar") == 0)) ||
+	if ((argc == 2 && strcmp(argv[1], "cifrar") == 0) ||
+	    ((argc == 2 || argc == 3) && strcmp(argv[1], "sellar") == 0) ||
 	    (argc >= 2 && strcmp(argv[1], "verificar") == 0)) {
+		every = 0;
+		if (argc == 3 && strcmp(argv[1], "sellar") == 0 &&
+		    (vr_parse_id(argv[2], &secs) < 0 || secs > 3600))
+			return usage();
+		if (argc == 3 && strcmp(argv[1], "sellar") == 0)
+			every = (long)secs;
 		if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vetred-admin: %s\n", err);
 			return 2;
 		}
 		if (strcmp(argv[1], "cifrar") == 0)
 			return cifrar(&cfg);
-		return chain(&cfg, strcmp(argv[1], "sellar") == 0, argv + 2,
-		    argc - 2);
+		if (strcmp(argv[1], "sellar") == 0)
+			return seal(&cfg, every);
+		return verify(&cfg, argv + 2, argc - 2);
 	}
 	if (argc < 2 || (strcmp(argv[1], "hash") == 0 && argc != 2) ||
 	    (strcmp(argv[1], "clave") == 0 && argc != 3) ||

@@ -5,9 +5,11 @@
  * seal edited behind the application's back breaks the hash chain where
  * it was edited (the API and vetred-admin both say so).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -507,6 +509,61 @@ START_TEST(rol_de_la_api_solo_agrega)
 }
 END_TEST
 
+/*
+ * vetred-admin sellar SECONDS: runs every SECONDS on one connection, logs
+ * each run, and leaves cleanly (exit 0) on SIGTERM; bad intervals are
+ * usage errors.
+ */
+START_TEST(sellador_periodico_y_su_parada)
+{
+	static const char *const bad[] = { "sellar 0", "sellar x",
+	    "sellar 3601", "sellar -1", "sellar 1 2" };
+	char self[1024], logf[] = "/tmp/vetred-sellador-XXXXXX", out[256];
+	char *log = NULL, *rid = unique_code("P");
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 32);
+	int fd, st, runs = 0;
+	size_t i, cap = 0;
+	pid_t pid;
+	FILE *f;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(run_admin(bad[i], NULL, out, sizeof(out)) == 2,
+		    "%s", bad[i]);
+	ck_assert_int_gt(len, 0);
+	self[len] = '\0';
+	strcpy(strrchr(self, '/'), "/vetred-admin");
+	fd = mkstemp(logf);
+	ck_assert_int_ge(fd, 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		dup2(fd, 2);
+		execl(self, self, "sellar", "1", (char *)NULL);
+		_exit(127);
+	}
+	close(fd);
+	db_execf("SELECT auditar(NULL, 'sistema', NULL, 'leer', 'sedes', '1', "
+	    "'%s', NULL, NULL, NULL)", rid);
+	sleep(3);
+	ck_assert_int_eq(kill(pid, SIGTERM), 0);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	f = fopen(logf, "r");
+	ck_assert_ptr_nonnull(f);
+	while (getline(&log, &cap, f) > 0)
+		runs += strstr(log, "\"audit rows sealed\"") != NULL;
+	fclose(f);
+	/* Runs at 0, 1, 2 (and perhaps 3) s. */
+	ck_assert_int_ge(runs, 2);
+	ck_assert_int_le(runs, 5);
+	ck_assert_int_gt(sello_of(rid), 0);
+	free(rid);
+	free(log);
+	unlink(logf);
+}
+END_TEST
+
 /* The stack's sealer chains new rows on its own, within seconds. */
 START_TEST(sellador_encadena_solo)
 {
@@ -545,6 +602,7 @@ auditoria_suite(void)
 	tcase_add_test(tc, transaccion_larga_se_sella_al_terminar);
 	tcase_add_test(tc, rol_de_la_api_solo_agrega);
 	tcase_add_test(tc, sellador_encadena_solo);
+	tcase_add_test(tc, sellador_periodico_y_su_parada);
 	suite_add_tcase(s, tc);
 	return s;
 }
