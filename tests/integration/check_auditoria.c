@@ -145,6 +145,25 @@ assert_chain(int intact, long long broken)
 	http_free(&r);
 }
 
+/* An audit row's despues as hex of its text ("" for NULL): any content. */
+static char *
+despues_hex(long long id)
+{
+	return db_valuef("SELECT coalesce(encode(convert_to(despues::text, "
+	    "'UTF8'), 'hex'), '') FROM auditoria WHERE id = %lld", id);
+}
+
+/* Puts back what despues_hex() read, behind the trigger's back. */
+static void
+restore_despues(long long id, const char *hex)
+{
+	db_execf("BEGIN; ALTER TABLE auditoria DISABLE TRIGGER "
+	    "auditoria_sin_cambios; UPDATE auditoria SET despues = "
+	    "convert_from(decode(NULLIF('%s', ''), 'hex'), 'UTF8')::jsonb "
+	    "WHERE id = %lld; ALTER TABLE auditoria ENABLE TRIGGER "
+	    "auditoria_sin_cambios; COMMIT", hex, id);
+}
+
 /*
  * What an owner who knows the algorithm does after editing a row: seal
  * again every link from `from` on, so that the chain verifies on its own.
@@ -230,6 +249,7 @@ END_TEST
 START_TEST(cadena_detecta_la_manipulacion)
 {
 	char out[1024], *victim, *orig, *seal, *head, sql[512], hex[65];
+	char *mark = unique_code("M");
 	struct http_resp r;
 	long long sello, id;
 
@@ -265,10 +285,9 @@ START_TEST(cadena_detecta_la_manipulacion)
 	    "WHERE sello = %lld", sello), 1);
 
 	/* The owner can, behind the trigger's back: the chain tells. */
-	orig = db_valuef("SELECT coalesce(despues::text, 'null') FROM auditoria "
-	    "WHERE id = %lld", id);
+	orig = despues_hex(id);
 	snprintf(sql, sizeof(sql), "UPDATE auditoria SET despues = "
-	    "'{\"manipulado\": true}' WHERE id = %lld", id);
+	    "jsonb_build_object('manipulado', '%s') WHERE id = %lld", mark, id);
 	behind_the_trigger("auditoria", "auditoria_sin_cambios", sql);
 	assert_chain(0, sello);
 	verify_range(sello + 1, 0, 1, 0);	/* after it: intact */
@@ -278,10 +297,7 @@ START_TEST(cadena_detecta_la_manipulacion)
 	ck_assert_ptr_nonnull(strstr(out, "\"integra\": false"));
 
 	/* Put back, the chain verifies again. */
-	db_execf("BEGIN; ALTER TABLE auditoria DISABLE TRIGGER "
-	    "auditoria_sin_cambios; UPDATE auditoria SET despues = "
-	    "NULLIF('%s', 'null')::jsonb WHERE id = %lld; ALTER TABLE "
-	    "auditoria ENABLE TRIGGER auditoria_sin_cambios; COMMIT", orig, id);
+	restore_despues(id, orig);
 	ck_assert_int_eq(run_admin("verificar", NULL, out, sizeof(out)), 0);
 
 	/* A seal taken out leaves a gap at the next one, and its row unsealed. */
@@ -315,6 +331,7 @@ START_TEST(cadena_detecta_la_manipulacion)
 	ck_assert_int_eq(run_admin("verificar", NULL, out, sizeof(out)), 0);
 	ck_assert_int_eq(run_admin("nada", NULL, out, sizeof(out)), 2);
 	free(seal);
+	free(mark);
 	free(orig);
 	free(victim);
 }
@@ -327,7 +344,7 @@ END_TEST
 START_TEST(anclas_detectan_la_cadena_rehecha)
 {
 	char out[2048], cmd[1200], logf[] = "/tmp/vetred-anclas-XXXXXX", *victim,
-	    *orig, sql[512];
+	    *orig, sql[512], *mark = unique_code("R");
 	long long sello, id;
 	FILE *f;
 	int fd;
@@ -349,10 +366,9 @@ START_TEST(anclas_detectan_la_cadena_rehecha)
 	victim = db_value("SELECT sello || ' ' || auditoria_id FROM "
 	    "auditoria_sellos ORDER BY sello OFFSET 2 LIMIT 1");
 	ck_assert_int_eq(sscanf(victim, "%lld %lld", &sello, &id), 2);
-	orig = db_valuef("SELECT coalesce(despues::text, 'null') FROM auditoria "
-	    "WHERE id = %lld", id);
+	orig = despues_hex(id);
 	snprintf(sql, sizeof(sql), "UPDATE auditoria SET despues = "
-	    "'{\"rehecha\": true}' WHERE id = %lld", id);
+	    "jsonb_build_object('rehecha', '%s') WHERE id = %lld", mark, id);
 	behind_the_trigger("auditoria", "auditoria_sin_cambios", sql);
 	rebuild_chain_from(sello);
 	/* The chain alone cannot tell... */
@@ -364,14 +380,13 @@ START_TEST(anclas_detectan_la_cadena_rehecha)
 	ck_assert_ptr_null(strstr(out, "\"primera_ancla_rota\": null"));
 
 	/* Put back and sealed again, the chain matches its heads again. */
-	snprintf(sql, sizeof(sql), "UPDATE auditoria SET despues = NULLIF('%s', "
-	    "'null')::jsonb WHERE id = %lld", orig, id);
-	behind_the_trigger("auditoria", "auditoria_sin_cambios", sql);
+	restore_despues(id, orig);
 	rebuild_chain_from(sello);
 	ck_assert_int_eq(run_admin(cmd, NULL, out, sizeof(out)), 0);
 	snprintf(cmd, sizeof(cmd), "verificar %s.no-existe", logf);
 	ck_assert_int_eq(run_admin(cmd, NULL, out, sizeof(out)), 2);
 	unlink(logf);
+	free(mark);
 	free(orig);
 	free(victim);
 }
