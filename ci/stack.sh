@@ -524,7 +524,14 @@ sealer_pid() {
 }
 sealer_start() {
   local pid
-  if pid="$(sealer_pid)"; then log "sealer: already running (pid $pid)"; return 0; fi
+  if pid="$(sealer_pid)"; then
+    # Kept if it runs at the interval asked for; restarted otherwise.
+    if [ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" = "$BIN/vetred-admin sellar $SEAL_S " ]; then
+      log "sealer: already running (pid $pid)"; return 0
+    fi
+    log "sealer: restarting (pid $pid) to seal every ${SEAL_S}s"
+    sealer_stop
+  fi
   mkdir -p "$RUNDIR" "$LOGDIR"
   # One process, one connection; its log line per run (with the chain's
   # head) goes to sealer.log.
