@@ -60,28 +60,24 @@ now_ms(void)
 
 /*
  * One log line per sealing run (stderr, JSON): how many rows, how long,
- * and the chain's head.  Shipped off the machine with the other logs, the
- * heads are anchors the database's owner cannot rewrite: a chain rebuilt
- * after an edit no longer holds the logged hash at the logged sello.
+ * and the chain's head (sello NULL: an empty chain).  Shipped off the
+ * machine with the other logs, the heads are anchors the database's owner
+ * cannot rewrite: a chain rebuilt after an edit no longer holds the
+ * logged hash at the logged sello.
  */
 static void
-log_seal(struct vr_db *db, long total, double ms)
+log_seal(long total, double ms, const char *sello, const char *hash)
 {
-	PGresult *res = NULL;
 	char n[24], t[24];
 
 	snprintf(n, sizeof(n), "%ld", total);
 	snprintf(t, sizeof(t), "%.1f", ms);
-	if (vr_db_query(db, "SELECT s.sello::text, encode(s.hash, 'hex') FROM "
-	    "auditoria_sellos s ORDER BY s.sello DESC LIMIT 1", &res) == 0 &&
-	    PQntuples(res) == 1)
+	if (sello != NULL)
 		vr_log(VR_LOG_INFO, NULL, "audit rows sealed", "filas", n,
-		    "ms", t, "ultimo_sello", PQgetvalue(res, 0, 0), "hash",
-		    PQgetvalue(res, 0, 1), NULL);
+		    "ms", t, "ultimo_sello", sello, "hash", hash, NULL);
 	else
 		vr_log(VR_LOG_INFO, NULL, "audit rows sealed", "filas", n,
 		    "ms", t, NULL);
-	PQclear(res);
 }
 
 /*
@@ -136,10 +132,7 @@ on_stop(int sig)
 
 /*
  * One sealing run: SEAL_BATCH rows a transaction until a call reads
- * fewer, then its log line.  A sealing transaction lost in a crash is
- * lost whole (seals and the sealer's positions together) and redone by
- * the next run: it need not wait for its WAL flush beside the bookings'.
- * Rows sealed, or -1 (db->errmsg says why).
+ * fewer, then its log line.  Rows sealed, or -1 (db->errmsg says why).
  */
 static long
 seal_run(struct vr_db *db)
@@ -148,17 +141,19 @@ seal_run(struct vr_db *db)
 	double t0 = now_ms();
 	long total = 0, n;
 
-	if (vr_db_query(db, "SET synchronous_commit = off", NULL) < 0)
-		return -1;
-	do {
-		if (vr_db_query(db, "SELECT sellados, leidas FROM "
-		    "auditoria_sellar(" SEAL_BATCH ")", &res) < 0)
+	for (;;) {
+		if (vr_db_query(db, "SELECT sellados, leidas, ultimo_sello, "
+		    "ultimo_hash FROM auditoria_sellar(" SEAL_BATCH ")", &res) < 0)
 			return -1;
 		total += atol(PQgetvalue(res, 0, 0));
 		n = atol(PQgetvalue(res, 0, 1));
+		if (n < atol(SEAL_BATCH) || stopping)
+			break;
 		PQclear(res);
-	} while (n == atol(SEAL_BATCH) && !stopping);
-	log_seal(db, total, now_ms() - t0);
+	}
+	log_seal(total, now_ms() - t0, PQgetisnull(res, 0, 2) ? NULL :
+	    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+	PQclear(res);
 	return total;
 }
 
@@ -439,18 +434,15 @@ main(int argc, char **argv)
 	    "WHERE lower(email) = lower($1)", NULL };
 	PGresult *res = NULL;
 	long long secs;
-	long every;
 	int rc;
 
 	if ((argc == 2 && strcmp(argv[1], "cifrar") == 0) ||
 	    ((argc == 2 || argc == 3) && strcmp(argv[1], "sellar") == 0) ||
 	    (argc >= 2 && strcmp(argv[1], "verificar") == 0)) {
-		every = 0;
+		secs = 0;
 		if (argc == 3 && strcmp(argv[1], "sellar") == 0 &&
 		    (vr_parse_id(argv[2], &secs) < 0 || secs > 3600))
 			return usage();
-		if (argc == 3 && strcmp(argv[1], "sellar") == 0)
-			every = (long)secs;
 		if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
 			fprintf(stderr, "vetred-admin: %s\n", err);
 			return 2;
@@ -458,7 +450,7 @@ main(int argc, char **argv)
 		if (strcmp(argv[1], "cifrar") == 0)
 			return cifrar(&cfg);
 		if (strcmp(argv[1], "sellar") == 0)
-			return seal(&cfg, every);
+			return seal(&cfg, (long)secs);
 		return verify(&cfg, argv + 2, argc - 2);
 	}
 	if (argc < 2 || (strcmp(argv[1], "hash") == 0 && argc != 2) ||

@@ -102,7 +102,8 @@ INSERT INTO auditoria_sellador (hasta_xid, hasta_id, adelante_xid, adelante_id)
 -- tell that the ranges are the last seconds of the trail.
 DROP FUNCTION auditoria_sellar(integer);
 CREATE FUNCTION auditoria_sellar(p_limite integer DEFAULT 10000,
-    OUT sellados integer, OUT leidas integer)
+    OUT sellados integer, OUT leidas integer, OUT ultimo_sello bigint,
+    OUT ultimo_hash text)
 LANGUAGE plpgsql SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
 	v_horizonte xid8;
@@ -114,6 +115,10 @@ DECLARE
 BEGIN
 	sellados := 0;
 	leidas := 0;
+	-- A sealing transaction lost in a crash is lost whole (seals and
+	-- positions together) and redone by the next call: it need not wait
+	-- for its WAL flush beside the bookings'.
+	PERFORM set_config('synchronous_commit', 'off', true);
 	-- One sealer at a time; a second caller waits, then continues the chain.
 	PERFORM pg_advisory_xact_lock(hashtextextended('vetred.auditoria_sellar', 0));
 	-- Taken before the scan below (its own, later snapshot): every
@@ -162,10 +167,12 @@ BEGIN
 		    hasta_id = v_pos.hasta_id, adelante_xid = v_pos.adelante_xid,
 		    adelante_id = v_pos.adelante_id;
 	END IF;
+	ultimo_sello := nullif(v_sello, 0);
+	ultimo_hash := encode(v_hash, 'hex');
 END
 $$;
 COMMENT ON FUNCTION auditoria_sellar(integer) IS
-	'Seals into the hash chain (auditoria_sellos) the committed audit rows it has not read yet, at most p_limite read per call: sellados, how many it sealed; leidas, how many it read (sealed ones passed over included; fewer than p_limite when it is done). Run periodically by one sealer (vetred-admin sellar).';
+	'Seals into the hash chain (auditoria_sellos) the committed audit rows it has not read yet, at most p_limite read per call: sellados, how many it sealed; leidas, how many it read (sealed ones passed over included; fewer than p_limite when it is done); ultimo_sello and ultimo_hash (hex), the chain''s head after the call (NULL while it is empty). Run periodically by one sealer (vetred-admin sellar).';
 
 -- Seals p_desde..p_hasta (NULL: to the end), the link into p_desde
 -- included: a long chain can be checked in ranges, each cheap.

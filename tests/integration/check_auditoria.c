@@ -126,25 +126,6 @@ behind_the_trigger(const char *table, const char *trigger, const char *sql)
 	    "ENABLE TRIGGER %s; COMMIT", table, trigger, sql, table, trigger);
 }
 
-/* GET /api/v1/auditoria/verificacion: integra, and the first broken seal. */
-static void
-assert_chain(int intact, long long broken)
-{
-	struct http_resp r;
-
-	http_get("/api/v1/auditoria/verificacion", &r);
-	ck_assert_int_eq(r.status, 200);
-	ck_assert(cJSON_IsBool(cJSON_GetObjectItem(r.json, "integra")));
-	ck_assert_int_eq(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "integra")),
-	    intact);
-	if (intact)
-		ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r.json,
-		    "primer_sello_roto")));
-	else
-		ck_assert_int_eq(json_ll(r.json, "primer_sello_roto"), broken);
-	http_free(&r);
-}
-
 /* An audit row's despues as hex of its text ("" for NULL): any content. */
 static char *
 despues_hex(long long id)
@@ -157,11 +138,13 @@ despues_hex(long long id)
 static void
 restore_despues(long long id, const char *hex)
 {
-	db_execf("BEGIN; ALTER TABLE auditoria DISABLE TRIGGER "
-	    "auditoria_sin_cambios; UPDATE auditoria SET despues = "
+	char *sql;
+
+	ck_assert_int_ge(asprintf(&sql, "UPDATE auditoria SET despues = "
 	    "convert_from(decode(NULLIF('%s', ''), 'hex'), 'UTF8')::jsonb "
-	    "WHERE id = %lld; ALTER TABLE auditoria ENABLE TRIGGER "
-	    "auditoria_sin_cambios; COMMIT", hex, id);
+	    "WHERE id = %lld", hex, id), 0);
+	behind_the_trigger("auditoria", "auditoria_sin_cambios", sql);
+	free(sql);
 }
 
 /*
@@ -171,46 +154,59 @@ restore_despues(long long id, const char *hex)
 static void
 rebuild_chain_from(long long from)
 {
-	db_execf("BEGIN; ALTER TABLE auditoria_sellos DISABLE TRIGGER "
-	    "auditoria_sellos_sin_cambios; DO $$ DECLARE r record; h bytea; "
-	    "BEGIN PERFORM pg_advisory_xact_lock(hashtextextended("
+	char sql[640];
+
+	snprintf(sql, sizeof(sql), "DO $$ DECLARE r record; h bytea; BEGIN "
+	    "PERFORM pg_advisory_xact_lock(hashtextextended("
 	    "'vetred.auditoria_sellar', 0)); SELECT hash INTO h FROM "
 	    "auditoria_sellos WHERE sello = %lld - 1; FOR r IN SELECT s.sello, "
 	    "a FROM auditoria_sellos s JOIN auditoria a ON a.id = "
 	    "s.auditoria_id WHERE s.sello >= %lld ORDER BY s.sello LOOP "
 	    "UPDATE auditoria_sellos SET hash_anterior = h, hash = sha256("
 	    "coalesce(h, '') || auditoria_contenido(r.a)) WHERE sello = "
-	    "r.sello RETURNING hash INTO h; END LOOP; END $$; ALTER TABLE "
-	    "auditoria_sellos ENABLE TRIGGER auditoria_sellos_sin_cambios; "
-	    "COMMIT", from, from);
+	    "r.sello RETURNING hash INTO h; END LOOP; END $$", from, from);
+	behind_the_trigger("auditoria_sellos", "auditoria_sellos_sin_cambios",
+	    sql);
 }
 
 /*
- * GET /api/v1/auditoria/verificacion?desde=FROM[&hasta=TO]: the range
- * walked, intact or broken at `broken`.
+ * GET /api/v1/auditoria/verificacion, of the whole chain (from 0) or of
+ * seals from..to (to 0: to the end): the range walked, intact or broken
+ * at `broken`.
  */
 static void
 verify_range(long long from, long long to, int intact, long long broken)
 {
 	char path[128];
 	struct http_resp r;
+	int n;
 
+	n = snprintf(path, sizeof(path), "/api/v1/auditoria/verificacion");
+	if (from > 0)
+		n += snprintf(path + n, sizeof(path) - n, "?desde=%lld", from);
 	if (to > 0)
-		snprintf(path, sizeof(path), "/api/v1/auditoria/verificacion?"
-		    "desde=%lld&hasta=%lld", from, to);
-	else
-		snprintf(path, sizeof(path), "/api/v1/auditoria/verificacion?"
-		    "desde=%lld", from);
+		snprintf(path + n, sizeof(path) - n, "&hasta=%lld", to);
 	http_get(path, &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_int_eq(json_ll(r.json, "desde"), from);
+	ck_assert_int_eq(json_ll(r.json, "desde"), from > 0 ? from : 1);
 	if (to > 0)
 		ck_assert_int_eq(json_ll(r.json, "hasta"), to);
+	ck_assert(cJSON_IsBool(cJSON_GetObjectItem(r.json, "integra")));
 	ck_assert_int_eq(cJSON_IsTrue(cJSON_GetObjectItem(r.json, "integra")),
 	    intact);
-	if (!intact)
+	if (intact)
+		ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r.json,
+		    "primer_sello_roto")));
+	else
 		ck_assert_int_eq(json_ll(r.json, "primer_sello_roto"), broken);
 	http_free(&r);
+}
+
+/* The whole chain: integra, and the first broken seal. */
+static void
+assert_chain(int intact, long long broken)
+{
+	verify_range(0, 0, intact, broken);
 }
 
 /* Ranges that are not ranges of seals: 400 naming the parameter. */
