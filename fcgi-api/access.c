@@ -9,11 +9,14 @@
  * about another, while a grant with no site (admin_red, a network-wide
  * auditor) covers them all.
  *
- * Revocation: a password change or a disabled account moves
- * usuarios.sesiones_validas_desde forward; tokens issued before it are
- * refused.  A thread per process reads the recent moves every second, so
- * a revocation takes effect within about a second, without a query per
- * request.
+ * Revocation: a password change, a disabled account or a change of roles
+ * starts a new generation of the user's tokens (usuarios.
+ * sesiones_generacion); tokens carry the generation they were issued in
+ * ("gen") and those of an older one are refused, whatever the clocks say.
+ * A logout or a refresh token used twice ends one session: tokens naming
+ * it ("sid") are refused.  A thread per process reads the revocations of
+ * the last token lifetime every second, so a revocation takes effect
+ * within about a second, without a query per request.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,23 +93,56 @@ api_rol_parse(const char *name)
 
 /* ---- revocation ------------------------------------------------------- */
 
-/* 1 when tokens of uid issued at iat were revoked since. */
 static int
-revoked(struct api_shared *sh, long long uid, long long iat)
+sid_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* 1 when the token of a was revoked: an older generation, or its session. */
+static int
+revoked(struct api_shared *sh, const struct api_auth *a)
 {
 	int i, r = 0;
 
 	pthread_rwlock_rdlock(&sh->rev_lock);
 	for (i = 0; i < sh->rev_n; i++)
-		if (sh->rev[i].uid == uid) {
-			r = iat < sh->rev[i].since;
+		if (sh->rev[i].uid == a->uid) {
+			r = a->gen < sh->rev[i].gen;
 			break;
 		}
+	if (!r && a->sid[0] != '\0' && sh->rev_sid_n > 0)
+		r = bsearch(a->sid, sh->rev_sid, (size_t)sh->rev_sid_n,
+		    sizeof(*sh->rev_sid), sid_cmp) != NULL;
 	pthread_rwlock_unlock(&sh->rev_lock);
 	return r;
 }
 
-/* Reload the users whose tokens were cut within a token's lifetime. */
+/* The sessions revoked within secs seconds, sorted; -1 on error. */
+static int
+revoked_sessions(struct vr_db *db, const char *secs,
+    char (**out)[API_SID_LEN + 1])
+{
+	const char *p[1] = { secs };
+	PGresult *res = NULL;
+	char (*list)[API_SID_LEN + 1];
+	int i, n, rc;
+
+	*out = NULL;
+	if ((rc = vr_db_exec(db, STMT_SESIONES_REVOCADAS, 1, p, &res)) < 0)
+		return rc;
+	n = PQntuples(res);
+	list = n ? vr_xcalloc((size_t)n, sizeof(*list)) : NULL;
+	for (i = 0; i < n; i++)
+		snprintf(list[i], sizeof(list[i]), "%s", PQgetvalue(res, i, 0));
+	PQclear(res);
+	if (n > 1)
+		qsort(list, (size_t)n, sizeof(*list), sid_cmp);
+	*out = list;
+	return n;
+}
+
+/* Reload the users and sessions cut within a token's lifetime. */
 int
 api_revocations_load(struct api_shared *sh, struct vr_db *db)
 {
@@ -114,7 +150,8 @@ api_revocations_load(struct api_shared *sh, struct vr_db *db)
 	const char *p[1] = { secs };
 	PGresult *res = NULL;
 	struct api_revocation *list;
-	int i, n, rc;
+	char (*sids)[API_SID_LEN + 1];
+	int i, n, nsid, rc;
 
 	snprintf(secs, sizeof(secs), "%d", sh->cfg->access_ttl + 120);
 	rc = vr_db_exec(db, STMT_REVOCADOS, 1, p, &res);
@@ -124,13 +161,20 @@ api_revocations_load(struct api_shared *sh, struct vr_db *db)
 	list = n ? vr_xcalloc((size_t)n, sizeof(*list)) : NULL;
 	for (i = 0; i < n; i++) {
 		list[i].uid = atoll(PQgetvalue(res, i, 0));
-		list[i].since = atoll(PQgetvalue(res, i, 1));
+		list[i].gen = atoll(PQgetvalue(res, i, 1));
 	}
 	PQclear(res);
+	if ((nsid = revoked_sessions(db, secs, &sids)) < 0) {
+		free(list);
+		return nsid;
+	}
 	pthread_rwlock_wrlock(&sh->rev_lock);
 	free(sh->rev);
 	sh->rev = list;
 	sh->rev_n = n;
+	free(sh->rev_sid);
+	sh->rev_sid = sids;
+	sh->rev_sid_n = nsid;
 	pthread_rwlock_unlock(&sh->rev_lock);
 	return 0;
 }
@@ -167,6 +211,31 @@ grants(struct api_auth *a, const cJSON *roles)
 		else
 			continue;
 		a->g[a->n++].rol = k;
+	}
+	return 0;
+}
+
+/*
+ * The generation ("gen", absent in tokens older than it: 0) and session
+ * ("sid", may be absent) of the token; -1 when present but malformed.
+ */
+static int
+session(struct api_auth *a, const cJSON *claims)
+{
+	const cJSON *gen = cJSON_GetObjectItemCaseSensitive(claims, "gen");
+	const cJSON *sid = cJSON_GetObjectItemCaseSensitive(claims, "sid");
+
+	if (gen != NULL) {
+		if (!cJSON_IsNumber(gen) || gen->valuedouble < 0 ||
+		    gen->valuedouble >= 9007199254740992.0)
+			return -1;
+		a->gen = (long long)gen->valuedouble;
+	}
+	if (sid != NULL) {
+		if (!cJSON_IsString(sid) || strlen(sid->valuestring) !=
+		    API_SID_LEN)
+			return -1;
+		memcpy(a->sid, sid->valuestring, API_SID_LEN + 1);
 	}
 	return 0;
 }
@@ -246,12 +315,10 @@ api_authenticate(struct api_req *r)
 		memset(&r->auth, 0, sizeof(r->auth));
 		vr_parse_id(cJSON_GetObjectItemCaseSensitive(claims,
 		    "sub")->valuestring, &r->auth.uid);
-		r->auth.iat = (long long)cJSON_GetObjectItemCaseSensitive(
-		    claims, "iat")->valuedouble;
 		exp = (long long)cJSON_GetObjectItemCaseSensitive(claims,
 		    "exp")->valuedouble;
 		if (grants(&r->auth, cJSON_GetObjectItemCaseSensitive(claims,
-		    "roles")) < 0)
+		    "roles")) < 0 || session(&r->auth, claims) < 0)
 			v = VR_JWT_CLAIMS;
 	}
 	cJSON_Delete(claims);
@@ -265,10 +332,10 @@ api_authenticate(struct api_req *r)
 	}
 	memo_add(r->ctx, h, n, exp, &r->auth);
 verified:
-	if (revoked(sh, r->auth.uid, r->auth.iat)) {
+	if (revoked(sh, &r->auth)) {
 		unauthenticated(r, "token-invalido", "La sesión fue cerrada "
-		    "(cambio de contraseña o usuario inactivo); inicie sesión "
-		    "de nuevo.", BAD_TOKEN);
+		    "(cierre de sesión, cambio de contraseña o de roles, o "
+		    "usuario inactivo); inicie sesión de nuevo.", BAD_TOKEN);
 		return -1;
 	}
 	r->auth.ok = 1;
@@ -282,10 +349,8 @@ verified:
  * or NULL.  A network-wide grant is preferred, then the first listed.
  */
 static const struct api_grant *
-grant_for(const struct api_req *r, long long sede)
+grant_of(const struct api_req *r, unsigned roles, long long sede)
 {
-	unsigned roles = r->route && r->route->perm ?
-	    api_perm_roles(r->route->perm) : 0;
 	const struct api_grant *best = NULL;
 	int i;
 
@@ -300,10 +365,24 @@ grant_for(const struct api_req *r, long long sede)
 	return best;
 }
 
+static const struct api_grant *
+grant_for(const struct api_req *r, long long sede)
+{
+	return grant_of(r, r->route && r->route->perm ?
+	    api_perm_roles(r->route->perm) : 0, sede);
+}
+
 int
 api_allowed(const struct api_req *r, long long sede)
 {
 	return grant_for(r, sede) != NULL;
+}
+
+/* 1 when a role of the caller grants perm (not the route's) at sede. */
+int
+api_allowed_perm(const struct api_req *r, const char *perm, long long sede)
+{
+	return grant_of(r, api_perm_roles(perm), sede) != NULL;
 }
 
 /* 1 when a network-wide grant allows the route everywhere. */

@@ -44,6 +44,7 @@ enum api_stmt {
 	STMT_SESION_REFRESCAR,
 	STMT_SESION_CERRAR,
 	STMT_REVOCADOS,
+	STMT_SESIONES_REVOCADAS,
 	STMT_CITA_SEDE,
 	STMT_USUARIOS_LIST,
 	STMT_USUARIO_GET,
@@ -72,10 +73,14 @@ struct api_grant {
 	long long	 sede;		/* 0: every site */
 };
 
+#define API_SID_LEN	36	/* a session id: the text of a uuid */
+
 /* The authenticated caller, from the access token. */
 struct api_auth {
 	int		 ok;
-	long long	 uid, iat;
+	long long	 uid;
+	long long	 gen;		/* the user's token generation */
+	char		 sid[API_SID_LEN + 1];	/* session; "" if none */
 	int		 n;
 	struct api_grant g[API_MAX_GRANTS];
 };
@@ -94,9 +99,9 @@ struct api_token_memo {
 	struct api_auth	 auth;
 };
 
-/* Tokens of uid issued before since (epoch seconds) are revoked. */
+/* Tokens of uid of a generation below gen are revoked. */
 struct api_revocation {
-	long long	 uid, since;
+	long long	 uid, gen;
 };
 
 /* State shared by the threads of one process; created in main.c. */
@@ -110,9 +115,11 @@ struct api_shared {
 	char			 dummy_hash[VR_PASSWORD_HASH_LEN];
 	struct vr_jwt_keys	 data;		/* column keys; k[0] seals */
 	struct vr_jwt_keys	 search;	/* k[0]: the search HMAC key */
-	pthread_rwlock_t	 rev_lock;	/* guards the two below */
+	pthread_rwlock_t	 rev_lock;	/* guards the four below */
 	struct api_revocation	*rev;
 	int			 rev_n;
+	char			(*rev_sid)[API_SID_LEN + 1];	/* sorted */
+	int			 rev_sid_n;
 };
 
 /* Per-thread context: never shared between threads. */
@@ -222,6 +229,8 @@ int		 api_authenticate(struct api_req *r);
 void		 api_auth_forget(struct api_ctx *ctx);
 int		 api_revocations_load(struct api_shared *sh, struct vr_db *db);
 int		 api_allowed(const struct api_req *r, long long sede);
+int		 api_allowed_perm(const struct api_req *r, const char *perm,
+		    long long sede);
 int		 api_allowed_everywhere(const struct api_req *r);
 const char	*api_acting_role(const struct api_req *r, long long sede);
 const char	*api_acting_user(struct api_req *r);
@@ -239,6 +248,9 @@ void	api_auditoria_list(struct api_req *r);
 void	api_auditoria_verificacion(struct api_req *r);
 
 /* result.c: answers from database functions, query parameters */
+cJSON	*api_verdict(PGresult *res);
+void	api_reply_verdict(struct api_req *r, cJSON *v,
+	    const char *location_prefix);
 void	api_reply_result(struct api_req *r, PGresult *res,
 	    const char *location_prefix);
 void	api_run_function(struct api_req *r, int stmt, int write, int nparams,

@@ -79,7 +79,9 @@ token_shaped(const char *s)
 
 /*
  * Answer 200 with a new access token for usuario (usuario_resumen() JSON
- * text) and the refresh token already stored.
+ * text with the session and the user's token generation, which go into
+ * the token and not into the answer) and the refresh token already
+ * stored.
  */
 static void
 issue(struct api_req *r, const char *usuario_text, const char *refresh)
@@ -88,25 +90,22 @@ issue(struct api_req *r, const char *usuario_text, const char *refresh)
 	unsigned char jti_raw[16];
 	char jti[VR_B64URL_LEN(16)];
 	cJSON *u, *claims, *out, *roles;
-	const cJSON *id, *desde;
+	const cJSON *id, *sesion, *gen;
 	char *access;
 	long long now = (long long)time(NULL);
 
 	u = cJSON_Parse(usuario_text);
 	id = cJSON_GetObjectItemCaseSensitive(u, "id");
-	if (!cJSON_IsNumber(id) || RAND_bytes(jti_raw, sizeof(jti_raw)) != 1) {
+	sesion = cJSON_GetObjectItemCaseSensitive(u, "sesion");
+	gen = cJSON_GetObjectItemCaseSensitive(u, "generacion");
+	if (!cJSON_IsNumber(id) || !cJSON_IsString(sesion) ||
+	    !cJSON_IsNumber(gen) || RAND_bytes(jti_raw, sizeof(jti_raw)) != 1) {
 		cJSON_Delete(u);
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "No se pudo emitir la sesión.", NULL);
 		return;
 	}
 	vr_b64url_encode(jti_raw, sizeof(jti_raw), jti);
-	/* Tokens issued before a revocation are refused (access.c); one
-	 * issued in the same second as it must not be. */
-	desde = cJSON_GetObjectItemCaseSensitive(u, "validas_desde");
-	if (cJSON_IsNumber(desde) && desde->valuedouble > (double)now)
-		now = (long long)desde->valuedouble;
-	cJSON_DeleteItemFromObjectCaseSensitive(u, "validas_desde");
 	claims = cJSON_CreateObject();
 	cJSON_AddStringToObject(claims, "iss", cfg->jwt_issuer);
 	cJSON_AddStringToObject(claims, "aud", cfg->jwt_audience);
@@ -115,11 +114,17 @@ issue(struct api_req *r, const char *usuario_text, const char *refresh)
 	cJSON_AddNumberToObject(claims, "iat", (double)now);
 	cJSON_AddNumberToObject(claims, "exp", (double)(now + cfg->access_ttl));
 	cJSON_AddStringToObject(claims, "jti", jti);
+	/* What revocation is checked against (access.c). */
+	cJSON_AddStringToObject(claims, "sid", sesion->valuestring);
+	cJSON_AddNumberToObject(claims, "gen", gen->valuedouble);
 	roles = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(u, "roles"), 1);
 	cJSON_AddItemToObject(claims, "roles",
 	    roles ? roles : cJSON_CreateArray());
 	access = vr_jwt_sign(&r->ctx->shared->jwt, claims);
 	cJSON_Delete(claims);
+	cJSON_DeleteItemFromObjectCaseSensitive(u, "sesion");
+	cJSON_DeleteItemFromObjectCaseSensitive(u, "generacion");
+	cJSON_DeleteItemFromObjectCaseSensitive(u, "validas_desde");
 	if (access == NULL) {
 		cJSON_Delete(u);
 		api_problem(r, 500, "error-interno", "Error interno",
@@ -157,8 +162,8 @@ api_auth_login(struct api_req *r)
 {
 	struct api_shared *sh = r->ctx->shared;
 	cJSON *errs = cJSON_CreateArray();
-	const char *email = NULL, *pw = NULL, *p[8], *hash = NULL, *rehash;
-	const char *stored = NULL, *uid = NULL;
+	const char *email = NULL, *pw = NULL, *p[9], *hash = NULL, *rehash;
+	const char *stored = NULL, *uid = NULL, *gen = NULL;
 	char tok[TOKEN_CHARS + 1], hdr[64], newhash[VR_PASSWORD_HASH_LEN];
 	PGresult *res = NULL, *w;
 	int rc, ok, wait;
@@ -190,6 +195,7 @@ api_auth_login(struct api_req *r)
 	}
 	if (PQntuples(res) == 1) {
 		uid = vr_arena_strdup(r->arena, PQgetvalue(res, 0, 0));
+		gen = vr_arena_strdup(r->arena, PQgetvalue(res, 0, 3));
 		if (!PQgetisnull(res, 0, 1) && *PQgetvalue(res, 0, 2) == 't')
 			stored = vr_arena_strdup(r->arena, PQgetvalue(res, 0, 1));
 	}
@@ -226,9 +232,15 @@ api_auth_login(struct api_req *r)
 	p[5] = user_agent(r);
 	p[6] = rehash;
 	p[7] = r->request_id;
-	if ((w = write_one(r, STMT_SESION_INICIAR, 8, p)) == NULL)
+	p[8] = gen;
+	if ((w = write_one(r, STMT_SESION_INICIAR, 9, p)) == NULL)
 		return;
-	issue(r, PQgetvalue(w, 0, 0), tok);
+	/* NULL: revoked or disabled since the password was checked. */
+	if (PQgetisnull(w, 0, 0))
+		unauthorized(r, "credenciales-invalidas",
+		    "Correo o contraseña incorrectos.");
+	else
+		issue(r, PQgetvalue(w, 0, 0), tok);
 	PQclear(w);
 }
 

@@ -203,6 +203,7 @@ main(void)
 	stopping = 1;
 	pthread_join(rev_tid, NULL);
 	free(shared.rev);
+	free(shared.rev_sid);
 	pthread_rwlock_destroy(&shared.rev_lock);
 
 	close(listen_fd);

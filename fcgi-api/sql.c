@@ -101,19 +101,22 @@ const char *const api_sql[STMT__MAX] = {
 
 	/* Sign-in (auth.c).  Token hashes are bytea text: \\x and 64 hex digits. */
 	[STMT_LOGIN_ESPERA] = "SELECT login_espera($1, $2::inet)",
-	[STMT_USUARIO_CLAVE] = "SELECT id, password_hash, activo FROM usuarios"
-	    " WHERE lower(email) = lower($1)",
+	[STMT_USUARIO_CLAVE] = "SELECT id, password_hash, activo,"
+	    " sesiones_generacion FROM usuarios WHERE lower(email) = lower($1)",
 	[STMT_LOGIN_FALLIDO] =
 	    "SELECT login_fallido($1, $2::inet, $3::bigint, $4)",
+	/* $9 the generation read with the password hash */
 	[STMT_SESION_INICIAR] = "SELECT sesion_iniciar($1::bigint, $2,"
-	    " $3::bytea, $4::int, $5::inet, $6, $7, $8)",
+	    " $3::bytea, $4::int, $5::inet, $6, $7, $8, $9::bigint)",
 	[STMT_SESION_REFRESCAR] = "SELECT sesion_refrescar($1::bytea,"
 	    " $2::bytea, $3::int, $4::inet, $5, $6)",
 	[STMT_SESION_CERRAR] = "SELECT sesion_cerrar($1::bytea, $2::inet, $3)",
-	/* Users whose tokens were cut within $1 seconds (access.c). */
-	[STMT_REVOCADOS] = "SELECT id, ceil(extract(epoch FROM"
-	    " sesiones_validas_desde))::bigint FROM usuarios"
+	/* Users whose tokens were cut within $1 seconds, with their
+	 * current generation, and the sessions ended then (access.c). */
+	[STMT_REVOCADOS] = "SELECT id, sesiones_generacion FROM usuarios"
 	    " WHERE sesiones_validas_desde > now() - make_interval(secs => $1::int)",
+	[STMT_SESIONES_REVOCADAS] = "SELECT DISTINCT familia::text FROM sesiones"
+	    " WHERE revocado_en > now() - make_interval(secs => $1::int)",
 	[STMT_CITA_SEDE] = "SELECT sede_id FROM citas WHERE id = $1::bigint",
 
 	/* Users (usuarios.c); $ alcance: NULL or the caller's sites. */

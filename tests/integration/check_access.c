@@ -344,7 +344,9 @@ START_TEST(tokens_invalidos_son_401)
 	/* alg none, another algorithm, an unknown kid, a tampered claim. */
 	snprintf(claims, sizeof(claims), "{\"iss\":\"vetred\",\"aud\":"
 	    "\"vetred-api\",\"sub\":\"%lld\",\"iat\":%lld,\"exp\":%lld,"
-	    "\"jti\":\"x1\",\"roles\":%s}", uid, now, now + 900, adm);
+	    "\"jti\":\"x1\",\"gen\":%lld,\"roles\":%s}", uid, now, now + 900,
+	    db_countf("SELECT sesiones_generacion FROM usuarios WHERE id = %lld",
+	    uid), adm);
 	tok = forge("{\"alg\":\"none\",\"typ\":\"JWT\",\"kid\":\"dev1\"}",
 	    claims, NULL);
 	expect_401(WITH(tok), "token-invalido");

@@ -488,6 +488,162 @@ START_TEST(cambio_de_clave_o_baja_revoca)
 }
 END_TEST
 
+/* GET /sedes with tok until it answers 401, for up to 3 s; the status. */
+static long
+until_401(const char *tok)
+{
+	struct http_resp r;
+	long st = 0;
+	int i;
+
+	http_token(tok);
+	for (i = 0; i < 30 && st != 401; i++) {
+		http_get("/api/v1/sedes", &r);
+		st = r.status;
+		if (st == 401)
+			assert_problem(&r, 401, "token-invalido");
+		http_free(&r);
+		if (st != 401)
+			usleep(100000);
+	}
+	http_token(NULL);
+	return st;
+}
+
+static long
+status_with(const char *tok)
+{
+	struct http_resp r;
+	long st;
+
+	http_token(tok);
+	http_get("/api/v1/sedes", &r);
+	st = r.status;
+	http_free(&r);
+	http_token(NULL);
+	return st;
+}
+
+/* Signs in; the access token (malloc'd) and the refresh token copied. */
+static char *
+login_tokens(const char *email, const char *pw, char *refresh, size_t n)
+{
+	struct http_resp r;
+	char *at;
+
+	http_login(email, pw, &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	at = strdup(json_s(r.json, "access_token"));
+	if (refresh != NULL)
+		snprintf(refresh, n, "%s", json_s(r.json, "refresh_token"));
+	http_free(&r);
+	return at;
+}
+
+/*
+ * A password change, a sign-in with the new password and a deactivation
+ * all in one second: the token of that sign-in is cut like any other
+ * (tokens carry the user's revocation generation, not a rounded time).
+ */
+START_TEST(revocacion_en_el_mismo_segundo)
+{
+	static const char *const pw[2] = { "Nueva-Clave-Segura-88", PASSWORD };
+	char email[128], hash[2][VR_PASSWORD_HASH_LEN], *at = NULL, *v;
+	long long uid = new_user("veterinario", 1, 1, email, sizeof(email));
+	struct timespec ts;
+	time_t t0 = 0;
+	int i, tries;
+
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(vr_password_hash(pw[i], &vr_kdf_default,
+		    hash[i], sizeof(hash[i])), VR_OK);
+	for (tries = 0; tries < 5; tries++) {
+		/* Start early in a second, so that the three fit in it. */
+		clock_gettime(CLOCK_REALTIME, &ts);
+		usleep((useconds_t)((1000000000L - ts.tv_nsec) / 1000 + 20000));
+		t0 = time(NULL);
+		db_execf("UPDATE usuarios SET password_hash = '%s' WHERE id = "
+		    "%lld", hash[tries % 2], uid);
+		free(at);
+		at = login_tokens(email, pw[tries % 2], NULL, 0);
+		ck_assert_int_eq(status_with(at), 200);
+		db_execf("UPDATE usuarios SET activo = false WHERE id = %lld",
+		    uid);
+		if (time(NULL) == t0)
+			break;
+		db_execf("UPDATE usuarios SET activo = true WHERE id = %lld",
+		    uid);
+	}
+	ck_assert_msg(tries < 5, "never within one second");
+	ck_assert_int_eq(until_401(at), 401);
+	free(at);
+
+	/* A sign-in whose password check predates a revocation fails. */
+	db_execf("UPDATE usuarios SET activo = true WHERE id = %lld", uid);
+	for (i = 1; i >= 0; i--) {
+		v = db_valuef("SELECT sesion_iniciar(id, email, sha256("
+		    "gen_random_uuid()::text::bytea), 30, '127.0.0.1', NULL, "
+		    "NULL, 'itest', sesiones_generacion - %d) IS NULL FROM "
+		    "usuarios WHERE id = %lld", i, uid);
+		ck_assert_str_eq(v, i ? "t" : "f");
+		free(v);
+	}
+}
+END_TEST
+
+/*
+ * Logout ends the access tokens of its session, not of the user's other
+ * sessions.
+ */
+START_TEST(logout_corta_el_acceso_de_su_sesion)
+{
+	char email[128], rt_a[64], rt_b[64], *at_a, *at_b;
+	struct http_resp r;
+
+	new_user("veterinario", 1, 1, email, sizeof(email));
+	at_a = login_tokens(email, PASSWORD, rt_a, sizeof(rt_a));
+	at_b = login_tokens(email, PASSWORD, rt_b, sizeof(rt_b));
+	ck_assert_int_eq(status_with(at_a), 200);
+	post_token(LOGOUT, rt_a, &r);
+	ck_assert_int_eq(r.status, 204);
+	http_free(&r);
+	ck_assert_int_eq(until_401(at_a), 401);
+	ck_assert_int_eq(status_with(at_b), 200);
+	free(at_a);
+	free(at_b);
+}
+END_TEST
+
+/*
+ * A refresh token presented twice ends its family: every access token
+ * issued to it, from the sign-in and from each refresh, stops working.
+ */
+START_TEST(reuso_corta_el_acceso_de_la_familia)
+{
+	char email[128], rt1[64], rt_other[64], *at1, *at2, *other;
+	struct http_resp r;
+
+	new_user("veterinario", 1, 1, email, sizeof(email));
+	at1 = login_tokens(email, PASSWORD, rt1, sizeof(rt1));
+	other = login_tokens(email, PASSWORD, rt_other, sizeof(rt_other));
+	post_token(REFRESH, rt1, &r);
+	ck_assert_int_eq(r.status, 200);
+	at2 = strdup(json_s(r.json, "access_token"));
+	http_free(&r);
+	ck_assert_int_eq(status_with(at1), 200);
+	ck_assert_int_eq(status_with(at2), 200);
+	post_token(REFRESH, rt1, &r);		/* again: stolen */
+	assert_problem(&r, 401, "sesion-invalida");
+	http_free(&r);
+	ck_assert_int_eq(until_401(at2), 401);
+	ck_assert_int_eq(until_401(at1), 401);
+	ck_assert_int_eq(status_with(other), 200);
+	free(at1);
+	free(at2);
+	free(other);
+}
+END_TEST
+
 /*
  * A hash made with weaker parameters is replaced at sign-in, and that
  * re-hash is not a password change: the sessions survive it.
@@ -681,6 +837,9 @@ auth_suite(void)
 	tcase_add_test(sesion, refresh_vencido_o_desconocido);
 	tcase_add_test(sesion, logout_revoca_la_familia);
 	tcase_add_test(sesion, cambio_de_clave_o_baja_revoca);
+	tcase_add_test(sesion, revocacion_en_el_mismo_segundo);
+	tcase_add_test(sesion, logout_corta_el_acceso_de_su_sesion);
+	tcase_add_test(sesion, reuso_corta_el_acceso_de_la_familia);
 	tcase_add_test(sesion, admin_fija_la_clave);
 	suite_add_tcase(s, sesion);
 	tcase_add_test(entrada, entrada_invalida);

@@ -35,7 +35,7 @@ token_sign(long long uid, const char *roles_json, long long iat,
 	char err[256], jti[VR_B64URL_LEN(16)], *tok;
 	unsigned char raw[16];
 	cJSON *c = cJSON_CreateObject(), *roles;
-	char sub[24];
+	char sub[24], *gen;
 
 	ck_assert_msg(vr_jwt_keys_load(&ks, getenv("VETRED_JWT_KEYS"), err,
 	    sizeof(err)) == 0, "%s", err);
@@ -48,6 +48,11 @@ token_sign(long long uid, const char *roles_json, long long iat,
 	cJSON_AddNumberToObject(c, "iat", (double)iat);
 	cJSON_AddNumberToObject(c, "exp", (double)exp);
 	cJSON_AddStringToObject(c, "jti", jti);
+	/* The user's current token generation, as the API would sign. */
+	if ((gen = db_valuef("SELECT sesiones_generacion FROM usuarios "
+	    "WHERE id = %lld", uid)) != NULL)
+		cJSON_AddNumberToObject(c, "gen", (double)atoll(gen));
+	free(gen);
 	roles = cJSON_Parse(roles_json);
 	ck_assert_ptr_nonnull(roles);
 	cJSON_AddItemToObject(c, "roles", roles);

@@ -47,7 +47,8 @@ const char *http_base(void);
  * http_token_none() sends no Authorization at all.  An
  * "Authorization:" line in extra wins over both.  token_for() signs a
  * 15-minute token for a user with the roles given as the JSON array the
- * API puts in tokens; token_sign() sets every claim.  Both malloc'd.
+ * API puts in tokens, and the user's current token generation (gen);
+ * token_sign() sets every claim.  Both malloc'd.
  */
 void	 http_token(const char *token);
 void	 http_token_none(void);
@@ -90,6 +91,7 @@ enum fx_jornada {
 long long fx_sede(const char *tz);
 long long fx_vet(long long sede, enum fx_jornada j);
 long long fx_consultorio(long long sede);
+char	*fx_token_de(const char *rol, long long sede, long long *uid);
 long long fx_paciente(void);
 void	 fx_pacientes(int n, long long *ids);	/* one owner, n pets */
 char	*fx_dni_libre(void);	/* a DNI no owner has, malloc'd */

@@ -48,6 +48,8 @@ fill_eof(FCGX_Stream *s)
  * key, as the API would issue it: these tests are about dispatch, not
  * about who may call (tests/integration/check_access.c is).
  */
+#define SID	"5b0c1a52-7a43-4b7e-9a57-0c2f1d6e8a11"
+
 static void
 admin_token(void)
 {
@@ -70,6 +72,8 @@ admin_token(void)
 	cJSON_AddNumberToObject(c, "iat", (double)now);
 	cJSON_AddNumberToObject(c, "exp", (double)(now + 900));
 	cJSON_AddStringToObject(c, "jti", "ut-1");
+	cJSON_AddStringToObject(c, "sid", SID);
+	cJSON_AddNumberToObject(c, "gen", 2);
 	roles = cJSON_AddArrayToObject(c, "roles");
 	g = cJSON_CreateObject();
 	cJSON_AddStringToObject(g, "rol", "admin_red");
@@ -121,6 +125,7 @@ teardown(void)
 	pthread_mutex_destroy(&f->shared.amqp_lock);
 	pthread_rwlock_destroy(&f->shared.rev_lock);
 	free(f->shared.rev);
+	free(f->shared.rev_sid);
 	free(f);
 	f = NULL;
 }
@@ -520,7 +525,7 @@ START_TEST(dispatch_token_memo)
 	f->out.wrNext = f->obuf;
 	f->shared.rev = vr_xcalloc(1, sizeof(*f->shared.rev));
 	f->shared.rev[0].uid = 1;
-	f->shared.rev[0].since = (long long)time(NULL) + 5;
+	f->shared.rev[0].gen = 3;
 	f->shared.rev_n = 1;
 	api_dispatch(req("GET", "/api/v1/sedes/0", "", 0));
 	assert_problem(401, "token-invalido");
@@ -538,7 +543,7 @@ START_TEST(dispatch_revoked_token)
 {
 	f->shared.rev = vr_xcalloc(1, sizeof(*f->shared.rev));
 	f->shared.rev[0].uid = 1;
-	f->shared.rev[0].since = (long long)time(NULL) + 5;
+	f->shared.rev[0].gen = 3;
 	f->shared.rev_n = 1;
 	api_dispatch(req("GET", "/api/v1/sedes", "", 0));
 	assert_problem(401, "token-invalido");
@@ -546,10 +551,37 @@ START_TEST(dispatch_revoked_token)
 	setup();
 	f->shared.rev = vr_xcalloc(1, sizeof(*f->shared.rev));
 	f->shared.rev[0].uid = 2;		/* someone else */
-	f->shared.rev[0].since = (long long)time(NULL) + 5;
+	f->shared.rev[0].gen = 3;
 	f->shared.rev_n = 1;
 	post_sedes("application/json", 2, "{}", 2);
 	assert_problem(422, "validacion");
+}
+END_TEST
+
+/*
+ * A token of the user's current generation passes; one whose session was
+ * ended (logout, a reused refresh token) does not, whatever its user.
+ */
+START_TEST(dispatch_revoked_session)
+{
+	static const char *const others[] = {
+	    "00000000-0000-0000-0000-000000000001",
+	    "ffffffff-ffff-ffff-ffff-ffffffffffff" };
+
+	f->shared.rev = vr_xcalloc(1, sizeof(*f->shared.rev));
+	f->shared.rev[0].uid = 1;
+	f->shared.rev[0].gen = 2;		/* the token's own */
+	f->shared.rev_n = 1;
+	f->shared.rev_sid = vr_xcalloc(2, sizeof(*f->shared.rev_sid));
+	memcpy(f->shared.rev_sid[0], others[0], sizeof(f->shared.rev_sid[0]));
+	memcpy(f->shared.rev_sid[1], others[1], sizeof(f->shared.rev_sid[1]));
+	f->shared.rev_sid_n = 2;
+	post_sedes("application/json", 2, "{}", 2);
+	assert_problem(422, "validacion");
+	f->out.wrNext = f->obuf;
+	memcpy(f->shared.rev_sid[1], SID, sizeof(f->shared.rev_sid[1]));
+	api_dispatch(req("GET", "/api/v1/sedes", "", 0));
+	assert_problem(401, "token-invalido");
 }
 END_TEST
 
@@ -874,6 +906,7 @@ router_suite(void)
 	tcase_add_test(tc, dispatch_capture_to_handler);
 	tcase_add_test(tc, dispatch_requires_token);
 	tcase_add_test(tc, dispatch_revoked_token);
+	tcase_add_test(tc, dispatch_revoked_session);
 	tcase_add_test(tc, dispatch_token_memo);
 	tcase_add_test(tc, body_ok_reaches_handler);
 	tcase_add_test(tc, body_413);
