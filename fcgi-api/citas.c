@@ -79,15 +79,91 @@ idempotency_key_or_400(struct api_req *r, const char **key)
 }
 
 /*
+ * A 409 names the appointment in the way (conflicto.cita_id, its times,
+ * and the times in "detalle") only to a caller who may read it by the
+ * rule of GET /citas/{id}: a role granting citas.leer at its site.  Others
+ * learn which resource (patient, vet or room) is busy then, nothing more.
+ * 0, or -1 with the database problem answered.
+ */
+static int
+conflict_for_caller(struct api_req *r, cJSON *v)
+{
+	static const struct {
+		const char	*recurso, *detalle;
+	} busy[] = {
+		{ "veterinario", "El veterinario ya tiene otra cita en ese "
+		    "horario." },
+		{ "consultorio", "El consultorio ya está ocupado en ese "
+		    "horario." },
+		{ "paciente", "El paciente ya tiene otra cita en ese horario." },
+	};
+	cJSON *c = cJSON_GetObjectItemCaseSensitive(v, "conflicto");
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "cita_id");
+	const cJSON *rec = cJSON_GetObjectItemCaseSensitive(c, "recurso");
+	const char *p[1], *detalle = busy[2].detalle;
+	PGresult *res = NULL;
+	long long sede = 0;
+	size_t i;
+	int rc;
+
+	if (!cJSON_IsNumber(id))
+		return 0;
+	p[0] = api_lltoa(r, (long long)id->valuedouble);
+	if ((rc = vr_db_exec(&r->ctx->db, STMT_CITA_SEDE, 1, p, &res)) < 0) {
+		api_db_problem(r, rc);
+		return -1;
+	}
+	if (PQntuples(res) == 1)
+		sede = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (sede != 0 && api_allowed_perm(r, "citas.leer", sede))
+		return 0;
+	for (i = 0; i < sizeof(busy) / sizeof(busy[0]); i++)
+		if (cJSON_IsString(rec) && strcmp(rec->valuestring,
+		    busy[i].recurso) == 0)
+			detalle = busy[i].detalle;
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "cita_id");
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "inicio");
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "fin");
+	cJSON_DeleteItemFromObjectCaseSensitive(v, "detalle");
+	cJSON_AddStringToObject(v, "detalle", detalle);
+	return 0;
+}
+
+/* Run a booking or move and answer from its verdict, conflicts shown as
+ * the caller may see them. */
+static void
+run_cita_write(struct api_req *r, int stmt, const char *const *p,
+    const char *location_prefix)
+{
+	PGresult *res = NULL;
+	cJSON *v;
+	int rc;
+
+	if ((rc = vr_db_exec_write(&r->ctx->db, stmt, 15, p, &res)) < 0) {
+		api_db_problem(r, rc);
+		return;
+	}
+	v = api_verdict(res);
+	PQclear(res);
+	if (conflict_for_caller(r, v) < 0)
+		cJSON_Delete(v);
+	else
+		api_reply_verdict(r, v, location_prefix);
+}
+
+/*
  * POST /api/v1/citas/reservar - permission citas.reservar.
  * In: {paciente_id, veterinario_id, sede_id, consultorio_id?, inicio,
  *      duracion_min | fin, motivo, tipo?}; header Idempotency-Key?.
  * 201 Cita + Location; 400/413/415 (router, bad key); 409 the vet, room
- * or patient is taken (with "conflicto"); 422 invalid fields, outside
- * working hours, absent vet, inactive or deceased patient, or a reused
- * idempotency key with another body; 503 database unavailable.
- * A retry with the same key and body answers the first answer again
- * (Idempotent-Replayed: true) and books nothing.
+ * or patient is taken (with "conflicto", naming the appointment only to
+ * who may read it); 422 invalid fields, outside working hours, absent
+ * vet, inactive or deceased patient, or a reused idempotency key with
+ * another body; 503 database unavailable.  A retry by the same user with
+ * the same key and body answers the first answer again
+ * (Idempotent-Replayed: true) and books nothing; keys are the sender's
+ * own: another user's key is another request.
  */
 void
 api_cita_reservar(struct api_req *r)
@@ -136,7 +212,7 @@ api_cita_reservar(struct api_req *r)
 		vr_sha256_hex(r->body, r->body_len, hash);
 		p[14] = hash;
 	}
-	api_run_function(r, STMT_RESERVAR, 1, 15, p, "/api/v1/citas/");
+	run_cita_write(r, STMT_RESERVAR, p, "/api/v1/citas/");
 }
 
 /*
@@ -286,7 +362,7 @@ api_cita_put(struct api_req *r)
 	p[12] = api_acting_role(r, sede);
 	p[13] = r->request_id;
 	p[14] = *r->remote_addr ? r->remote_addr : NULL;
-	api_run_function(r, STMT_CITA_UPDATE, 1, 15, p, NULL);
+	run_cita_write(r, STMT_CITA_UPDATE, p, NULL);
 }
 
 /*

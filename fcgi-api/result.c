@@ -127,18 +127,24 @@ send_success(struct api_req *r, int status, const cJSON *v,
 	vr_buf_free(&h);
 }
 
-/* Answer from a function's jsonb verdict (column 0 of row 0). */
-void
-api_reply_result(struct api_req *r, PGresult *res,
-    const char *location_prefix)
+/* A function's jsonb verdict (column 0 of row 0), parsed; NULL if none. */
+cJSON *
+api_verdict(PGresult *res)
 {
-	cJSON *v = NULL, *p, *e;
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+		return NULL;
+	return cJSON_ParseWithLength(PQgetvalue(res, 0, 0),
+	    (size_t)PQgetlength(res, 0, 0));
+}
+
+/* Answer from a function's jsonb verdict; v (may be NULL) is freed. */
+void
+api_reply_verdict(struct api_req *r, cJSON *v, const char *location_prefix)
+{
+	cJSON *p, *e;
 	const cJSON *st, *tipo, *detalle;
 	int status;
 
-	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-		v = cJSON_ParseWithLength(PQgetvalue(res, 0, 0),
-		    (size_t)PQgetlength(res, 0, 0));
 	st = cJSON_GetObjectItem(v, "estado");
 	if (!cJSON_IsNumber(st)) {
 		cJSON_Delete(v);
@@ -164,6 +170,14 @@ api_reply_result(struct api_req *r, PGresult *res,
 		cJSON_AddItemToObject(p, "conflicto", e);
 	cJSON_Delete(v);
 	api_send_problem(r, p, NULL);
+}
+
+/* Answer from a function's jsonb verdict (column 0 of row 0). */
+void
+api_reply_result(struct api_req *r, PGresult *res,
+    const char *location_prefix)
+{
+	api_reply_verdict(r, api_verdict(res), location_prefix);
 }
 
 /*

@@ -1204,6 +1204,81 @@ START_TEST(regla_veterinario_de_la_sede)
 }
 END_TEST
 
+/*
+ * A 409 names the appointment in the way only to who may read it (GET
+ * /citas/{id}): a receptionist of another site learns that the patient
+ * is busy then, not which appointment nor its times, when booking and
+ * when moving; one of the appointment's site, and a network
+ * administrator, get all of it.
+ */
+START_TEST(conflicto_ajeno_no_se_revela)
+{
+	long long v1 = fx_vet(SEDE, FX_OFICINA), v1b = fx_vet(SEDE, FX_OFICINA);
+	long long v2 = fx_vet(2, FX_OFICINA), pac = fx_paciente(), d = lunes();
+	long long a, b;
+	char t[FX_HORA_LEN], t2[FX_HORA_LEN], *rec2, *rec1, body[128];
+	struct fx_counts before;
+	struct http_resp r;
+	const cJSON *k;
+
+	fx_hora(d + FX_HM(10, 0), FX_LIMA, t);
+	fx_hora(d + FX_HM(16, 0), FX_LIMA, t2);
+	a = fx_reservar_ok(&(struct fx_cita){ .paciente = pac,
+	    .veterinario = v1, .sede = SEDE, .inicio = t });
+	rec2 = fx_token_de("recepcion", 2, NULL);
+	rec1 = fx_token_de("recepcion", SEDE, NULL);
+
+	fx_snapshot(&before);
+	http_token(rec2);
+	fx_reservar(&(struct fx_cita){ .paciente = pac, .veterinario = v2,
+	    .sede = 2, .inicio = t }, NULL, &r);
+	assert_problem(&r, 409, "conflicto");
+	k = cJSON_GetObjectItem(r.json, "conflicto");
+	ck_assert_str_eq(json_s(k, "recurso"), "paciente");
+	ck_assert_ptr_null(cJSON_GetObjectItem(k, "cita_id"));
+	ck_assert_ptr_null(cJSON_GetObjectItem(k, "inicio"));
+	ck_assert_ptr_null(cJSON_GetObjectItem(k, "fin"));
+	ck_assert_str_eq(json_s(r.json, "detail"),
+	    "El paciente ya tiene otra cita en ese horario.");
+	ck_assert_ptr_null(strstr(r.body, "10:00"));
+	http_free(&r);
+	fx_assert_unchanged(&before);
+	/* Moving its own appointment onto it: the same. */
+	b = fx_reservar_ok(&(struct fx_cita){ .paciente = pac,
+	    .veterinario = v2, .sede = 2, .inicio = t2 });
+	fx_snapshot(&before);
+	snprintf(body, sizeof(body), "{\"inicio\":\"%s\",\"version\":1}", t);
+	fx_put_cita(b, body, NULL, &r);
+	assert_problem(&r, 409, "conflicto");
+	k = cJSON_GetObjectItem(r.json, "conflicto");
+	ck_assert_str_eq(json_s(k, "recurso"), "paciente");
+	ck_assert_ptr_null(cJSON_GetObjectItem(k, "cita_id"));
+	ck_assert_ptr_null(strstr(r.body, "10:00"));
+	http_free(&r);
+	fx_assert_unchanged(&before);
+
+	/* Site 1's receptionist may read it: told which and when. */
+	http_token(rec1);
+	fx_reservar(&(struct fx_cita){ .paciente = pac, .veterinario = v1b,
+	    .sede = SEDE, .inicio = t }, NULL, &r);
+	assert_problem(&r, 409, "conflicto");
+	k = cJSON_GetObjectItem(r.json, "conflicto");
+	ck_assert_int_eq(json_ll(k, "cita_id"), a);
+	ck_assert_ptr_nonnull(json_s(k, "inicio"));
+	ck_assert_ptr_nonnull(strstr(json_s(r.json, "detail"), "10:00"));
+	http_free(&r);
+	http_token(NULL);
+	fx_put_cita(b, body, NULL, &r);
+	assert_problem(&r, 409, "conflicto");
+	ck_assert_int_eq(json_ll(cJSON_GetObjectItem(r.json, "conflicto"),
+	    "cita_id"), a);
+	http_free(&r);
+	fx_assert_unchanged(&before);
+	free(rec1);
+	free(rec2);
+}
+END_TEST
+
 /* ---- Idempotency-Key --------------------------------------------------- */
 
 static void
@@ -1258,6 +1333,74 @@ START_TEST(idempotencia_repite_la_primera_respuesta)
 	fx_reservar(&c, NULL, &r1);
 	assert_problem(&r1, 409, "conflicto");
 	http_free(&r1);
+}
+END_TEST
+
+/*
+ * Keys are the sender's own: another user's request with a key already
+ * used (the same bytes, or its own booking at another site) is processed
+ * as a request of its own, never refused as a reused key nor answered
+ * with the first user's appointment.
+ */
+START_TEST(idempotencia_por_usuario)
+{
+	long long vet = fx_vet(SEDE, FX_OFICINA), v2 = fx_vet(2, FX_OFICINA);
+	long long pac = fx_paciente(), pac2 = fx_paciente(), id;
+	char hdr[128], t[FX_HORA_LEN], v[16], *u1, *u2, *u3;
+	const char *extra[2] = { hdr, NULL };
+	struct fx_cita c;
+	struct fx_counts before;
+	struct http_resp r;
+
+	u1 = fx_token_de("recepcion", SEDE, NULL);
+	u2 = fx_token_de("recepcion", SEDE, NULL);
+	u3 = fx_token_de("recepcion", 2, NULL);
+	clave_nueva(hdr, sizeof(hdr));
+	fx_hora(lunes() + FX_HM(9, 0), FX_LIMA, t);
+	c = (struct fx_cita){ .paciente = pac, .veterinario = vet,
+	    .sede = SEDE, .inicio = t };
+	fx_snapshot(&before);
+	http_token(u1);
+	fx_reservar(&c, extra, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	id = json_ll(r.json, "id");
+	http_free(&r);
+
+	/* Same site, same bytes: a booking of its own, hence the slot is
+	 * taken. */
+	http_token(u2);
+	fx_reservar(&c, extra, &r);
+	assert_problem(&r, 409, "conflicto");
+	ck_assert_ptr_null(http_header(&r, "Idempotent-Replayed", v,
+	    sizeof(v)));
+	http_free(&r);
+	/* Another site, its own body: booked. */
+	http_token(u3);
+	c = (struct fx_cita){ .paciente = pac2, .veterinario = v2, .sede = 2,
+	    .inicio = t };
+	fx_reservar(&c, extra, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	ck_assert_int_ne(json_ll(r.json, "id"), id);
+	ck_assert_ptr_null(http_header(&r, "Idempotent-Replayed", v,
+	    sizeof(v)));
+	http_free(&r);
+	/* The first user's retry still gets its own answer again. */
+	http_token(u1);
+	c = (struct fx_cita){ .paciente = pac, .veterinario = vet,
+	    .sede = SEDE, .inicio = t };
+	fx_reservar(&c, extra, &r);
+	ck_assert_int_eq(r.status, 201);
+	ck_assert_int_eq(json_ll(r.json, "id"), id);
+	ck_assert_ptr_nonnull(http_header(&r, "Idempotent-Replayed", v,
+	    sizeof(v)));
+	http_free(&r);
+	http_token(NULL);
+	fx_assert_delta(&before, 2, 0, 0, 2, 2);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM idempotencia WHERE "
+	    "clave = '%s'", hdr + strlen("Idempotency-Key: ")), 3);
+	free(u1);
+	free(u2);
+	free(u3);
 }
 END_TEST
 
@@ -1853,6 +1996,7 @@ citas_suite(void)
 	tcase_add_test(reglas, regla_ausencia_del_veterinario);
 	tcase_add_test(reglas, regla_sin_solape_del_veterinario);
 	tcase_add_test(reglas, regla_sin_solape_de_consultorio_ni_paciente);
+	tcase_add_test(reglas, conflicto_ajeno_no_se_revela);
 	tcase_add_test(reglas, regla_inicio_en_el_futuro);
 	tcase_add_test(reglas, regla_duracion_entre_5_y_240);
 	tcase_add_test(reglas, regla_paciente_activo_y_vivo);
@@ -1861,6 +2005,7 @@ citas_suite(void)
 
 	tcase_set_timeout(idem, 30);
 	tcase_add_test(idem, idempotencia_repite_la_primera_respuesta);
+	tcase_add_test(idem, idempotencia_por_usuario);
 	tcase_add_test(idem, idempotencia_misma_clave_otro_cuerpo_es_422);
 	tcase_add_test(idem, idempotencia_clave_mal_formada_es_400);
 	suite_add_tcase(s, idem);

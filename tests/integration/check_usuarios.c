@@ -267,6 +267,69 @@ START_TEST(admin_sede_solo_en_su_sede)
 }
 END_TEST
 
+static long long
+filas_de_usuarios(void)
+{
+	return db_count("SELECT (SELECT count(*) FROM usuarios) * 1000000 + "
+	    "(SELECT count(*) FROM usuario_roles)");
+}
+
+/*
+ * A site administrator creates no account without roles, and leaves
+ * none without any: nobody but a network administrator would see it
+ * again.  Roles out of its reach stay refused.  Nothing is written.
+ */
+START_TEST(admin_sede_no_deja_cuentas_sin_roles)
+{
+	char email[96];
+	struct http_resp r;
+	struct fx_counts before;
+	long long mine, both, filas;
+
+	mine = crear_ok("[{\"rol\":\"recepcion\",\"sede\":1}]");
+	both = crear_ok("[{\"rol\":\"recepcion\",\"sede\":1},{\"rol\":"
+	    "\"farmacia\",\"sede\":2}]");
+	as_admin_sede(1);
+	fx_snapshot(&before);
+	filas = filas_de_usuarios();
+
+	email_new(email, sizeof(email));
+	crear(email, "[]", NULL, &r);
+	assert_problem(&r, 422, "validacion");
+	ck_assert(fx_has_error(&r, "roles"));
+	http_free(&r);
+	crear(email, "[{\"rol\":\"veterinario\",\"sede\":2}]", NULL, &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+	put(mine, "{\"roles\":[]}", &r);
+	assert_problem(&r, 422, "validacion");
+	ck_assert(fx_has_error(&r, "roles"));
+	http_free(&r);
+	put(mine, "{\"roles\":[{\"rol\":\"veterinario\",\"sede\":2}]}", &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+	ck_assert_int_eq(filas_de_usuarios(), filas);
+	fx_assert_unchanged(&before);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM usuario_roles WHERE "
+	    "usuario_id = %lld AND rol = 'recepcion' AND sede_id = 1", mine), 1);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM usuarios WHERE email "
+	    "= '%s'", email), 0);
+
+	/* Someone who also works elsewhere may leave this site. */
+	put(both, "{\"roles\":[]}", &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	http_free(&r);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM usuario_roles WHERE "
+	    "usuario_id = %lld", both), 1);
+	http_token(NULL);
+
+	/* A network administrator still may (and sees the account). */
+	put(mine, "{\"roles\":[]}", &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	http_free(&r);
+}
+END_TEST
+
 /* Disabling, a new password or new roles end the user's access. */
 START_TEST(cambios_cortan_el_acceso)
 {
@@ -391,6 +454,7 @@ usuarios_suite(void)
 	tcase_add_test(tc, crear_leer_y_entrar);
 	tcase_add_test(tc, entrada_invalida_no_escribe);
 	tcase_add_test(tc, admin_sede_solo_en_su_sede);
+	tcase_add_test(tc, admin_sede_no_deja_cuentas_sin_roles);
 	tcase_add_test(tc, cambios_cortan_el_acceso);
 	tcase_add_test(tc, lista_paginada);
 	suite_add_tcase(s, tc);

@@ -158,6 +158,33 @@ fx_vet(long long sede, enum fx_jornada j)
 	return id;
 }
 
+/*
+ * A new user holding rol at sede (0: network-wide), and a token for it
+ * as the API would sign one (malloc'd).
+ */
+char *
+fx_token_de(const char *rol, long long sede, long long *uid)
+{
+	char roles[96], where[24] = "NULL", *v;
+	long long id;
+
+	if (sede != 0)
+		snprintf(where, sizeof(where), "%lld", sede);
+	v = db_valuef("WITH u AS (INSERT INTO usuarios (email, nombre) "
+	    "VALUES ('itest.' || gen_random_uuid() || '@vetred.test', "
+	    "'Persona de prueba') RETURNING id) "
+	    "INSERT INTO usuario_roles (usuario_id, sede_id, rol) SELECT id, "
+	    "%s, '%s' FROM u RETURNING usuario_id", where, rol);
+	ck_assert_ptr_nonnull(v);
+	id = atoll(v);
+	free(v);
+	if (uid != NULL)
+		*uid = id;
+	snprintf(roles, sizeof(roles), "[{\"rol\":\"%s\",\"sede\":%s}]",
+	    rol, sede != 0 ? where : "null");
+	return token_for(id, roles);
+}
+
 long long
 fx_consultorio(long long sede)
 {
