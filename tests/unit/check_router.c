@@ -50,30 +50,24 @@ fill_eof(FCGX_Stream *s)
  */
 #define SID	"5b0c1a52-7a43-4b7e-9a57-0c2f1d6e8a11"
 
+/* The admin's token with sid and gen as given (NULL: left out). */
 static void
-admin_token(void)
+admin_token_with(cJSON *sid, cJSON *gen)
 {
-	struct vr_jwt_key *k = &f->shared.jwt.k[0];
 	cJSON *c = cJSON_CreateObject(), *roles, *g;
 	long long now = (long long)time(NULL);
 	char *tok;
 
-	snprintf(k->kid, sizeof(k->kid), "ut");
-	k->len = 32;
-	ck_assert_int_eq(RAND_bytes(k->key, (int)k->len), 1);
-	f->shared.jwt.n = 1;
-	f->cfg.jwt_issuer = "vetred";
-	f->cfg.jwt_audience = "vetred-api";
-	f->cfg.access_ttl = 900;
-	pthread_rwlock_init(&f->shared.rev_lock, NULL);
 	cJSON_AddStringToObject(c, "iss", "vetred");
 	cJSON_AddStringToObject(c, "aud", "vetred-api");
 	cJSON_AddStringToObject(c, "sub", "1");
 	cJSON_AddNumberToObject(c, "iat", (double)now);
 	cJSON_AddNumberToObject(c, "exp", (double)(now + 900));
 	cJSON_AddStringToObject(c, "jti", "ut-1");
-	cJSON_AddStringToObject(c, "sid", SID);
-	cJSON_AddNumberToObject(c, "gen", 2);
+	if (sid != NULL)
+		cJSON_AddItemToObject(c, "sid", sid);
+	if (gen != NULL)
+		cJSON_AddItemToObject(c, "gen", gen);
 	roles = cJSON_AddArrayToObject(c, "roles");
 	g = cJSON_CreateObject();
 	cJSON_AddStringToObject(g, "rol", "admin_red");
@@ -86,6 +80,22 @@ admin_token(void)
 	f->env[0] = f->auth;
 	f->env[1] = NULL;
 	f->fr.envp = f->env;
+}
+
+static void
+admin_token(void)
+{
+	struct vr_jwt_key *k = &f->shared.jwt.k[0];
+
+	snprintf(k->kid, sizeof(k->kid), "ut");
+	k->len = 32;
+	ck_assert_int_eq(RAND_bytes(k->key, (int)k->len), 1);
+	f->shared.jwt.n = 1;
+	f->cfg.jwt_issuer = "vetred";
+	f->cfg.jwt_audience = "vetred-api";
+	f->cfg.access_ttl = 900;
+	pthread_rwlock_init(&f->shared.rev_lock, NULL);
+	admin_token_with(cJSON_CreateString(SID), cJSON_CreateNumber(2));
 }
 
 static void
@@ -585,6 +595,31 @@ START_TEST(dispatch_revoked_session)
 }
 END_TEST
 
+/* A session or generation claim of the wrong shape: not our token. */
+START_TEST(dispatch_bad_session_claims)
+{
+	cJSON *bad[][2] = {
+		{ cJSON_CreateString("5b0c1a52"), cJSON_CreateNumber(2) },
+		{ cJSON_CreateNumber(7), cJSON_CreateNumber(2) },
+		{ cJSON_CreateString(SID), cJSON_CreateString("2") },
+		{ cJSON_CreateString(SID), cJSON_CreateNumber(-1) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		admin_token_with(bad[i][0], bad[i][1]);
+		f->out.wrNext = f->obuf;
+		api_dispatch(req("GET", "/api/v1/sedes", "", 0));
+		assert_problem(401, "token-invalido");
+	}
+	/* Neither claim (a token from before them): generation 0. */
+	admin_token_with(NULL, NULL);
+	f->out.wrNext = f->obuf;
+	api_dispatch(req("GET", "/api/v1/sedes/0", "", 0));
+	assert_problem(400, "id-invalido");
+}
+END_TEST
+
 START_TEST(body_ok_reaches_handler)
 {
 	static const char *const types[] = { "application/json",
@@ -907,6 +942,7 @@ router_suite(void)
 	tcase_add_test(tc, dispatch_requires_token);
 	tcase_add_test(tc, dispatch_revoked_token);
 	tcase_add_test(tc, dispatch_revoked_session);
+	tcase_add_test(tc, dispatch_bad_session_claims);
 	tcase_add_test(tc, dispatch_token_memo);
 	tcase_add_test(tc, body_ok_reaches_handler);
 	tcase_add_test(tc, body_413);
