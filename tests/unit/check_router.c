@@ -584,14 +584,14 @@ START_TEST(dispatch_revoked_session)
 	f->shared.rev_n = 1;
 	f->shared.rev_sid = vr_xcalloc(2, sizeof(*f->shared.rev_sid));
 	memcpy(f->shared.rev_sid[0], others[0], sizeof(f->shared.rev_sid[0]));
-	memcpy(f->shared.rev_sid[1], others[1], sizeof(f->shared.rev_sid[1]));
-	f->shared.rev_sid_n = 2;
-	post_sedes("application/json", 2, "{}", 2);
-	assert_problem(422, "validacion");
-	f->out.wrNext = f->obuf;
 	memcpy(f->shared.rev_sid[1], SID, sizeof(f->shared.rev_sid[1]));
+	f->shared.rev_sid_n = 2;
 	api_dispatch(req("GET", "/api/v1/sedes", "", 0));
 	assert_problem(401, "token-invalido");
+	f->out.wrNext = f->obuf;
+	memcpy(f->shared.rev_sid[1], others[1], sizeof(f->shared.rev_sid[1]));
+	post_sedes("application/json", 2, "{}", 2);
+	assert_problem(422, "validacion");
 }
 END_TEST
 
