@@ -31,7 +31,8 @@ UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
 	    tests/unit/check_amqp.c tests/unit/check_router.c \
 	    tests/unit/check_metrics.c tests/unit/check_openapi.c \
 	    tests/unit/check_b64.c tests/unit/check_jwt.c \
-	    tests/unit/check_password.c tests/unit/check_cifra.c
+	    tests/unit/check_password.c tests/unit/check_cifra.c \
+	    tests/unit/check_httpd.c
 
 INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_system.c \
@@ -47,6 +48,7 @@ INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_usuarios.c \
 	     tests/integration/check_auditoria.c \
 	     tests/integration/check_tls.c \
+	     tests/integration/check_observability.c \
 	     tests/integration/check_failover.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))

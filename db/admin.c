@@ -148,10 +148,15 @@ on_stop(int sig)
 
 /*
  * One sealing run: SEAL_BATCH rows a transaction until a call reads
- * fewer, then its log line.  Rows sealed, or -1 (db->errmsg says why).
+ * fewer, then its log line (SEAL_QUIET: only if it sealed rows; SEAL_BEAT:
+ * "sealer idle" with the head if not).  Rows sealed, or -1 (db->errmsg
+ * says why).
  */
+/* Which runs log: every one, those that sealed rows, or a heartbeat's. */
+enum seal_mode { SEAL_ONCE, SEAL_QUIET, SEAL_BEAT };
+
 static long
-seal_run(struct vr_db *db, int quiet)
+seal_run(struct vr_db *db, enum seal_mode mode)
 {
 	PGresult *res = NULL;
 	double t0 = now_ms();
@@ -167,10 +172,11 @@ seal_run(struct vr_db *db, int quiet)
 			break;
 		PQclear(res);
 	}
-	if (total > 0 || !quiet)
-		log_seal(total > 0 ? "audit rows sealed" : "sealer idle", total,
-		    now_ms() - t0, PQgetisnull(res, 0, 2) ? NULL :
-		    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+	if (total > 0 || mode != SEAL_QUIET)
+		log_seal(total > 0 || mode == SEAL_ONCE ? "audit rows sealed" :
+		    "sealer idle", total, now_ms() - t0,
+		    PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
+		    PQgetvalue(res, 0, 3));
 	PQclear(res);
 	return total;
 }
@@ -205,7 +211,7 @@ seal(const struct vr_config *cfg, long every)
 		return 2;
 	}
 	if (every == 0) {
-		if ((n = seal_run(&db, 0)) >= 0)
+		if ((n = seal_run(&db, SEAL_ONCE)) >= 0)
 			printf("%ld audit rows sealed\n", n);
 		else
 			fprintf(stderr, "vetred-admin: %s\n", db.errmsg);
@@ -221,7 +227,7 @@ seal(const struct vr_config *cfg, long every)
 	last_line = now_ms() - SEAL_HEARTBEAT_S * 1e3;
 	while (!stopping) {
 		quiet = now_ms() - last_line < SEAL_HEARTBEAT_S * 1e3;
-		if ((n = seal_run(&db, quiet)) < 0)
+		if ((n = seal_run(&db, quiet ? SEAL_QUIET : SEAL_BEAT)) < 0)
 			vr_log(VR_LOG_WARN, NULL, "sealing failed", "error",
 			    db.errmsg, NULL);
 		if (n != 0 || !quiet)
