@@ -119,11 +119,15 @@ put_str(struct line *l, const char *s)
 	put_raw(l, "\"", 1);
 }
 
-/* The comma, key and colon go in whole or not at all. */
+/*
+ * The comma, key and colon go in whole or not at all, with room for
+ * extra bytes after them (a string's opening quote, a whole number).
+ */
 static int
-put_key(struct line *l, const char *key)
+put_key(struct line *l, const char *key, size_t extra)
 {
-	if (l->cut || l->len + 2 * strlen(key) + 8 > sizeof(l->buf) - 32) {
+	if (l->cut || l->len + 2 * strlen(key) + 8 + extra >
+	    sizeof(l->buf) - 32) {
 		l->cut = 1;
 		return -1;
 	}
@@ -136,7 +140,7 @@ put_key(struct line *l, const char *key)
 static void
 put_field(struct line *l, const char *key, const char *val)
 {
-	if (put_key(l, key) == 0)
+	if (put_key(l, key, 1) == 0)
 		put_str(l, val);
 }
 
@@ -150,8 +154,6 @@ put_typed(struct line *l, const struct vr_log_field *f)
 		put_field(l, f->key, f->s);
 		return;
 	}
-	if (put_key(l, f->key) < 0)
-		return;
 	if (f->type == VR_LFT_INT)
 		n = snprintf(num, sizeof(num), "%lld", f->i);
 	else if (f->type == VR_LFT_DBL && isfinite(f->d))
@@ -160,7 +162,11 @@ put_typed(struct line *l, const struct vr_log_field *f)
 		n = snprintf(num, sizeof(num), "%s", f->i ? "true" : "false");
 	else
 		n = snprintf(num, sizeof(num), "null");
-	put(l, num, (size_t)n);
+	/* A huge double may not fit: then it is not a number we log. */
+	if (n <= 0 || (size_t)n >= sizeof(num))
+		n = snprintf(num, sizeof(num), "null");
+	if (put_key(l, f->key, (size_t)n) == 0)
+		put(l, num, (size_t)n);
 }
 
 /* time, level, service, request_id, msg: the start of every line. */

@@ -544,6 +544,34 @@ START_TEST(typed_fields_truncated)
 }
 END_TEST
 
+/* Near the end of the buffer a number goes in whole or not at all. */
+START_TEST(typed_fields_at_the_edge)
+{
+	static char pad[4200];
+	struct vr_log_field f[4];
+	struct capture c;
+	size_t len, n;
+	char *out;
+	cJSON *o;
+
+	vr_log_init("api-test", VR_LOG_INFO);
+	for (n = 3850; n < 4100; n++) {
+		memset(pad, 'p', n);
+		pad[n] = '\0';
+		f[0] = (struct vr_log_field)VR_LF_STR("s", pad);
+		f[1] = (struct vr_log_field)VR_LF_INT("n", 123456789012345LL);
+		f[2] = (struct vr_log_field)VR_LF_DBL("d", 1e300);
+		f[3] = (struct vr_log_field)VR_LF_BOOL("b", 1);
+		cap_start(&c);
+		vr_log_fields(VR_LOG_INFO, NULL, "m", f, 4);
+		out = cap_end(&c, &len);
+		o = parse_line(out, len);
+		cJSON_Delete(o);
+		free(out);
+	}
+}
+END_TEST
+
 /*
  * Past the cap, the file stderr appends to moves to .1 and stderr goes
  * on in a new file; every line lands whole in one of them.
@@ -642,6 +670,7 @@ log_suite(void)
 	tcase_add_test(tc, truncation_long_key);
 	tcase_add_test(tc, typed_fields);
 	tcase_add_test(tc, typed_fields_truncated);
+	tcase_add_test(tc, typed_fields_at_the_edge);
 	tcase_add_test(tc, rotation_by_size);
 	tcase_add_test(tc, rotation_off);
 	suite_add_tcase(s, tc);
