@@ -659,11 +659,12 @@ api_start() {
   local deadline=$((SECONDS + 30))
   for i in "${started[@]}"; do
     sock="$RUNDIR/api-$i.sock"
-    while [ ! -S "$sock" ]; do
+    # The FastCGI socket first, then the monitoring listener.
+    while [ ! -S "$sock" ] || ! port_in_use "$(metrics_port "$i")"; do
       pid_alive "$(read_pid "$RUNDIR/api-$i.pid")" ||
         { tail_of "$LOGDIR/api-$i.log"; die "api-$i exited during startup (log: $LOGDIR/api-$i.log)"; }
       [ "$SECONDS" -lt "$deadline" ] ||
-        { tail_of "$LOGDIR/api-$i.log"; die "api-$i did not create $sock within 30s"; }
+        { tail_of "$LOGDIR/api-$i.log"; die "api-$i did not create $sock and listen on port $(metrics_port "$i") within 30s"; }
       sleep 0.1
     done
   done

@@ -204,6 +204,9 @@ main(void)
 		    "error", err, NULL);
 		stopping = 1;
 		pthread_join(rev_tid, NULL);
+		close(listen_fd);
+		if (is_unix_path(cfg.api_socket))
+			unlink(cfg.api_socket);
 		return 1;
 	}
 	ctxs = vr_xcalloc((size_t)cfg.api_threads, sizeof(*ctxs));
