@@ -9,7 +9,9 @@
  *   vetred-admin sellar [SECONDS]  seal the audit rows not yet in the hash
  *                                  chain; with SECONDS, again every SECONDS
  *                                  (1-3600) on one connection until SIGTERM
- *                                  (what the stack and compose run)
+ *                                  (what the stack and compose run),
+ *                                  logging the runs that sealed rows and
+ *                                  a heartbeat every 10 minutes
  *   vetred-admin verificar [LOG...]  walk the chain; print its state as
  *                                  JSON, exit 1 when a link is broken.
  *                                  With the sealer's logs: also check each
@@ -146,14 +148,15 @@ on_stop(int sig)
 	stopping = 1;
 }
 
+/* Which runs log: every one, those that sealed rows, or a heartbeat's. */
+enum seal_mode { SEAL_ONCE, SEAL_QUIET, SEAL_BEAT };
+
 /*
  * One sealing run: SEAL_BATCH rows a transaction until a call reads
  * fewer, then its log line (SEAL_QUIET: only if it sealed rows; SEAL_BEAT:
  * "sealer idle" with the head if not).  Rows sealed, or -1 (db->errmsg
  * says why).
  */
-/* Which runs log: every one, those that sealed rows, or a heartbeat's. */
-enum seal_mode { SEAL_ONCE, SEAL_QUIET, SEAL_BEAT };
 
 static long
 seal_run(struct vr_db *db, enum seal_mode mode)
