@@ -10,14 +10,14 @@ include config.mk
 
 LIB_SRCS = lib/err.c lib/mem.c lib/config.c lib/log.c lib/db.c \
 	   lib/migrate.c lib/json.c lib/valid.c lib/time.c lib/crypto.c lib/amqp.c \
-	   lib/b64.c lib/jwt.c lib/password.c lib/cifra.c
+	   lib/b64.c lib/jwt.c lib/password.c lib/cifra.c lib/httpd.c
 
 API_SRCS = fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/sql.c fcgi-api/system.c \
 	   fcgi-api/sedes.c fcgi-api/result.c fcgi-api/citas.c \
 	   fcgi-api/agenda.c fcgi-api/pacientes.c fcgi-api/openapi_doc.c \
 	   fcgi-api/auth.c fcgi-api/access.c fcgi-api/usuarios.c \
-	   fcgi-api/auditoria.c
+	   fcgi-api/auditoria.c fcgi-api/monitor.c
 API_MAIN = fcgi-api/main.c
 
 MIGRATE_SRCS = db/migrate.c
@@ -31,7 +31,8 @@ UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
 	    tests/unit/check_amqp.c tests/unit/check_router.c \
 	    tests/unit/check_metrics.c tests/unit/check_openapi.c \
 	    tests/unit/check_b64.c tests/unit/check_jwt.c \
-	    tests/unit/check_password.c tests/unit/check_cifra.c
+	    tests/unit/check_password.c tests/unit/check_cifra.c \
+	    tests/unit/check_httpd.c
 
 INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_system.c \
@@ -47,6 +48,7 @@ INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_usuarios.c \
 	     tests/integration/check_auditoria.c \
 	     tests/integration/check_tls.c \
+	     tests/integration/check_observability.c \
 	     tests/integration/check_failover.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))

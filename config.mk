@@ -5,7 +5,7 @@ CC	?= cc
 MODE	?= release
 B	 = build/$(MODE)
 
-PKGS	 = libpq libcjson librabbitmq openssl libcurl
+PKGS	 = libpq libcjson librabbitmq openssl libcurl libmicrohttpd
 CHECK_PKGS = check
 
 WARN	 = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

@@ -576,21 +576,16 @@ pg_waits_end() {
 
 # api_metrics: "BOOK_SUM BOOK_COUNT BOOK_201 READ_SUM READ_COUNT" from the
 # API processes' own /metrics (handler time in s, requests, 201s), summed
-# over the processes.  Each process answers for itself and nginx spreads
-# the requests: ask until every process answered (at most 40 times).
+# over the processes: each one's monitoring listener, as listed in the
+# stack's env file (VETRED_METRICS_URLS).
 api_metrics() {
-  local want i body inst all=""
-  local -A seen=()
-  want="$(unix_api_pids | wc -l)"
-  for ((i = 0; i < 40 && ${#seen[@]} < want; i++)); do
-    body="$(curl -s -m 3 "$BASE/metrics" || true)"
-    inst="$(sed -n 's/.*api_instance="\([^"]*\)".*/\1/p' <<<"$body" | head -n1)"
-    if [ -n "$inst" ] && [ -z "${seen[$inst]:-}" ]; then
-      seen[$inst]=1
-      all+="$body"$'\n'
-    fi
+  local urls u all="" n=0
+  urls="$(. "$STACK/env" && printf '%s' "$VETRED_METRICS_URLS")"
+  for u in $urls; do
+    all+="$(curl -s -m 3 "$u/metrics" || true)"$'\n'
+    n=$((n + 1))
   done
-  [ "${#seen[@]}" -ge "$want" ] || log "only ${#seen[@]} of $want API processes answered /metrics"
+  [ "$n" -gt 0 ] || log "no API metrics listener in $STACK/env"
   awk '
     index($0, "route=\"/api/v1/citas/reservar\"") {
       if (index($0, "vetred_http_request_duration_seconds_sum{") == 1) bs += $NF
@@ -615,7 +610,8 @@ api_delta() {
   R[$1.api201]=$(( ${b[2]:-0} - ${a[2]:-0} ))
 }
 
-# ngx_timing on|off: a temporary access log of nginx's own timings in
+# ngx_timing on|off: a temporary access log of nginx's own timings, in
+# place of the stack's own, in
 # $RES/timing.log, by editing the generated nginx.conf and reloading:
 # $request_time (first byte from the client to the last byte sent) and
 # $upstream_response_time / _connect_time / _header_time (from nginx's
@@ -625,7 +621,7 @@ ngx_timing() {
     cp -f "$NGX/nginx.conf" "$NGX/nginx.conf.notiming"
     : >"$RES/timing.log"
     awk -v f="$RES/timing.log" '
-      !done && /^[[:space:]]*access_log off;[[:space:]]*$/ {
+      !done && /^[[:space:]]*access_log .*;[[:space:]]*$/ {
         print "    log_format bench_timing \"$request_method|$status|$request_time|$upstream_response_time|$upstream_connect_time|$upstream_header_time\";"
         print "    access_log \"" f "\" bench_timing buffer=256k flush=1s;"
         done = 1; next }
@@ -1004,7 +1000,7 @@ for port in "${TCP_PORTS[@]}"; do
   i=$((i + 1))
   [ -z "$(ss -Htln "sport = :$port")" ] || die "port $port is in use; cannot start a TCP API process"
   VETRED_API_THREADS="$DEFAULT_THREADS" VETRED_API_SOCKET="127.0.0.1:$port" \
-    VETRED_API_INSTANCE="api-tcp-$i" build/release/vetred-api </dev/null >>"$LOGDIR/api-tcp-$i.log" 2>&1 &
+    VETRED_API_INSTANCE="api-tcp-$i" VETRED_METRICS_ADDR=off build/release/vetred-api </dev/null >>"$LOGDIR/api-tcp-$i.log" 2>&1 &
   TCP_PIDS+=("$!")
 done
 for port in "${TCP_PORTS[@]}"; do

@@ -15,7 +15,7 @@ PKGS=(
   # build
   build-essential pkg-config
   libfcgi-dev libpq-dev libcjson-dev librabbitmq-dev libssl-dev
-  libcurl4-openssl-dev libargon2-dev check libsubunit-dev
+  libcurl4-openssl-dev libargon2-dev check libsubunit-dev libmicrohttpd-dev
   # local stack
   postgresql-15 postgresql-client-15 rabbitmq-server nginx-light
   # tests, coverage, benchmarks

@@ -13,12 +13,14 @@ export VETRED_SEED="${VETRED_SEED:-1}"
 export VETRED_BIN="${VETRED_BIN:-build/release}"
 
 tail_pid=""
+rotate_pid=""
 stopping=0
 finish() {
   [ "$stopping" = 1 ] && return
   stopping=1
   trap '' INT TERM
   if [ -n "$tail_pid" ]; then kill "$tail_pid" 2>/dev/null || true; fi
+  if [ -n "$rotate_pid" ]; then kill "$rotate_pid" 2>/dev/null || true; fi
   echo >&2
   echo "run: stopping the stack ($VETRED_STACK_DIR)" >&2
   ci/stack.sh stop || true
@@ -39,15 +41,20 @@ cat <<MSG
 VetRed is running (stack: $VETRED_STACK_DIR)
   API        $base/api/v1/
   API docs   $base/docs/
-  Metrics    $base/metrics
+  Metrics    ${VETRED_METRICS_URLS// //metrics }/metrics  (one listener per API process)
   Health     $base/health
   Ready      $base/ready
   PostgreSQL $VETRED_DATABASE_URL
   RabbitMQ   $VETRED_AMQP_URL
-  Logs       $VETRED_STACK_DIR/log/
+  Logs       $VETRED_STACK_DIR/log/, $VETRED_STACK_DIR/nginx/access.log
 Ctrl-C stops the stack.
 
 MSG
+
+# nginx's logs are rotated by size every few minutes (the API processes
+# rotate their own).
+( while sleep 300; do ci/stack.sh rotate || true; done ) </dev/null >/dev/null 2>&1 &
+rotate_pid=$!
 
 # Follow the API logs until interrupted; the signal trap does the stopping.
 tail -n 0 -F "$VETRED_STACK_DIR"/log/api-*.log &

@@ -2,9 +2,13 @@
 # ci/stack.sh — the private local stack of VetRed: PostgreSQL 15, RabbitMQ,
 # N vetred-api FastCGI processes and nginx, all under one stack directory.
 #
-#   ci/stack.sh start | stop | status | env
+#   ci/stack.sh start | stop | status | env | rotate
 #
 # status prints one line per component and exits 0 when all run, 3 if not.
+# rotate moves nginx's logs past VETRED_LOG_MAX_BYTES to *.1 and has nginx
+# reopen them (make run calls it every few minutes); the API processes
+# rotate their own log (VETRED_LOG_FILE); the sealer writes a line only
+# when it sealed rows, or every 10 minutes.
 #
 # Environment (all optional):
 #   VETRED_STACK_DIR        var/dev          (relative to the repository root)
@@ -21,6 +25,12 @@
 #                           self-signed certificate for localhost and
 #                           127.0.0.1, made on first start
 #   VETRED_API_PROCS        2
+#   VETRED_METRICS_PORT     HTTP port + 20   api-N's own monitoring listener
+#                                            (/metrics, /health, /ready) is
+#                                            on 127.0.0.1:(this + N)
+#   VETRED_ACCESS_LOG       1                0: nginx writes no access log
+#   VETRED_LOG_MAX_BYTES    67108864         api-N.log and nginx's logs
+#                                            move to *.1 past this size
 #   VETRED_API_THREADS      4                passed through to vetred-api
 #   VETRED_BIN              build/release    holds vetred-api, vetred-migrate
 #   VETRED_MIGRATIONS_DIR   db/migrations    passed through to vetred-migrate
@@ -40,7 +50,8 @@
 #                           <stack dir>/keys/busqueda.key
 #
 # `start` writes <stack dir>/env (export lines for VETRED_DATABASE_URL,
-# VETRED_AMQP_URL, VETRED_HTTP_URL, VETRED_STACK_DIR) for tests to source;
+# VETRED_AMQP_URL, VETRED_HTTP_URL, VETRED_STACK_DIR, VETRED_METRICS_URLS)
+# for tests to source;
 # `env` prints it.  The ports and choices of the last start are kept in
 # <stack dir>/stack.conf so that `stop` and `status` need no environment.
 # No systemd, no system services: works as root (PostgreSQL then runs as the
@@ -100,7 +111,10 @@ want_settings() {
   EPMD_PORT="${VETRED_EPMD_PORT:-18369}"
   API_PROCS="${VETRED_API_PROCS:-2}"
   API_THREADS="${VETRED_API_THREADS:-4}"
-  for v in PG_PORT AMQP_PORT HTTP_PORT HTTPS_PORT EPMD_PORT API_PROCS API_THREADS; do
+  METRICS_PORT="${VETRED_METRICS_PORT:-$((HTTP_PORT + 20))}"
+  ACCESS_LOG="${VETRED_ACCESS_LOG:-1}"
+  LOG_MAX="${VETRED_LOG_MAX_BYTES:-67108864}"
+  for v in PG_PORT AMQP_PORT HTTP_PORT HTTPS_PORT EPMD_PORT API_PROCS API_THREADS METRICS_PORT LOG_MAX; do
     is_int "${!v}" || die "VETRED_$v must be a number (got '${!v}')"
   done
   DIST_PORT="${VETRED_AMQP_DIST_PORT:-$((AMQP_PORT + 1))}"
@@ -141,9 +155,9 @@ want_settings() {
   RMQ_NODE="vetred-$AMQP_PORT@localhost"
 }
 
-STATE_VARS="PG_PORT AMQP_PORT HTTP_PORT EPMD_PORT DIST_PORT API_PROCS PG_PRIVATE AMQP_PRIVATE RMQ_NODE"
+STATE_VARS="PG_PORT AMQP_PORT HTTP_PORT EPMD_PORT DIST_PORT API_PROCS METRICS_PORT LOG_MAX PG_PRIVATE AMQP_PRIVATE RMQ_NODE"
 # A change in one of these makes `start` stop the old stack first.
-CMP_VARS="PG_PORT AMQP_PORT HTTP_PORT EPMD_PORT DIST_PORT PG_PRIVATE AMQP_PRIVATE RMQ_NODE"
+CMP_VARS="PG_PORT AMQP_PORT HTTP_PORT EPMD_PORT DIST_PORT METRICS_PORT PG_PRIVATE AMQP_PRIVATE RMQ_NODE"
 
 save_state() {
   local v
@@ -555,13 +569,20 @@ sealer_stop() {
 api_signature() {
   local b="$BIN/vetred-api"
   printf '%s\n' "$(stat -L -c '%d:%i:%Y:%s' "$b" 2>/dev/null)" "$API_DB_URL" "$AMQP_URL" "$API_THREADS" \
-    "$JWT_KEYS" "$COMMON_PASSWORDS" "$DATA_KEYS" "$SEARCH_KEY" |
+    "$JWT_KEYS" "$COMMON_PASSWORDS" "$DATA_KEYS" "$SEARCH_KEY" "$METRICS_PORT" "$LOG_MAX" |
     sha256sum | cut -c1-16
 }
 api_pid() {
   local i="$1" pid; pid="$(read_pid "$RUNDIR/api-$i.pid")"
   pid_alive "$pid" && has_env "$pid" "VETRED_API_INSTANCE=api-$i" &&
     has_env "$pid" "VETRED_API_SOCKET=$RUNDIR/api-$i.sock" && echo "$pid"
+}
+# metrics_port N: the port of api-N's monitoring listener.
+metrics_port() { echo $((METRICS_PORT + $1)); }
+metrics_urls() {
+  local i out=""
+  for ((i = 1; i <= API_PROCS; i++)); do out+="${out:+ }http://127.0.0.1:$(metrics_port "$i")"; done
+  printf '%s' "$out"
 }
 api_stop_one() {
   local i="$1" pid
@@ -622,10 +643,13 @@ api_start() {
       api_stop_one "$i"
     fi
     rm -f "$sock" "$RUNDIR/api-$i.pid"
+    wait_port_free "$(metrics_port "$i")" VETRED_METRICS_PORT
     setsid env VETRED_DATABASE_URL="$API_DB_URL" VETRED_AMQP_URL="$AMQP_URL" \
       VETRED_API_THREADS="$API_THREADS" VETRED_API_SOCKET="$sock" VETRED_API_INSTANCE="api-$i" \
       VETRED_JWT_KEYS="$JWT_KEYS" VETRED_COMMON_PASSWORDS_FILE="$COMMON_PASSWORDS" \
       VETRED_DATA_KEYS="$DATA_KEYS" VETRED_SEARCH_KEY="$SEARCH_KEY" \
+      VETRED_METRICS_ADDR="127.0.0.1:$(metrics_port "$i")" \
+      VETRED_LOG_FILE="$LOGDIR/api-$i.log" VETRED_LOG_MAX_BYTES="$LOG_MAX" \
       "$BIN/vetred-api" </dev/null >>"$LOGDIR/api-$i.log" 2>&1 &
     echo $! >"$RUNDIR/api-$i.pid"
     echo "$sig" >"$RUNDIR/api-$i.sig"
@@ -635,11 +659,12 @@ api_start() {
   local deadline=$((SECONDS + 30))
   for i in "${started[@]}"; do
     sock="$RUNDIR/api-$i.sock"
-    while [ ! -S "$sock" ]; do
+    # The FastCGI socket first, then the monitoring listener.
+    while [ ! -S "$sock" ] || ! port_in_use "$(metrics_port "$i")"; do
       pid_alive "$(read_pid "$RUNDIR/api-$i.pid")" ||
         { tail_of "$LOGDIR/api-$i.log"; die "api-$i exited during startup (log: $LOGDIR/api-$i.log)"; }
       [ "$SECONDS" -lt "$deadline" ] ||
-        { tail_of "$LOGDIR/api-$i.log"; die "api-$i did not create $sock within 30s"; }
+        { tail_of "$LOGDIR/api-$i.log"; die "api-$i did not create $sock and listen on port $(metrics_port "$i") within 30s"; }
       sleep 0.1
     done
   done
@@ -689,6 +714,10 @@ ngx_start() {
     servers+="        server unix:$RUNDIR/api-$i.sock max_fails=3 fail_timeout=2s;\\n"
   done
   servers="${servers%\\n}"
+  # Buffered: one write per 64 KiB or per second, not per request.
+  local access="access_log off;"
+  [ "$ACCESS_LOG" = 1 ] && access="access_log \"$NGX/access.log\" vetred_json buffer=64k flush=1s;"
+  rotate_logs
   # $servers is already escaped except for the path parts.
   sed -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
       -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" \
@@ -698,6 +727,7 @@ ngx_start() {
       -e "s|@STACK_DIR@|$(sed_esc "$DIR")|g" \
       -e "s|@REPO@|$(sed_esc "$REPO")|g" \
       -e "s|@API_SERVERS@|$(printf '%s' "$servers" | sed -e 's/[|&]/\\&/g')|g" \
+      -e "s|@ACCESS_LOG@|$(sed_esc "$access")|g" \
       "$REPO/deploy/nginx.conf.in" >"$NGX/nginx.conf.new"
   if ! nginx -t -p "$NGX" -c "$NGX/nginx.conf.new" -e "$NGX/error.log" >"$NGX/configtest.log" 2>&1; then
     cat "$NGX/configtest.log" >&2
@@ -707,7 +737,7 @@ ngx_start() {
   local pid
   if pid="$(ngx_pid)"; then
     log "nginx: already running (pid $pid); reloading configuration"
-    ngx -s reload
+    ngx -s reload   # also reopens the logs
   else
     # A killed master leaves its workers serving on the port: end them.
     local stale; mapfile -t stale < <(ngx_orphans)
@@ -741,6 +771,18 @@ tls_cert() {
   chmod 644 "$TLS_CERT.tmp"
   mv -f "$TLS_KEY.tmp" "$TLS_KEY"
   mv -f "$TLS_CERT.tmp" "$TLS_CERT"
+}
+
+# rotate_logs: nginx's logs past LOG_MAX bytes move to *.1 (the old .1 is
+# dropped); a running nginx is told to reopen them.
+rotate_logs() {
+  local f moved=0
+  for f in "$NGX/access.log" "$NGX/error.log"; do
+    [ -f "$f" ] && [ "$(stat -c %s "$f")" -ge "$LOG_MAX" ] || continue
+    mv -f "$f" "$f.1" && moved=1
+  done
+  if [ "$moved" = 1 ] && ngx_pid >/dev/null; then ngx -s reopen 2>/dev/null || true; fi
+  return 0
 }
 
 ngx_stop() {
@@ -782,6 +824,7 @@ write_env() {
     printf 'export VETRED_DATA_KEYS=%q\n' "$DATA_KEYS"
     printf 'export VETRED_SEARCH_KEY=%q\n' "$SEARCH_KEY"
     printf 'export VETRED_API_DATABASE_URL=%q\n' "$API_DB_URL"
+    printf 'export VETRED_METRICS_URLS=%q\n' "$(metrics_urls)"
   } >"$ENVFILE.tmp"
   mv -f "$ENVFILE.tmp" "$ENVFILE"
 }
@@ -899,7 +942,7 @@ cmd_status() {
   for i in $(api_indexes); do [ "$i" -gt "$n" ] && n="$i"; done
   for ((i = 1; i <= n; i++)); do
     if pid="$(api_pid "$i")"; then
-      if [ -S "$RUNDIR/api-$i.sock" ]; then line "api-$i" "running (pid $pid, $RUNDIR/api-$i.sock)"
+      if [ -S "$RUNDIR/api-$i.sock" ]; then line "api-$i" "running (pid $pid, $RUNDIR/api-$i.sock, metrics http://127.0.0.1:$(metrics_port "$i")/metrics)"
       else line "api-$i" "running without socket (pid $pid)"; all=3; fi
     else
       line "api-$i" "stopped"; all=3
@@ -923,5 +966,6 @@ case "${1:-}" in
   stop) cmd_stop ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) echo "usage: ${0##*/} start|stop|status|env" >&2; exit 2 ;;
+  rotate) load_state; rotate_logs ;;
+  *) echo "usage: ${0##*/} start|stop|status|env|rotate" >&2; exit 2 ;;
 esac

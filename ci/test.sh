@@ -75,9 +75,9 @@ ci/stack.sh stop
 
 say "sanitizer reports from the services"
 if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-    "$VETRED_STACK_DIR"/log/api-*.log "$VETRED_STACK_DIR"/log/sealer.log 2>/dev/null; then
+    "$VETRED_STACK_DIR"/log/api-*.log* "$VETRED_STACK_DIR"/log/sealer.log 2>/dev/null; then
   grep -hE -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-    "$VETRED_STACK_DIR"/log/api-*.log "$VETRED_STACK_DIR"/log/sealer.log | head -80
+    "$VETRED_STACK_DIR"/log/api-*.log* "$VETRED_STACK_DIR"/log/sealer.log | head -80
   failed=1
 else
   echo "none"

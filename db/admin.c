@@ -9,7 +9,9 @@
  *   vetred-admin sellar [SECONDS]  seal the audit rows not yet in the hash
  *                                  chain; with SECONDS, again every SECONDS
  *                                  (1-3600) on one connection until SIGTERM
- *                                  (what the stack and compose run)
+ *                                  (what the stack and compose run),
+ *                                  logging the runs that sealed rows and
+ *                                  a heartbeat every 10 minutes
  *   vetred-admin verificar [LOG...]  walk the chain; print its state as
  *                                  JSON, exit 1 when a link is broken.
  *                                  With the sealer's logs: also check each
@@ -38,6 +40,7 @@
 #include "vr.h"
 
 #define SEAL_BATCH	"500"	/* audit rows read per sealing transaction */
+#define SEAL_HEARTBEAT_S 600	/* an idle sealer's log line, seconds */
 
 static int
 usage(void)
@@ -59,25 +62,42 @@ now_ms(void)
 }
 
 /*
- * One log line per sealing run (stderr, JSON): how many rows, how long,
- * and the chain's head (sello NULL: an empty chain).  Shipped off the
- * machine with the other logs, the heads are anchors the database's owner
- * cannot rewrite: a chain rebuilt after an edit no longer holds the
- * logged hash at the logged sello.
+ * One log line per sealing run that sealed rows (stderr, JSON): how many
+ * rows, how long, and the chain's head (sello absent: an empty chain).
+ * Shipped off the machine with the other logs, the heads are anchors the
+ * database's owner cannot rewrite: a chain rebuilt after an edit no
+ * longer holds the logged hash at the logged sello.  An idle sealer
+ * writes nothing but a heartbeat every SEAL_HEARTBEAT_S, with the head.
  */
 static void
-log_seal(long total, double ms, const char *sello, const char *hash)
+log_seal(const char *msg, long total, double ms, const char *sello,
+    const char *hash)
 {
-	char n[24], t[24];
+	struct vr_log_field f[] = { VR_LF_INT("filas", total),
+	    VR_LF_DBL("ms", ms), VR_LF_INT("ultimo_sello",
+	    sello ? atoll(sello) : 0), VR_LF_STR("hash", hash) };
 
-	snprintf(n, sizeof(n), "%ld", total);
-	snprintf(t, sizeof(t), "%.1f", ms);
-	if (sello != NULL)
-		vr_log(VR_LOG_INFO, NULL, "audit rows sealed", "filas", n,
-		    "ms", t, "ultimo_sello", sello, "hash", hash, NULL);
-	else
-		vr_log(VR_LOG_INFO, NULL, "audit rows sealed", "filas", n,
-		    "ms", t, NULL);
+	vr_log_fields(VR_LOG_INFO, NULL, msg, f, sello ? 4 : 2);
+}
+
+/*
+ * `"ultimo_sello":N,"hash":"HEX"` at p, N a number (or, in logs of older
+ * sealers, a string): 1 with the sello and the hash, 0 if not.
+ */
+static int
+anchor_parse(const char *p, long long *sello, char hex[65])
+{
+	int q;
+
+	p += strlen("\"ultimo_sello\":");
+	q = *p == '"';
+	if (sscanf(p + q, "%lld", sello) != 1)
+		return 0;
+	p += q + strspn(p + q, "0123456789");
+	if (q && *p++ != '"')
+		return 0;
+	return sscanf(p, ",\"hash\":\"%64[0-9a-f]\"", hex) == 1 &&
+	    strlen(hex) == 64;
 }
 
 /*
@@ -101,10 +121,8 @@ read_anchors(char **files, int n)
 			break;
 		}
 		while (out != NULL && getline(&line, &cap, f) > 0) {
-			if ((p = strstr(line, "\"ultimo_sello\":\"")) == NULL ||
-			    sscanf(p, "\"ultimo_sello\":\"%lld\",\"hash\":\""
-			    "%64[0-9a-f]\"", &sello, hex) != 2 ||
-			    strlen(hex) != 64)
+			if ((p = strstr(line, "\"ultimo_sello\":")) == NULL ||
+			    !anchor_parse(p, &sello, hex))
 				continue;
 			if ((grown = realloc(out, len + 96)) == NULL) {
 				free(out);
@@ -130,12 +148,18 @@ on_stop(int sig)
 	stopping = 1;
 }
 
+/* Which runs log: every one, those that sealed rows, or a heartbeat's. */
+enum seal_mode { SEAL_ONCE, SEAL_QUIET, SEAL_BEAT };
+
 /*
  * One sealing run: SEAL_BATCH rows a transaction until a call reads
- * fewer, then its log line.  Rows sealed, or -1 (db->errmsg says why).
+ * fewer, then its log line (SEAL_QUIET: only if it sealed rows; SEAL_BEAT:
+ * "sealer idle" with the head if not).  Rows sealed, or -1 (db->errmsg
+ * says why).
  */
+
 static long
-seal_run(struct vr_db *db)
+seal_run(struct vr_db *db, enum seal_mode mode)
 {
 	PGresult *res = NULL;
 	double t0 = now_ms();
@@ -151,10 +175,22 @@ seal_run(struct vr_db *db)
 			break;
 		PQclear(res);
 	}
-	log_seal(total, now_ms() - t0, PQgetisnull(res, 0, 2) ? NULL :
-	    PQgetvalue(res, 0, 2), PQgetvalue(res, 0, 3));
+	if (total > 0 || mode != SEAL_QUIET)
+		log_seal(total > 0 || mode == SEAL_ONCE ? "audit rows sealed" :
+		    "sealer idle", total, now_ms() - t0,
+		    PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
+		    PQgetvalue(res, 0, 3));
 	PQclear(res);
 	return total;
+}
+
+static void
+log_started(long every)
+{
+	struct vr_log_field f[] = { VR_LF_INT("cada_s", every),
+	    VR_LF_INT("latido_s", SEAL_HEARTBEAT_S) };
+
+	vr_log_fields(VR_LOG_INFO, NULL, "sealer started", f, VR_NFIELDS(f));
 }
 
 /*
@@ -168,8 +204,9 @@ seal(const struct vr_config *cfg, long every)
 	struct sigaction sa;
 	struct timespec ts;
 	struct vr_db db;
-	char secs[24];
+	double last_line;
 	long n;
+	int quiet;
 
 	vr_log_init("admin", VR_LOG_INFO);
 	if (vr_db_open(&db, cfg->database_url, NULL, 0, 0) < 0) {
@@ -177,7 +214,7 @@ seal(const struct vr_config *cfg, long every)
 		return 2;
 	}
 	if (every == 0) {
-		if ((n = seal_run(&db)) >= 0)
+		if ((n = seal_run(&db, SEAL_ONCE)) >= 0)
 			printf("%ld audit rows sealed\n", n);
 		else
 			fprintf(stderr, "vetred-admin: %s\n", db.errmsg);
@@ -188,12 +225,16 @@ seal(const struct vr_config *cfg, long every)
 	sa.sa_handler = on_stop;	/* no SA_RESTART: wakes the sleep */
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	snprintf(secs, sizeof(secs), "%ld", every);
-	vr_log(VR_LOG_INFO, NULL, "sealer started", "cada_s", secs, NULL);
+	log_started(every);
+	/* The first run logs the head whatever it sealed: an anchor. */
+	last_line = now_ms() - SEAL_HEARTBEAT_S * 1e3;
 	while (!stopping) {
-		if (seal_run(&db) < 0)
+		quiet = now_ms() - last_line < SEAL_HEARTBEAT_S * 1e3;
+		if ((n = seal_run(&db, quiet ? SEAL_QUIET : SEAL_BEAT)) < 0)
 			vr_log(VR_LOG_WARN, NULL, "sealing failed", "error",
 			    db.errmsg, NULL);
+		if (n != 0 || !quiet)
+			last_line = now_ms();
 		ts.tv_sec = every;
 		ts.tv_nsec = 0;
 		while (!stopping && nanosleep(&ts, &ts) < 0 && errno == EINTR)

@@ -9,12 +9,23 @@
 
 #include "vr.h"
 
+static void
+log_result(int rc, int applied, const char *err)
+{
+	struct vr_log_field f[] = { VR_LF_INT("applied", applied),
+	    VR_LF_STR("error", err) };
+
+	vr_log_fields(rc < 0 ? VR_LOG_ERROR : VR_LOG_INFO, NULL,
+	    rc < 0 ? "migration failed" : "schema up to date", f,
+	    rc < 0 ? 2 : 1);
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct vr_config cfg;
 	struct vr_db db;
-	char err[512], n[16];
+	char err[512];
 	int applied = 0, rc;
 
 	if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
@@ -35,12 +46,6 @@ main(int argc, char *argv[])
 	}
 	rc = vr_migrate(&db, cfg.migrations_dir, &applied, err, sizeof(err));
 	vr_db_close(&db);
-	snprintf(n, sizeof(n), "%d", applied);
-	if (rc < 0) {
-		vr_log(VR_LOG_ERROR, NULL, "migration failed", "error", err,
-		    "applied", n, NULL);
-		return 1;
-	}
-	vr_log(VR_LOG_INFO, NULL, "schema up to date", "applied", n, NULL);
-	return 0;
+	log_result(rc, applied, err);
+	return rc < 0 ? 1 : 0;
 }

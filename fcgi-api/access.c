@@ -418,6 +418,7 @@ api_forbidden(struct api_req *r, const char *detail)
 int
 api_sede_or_403(struct api_req *r, long long sede)
 {
+	r->sede = sede;		/* for the request's log line */
 	if (api_allowed(r, sede))
 		return 0;
 	api_forbidden(r, "Su rol no permite esta operación en esa sede.");

@@ -52,6 +52,7 @@ enum api_stmt {
 	STMT_USUARIO_PUT,
 	STMT_AUDITORIA_LIST,
 	STMT_AUDITORIA_ESTADO,
+	STMT_AUDITORIA_RETRASO,
 	STMT__MAX
 };
 
@@ -154,6 +155,8 @@ struct api_req {
 	const struct api_route	*route;
 	struct api_auth		 auth;		/* set by api_authenticate */
 	int			 status;	/* 0 until answered */
+	size_t			 bytes;		/* of the body answered */
+	long long		 sede;		/* site checked, 0: none (log) */
 };
 
 typedef void api_handler(struct api_req *);
@@ -207,6 +210,17 @@ void			 api_metrics_inflight(struct api_metrics *m, int delta);
 void			 api_metrics_render(struct api_metrics *m,
 			    const char *instance, struct vr_buf *b);
 
+/* monitor.c: the process's own listener (/metrics, /health, /ready) */
+struct api_monitor {
+	struct api_shared	*sh;
+	struct vr_db		 db;	/* used by the listener's thread only */
+	struct vr_httpd		*httpd;
+};
+
+int	api_monitor_start(struct api_monitor *mon, struct api_shared *sh,
+	    char *err, size_t errlen);
+void	api_monitor_stop(struct api_monitor *mon);
+
 /* openapi_doc.c: the document, NUL-terminated at api_openapi_end */
 extern const char api_openapi_start[];
 extern const char api_openapi_end[];
@@ -214,7 +228,7 @@ extern const char api_openapi_end[];
 /* handlers: system.c */
 void	api_health(struct api_req *r);
 void	api_ready(struct api_req *r);
-void	api_metrics_get(struct api_req *r);
+int	api_broker_ok(struct api_shared *sh);
 void	api_openapi_get(struct api_req *r);
 
 int	api_auth_init(struct api_shared *sh, char *err, size_t errlen);

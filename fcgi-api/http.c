@@ -66,6 +66,7 @@ api_reply(struct api_req *r, int status, const char *type, const char *body,
 		return;
 	}
 	r->status = status;
+	r->bytes = body != NULL ? len : 0;
 	vr_buf_reset(b);
 	vr_buf_printf(b, "Status: %d %s\r\n", status, api_reason(status));
 	if (type != NULL)
@@ -371,6 +372,32 @@ param(FCGX_Request *fr, const char *name, const char *def)
 	return v != NULL ? v : def;
 }
 
+/*
+ * The request's one log line: the route's pattern, never the raw path
+ * (it may carry names or document numbers), and no query, header or
+ * body.  user_id and sede_id appear when known.
+ */
+static void
+log_request(const struct api_req *r, double seconds)
+{
+	struct vr_log_field f[8] = {
+		VR_LF_STR("method", r->method),
+		VR_LF_STR("route", r->route ? r->route->pattern : "unmatched"),
+		VR_LF_INT("status", r->status),
+		VR_LF_DBL("duration_ms", seconds * 1e3),
+		VR_LF_INT("bytes", r->bytes),
+		VR_LF_STR("instance", r->ctx->shared->cfg->instance),
+	};
+	size_t n = 6;
+
+	if (r->auth.ok)
+		f[n++] = (struct vr_log_field)VR_LF_INT("user_id", r->auth.uid);
+	if (r->sede > 0)
+		f[n++] = (struct vr_log_field)VR_LF_INT("sede_id", r->sede);
+	vr_log_fields(r->status >= 500 ? VR_LOG_ERROR : VR_LOG_INFO,
+	    r->request_id, "request", f, n);
+}
+
 /* Serve one accepted request: parse, dispatch, measure, log. */
 void
 api_serve(struct api_ctx *ctx, FCGX_Request *fr)
@@ -415,13 +442,6 @@ api_serve(struct api_ctx *ctx, FCGX_Request *fr)
 	api_metrics_inflight(ctx->shared->metrics, -1);
 	route = r.route != NULL ? (int)(r.route - api_routes) : -1;
 	api_metrics_observe(ctx->shared->metrics, route, r.status, dt);
-	if (r.status >= 500) {
-		char st[16];
-
-		snprintf(st, sizeof(st), "%d", r.status);
-		vr_log(VR_LOG_ERROR, r.request_id, "request failed", "method",
-		    r.method, "route", r.route ? r.route->pattern : "",
-		    "status", st, NULL);
-	}
+	log_request(&r, dt);
 	cJSON_Delete(r.json);
 }

@@ -8,6 +8,9 @@
  * talks to us without keep-alive (fastcgi_keep_conn off): libfcgi serves
  * one connection per thread, so a kept idle connection would pin a thread.
  *
+ * Monitoring: each process serves its own /metrics, /health and /ready
+ * on VETRED_METRICS_ADDR (monitor.c), one Prometheus target per process.
+ *
  * Stop: SIGTERM or SIGINT shuts the listening socket down, which wakes
  * every thread blocked in accept(); a thread busy with a request finishes
  * it first.  main() then returns normally, so coverage data is written.
@@ -133,6 +136,18 @@ install_signals(void)
 	sigaction(SIGPIPE, &sa, NULL);
 }
 
+static void
+log_listening(const struct vr_config *cfg, const struct api_monitor *mon,
+    int threads)
+{
+	struct vr_log_field f[] = { VR_LF_STR("socket", cfg->api_socket),
+	    VR_LF_INT("threads", threads), VR_LF_STR("instance",
+	    cfg->instance), VR_LF_INT("metrics_port", mon->httpd ?
+	    vr_httpd_port(mon->httpd) : 0) };
+
+	vr_log_fields(VR_LOG_INFO, NULL, "listening", f, VR_NFIELDS(f));
+}
+
 int
 main(void)
 {
@@ -140,8 +155,9 @@ main(void)
 	struct api_shared shared;
 	struct api_ctx *ctxs;
 	struct revocation_arg ra;
+	struct api_monitor mon;
 	pthread_t *tids, rev_tid;
-	char err[256], n[16];
+	char err[256];
 	int i, started = 0;
 
 	if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
@@ -150,6 +166,9 @@ main(void)
 		return 2;
 	}
 	vr_log_init("fcgi-api", cfg.log_level);
+	if (vr_log_rotation(cfg.log_file, cfg.log_max_bytes) < 0)
+		vr_log(VR_LOG_WARN, NULL, "log rotation off: stderr unreadable",
+		    NULL);
 	if (FCGX_Init() != 0) {
 		vr_log(VR_LOG_ERROR, NULL, "FCGX_Init failed", NULL);
 		return 1;
@@ -180,6 +199,16 @@ main(void)
 	}
 	for (i = 0; i < 500 && !atomic_load(&ra.loaded); i++)
 		usleep(10000);
+	if (api_monitor_start(&mon, &shared, err, sizeof(err)) < 0) {
+		vr_log(VR_LOG_ERROR, NULL, "cannot start the metrics listener",
+		    "error", err, NULL);
+		stopping = 1;
+		pthread_join(rev_tid, NULL);
+		close(listen_fd);
+		if (is_unix_path(cfg.api_socket))
+			unlink(cfg.api_socket);
+		return 1;
+	}
 	ctxs = vr_xcalloc((size_t)cfg.api_threads, sizeof(*ctxs));
 	tids = vr_xcalloc((size_t)cfg.api_threads, sizeof(*tids));
 	for (i = 0; i < cfg.api_threads; i++) {
@@ -191,9 +220,7 @@ main(void)
 			break;
 		started++;
 	}
-	snprintf(n, sizeof(n), "%d", started);
-	vr_log(VR_LOG_INFO, NULL, "listening", "socket", cfg.api_socket,
-	    "threads", n, "instance", cfg.instance, NULL);
+	log_listening(&cfg, &mon, started);
 	if (started < cfg.api_threads) {
 		vr_log(VR_LOG_ERROR, NULL, "could not start all threads", NULL);
 		on_signal(SIGTERM);
@@ -201,6 +228,7 @@ main(void)
 	for (i = 0; i < started; i++)
 		pthread_join(tids[i], NULL);
 	stopping = 1;
+	api_monitor_stop(&mon);
 	pthread_join(rev_tid, NULL);
 	free(shared.rev);
 	free(shared.rev_sid);

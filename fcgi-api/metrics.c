@@ -4,11 +4,14 @@
  * Counters are relaxed atomics indexed by route (the route table's index;
  * one extra slot for requests that matched no route) and by a small set of
  * status codes, so the hot path takes no lock.  Every process keeps its
- * own; the api_instance label tells them apart.
+ * own, served by its own monitoring listener (monitor.c); the
+ * api_instance label tells them apart.  Authentication failures are
+ * counted from the answers: a 401 of a route that needs a token is a
+ * refused token, a 401 of a public (auth) route refused credentials, and
+ * a 429 of the sign-in route a lockout after repeated failures.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "api.h"
 
@@ -31,12 +34,22 @@ struct route_stats {
 	atomic_ulong	sum_us;
 };
 
+enum auth_kind { AUTH_LOGIN, AUTH_REFRESH, AUTH_TOKEN, AUTH__MAX };
+
+static const char *const auth_kinds[AUTH__MAX] = {
+	[AUTH_LOGIN] = "login", [AUTH_REFRESH] = "refresh",
+	[AUTH_TOKEN] = "token",
+};
+
+#define LOGIN_ROUTE	"/api/v1/auth/login"
+
 struct api_metrics {
 	int			 nroutes;
 	struct route_stats	*routes;	/* nroutes + 1 */
 	atomic_ulong		 db_errors;
 	atomic_long		 inflight;
-	time_t			 started;
+	atomic_ulong		 auth_failures[AUTH__MAX];
+	atomic_ulong		 lockouts;
 };
 
 struct api_metrics *
@@ -46,7 +59,6 @@ api_metrics_new(int nroutes)
 
 	m->nroutes = nroutes;
 	m->routes = vr_xcalloc((size_t)nroutes + 1, sizeof(*m->routes));
-	m->started = time(NULL);
 	return m;
 }
 
@@ -57,6 +69,24 @@ api_metrics_free(struct api_metrics *m)
 		return;
 	free(m->routes);
 	free(m);
+}
+
+static void
+observe_auth(struct api_metrics *m, const struct api_route *rt, int status)
+{
+	int login = strcmp(rt->pattern, LOGIN_ROUTE) == 0;
+	enum auth_kind k;
+
+	if (status == 429 && login) {
+		atomic_fetch_add_explicit(&m->lockouts, 1,
+		    memory_order_relaxed);
+		return;
+	}
+	if (status != 401)
+		return;
+	k = rt->perm != NULL ? AUTH_TOKEN : login ? AUTH_LOGIN : AUTH_REFRESH;
+	atomic_fetch_add_explicit(&m->auth_failures[k], 1,
+	    memory_order_relaxed);
 }
 
 void
@@ -79,6 +109,8 @@ api_metrics_observe(struct api_metrics *m, int route, int status,
 	atomic_fetch_add_explicit(&rs->count, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&rs->sum_us,
 	    (unsigned long)(seconds * 1e6), memory_order_relaxed);
+	if (route < m->nroutes)
+		observe_auth(m, &api_routes[route], status);
 }
 
 void
@@ -162,6 +194,51 @@ render_histogram(struct api_metrics *m, const char *inst, int route,
 	vr_buf_printf(b, "} %lu\n", count);
 }
 
+static void
+render_auth(struct api_metrics *m, const char *inst, struct vr_buf *b)
+{
+	int k;
+
+	vr_buf_puts(b, "# HELP vetred_auth_failures_total Requests refused "
+	    "as unauthenticated (401): login, wrong credentials at sign-in; "
+	    "refresh, a refresh token or session refused; token, an access "
+	    "token refused.\n# TYPE vetred_auth_failures_total counter\n");
+	for (k = 0; k < AUTH__MAX; k++)
+		vr_buf_printf(b, "vetred_auth_failures_total{api_instance=\"%s\","
+		    "kind=\"%s\"} %lu\n", inst, auth_kinds[k],
+		    load(&m->auth_failures[k]));
+	vr_buf_printf(b, "# HELP vetred_auth_lockouts_total Sign-ins refused "
+	    "with 429 after repeated failures.\n"
+	    "# TYPE vetred_auth_lockouts_total counter\n"
+	    "vetred_auth_lockouts_total{api_instance=\"%s\"} %lu\n", inst,
+	    load(&m->lockouts));
+}
+
+/* The process's PostgreSQL connections (lib/db.c counts them). */
+static void
+render_db(const char *inst, struct vr_buf *b)
+{
+	struct vr_db_stats st;
+
+	vr_db_stats(&st);
+	vr_buf_printf(b, "# HELP vetred_db_connections Database connections "
+	    "open.\n# TYPE vetred_db_connections gauge\n"
+	    "vetred_db_connections{api_instance=\"%s\"} %lld\n"
+	    "# HELP vetred_db_connects_total Database connections made, "
+	    "first ones and reconnects.\n"
+	    "# TYPE vetred_db_connects_total counter\n"
+	    "vetred_db_connects_total{api_instance=\"%s\"} %lld\n"
+	    "# HELP vetred_db_reconnects_total Database connections made again "
+	    "after one was lost.\n# TYPE vetred_db_reconnects_total counter\n"
+	    "vetred_db_reconnects_total{api_instance=\"%s\"} %lld\n"
+	    "# HELP vetred_db_connect_failures_total Attempts to connect to the "
+	    "database that failed.\n"
+	    "# TYPE vetred_db_connect_failures_total counter\n"
+	    "vetred_db_connect_failures_total{api_instance=\"%s\"} %lld\n",
+	    inst, st.open, inst, st.connects, inst, st.reconnects, inst,
+	    st.failures);
+}
+
 /* Prometheus text exposition format 0.0.4, one family after another. */
 void
 api_metrics_render(struct api_metrics *m, const char *inst, struct vr_buf *b)
@@ -187,9 +264,6 @@ api_metrics_render(struct api_metrics *m, const char *inst, struct vr_buf *b)
 	    "served now.\n# TYPE vetred_http_requests_in_flight gauge\n"
 	    "vetred_http_requests_in_flight{api_instance=\"%s\"} %ld\n", inst,
 	    atomic_load_explicit(&m->inflight, memory_order_relaxed));
-	vr_buf_printf(b, "# HELP vetred_process_start_time_seconds Start time "
-	    "of the process since the epoch.\n"
-	    "# TYPE vetred_process_start_time_seconds gauge\n"
-	    "vetred_process_start_time_seconds{api_instance=\"%s\"} %lld\n",
-	    inst, (long long)m->started);
+	render_auth(m, inst, b);
+	render_db(inst, b);
 }

@@ -17,7 +17,6 @@
 const struct api_route api_routes[] = {
 	{ "GET", "/health", api_health, NULL, 0 },
 	{ "GET", "/ready", api_ready, NULL, 0 },
-	{ "GET", "/metrics", api_metrics_get, NULL, 0 },
 	{ "GET", "/api/v1/openapi.json", api_openapi_get, NULL, 0 },
 	{ "POST", "/api/v1/auth/login", api_auth_login, NULL, 1 },
 	{ "POST", "/api/v1/auth/refresh", api_auth_refresh, NULL, 1 },

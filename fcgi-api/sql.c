@@ -134,6 +134,17 @@ const char *const api_sql[STMT__MAX] = {
 	    " $9::bigint)",
 	[STMT_AUDITORIA_ESTADO] = "SELECT auditoria_estado('', "
 	    "coalesce($1::bigint, 1), $2::bigint)",
+	/* The sealer's lag, for metrics: audit rows past its position
+	 * "hasta" without a seal (at most 100000 counted) and the age in
+	 * seconds of the oldest of them.  Index range on (xid, id). */
+	[STMT_AUDITORIA_RETRASO] =
+	    "SELECT count(*), coalesce(extract(epoch FROM"
+	    " now() - min(p.ocurrido_en)), 0)::float8"
+	    " FROM (SELECT a.ocurrido_en FROM auditoria a, auditoria_sellador s"
+	    "  WHERE (a.xid, a.id) > (s.hasta_xid, s.hasta_id)"
+	    "  AND NOT EXISTS (SELECT 1 FROM auditoria_sellos x"
+	    "   WHERE x.auditoria_id = a.id)"
+	    "  ORDER BY a.xid, a.id LIMIT 100000) p",
 	[STMT_USUARIO_PUT] = "SELECT actualizar_usuario($1::bigint, $2,"
 	    " $3::boolean, $4, $5::jsonb, $6::bigint[], $7::bigint, $8, $9,"
 	    " $10::inet)",

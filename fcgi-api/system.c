@@ -1,5 +1,6 @@
 /*
- * system.c - liveness, readiness, metrics and the OpenAPI document.
+ * system.c - liveness, readiness and the OpenAPI document.  Metrics are
+ * not served here but on each process's own listener (monitor.c).
  *
  * /health says the process serves requests and touches nothing else.
  * /ready checks this thread's database connection (reconnecting if it was
@@ -27,8 +28,9 @@ api_health(struct api_req *r)
 	api_json(r, 200, o, NULL);
 }
 
-static int
-amqp_ok(struct api_shared *sh)
+/* The broker answers (checked at most every READY_AMQP_TTL seconds). */
+int
+api_broker_ok(struct api_shared *sh)
 {
 	double now = api_now();
 	int ok;
@@ -54,7 +56,7 @@ api_ready(struct api_req *r)
 {
 	PGresult *res = NULL;
 	int db = vr_db_exec(&r->ctx->db, STMT_PING, 0, NULL, &res) == 0;
-	int mq = amqp_ok(r->ctx->shared);
+	int mq = api_broker_ok(r->ctx->shared);
 	cJSON *o;
 
 	PQclear(res);
@@ -73,22 +75,6 @@ api_ready(struct api_req *r)
 		vr_json_error(o, "broker", "no responde");
 	api_problem(r, 503, "no-listo", "Servicio no listo",
 	    "Una dependencia no responde.", o);
-}
-
-/*
- * GET /metrics - Prometheus text format of this process.
- */
-void
-api_metrics_get(struct api_req *r)
-{
-	struct vr_buf b;
-
-	vr_buf_init(&b);
-	api_metrics_render(r->ctx->shared->metrics,
-	    r->ctx->shared->cfg->instance, &b);
-	api_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", b.data,
-	    b.len, NULL);
-	vr_buf_free(&b);
 }
 
 /*

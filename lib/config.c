@@ -44,7 +44,8 @@ struct int_var {
 };
 
 enum { IV_THREADS, IV_BACKLOG, IV_BODY, IV_TIMEOUT, IV_ACCESS_TTL,
-    IV_REFRESH_DAYS, IV_KDF_MEM, IV_KDF_PASSES, IV_KDF_LANES, IV__MAX };
+    IV_REFRESH_DAYS, IV_KDF_MEM, IV_KDF_PASSES, IV_KDF_LANES, IV_LOG_MAX,
+    IV__MAX };
 
 static const struct int_var ints[IV__MAX] = {
 	[IV_THREADS] = { "VETRED_API_THREADS", 4, 1, 512 },
@@ -57,6 +58,8 @@ static const struct int_var ints[IV__MAX] = {
 	[IV_KDF_MEM] = { "VETRED_ARGON2_MEMORY_KIB", 19456, 19456, 1048576 },
 	[IV_KDF_PASSES] = { "VETRED_ARGON2_PASSES", 2, 2, 16 },
 	[IV_KDF_LANES] = { "VETRED_ARGON2_LANES", 1, 1, 8 },
+	/* 0: never rotate; else at least 1 MiB. */
+	[IV_LOG_MAX] = { "VETRED_LOG_MAX_BYTES", 64L << 20, 0, 1L << 40 },
 };
 
 int
@@ -98,6 +101,16 @@ vr_config_load(struct vr_config *c, char *err, size_t errlen)
 	    "data/contrasenas-comunes.txt");
 	c->data_keys = vr_env_str("VETRED_DATA_KEYS", "");
 	c->search_key = vr_env_str("VETRED_SEARCH_KEY", "");
+	c->metrics_addr = vr_env_str("VETRED_METRICS_ADDR", "127.0.0.1:9101");
+	if (strcmp(c->metrics_addr, "off") == 0)
+		c->metrics_addr = NULL;
+	c->log_file = vr_env_str("VETRED_LOG_FILE", NULL);
+	c->log_max_bytes = v[IV_LOG_MAX];
+	if (c->log_max_bytes != 0 && c->log_max_bytes < (1L << 20)) {
+		snprintf(err, errlen, "VETRED_LOG_MAX_BYTES must be 0 or at "
+		    "least 1048576");
+		return VR_ECONFIG;
+	}
 	if (c->instance[strspn(c->instance, "abcdefghijklmnopqrstuvwxyz"
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")] != '\0' ||
 	    strlen(c->instance) > 64) {

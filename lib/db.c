@@ -10,12 +10,48 @@
  * BEGIN.  vr_db_exec_write() never retries a statement that may have run
  * (an autocommit write), and inside a transaction the loss is reported
  * (VR_EUNAVAIL) since the work is gone.
+ *
+ * The counters below are the process's, for its metrics (vr_db_stats):
+ * relaxed atomics, like a metrics registry, and the only mutable state
+ * this file shares between threads.
  */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vr.h"
+
+static atomic_llong n_open, n_connects, n_reconnects, n_failures;
+
+static void
+bump(atomic_llong *v, long long by)
+{
+	atomic_fetch_add_explicit(v, by, memory_order_relaxed);
+}
+
+void
+vr_db_stats(struct vr_db_stats *out)
+{
+	out->open = atomic_load_explicit(&n_open, memory_order_relaxed);
+	out->connects = atomic_load_explicit(&n_connects,
+	    memory_order_relaxed);
+	out->reconnects = atomic_load_explicit(&n_reconnects,
+	    memory_order_relaxed);
+	out->failures = atomic_load_explicit(&n_failures,
+	    memory_order_relaxed);
+}
+
+/* PQfinish, and the count of open connections. */
+static void
+finish(struct vr_db *db)
+{
+	if (db->conn == NULL)
+		return;
+	PQfinish(db->conn);
+	db->conn = NULL;
+	bump(&n_open, -1);
+}
 
 static void
 clear_error(struct vr_db *db)
@@ -105,16 +141,17 @@ connect_db(struct vr_db *db)
 	PGresult *res;
 	int rc;
 
-	if (db->conn != NULL)
-		PQfinish(db->conn);
+	finish(db);
 	db->conn = PQconnectdb(db->url);
 	db->in_tx = 0;
+	if (db->conn != NULL)
+		bump(&n_open, 1);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		snprintf(db->sqlstate, sizeof(db->sqlstate), "08006");
 		snprintf(db->errmsg, sizeof(db->errmsg), "%s",
 		    PQerrorMessage(db->conn));
-		PQfinish(db->conn);
-		db->conn = NULL;
+		finish(db);
+		bump(&n_failures, 1);
 		return VR_EUNAVAIL;
 	}
 	snprintf(opt, sizeof(opt), "SET statement_timeout = %d",
@@ -127,10 +164,15 @@ connect_db(struct vr_db *db)
 	if (rc == 0)
 		rc = prepare_all(db);
 	if (rc < 0) {
-		PQfinish(db->conn);
-		db->conn = NULL;
+		finish(db);
+		bump(&n_failures, 1);
+		return rc;
 	}
-	return rc;
+	bump(&n_connects, 1);
+	if (db->was_up)
+		bump(&n_reconnects, 1);
+	db->was_up = 1;
+	return 0;
 }
 
 /*
@@ -152,9 +194,7 @@ vr_db_open(struct vr_db *db, const char *url, const char *const *sql,
 void
 vr_db_close(struct vr_db *db)
 {
-	if (db->conn != NULL)
-		PQfinish(db->conn);
-	db->conn = NULL;
+	finish(db);
 	db->in_tx = 0;
 }
 

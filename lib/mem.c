@@ -26,10 +26,9 @@ struct vr_arena_chunk {
 static void
 oom(size_t n)
 {
-	char num[32];
+	struct vr_log_field f[] = { VR_LF_INT("bytes", n) };
 
-	snprintf(num, sizeof(num), "%zu", n);
-	vr_log(VR_LOG_ERROR, NULL, "out of memory", "bytes", num, NULL);
+	vr_log_fields(VR_LOG_ERROR, NULL, "out of memory", f, 1);
 	abort();
 }
 

@@ -116,6 +116,9 @@ struct vr_config {
 	const char	*common_passwords; /* VETRED_COMMON_PASSWORDS_FILE */
 	const char	*data_keys;	/* VETRED_DATA_KEYS: kid=path,... */
 	const char	*search_key;	/* VETRED_SEARCH_KEY: kid=path */
+	const char	*metrics_addr;	/* VETRED_METRICS_ADDR; NULL: none */
+	const char	*log_file;	/* VETRED_LOG_FILE; NULL: stderr as is */
+	long		 log_max_bytes;	/* VETRED_LOG_MAX_BYTES */
 };
 
 int	vr_config_load(struct vr_config *c, char *err, size_t errlen);
@@ -145,6 +148,44 @@ void	vr_log(int level, const char *request_id, const char *msg, ...)
 void	vr_logv(int level, const char *request_id, const char *msg,
 	    va_list ap);
 
+/*
+ * Typed fields: numbers and booleans are written unquoted.  Build them
+ * with the VR_LF_* macros into an array:
+ *   struct vr_log_field f[] = { VR_LF_STR("socket", path),
+ *       VR_LF_INT("threads", n), VR_LF_BOOL("tls", 1) };
+ *   vr_log_fields(VR_LOG_INFO, NULL, "listening", f, VR_NFIELDS(f));
+ * A VR_LF_DBL that is not finite is written as null.
+ */
+enum vr_log_ftype { VR_LFT_STR, VR_LFT_INT, VR_LFT_DBL, VR_LFT_BOOL };
+
+struct vr_log_field {
+	const char	*key;
+	int		 type;		/* enum vr_log_ftype */
+	const char	*s;
+	long long	 i;
+	double		 d;
+};
+
+#define VR_LF_STR(k, v)		{ (k), VR_LFT_STR, (v), 0, 0 }
+#define VR_LF_INT(k, v)		{ (k), VR_LFT_INT, NULL, (long long)(v), 0 }
+#define VR_LF_DBL(k, v)		{ (k), VR_LFT_DBL, NULL, 0, (double)(v) }
+#define VR_LF_BOOL(k, v)	{ (k), VR_LFT_BOOL, NULL, !!(v), 0 }
+#define VR_NFIELDS(a)		(sizeof(a) / sizeof((a)[0]))
+
+void	vr_log_fields(int level, const char *request_id, const char *msg,
+	    const struct vr_log_field *f, size_t n);
+
+/*
+ * Size-capped log file: when the process's stderr is appended to path (a
+ * supervisor script's redirection), then once max_bytes were written to
+ * it, path is renamed to path.1 (the previous .1 is lost) and stderr (and
+ * stdout, which scripts point at the same file) reopened on a new path.
+ * path NULL or max_bytes 0: stderr is left as it is, for a supervisor
+ * that rotates (journald, docker's log driver).  Call before threads
+ * start.
+ */
+int	vr_log_rotation(const char *path, long long max_bytes);
+
 /* ---- PostgreSQL ------------------------------------------------------- */
 
 /*
@@ -166,7 +207,19 @@ struct vr_db {
 	char			 errmsg[256];	/* of the last failure */
 	const char		*constraint;	/* of the last failure, or NULL */
 	char			 constraint_buf[64];
+	int			 was_up;	/* connected at least once */
 };
+
+/*
+ * Process-wide counts of every struct vr_db, for metrics: connections
+ * open now, connections made, of which reconnects (a struct that had been
+ * up before), and attempts that failed.
+ */
+struct vr_db_stats {
+	long long	 open, connects, reconnects, failures;
+};
+
+void	 vr_db_stats(struct vr_db_stats *out);
 
 int	 vr_db_open(struct vr_db *db, const char *url, const char *const *sql,
 	    int nsql, int timeout_ms);
@@ -289,5 +342,36 @@ const char *vr_password_weak(const char *pw, const char *email);
 /* ---- AMQP ------------------------------------------------------------- */
 
 int	vr_amqp_ping(const char *url, int timeout_ms);
+
+/* ---- monitoring listener (httpd.c) ------------------------------------ */
+
+/* The version every binary reports (build information, --version). */
+#define VR_VERSION	"0.1.0"
+
+/*
+ * A route of a process's monitoring listener: fn writes the body of GET
+ * path into body, may point *ctype at another content type (default
+ * text/plain), and returns the HTTP status.  Functions run one at a time,
+ * on the listener's thread.
+ */
+typedef int vr_httpd_fn(void *arg, struct vr_buf *body, const char **ctype);
+
+struct vr_httpd_route {
+	const char	*path;
+	vr_httpd_fn	*fn;
+};
+
+struct vr_httpd;
+
+int	vr_httpd_start(struct vr_httpd **out, const char *addr,
+	    const struct vr_httpd_route *routes, size_t nroutes, void *arg,
+	    char *err, size_t errlen);
+int	vr_httpd_port(const struct vr_httpd *h);
+void	vr_httpd_stop(struct vr_httpd *h);
+
+/* Prometheus text of vetred_build_info and of the process_* families. */
+void	vr_metrics_build_info(struct vr_buf *b, const char *service,
+	    const char *version);
+void	vr_metrics_process(struct vr_buf *b);
 
 #endif /* VR_H */

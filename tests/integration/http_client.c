@@ -160,16 +160,34 @@ http_req(const char *method, const char *path, const char *ctype,
     const char *body, size_t len, const char *const *extra,
     struct http_resp *out)
 {
+	char url[2048];
+
+	snprintf(url, sizeof(url), "%s%s", http_base(), path);
+	http_req_url(method, url, ctype, body, len, extra, out);
+}
+
+/* GET of an absolute URL (a process's own listener, say). */
+void
+http_get_url(const char *url, struct http_resp *out)
+{
+	http_req_url("GET", url, NULL, NULL, 0, NULL, out);
+}
+
+void
+http_req_url(const char *method, const char *url, const char *ctype,
+    const char *body, size_t len, const char *const *extra,
+    struct http_resp *out)
+{
 	struct sink b = { NULL, 0 }, h = { NULL, 0 };
 	struct curl_slist *hdrs = NULL;
-	char url[2048], line[256];
+	const char *path = url;
+	char line[256];
 	CURL *c;
 	CURLcode rc;
 	const char *ah;
 	int i, auth = 0;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(url, sizeof(url), "%s%s", http_base(), path);
 	c = curl_easy_init();
 	ck_assert_ptr_nonnull(c);
 	curl_easy_setopt(c, CURLOPT_URL, url);

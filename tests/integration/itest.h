@@ -33,6 +33,10 @@ void	 http_req(const char *method, const char *path, const char *ctype,
 	    const char *body, size_t len, const char *const *extra,
 	    struct http_resp *out);
 void	 http_get(const char *path, struct http_resp *out);
+void	 http_req_url(const char *method, const char *url, const char *ctype,
+	    const char *body, size_t len, const char *const *extra,
+	    struct http_resp *out);
+void	 http_get_url(const char *url, struct http_resp *out);
 void	 http_post_json(const char *path, const char *json,
 	    struct http_resp *out);
 void	 http_free(struct http_resp *r);
@@ -145,5 +149,6 @@ Suite	*usuarios_suite(void);
 Suite	*auditoria_suite(void);
 Suite	*tls_suite(void);
 Suite	*failover_suite(void);
+Suite	*observability_suite(void);
 
 #endif

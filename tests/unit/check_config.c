@@ -19,7 +19,8 @@ static const char *const vars[] = {
 	"VETRED_ARGON2_MEMORY_KIB", "VETRED_ARGON2_PASSES",
 	"VETRED_ARGON2_LANES", "VETRED_JWT_KEYS", "VETRED_JWT_ISSUER",
 	"VETRED_JWT_AUDIENCE", "VETRED_COMMON_PASSWORDS_FILE",
-	"VETRED_DATA_KEYS", "VETRED_SEARCH_KEY",
+	"VETRED_DATA_KEYS", "VETRED_SEARCH_KEY", "VETRED_METRICS_ADDR",
+	"VETRED_LOG_FILE", "VETRED_LOG_MAX_BYTES",
 };
 
 static void
@@ -307,6 +308,33 @@ START_TEST(env_str_direct)
 }
 END_TEST
 
+/* The monitoring listener and the log file's rotation. */
+START_TEST(metrics_and_log_file)
+{
+	struct vr_config c;
+	char err[256];
+
+	clean_env();
+	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.metrics_addr, "127.0.0.1:9101");
+	ck_assert_ptr_null(c.log_file);
+	ck_assert_int_eq(c.log_max_bytes, 64L << 20);
+	setenv("VETRED_METRICS_ADDR", "off", 1);
+	setenv("VETRED_LOG_FILE", "/var/log/api-1.log", 1);
+	setenv("VETRED_LOG_MAX_BYTES", "0", 1);
+	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), 0);
+	ck_assert_ptr_null(c.metrics_addr);
+	ck_assert_str_eq(c.log_file, "/var/log/api-1.log");
+	ck_assert_int_eq(c.log_max_bytes, 0);
+	setenv("VETRED_LOG_MAX_BYTES", "1048575", 1);
+	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), VR_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "VETRED_LOG_MAX_BYTES"));
+	setenv("VETRED_LOG_MAX_BYTES", "x", 1);
+	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), VR_ECONFIG);
+	clean_env();
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -321,6 +349,7 @@ config_suite(void)
 	tcase_add_test(tc, bad_log_level);
 	tcase_add_test(tc, instance_name);
 	tcase_add_test(tc, int_bounds);
+	tcase_add_test(tc, metrics_and_log_file);
 	tcase_add_test(tc, int_malformed);
 	tcase_add_test(tc, error_fits_errlen);
 	tcase_add_test(tc, env_int_direct);

@@ -3,10 +3,13 @@
  * stderr.  Each test points fd 2 at a temporary file with dup2(), logs,
  * puts fd 2 back and parses what was written.
  */
+#include <fcntl.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vr.h"
@@ -476,6 +479,172 @@ START_TEST(stderr_closed)
 }
 END_TEST
 
+/* Typed fields: numbers and booleans unquoted, strings escaped. */
+START_TEST(typed_fields)
+{
+	struct vr_log_field f[] = {
+		VR_LF_INT("threads", 4), VR_LF_INT("big", -9000000000LL),
+		VR_LF_DBL("ms", 1.5), VR_LF_DBL("nan", NAN),
+		VR_LF_BOOL("tls", 7), VR_LF_BOOL("off", 0),
+		VR_LF_STR("route", "/a/{id}\"q\""), VR_LF_STR("none", NULL),
+		{ "odd", 99, NULL, 0, 0 },
+	};
+	struct capture c;
+	size_t len;
+	char *out;
+	cJSON *o;
+
+	vr_log_init("api-test", VR_LOG_INFO);
+	cap_start(&c);
+	vr_log_fields(VR_LOG_INFO, "rid-1", "request", f, VR_NFIELDS(f));
+	vr_log_fields(VR_LOG_DEBUG, NULL, "filtered", f, 1);
+	out = cap_end(&c, &len);
+	o = parse_line(out, len);
+	ck_assert_str_eq(str_of(o, "msg"), "request");
+	ck_assert_str_eq(str_of(o, "request_id"), "rid-1");
+	ck_assert_ptr_nonnull(strstr(out, "\"threads\":4,"));
+	ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(o, "threads")));
+	ck_assert_double_eq(cJSON_GetObjectItem(o, "big")->valuedouble,
+	    -9000000000.0);
+	ck_assert_double_eq(cJSON_GetObjectItem(o, "ms")->valuedouble, 1.5);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "nan")));
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(o, "tls")));
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(o, "off")));
+	ck_assert_str_eq(str_of(o, "route"), "/a/{id}\"q\"");
+	ck_assert_str_eq(str_of(o, "none"), "");
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(o, "odd")));
+	cJSON_Delete(o);
+	free(out);
+}
+END_TEST
+
+/* A typed field that does not fit is cut like a string one. */
+START_TEST(typed_fields_truncated)
+{
+	static char key[3000];
+	struct vr_log_field f[3];
+	struct capture c;
+	size_t len;
+	char *out;
+	cJSON *o;
+
+	memset(key, 'k', sizeof(key) - 1);
+	f[0] = (struct vr_log_field)VR_LF_STR("s", key + 1500);
+	f[1] = (struct vr_log_field)VR_LF_INT(key, 1);
+	f[2] = (struct vr_log_field)VR_LF_INT("n", 2);
+	vr_log_init("api-test", VR_LOG_INFO);
+	cap_start(&c);
+	vr_log_fields(VR_LOG_INFO, NULL, "m", f, 3);
+	out = cap_end(&c, &len);
+	o = parse_line(out, len);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(o, "truncated")));
+	ck_assert_ptr_null(cJSON_GetObjectItem(o, "n"));
+	cJSON_Delete(o);
+	free(out);
+}
+END_TEST
+
+/* Near the end of the buffer a number goes in whole or not at all. */
+START_TEST(typed_fields_at_the_edge)
+{
+	static char pad[4200];
+	struct vr_log_field f[4];
+	struct capture c;
+	size_t len, n;
+	char *out;
+	cJSON *o;
+
+	vr_log_init("api-test", VR_LOG_INFO);
+	for (n = 3850; n < 4100; n++) {
+		memset(pad, 'p', n);
+		pad[n] = '\0';
+		f[0] = (struct vr_log_field)VR_LF_STR("s", pad);
+		f[1] = (struct vr_log_field)VR_LF_INT("n", 123456789012345LL);
+		f[2] = (struct vr_log_field)VR_LF_DBL("d", 1e300);
+		f[3] = (struct vr_log_field)VR_LF_BOOL("b", 1);
+		cap_start(&c);
+		vr_log_fields(VR_LOG_INFO, NULL, "m", f, 4);
+		out = cap_end(&c, &len);
+		o = parse_line(out, len);
+		cJSON_Delete(o);
+		free(out);
+	}
+}
+END_TEST
+
+/*
+ * Past the cap, the file stderr appends to moves to .1 and stderr goes
+ * on in a new file; every line lands whole in one of them.
+ */
+START_TEST(rotation_by_size)
+{
+	char dir[] = "/tmp/vr-ut-log-XXXXXX", path[256], old[300], line[200];
+	struct stat st;
+	int fd, saved, i;
+	char *a, *b;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/api-1.log", dir);
+	snprintf(old, sizeof(old), "%s.1", path);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "earlier\n", 8), 8);
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	vr_log_init("api-test", VR_LOG_INFO);
+	ck_assert_int_eq(vr_log_rotation(path, 4096), 0);
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	for (i = 0; i < 16; i++)	/* ~300 bytes each: past 4096 once */
+		vr_log(VR_LOG_INFO, NULL, "linea", "relleno", line, NULL);
+	vr_log_rotation(NULL, 0);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+
+	ck_assert_int_eq(stat(old, &st), 0);
+	ck_assert_int_ge(st.st_size, 4096);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_int_lt(st.st_size, 4096);
+	ck_assert_int_gt(st.st_size, 0);
+	f = fopen(old, "r");
+	a = vr_xcalloc(1, 16384);
+	ck_assert_uint_gt(fread(a, 1, 16383, f), 0);
+	fclose(f);
+	f = fopen(path, "r");
+	b = vr_xcalloc(1, 16384);
+	ck_assert_uint_gt(fread(b, 1, 16383, f), 0);
+	fclose(f);
+	ck_assert_int_eq(strncmp(a, "earlier\n", 8), 0);
+	ck_assert_uint_eq(count_lines(a) + count_lines(b), 17);
+	ck_assert_int_eq(b[0], '{');
+	free(a);
+	free(b);
+	unlink(old);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
+/* No path or no cap: nothing to rotate; an unreadable stderr fails. */
+START_TEST(rotation_off)
+{
+	int saved;
+
+	ck_assert_int_eq(vr_log_rotation(NULL, 100), 0);
+	ck_assert_int_eq(vr_log_rotation("", 100), 0);
+	ck_assert_int_eq(vr_log_rotation("/tmp/x.log", 0), 0);
+	saved = dup(STDERR_FILENO);
+	close(STDERR_FILENO);
+	ck_assert_int_eq(vr_log_rotation("/tmp/x.log", 1 << 20), VR_EIO);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	vr_log_rotation(NULL, 0);
+}
+END_TEST
+
 Suite *
 log_suite(void)
 {
@@ -499,6 +668,11 @@ log_suite(void)
 	tcase_add_test(tc, truncation_utf8);
 	tcase_add_test(tc, truncation_many_fields);
 	tcase_add_test(tc, truncation_long_key);
+	tcase_add_test(tc, typed_fields);
+	tcase_add_test(tc, typed_fields_truncated);
+	tcase_add_test(tc, typed_fields_at_the_edge);
+	tcase_add_test(tc, rotation_by_size);
+	tcase_add_test(tc, rotation_off);
 	suite_add_tcase(s, tc);
 	return s;
 }

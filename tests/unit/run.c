@@ -3,7 +3,8 @@
  *
  *   unit-tests            run all suites
  *   unit-tests <suite>    run one suite (err, mem, config, log, json, valid,
- *                         db, migrate, amqp, router, metrics, openapi)
+ *                         db, migrate, amqp, router, metrics, httpd,
+ *                         openapi, ...)
  *
  * Fork mode (Check's default): each test runs in its own process, so a
  * crash fails that test only.  The db and migrate suites need
@@ -45,6 +46,7 @@ static const struct {
 	{ "amqp", amqp_suite },
 	{ "router", router_suite },
 	{ "metrics", metrics_suite },
+	{ "httpd", httpd_suite },
 	{ "openapi", openapi_suite },
 	{ "b64", b64_suite },
 	{ "jwt", jwt_suite },

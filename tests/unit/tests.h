@@ -20,6 +20,7 @@ Suite	*migrate_suite(void);
 Suite	*amqp_suite(void);
 Suite	*router_suite(void);
 Suite	*metrics_suite(void);
+Suite	*httpd_suite(void);
 Suite	*openapi_suite(void);
 Suite	*b64_suite(void);
 Suite	*jwt_suite(void);
