@@ -2,12 +2,21 @@
  * migrate.c - vetred-migrate: apply the database migrations.
  *
  * Usage: vetred-migrate [DIR]   (default VETRED_MIGRATIONS_DIR, then
- * db/migrations).  Connects to VETRED_DATABASE_URL.  Exit 0 when the
- * schema is up to date, 1 on any failure (the message says which file).
+ * db/migrations).  Connects to VETRED_DATABASE_URL.  Everything it says
+ * is a JSON line on stderr (the server's notices and warnings too).
+ * Exit 0 when the schema is up to date, 1 on any failure (the message
+ * says which file), 2 on bad usage or configuration.
  */
 #include <stdio.h>
 
 #include "vr.h"
+
+static const char usage[] =
+    "usage: vetred-migrate [DIR]\n"
+    "       vetred-migrate --help | --version\n"
+    "Applies DIR/NNNN_*.sql (default VETRED_MIGRATIONS_DIR) to\n"
+    "VETRED_DATABASE_URL, each file once, in order; logs JSON lines on\n"
+    "stderr.  Exit 0: schema up to date; 1: a migration failed; 2: usage.\n";
 
 int
 main(int argc, char *argv[])
@@ -17,15 +26,20 @@ main(int argc, char *argv[])
 	char err[512], n[16];
 	int applied = 0, rc;
 
+	if ((rc = vr_cli_options(argc, argv, "vetred-migrate", usage,
+	    NULL)) >= 0)
+		return rc;
+	vr_log_init("migrate", VR_LOG_INFO);
+	if (argc > 2) {
+		fprintf(stderr, "%s", usage);
+		return 2;
+	}
 	if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vetred-migrate: %s\n", err);
+		vr_log(VR_LOG_ERROR, NULL, "bad configuration", "error", err,
+		    NULL);
 		return 2;
 	}
 	vr_log_init("migrate", cfg.log_level);
-	if (argc > 2) {
-		fprintf(stderr, "usage: vetred-migrate [DIR]\n");
-		return 2;
-	}
 	if (argc == 2)
 		cfg.migrations_dir = argv[1];
 	if (vr_db_open(&db, cfg.database_url, NULL, 0, 0) < 0) {
@@ -41,6 +55,7 @@ main(int argc, char *argv[])
 		    "applied", n, NULL);
 		return 1;
 	}
-	vr_log(VR_LOG_INFO, NULL, "schema up to date", "applied", n, NULL);
+	vr_log(VR_LOG_INFO, NULL, "schema up to date", "applied", n,
+	    "version", vr_version(), NULL);
 	return 0;
 }

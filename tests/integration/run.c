@@ -32,6 +32,7 @@ main(int argc, char *argv[])
 	srunner_add_suite(sr, usuarios_suite());
 	srunner_add_suite(sr, auditoria_suite());
 	srunner_add_suite(sr, tls_suite());
+	srunner_add_suite(sr, cli_suite());
 	/* Last: it kills an API process. */
 	srunner_add_suite(sr, failover_suite());
 	srunner_run(sr, argc > 1 ? argv[1] : NULL, NULL, CK_NORMAL);
