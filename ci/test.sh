@@ -7,7 +7,8 @@
 #  3. runs the Check unit suites and the integration suites (real HTTP
 #     through nginx, real SQL, real AMQP) against the coverage binaries,
 #     then again against the sanitizer binaries;
-#  4. validates the compose packaging;
+#  4. checks that every line the services logged is JSON, and validates
+#     the compose packaging;
 #  5. stops the stack (the API processes exit normally, writing coverage)
 #     and fails when line coverage of our C code is under 90%.
 # Usage: ci/test.sh [--coverage-only]   (the latter: only step 5's report)
@@ -82,6 +83,9 @@ if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
 else
   echo "none"
 fi
+
+say "service logs are JSON lines"
+python3 tests/logs/check_json_logs.py "$VETRED_STACK_DIR/log" || failed=1
 
 say "compose packaging"
 bash tests/compose/check_compose.sh || failed=1
