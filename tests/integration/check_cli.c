@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -333,6 +334,63 @@ START_TEST(crear_admin_en_base_nueva)
 }
 END_TEST
 
+/*
+ * deploy/crear-admin.sh, the compose one-shot `admin`: a random password
+ * kept in its directory when none is given; every later run (an admin
+ * exists) succeeds without writing anything.
+ */
+START_TEST(compose_admin_una_vez)
+{
+	struct run *r = malloc(sizeof(*r));
+	char dir[64], env[3000], pwfile[128], pw[128], *v;
+	struct stat st;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(r);
+	fresh_db();
+	fresh_migrate(r);
+	snprintf(dir, sizeof(dir), "/tmp/vr-it-cli-boot-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(env, sizeof(env), "%s PATH='%s':\"$PATH\" "
+	    "VETRED_BOOTSTRAP_DIR=%s VETRED_ADMIN_EMAIL=boot@vetred.test "
+	    "VETRED_ADMIN_PASSWORD= bash", fresh_url, bin_dir(), dir);
+	run(env, "../../deploy/crear-admin.sh", "", NULL, r);
+	ck_assert_msg(r->status == 0, "%d %s", r->status, r->err);
+	assert_json_lines(r->err, "admin");
+	snprintf(pwfile, sizeof(pwfile), "%s/admin-password", dir);
+	ck_assert_int_eq(stat(pwfile, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	ck_assert_ptr_nonnull(f = fopen(pwfile, "r"));
+	ck_assert_ptr_nonnull(fgets(pw, sizeof(pw), f));
+	fclose(f);
+	pw[strcspn(pw, "\n")] = '\0';
+	v = db_valuef("SELECT password_hash FROM %s.usuarios WHERE email = "
+	    "'boot@vetred.test'", schema);
+	ck_assert_ptr_nonnull(v);
+	ck_assert_int_eq(vr_password_verify(pw, v), VR_OK);
+	free(v);
+
+	/* The next `up`: nothing new, no stray password file. */
+	unlink(pwfile);
+	run(env, "../../deploy/crear-admin.sh", "", NULL, r);
+	ck_assert_msg(r->status == 0, "%d %s", r->status, r->err);
+	ck_assert(has_line(r->err, "an active network administrator exists: "
+	    "nothing created (--forzar adds another)", NULL, NULL));
+	ck_assert_int_eq(rmdir(dir), 0);	/* empty */
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM %s.usuarios",
+	    schema), 1);
+	/* A given password that the policy refuses: the one-shot fails. */
+	db_execf("UPDATE %s.usuarios SET activo = false", schema);
+	snprintf(env, sizeof(env), "%s PATH='%s':\"$PATH\" "
+	    "VETRED_ADMIN_EMAIL=boot2@vetred.test VETRED_ADMIN_PASSWORD=corta "
+	    "bash", fresh_url, bin_dir());
+	run(env, "../../deploy/crear-admin.sh", "", NULL, r);
+	ck_assert_int_eq(r->status, 1);
+	fresh_drop();
+	free(r);
+}
+END_TEST
+
 /* The API's role may not mint administrators. */
 START_TEST(crear_admin_solo_para_el_propietario)
 {
@@ -520,6 +578,7 @@ cli_suite(void)
 	suite_add_tcase(s, opts);
 	tcase_set_timeout(admin, 120);
 	tcase_add_test(admin, crear_admin_en_base_nueva);
+	tcase_add_test(admin, compose_admin_una_vez);
 	tcase_add_test(admin, crear_admin_solo_para_el_propietario);
 	tcase_add_test(admin, crear_admin_forzado_inicia_sesion);
 	suite_add_tcase(s, admin);
