@@ -532,8 +532,46 @@ cmd_clave(const struct vr_config *cfg, char **args, int nargs, int force)
 }
 
 /*
+ * What crear_admin_red() answered (db/migrations/0026), as a log line and
+ * the exit status: 0 created, 3 an active admin exists, 1 refused.
+ */
+static int
+crear_admin_verdict(const char *json, const char *email, int force)
+{
+	cJSON *v = cJSON_Parse(json);
+	const cJSON *estado = cJSON_GetObjectItemCaseSensitive(v, "estado");
+	const cJSON *tipo = cJSON_GetObjectItemCaseSensitive(v, "tipo");
+	const cJSON *detalle = cJSON_GetObjectItemCaseSensitive(v, "detalle");
+	const cJSON *cuerpo = cJSON_GetObjectItemCaseSensitive(v, "cuerpo");
+	char id[24];
+	int rc = 1;
+
+	if (cJSON_IsNumber(estado) && estado->valueint == 201) {
+		snprintf(id, sizeof(id), "%.0f", cJSON_GetNumberValue(
+		    cJSON_GetObjectItemCaseSensitive(cuerpo, "id")));
+		vr_log(VR_LOG_INFO, NULL, "network administrator created",
+		    "email", email, "usuario_id", id, "forzado",
+		    force ? "true" : "false", NULL);
+		rc = 0;
+	} else if (cJSON_IsString(tipo) &&
+	    strcmp(tipo->valuestring, "admin-existe") == 0) {
+		snprintf(id, sizeof(id), "%.0f", cJSON_GetNumberValue(
+		    cJSON_GetObjectItemCaseSensitive(v, "usuario_id")));
+		vr_log(VR_LOG_ERROR, NULL, "an active network administrator "
+		    "exists: nothing created (--forzar adds another)",
+		    "usuario_id", id, NULL);
+		rc = EXIT_ADMIN_EXISTS;
+	} else
+		vr_log(VR_LOG_ERROR, NULL, "administrator refused", "email",
+		    email, "detalle", cJSON_IsString(detalle) ?
+		    detalle->valuestring : json, NULL);
+	cJSON_Delete(v);
+	return rc;
+}
+
+/*
  * crear-admin EMAIL [NOMBRE] [--forzar]: the first network administrator
- * (db/migrations/0026).  Exit 3 while an active one exists, unless forced.
+ * of a fresh database.  Exit 3 while an active one exists, unless forced.
  */
 static int
 cmd_crear_admin(const struct vr_config *cfg, char **args, int nargs,
@@ -541,11 +579,9 @@ cmd_crear_admin(const struct vr_config *cfg, char **args, int nargs,
 {
 	static const char *const sql[] = { "SELECT crear_admin_red($1, $2, "
 	    "$3, $4::boolean)", NULL };
-	char hash[VR_PASSWORD_HASH_LEN], id[24];
+	char hash[VR_PASSWORD_HASH_LEN];
 	const char *p[4];
-	const cJSON *estado, *cuerpo, *detalle;
 	PGresult *res = NULL;
-	cJSON *verdict = NULL;
 	struct vr_db db;
 	int rc;
 
@@ -566,36 +602,8 @@ cmd_crear_admin(const struct vr_config *cfg, char **args, int nargs,
 	if (vr_db_exec_write(&db, 0, 4, p, &res) < 0) {
 		fail("cannot create the administrator", "error", db.errmsg);
 		rc = 2;
-		goto out;
-	}
-	verdict = cJSON_Parse(PQgetvalue(res, 0, 0));
-	estado = cJSON_GetObjectItemCaseSensitive(verdict, "estado");
-	cuerpo = cJSON_GetObjectItemCaseSensitive(verdict, "cuerpo");
-	detalle = cJSON_GetObjectItemCaseSensitive(verdict, "detalle");
-	if (cJSON_IsNumber(estado) && estado->valueint == 201) {
-		snprintf(id, sizeof(id), "%.0f", cJSON_GetNumberValue(
-		    cJSON_GetObjectItemCaseSensitive(cuerpo, "id")));
-		vr_log(VR_LOG_INFO, NULL, "network administrator created",
-		    "email", args[0], "usuario_id", id, "forzado",
-		    force ? "true" : "false", NULL);
-		rc = 0;
-	} else if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(verdict,
-	    "tipo")) && strcmp(cJSON_GetObjectItemCaseSensitive(verdict,
-	    "tipo")->valuestring, "admin-existe") == 0) {
-		snprintf(id, sizeof(id), "%.0f", cJSON_GetNumberValue(
-		    cJSON_GetObjectItemCaseSensitive(verdict, "usuario_id")));
-		vr_log(VR_LOG_ERROR, NULL, "an active network administrator "
-		    "exists: nothing created (--forzar adds another)",
-		    "usuario_id", id, NULL);
-		rc = EXIT_ADMIN_EXISTS;
-	} else {
-		vr_log(VR_LOG_ERROR, NULL, "administrator refused", "email",
-		    args[0], "detalle", cJSON_IsString(detalle) ?
-		    detalle->valuestring : PQgetvalue(res, 0, 0), NULL);
-		rc = 1;
-	}
-out:
-	cJSON_Delete(verdict);
+	} else
+		rc = crear_admin_verdict(PQgetvalue(res, 0, 0), args[0], force);
 	PQclear(res);
 	vr_db_close(&db);
 	return rc;

@@ -277,6 +277,11 @@ START_TEST(crear_admin_en_base_nueva)
 	    NULL, r);
 	ck_assert_int_eq(r->status, 2);
 	ck_assert(has_line(r->err, "no password on stdin", NULL, NULL));
+	run(fresh_url, "vetred-admin", "crear-admin primera@vetred.test ' '",
+	    PASSWORD, r);
+	ck_assert_int_eq(r->status, 2);
+	ck_assert(has_line(r->err, "cannot create the administrator", NULL,
+	    NULL));
 	ck_assert_int_eq(db_countf("SELECT count(*) FROM %s.usuarios",
 	    schema), 0);
 
