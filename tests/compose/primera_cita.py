@@ -10,7 +10,7 @@ through the API, gives the vet a schedule at that site by SQL (the API
 has no route for vets' schedules yet: COMMAND is a shell command that
 reads SQL on stdin and prints bare values, e.g. `docker compose exec -T
 postgres psql -U vetred -d vetred -qAt -v ON_ERROR_STOP=1`), registers a
-patient, asks for tomorrow's free slots, books the first one and reads
+patient, asks for free slots two days ahead, books the first one and reads
 it back.  Prints one JSON line per step; exits 0 when the appointment
 was booked, 1 with the failing step otherwise.  The CI compose job runs
 it against `docker compose up`; make test runs it against the local
@@ -87,7 +87,7 @@ def run(args):
     vet_user = api.call("POST", "/usuarios", {
         "email": "vet.%s@vetred.test" % tag, "nombre": "Vet CI " + tag,
         "roles": [{"rol": "veterinario", "sede": sede["id"]}]}, want=201)
-    # Every day, all day, so that tomorrow has free slots whatever the hour.
+    # Every day, all day, so that the day asked for has free slots.
     vet = psql(args.psql, """
         WITH v AS (INSERT INTO veterinarios (usuario_id, nombres, apellidos, cmvp)
                    VALUES (%(u)d, 'Vet', 'CI %(t)s', '%(t)s') RETURNING id),
@@ -112,7 +112,7 @@ def run(args):
     say("paciente", id=pac["id"])
 
     dia = (datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=-5)))
-           + datetime.timedelta(days=1)).date().isoformat()
+           + datetime.timedelta(days=2)).date().isoformat()
     disp = api.call("GET", "/disponibilidad?veterinario_id=%s&sede_id=%d&fecha=%s&duracion_min=30"
                     % (vet, sede["id"], dia))
     if not disp.get("huecos"):
