@@ -10,7 +10,7 @@ include config.mk
 
 LIB_SRCS = lib/err.c lib/mem.c lib/config.c lib/log.c lib/db.c \
 	   lib/migrate.c lib/json.c lib/valid.c lib/time.c lib/crypto.c lib/amqp.c \
-	   lib/b64.c lib/jwt.c lib/password.c lib/cifra.c lib/httpd.c
+	   lib/b64.c lib/jwt.c lib/password.c lib/cifra.c lib/httpd.c lib/cli.c
 
 API_SRCS = fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/sql.c fcgi-api/system.c \
@@ -49,6 +49,7 @@ INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_auditoria.c \
 	     tests/integration/check_tls.c \
 	     tests/integration/check_observability.c \
+	     tests/integration/check_cli.c \
 	     tests/integration/check_failover.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
@@ -90,6 +91,9 @@ $(B)/tests/%.o: tests/%.c
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# The version comes from config.mk.
+$(B)/lib/cli.o: config.mk
 
 # The OpenAPI document is linked into the API (.incbin).
 $(B)/fcgi-api/openapi_doc.o: fcgi-api/openapi.json

@@ -1,6 +1,9 @@
 # config.mk - flags and paths for the Makefile.  Personal overrides go in
 # config.local.mk (git-ignored), e.g. CC = clang.
 
+# The version every binary reports (--version, logs).
+VERSION	 = 0.9.0
+
 CC	?= cc
 MODE	?= release
 B	 = build/$(MODE)
@@ -11,7 +14,7 @@ CHECK_PKGS = check
 WARN	 = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wformat=2 -Wvla -Wno-format-nonliteral
 HARDEN	 = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
-DEFS	 = -D_GNU_SOURCE
+DEFS	 = -D_GNU_SOURCE -DVR_VERSION='"$(VERSION)"'
 
 CFLAGS_release	= -O2 -g $(HARDEN)
 CFLAGS_cov	= -O0 -g --coverage -fprofile-update=atomic

@@ -7,7 +7,9 @@
 #  3. runs the Check unit suites and the integration suites (real HTTP
 #     through nginx, real SQL, real AMQP) against the coverage binaries,
 #     then again against the sanitizer binaries;
-#  4. validates the compose packaging;
+#  4. runs the CI compose job's first-run steps against the stack
+#     (tests/compose/fcgi_get.py, primera_cita.py), checks that every line
+#     the services logged is JSON, and validates the compose packaging;
 #  5. stops the stack (the API processes exit normally, writing coverage)
 #     and fails when line coverage of our C code is under 90%.
 # Usage: ci/test.sh [--coverage-only]   (the latter: only step 5's report)
@@ -71,6 +73,23 @@ for mode in cov asan; do
   # The failover suite killed api-1: start it again for the next pass.
   VETRED_BIN="build/$mode" ci/stack.sh start >/dev/null
 done
+
+# What the CI compose job does against `docker compose up`, here against
+# the local stack: /ready of each API process straight over FastCGI, then
+# a bootstrapped administrator books a first appointment from nothing.
+say "first run: /ready of each API process, first administrator, first booking"
+for sock in "$VETRED_STACK_DIR"/run/api-*.sock; do
+  python3 tests/compose/fcgi_get.py "$sock" /ready || failed=1
+done
+first_pw="Primera-Cita-$(openssl rand -hex 6)"
+first_email="primer.admin.$(openssl rand -hex 4)@vetred.test"
+if printf '%s\n' "$first_pw" | build/asan/vetred-admin crear-admin "$first_email" --forzar; then
+  FIRST_PW="$first_pw" python3 tests/compose/primera_cita.py --base "$VETRED_HTTPS_URL" --insecure \
+    --email "$first_email" --password-env FIRST_PW \
+    --psql "/usr/lib/postgresql/15/bin/psql -X -qAt -v ON_ERROR_STOP=1 -d '$VETRED_DATABASE_URL'" || failed=1
+else
+  failed=1
+fi
 ci/stack.sh stop
 
 say "sanitizer reports from the services"
@@ -82,6 +101,9 @@ if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
 else
   echo "none"
 fi
+
+say "service logs are JSON lines"
+python3 tests/logs/check_json_logs.py "$VETRED_STACK_DIR/log" || failed=1
 
 say "compose packaging"
 bash tests/compose/check_compose.sh || failed=1

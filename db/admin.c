@@ -4,8 +4,13 @@
  *   vetred-admin hash              password on stdin -> Argon2id hash on
  *                                  stdout (for seeds and provisioning)
  *   vetred-admin clave EMAIL       password on stdin -> set it for the
- *                                  user (the first admin's, say); every
- *                                  session of the user is revoked
+ *                                  user; every session of the user is
+ *                                  revoked
+ *   vetred-admin crear-admin EMAIL [NOMBRE] [--forzar]
+ *                                  password on stdin -> the first network
+ *                                  administrator (admin_red) of a fresh
+ *                                  database; refused while an active one
+ *                                  exists, unless --forzar (--force)
  *   vetred-admin sellar [SECONDS]  seal the audit rows not yet in the hash
  *                                  chain; with SECONDS, again every SECONDS
  *                                  (1-3600) on one connection until SIGTERM
@@ -26,9 +31,12 @@
  *
  * Passwords must pass the same policy as through the API (10+ characters,
  * not a common password).  Reads VETRED_DATABASE_URL, VETRED_ARGON2_* and
- * VETRED_COMMON_PASSWORDS_FILE like the services.  Exit 0 on success, 1 on
- * a refused password, an unknown user or a broken chain, 2 on bad usage,
- * configuration or database errors.
+ * VETRED_COMMON_PASSWORDS_FILE like the services.  What it says goes to
+ * stderr as JSON lines (vr_log), the server's notices included; stdout
+ * carries only a command's product: the hash, verificar's JSON verdict.
+ * Exit 0 on success, 1 on a refused password, an unknown user, an e-mail
+ * already registered or a broken chain, 2 on bad usage, configuration or
+ * database errors, 3 when crear-admin finds an active administrator.
  */
 #include <errno.h>
 #include <signal.h>
@@ -42,14 +50,30 @@
 #define SEAL_BATCH	"500"	/* audit rows read per sealing transaction */
 #define SEAL_HEARTBEAT_S 600	/* an idle sealer's log line, seconds */
 
+#define EXIT_ADMIN_EXISTS	3	/* crear-admin: an active admin_red exists */
+
+static const char usage_text[] =
+    "usage: vetred-admin hash | clave EMAIL          (password on stdin)\n"
+    "       vetred-admin crear-admin EMAIL [NOMBRE] [--forzar]\n"
+    "                                                (password on stdin)\n"
+    "       vetred-admin sellar [SECONDS] | verificar [LOG...] | cifrar\n"
+    "       vetred-admin --help | --version\n"
+    "Exit 0: done; 1: refused (password, user, e-mail, broken chain);\n"
+    "2: usage, configuration or database error; 3: crear-admin found an\n"
+    "active network administrator (--forzar adds one anyway).\n";
+
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: vetred-admin hash | clave EMAIL  "
-	    "(password on stdin)\n"
-	    "       vetred-admin sellar [SECONDS] | verificar [LOG...] | "
-	    "cifrar\n");
+	fputs(usage_text, stderr);
 	return 2;
+}
+
+/* A failure of the command, as its log line. */
+static void
+fail(const char *msg, const char *key, const char *val)
+{
+	vr_log(VR_LOG_ERROR, NULL, msg, key, val, NULL);
 }
 
 static double
@@ -115,7 +139,7 @@ read_anchors(char **files, int n)
 
 	for (i = 0; i < n && out != NULL; i++) {
 		if ((f = fopen(files[i], "r")) == NULL) {
-			fprintf(stderr, "vetred-admin: cannot read %s\n", files[i]);
+			fail("cannot read the log", "file", files[i]);
 			free(out);
 			out = NULL;
 			break;
@@ -208,16 +232,14 @@ seal(const struct vr_config *cfg, long every)
 	long n;
 	int quiet;
 
-	vr_log_init("admin", VR_LOG_INFO);
 	if (vr_db_open(&db, cfg->database_url, NULL, 0, 0) < 0) {
-		fprintf(stderr, "vetred-admin: cannot connect to the database\n");
+		fail("cannot connect to the database", "error", db.errmsg);
 		return 2;
 	}
 	if (every == 0) {
-		if ((n = seal_run(&db, SEAL_ONCE)) >= 0)
-			printf("%ld audit rows sealed\n", n);
-		else
-			fprintf(stderr, "vetred-admin: %s\n", db.errmsg);
+		/* seal_run() logged the run. */
+		if ((n = seal_run(&db, SEAL_ONCE)) < 0)
+			fail("sealing failed", "error", db.errmsg);
 		vr_db_close(&db);
 		return n >= 0 ? 0 : 2;
 	}
@@ -257,17 +279,16 @@ verify(const struct vr_config *cfg, char **logs, int nlogs)
 	char *anchors;
 	int rc;
 
-	vr_log_init("admin", VR_LOG_WARN);
 	if ((anchors = read_anchors(logs, nlogs)) == NULL)
 		return 2;
 	if (vr_db_open(&db, cfg->database_url, sql, 1, 0) < 0) {
 		free(anchors);
-		fprintf(stderr, "vetred-admin: cannot connect to the database\n");
+		fail("cannot connect to the database", "error", db.errmsg);
 		return 2;
 	}
 	param[0] = anchors;
 	if (vr_db_exec(&db, 0, 1, param, &res) < 0) {
-		fprintf(stderr, "vetred-admin: %s\n", db.errmsg);
+		fail("verification failed", "error", db.errmsg);
 		rc = 2;
 	} else {
 		printf("%s\n", PQgetvalue(res, 0, 0));
@@ -429,7 +450,7 @@ cifrar(const struct vr_config *cfg)
 
 	if (vr_data_keys_load(&ring, cfg->data_keys, err, sizeof(err)) < 0 ||
 	    vr_jwt_keys_load(&search, cfg->search_key, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vetred-admin: %s\n", err);
+		fail("bad key configuration", "error", err);
 		return 2;
 	}
 	for (t = 0; t < NSEALED; t++) {
@@ -439,9 +460,8 @@ cifrar(const struct vr_config *cfg)
 		sql[2 * t] = b[2 * t].data;
 		sql[2 * t + 1] = b[2 * t + 1].data;
 	}
-	vr_log_init("admin", VR_LOG_WARN);
 	if (vr_db_open(&db, cfg->database_url, sql, 2 * NSEALED, 0) < 0) {
-		fprintf(stderr, "vetred-admin: cannot connect to the database\n");
+		fail("cannot connect to the database", "error", db.errmsg);
 		for (t = 0; t < 2 * NSEALED; t++)
 			vr_buf_free(&b[t]);
 		return 2;
@@ -450,85 +470,91 @@ cifrar(const struct vr_config *cfg)
 	for (t = 0; t < NSEALED && rc == 0; t++)
 		rc = cifrar_tabla(&db, t, &ring, &search, like, &total[t]);
 	if (rc == 2)
-		fprintf(stderr, "vetred-admin: %s\n", db.errmsg);
+		fail("sealing failed", "error", db.errmsg);
 	else if (rc < 0)
-		fprintf(stderr, "vetred-admin: a sealed value does not open with "
-		    "VETRED_DATA_KEYS: %s\n", vr_strerror(rc));
+		fail("a sealed value does not open with VETRED_DATA_KEYS",
+		    "error", vr_strerror(rc));
 	else
-		for (t = 0; t < NSEALED; t++)
-			printf("%s: %ld rows sealed with key %s\n",
-			    sealed_tables[t].table, total[t], ring.k[0].kid);
+		for (t = 0; t < NSEALED; t++) {
+			snprintf(like, sizeof(like), "%ld", total[t]);
+			vr_log(VR_LOG_INFO, NULL, "rows sealed", "tabla",
+			    sealed_tables[t].table, "filas", like, "clave",
+			    ring.k[0].kid, NULL);
+		}
 	vr_db_close(&db);
 	for (t = 0; t < 2 * NSEALED; t++)
 		vr_buf_free(&b[t]);
 	return rc == 0 ? 0 : 2;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * The password on stdin, checked against the policy (email: the account's,
+ * or NULL) and hashed into hash.  0, or the exit status of the refusal.
+ */
+static int
+password_in(const struct vr_config *cfg, const char *email, char *hash,
+    size_t hashlen)
 {
-	struct vr_config cfg;
-	struct vr_db db;
-	char err[256], pw[1100], hash[VR_PASSWORD_HASH_LEN];
-	const char *why, *p[2];
-	const char *const sql[] = { "UPDATE usuarios SET password_hash = $2 "
-	    "WHERE lower(email) = lower($1)", NULL };
-	PGresult *res = NULL;
-	long long secs;
-	int rc;
+	char pw[1100];
+	const char *why;
 
-	if ((argc == 2 && strcmp(argv[1], "cifrar") == 0) ||
-	    ((argc == 2 || argc == 3) && strcmp(argv[1], "sellar") == 0) ||
-	    (argc >= 2 && strcmp(argv[1], "verificar") == 0)) {
-		secs = 0;
-		if (argc == 3 && strcmp(argv[1], "sellar") == 0 &&
-		    (vr_parse_id(argv[2], &secs) < 0 || secs > 3600))
-			return usage();
-		if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
-			fprintf(stderr, "vetred-admin: %s\n", err);
-			return 2;
-		}
-		if (strcmp(argv[1], "cifrar") == 0)
-			return cifrar(&cfg);
-		if (strcmp(argv[1], "sellar") == 0)
-			return seal(&cfg, (long)secs);
-		return verify(&cfg, argv + 2, argc - 2);
-	}
-	if (argc < 2 || (strcmp(argv[1], "hash") == 0 && argc != 2) ||
-	    (strcmp(argv[1], "clave") == 0 && argc != 3) ||
-	    (strcmp(argv[1], "hash") != 0 && strcmp(argv[1], "clave") != 0))
-		return usage();
-	if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "vetred-admin: %s\n", err);
-		return 2;
-	}
-	if (vr_common_passwords_load(cfg.common_passwords) < 0) {
-		fprintf(stderr, "vetred-admin: cannot read %s\n",
-		    cfg.common_passwords);
+	if (vr_common_passwords_load(cfg->common_passwords) < 0) {
+		fail("cannot read the common passwords", "file",
+		    cfg->common_passwords);
 		return 2;
 	}
 	if (read_password(pw, sizeof(pw)) == NULL) {
-		fprintf(stderr, "vetred-admin: no password on stdin\n");
+		fail("no password on stdin", NULL, NULL);
 		return 2;
 	}
-	if ((why = vr_password_weak(pw, argc == 3 ? argv[2] : NULL)) != NULL) {
-		fprintf(stderr, "vetred-admin: the password %s\n", why);
+	if ((why = vr_password_weak(pw, email)) != NULL) {
+		fail("password refused", "motivo", why);
 		return 1;
 	}
-	if (vr_password_hash(pw, &cfg.kdf, hash, sizeof(hash)) < 0) {
-		fprintf(stderr, "vetred-admin: hashing failed\n");
+	if (vr_password_hash(pw, &cfg->kdf, hash, hashlen) < 0) {
+		fail("hashing failed", NULL, NULL);
 		return 2;
 	}
-	if (argc == 2) {
-		printf("%s\n", hash);
-		return 0;
-	}
-	vr_log_init("admin", VR_LOG_WARN);
-	if (vr_db_open(&db, cfg.database_url, sql, 1, 0) < 0) {
-		fprintf(stderr, "vetred-admin: cannot connect to the database\n");
+	return 0;
+}
+
+/* hash: the Argon2id hash of the password on stdin, on stdout. */
+static int
+cmd_hash(const struct vr_config *cfg, char **args, int nargs, int force)
+{
+	char hash[VR_PASSWORD_HASH_LEN];
+	int rc;
+
+	(void)args;
+	(void)nargs;
+	(void)force;
+	if ((rc = password_in(cfg, NULL, hash, sizeof(hash))) != 0)
+		return rc;
+	printf("%s\n", hash);
+	return 0;
+}
+
+/* clave EMAIL: set the user's password; its sessions are revoked. */
+static int
+cmd_clave(const struct vr_config *cfg, char **args, int nargs, int force)
+{
+	static const char *const sql[] = { "UPDATE usuarios SET "
+	    "password_hash = $2 WHERE lower(email) = lower($1)", NULL };
+	char hash[VR_PASSWORD_HASH_LEN];
+	const char *p[2];
+	PGresult *res = NULL;
+	struct vr_db db;
+	int rc;
+
+	(void)nargs;
+	(void)force;
+	if ((rc = password_in(cfg, args[0], hash, sizeof(hash))) != 0)
+		return rc;
+	if (vr_db_open(&db, cfg->database_url, sql, 1, 0) < 0) {
+		fail("cannot connect to the database", "error", db.errmsg);
 		return 2;
 	}
-	p[0] = argv[2];
+	p[0] = args[0];
 	p[1] = hash;
 	rc = vr_db_exec_write(&db, 0, 2, p, &res);
 	if (rc == 0 && strcmp(PQcmdTuples(res), "1") != 0)
@@ -536,10 +562,175 @@ main(int argc, char **argv)
 	PQclear(res);
 	vr_db_close(&db);
 	if (rc < 0) {
-		fprintf(stderr, "vetred-admin: %s: %s\n", argv[2],
-		    rc == VR_ENOTFOUND ? "no such user" : vr_strerror(rc));
+		vr_log(VR_LOG_ERROR, NULL, rc == VR_ENOTFOUND ? "no such user" :
+		    "cannot set the password", "email", args[0], "error",
+		    vr_strerror(rc), NULL);
 		return 1;
 	}
-	printf("password set for %s; their sessions were revoked\n", argv[2]);
+	vr_log(VR_LOG_INFO, NULL, "password set; the user's sessions were "
+	    "revoked", "email", args[0], NULL);
 	return 0;
+}
+
+/*
+ * What crear_admin_red() answered (db/migrations/0026), as a log line and
+ * the exit status: 0 created, 3 an active admin exists, 1 refused.
+ */
+static int
+crear_admin_verdict(const char *json, const char *email, int force)
+{
+	cJSON *v = cJSON_Parse(json);
+	const cJSON *estado = cJSON_GetObjectItemCaseSensitive(v, "estado");
+	const cJSON *tipo = cJSON_GetObjectItemCaseSensitive(v, "tipo");
+	const cJSON *detalle = cJSON_GetObjectItemCaseSensitive(v, "detalle");
+	const cJSON *cuerpo = cJSON_GetObjectItemCaseSensitive(v, "cuerpo");
+	char id[24];
+	int rc = 1;
+
+	if (cJSON_IsNumber(estado) && estado->valueint == 201) {
+		snprintf(id, sizeof(id), "%.0f", cJSON_GetNumberValue(
+		    cJSON_GetObjectItemCaseSensitive(cuerpo, "id")));
+		vr_log(VR_LOG_INFO, NULL, "network administrator created",
+		    "email", email, "usuario_id", id, "forzado",
+		    force ? "true" : "false", NULL);
+		rc = 0;
+	} else if (cJSON_IsString(tipo) &&
+	    strcmp(tipo->valuestring, "admin-existe") == 0) {
+		snprintf(id, sizeof(id), "%.0f", cJSON_GetNumberValue(
+		    cJSON_GetObjectItemCaseSensitive(v, "usuario_id")));
+		vr_log(VR_LOG_ERROR, NULL, "an active network administrator "
+		    "exists: nothing created (--forzar adds another)",
+		    "usuario_id", id, NULL);
+		rc = EXIT_ADMIN_EXISTS;
+	} else
+		vr_log(VR_LOG_ERROR, NULL, "administrator refused", "email",
+		    email, "detalle", cJSON_IsString(detalle) ?
+		    detalle->valuestring : json, NULL);
+	cJSON_Delete(v);
+	return rc;
+}
+
+/*
+ * crear-admin EMAIL [NOMBRE] [--forzar]: the first network administrator
+ * of a fresh database.  Exit 3 while an active one exists, unless forced.
+ */
+static int
+cmd_crear_admin(const struct vr_config *cfg, char **args, int nargs,
+    int force)
+{
+	static const char *const sql[] = { "SELECT crear_admin_red($1, $2, "
+	    "$3, $4::boolean)", NULL };
+	char hash[VR_PASSWORD_HASH_LEN];
+	const char *p[4];
+	PGresult *res = NULL;
+	struct vr_db db;
+	int rc;
+
+	if (!vr_valid_email(args[0])) {
+		fail("not an e-mail address", "email", args[0]);
+		return 2;
+	}
+	if ((rc = password_in(cfg, args[0], hash, sizeof(hash))) != 0)
+		return rc;
+	if (vr_db_open(&db, cfg->database_url, sql, 1, 0) < 0) {
+		fail("cannot connect to the database", "error", db.errmsg);
+		return 2;
+	}
+	p[0] = args[0];
+	p[1] = nargs > 1 ? args[1] : "Administrador de la red";
+	p[2] = hash;
+	p[3] = force ? "true" : "false";
+	if (vr_db_exec_write(&db, 0, 4, p, &res) < 0) {
+		fail("cannot create the administrator", "error", db.errmsg);
+		rc = 2;
+	} else
+		rc = crear_admin_verdict(PQgetvalue(res, 0, 0), args[0], force);
+	PQclear(res);
+	vr_db_close(&db);
+	return rc;
+}
+
+static int
+cmd_sellar(const struct vr_config *cfg, char **args, int nargs, int force)
+{
+	long long secs = 0;
+
+	(void)force;
+	if (nargs == 1 && (vr_parse_id(args[0], &secs) < 0 || secs > 3600))
+		return usage();
+	return seal(cfg, (long)secs);
+}
+
+static int
+cmd_verificar(const struct vr_config *cfg, char **args, int nargs,
+    int force)
+{
+	(void)force;
+	return verify(cfg, args, nargs);
+}
+
+static int
+cmd_cifrar(const struct vr_config *cfg, char **args, int nargs, int force)
+{
+	(void)args;
+	(void)nargs;
+	(void)force;
+	return cifrar(cfg);
+}
+
+/* The commands: name, arguments after it (min, max), whether --forzar. */
+static const struct command {
+	const char	*name;
+	int		 min, max;
+	int		 forcible;
+	int		(*fn)(const struct vr_config *, char **, int, int);
+} commands[] = {
+	{ "hash", 0, 0, 0, cmd_hash },
+	{ "clave", 1, 1, 0, cmd_clave },
+	{ "crear-admin", 1, 2, 1, cmd_crear_admin },
+	{ "sellar", 0, 1, 0, cmd_sellar },
+	{ "verificar", 0, 1 << 20, 0, cmd_verificar },
+	{ "cifrar", 0, 0, 0, cmd_cifrar },
+};
+#define NCOMMANDS	((int)(sizeof(commands) / sizeof(commands[0])))
+
+int
+main(int argc, char **argv)
+{
+	static const char *const flags[] = { "--forzar", "--force", NULL };
+	const struct command *c = NULL;
+	struct vr_config cfg;
+	char err[256], **pos;
+	int i, n = 0, force = 0, rc, dashdash = 0;
+
+	if ((rc = vr_cli_options(argc, argv, "vetred-admin", usage_text,
+	    flags)) >= 0)
+		return rc;
+	vr_log_init("admin", VR_LOG_INFO);
+	/* The command and its arguments, without the flags. */
+	pos = vr_xcalloc((size_t)argc, sizeof(*pos));
+	for (i = 1; i < argc; i++) {
+		if (!dashdash && strcmp(argv[i], "--") == 0)
+			dashdash = 1;
+		else if (!dashdash && argv[i][0] == '-' && argv[i][1] != '\0')
+			force = 1;	/* the only flags: --forzar, --force */
+		else
+			pos[n++] = argv[i];
+	}
+	for (i = 0; n > 0 && i < NCOMMANDS; i++)
+		if (strcmp(pos[0], commands[i].name) == 0)
+			c = &commands[i];
+	if (c == NULL || n - 1 < c->min || n - 1 > c->max ||
+	    (force && !c->forcible)) {
+		free(pos);
+		return usage();
+	}
+	if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
+		fail("bad configuration", "error", err);
+		free(pos);
+		return 2;
+	}
+	rc = c->fn(&cfg, pos + 1, n - 1, force);
+	free(pos);
+	return rc;
 }

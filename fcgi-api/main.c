@@ -148,8 +148,14 @@ log_listening(const struct vr_config *cfg, const struct api_monitor *mon,
 	vr_log_fields(VR_LOG_INFO, NULL, "listening", f, VR_NFIELDS(f));
 }
 
+static const char usage[] =
+    "usage: vetred-api [--help | --version]\n"
+    "The VetRed FastCGI API.  Configured by VETRED_* environment variables\n"
+    "(VETRED_DATABASE_URL, VETRED_API_SOCKET, VETRED_JWT_KEYS, ...; see the\n"
+    "README); listens on VETRED_API_SOCKET until SIGTERM or SIGINT.\n";
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct vr_config cfg;
 	struct api_shared shared;
@@ -160,6 +166,15 @@ main(void)
 	char err[256];
 	int i, started = 0;
 
+	if (argc > 1) {
+		if ((i = vr_cli_options(argc, argv, "vetred-api", usage,
+		    NULL)) < 0) {
+			fprintf(stderr, "vetred-api: takes no arguments\n%s",
+			    usage);
+			i = 2;
+		}
+		return i;
+	}
 	if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
 		vr_log(VR_LOG_ERROR, NULL, "bad configuration", "error", err,
 		    NULL);

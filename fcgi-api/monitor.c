@@ -52,7 +52,7 @@ mon_metrics(void *arg, struct vr_buf *b, const char **ctype)
 	struct api_monitor *mon = arg;
 
 	*ctype = PROM_TYPE;
-	vr_metrics_build_info(b, "fcgi-api", VR_VERSION);
+	vr_metrics_build_info(b, "fcgi-api", vr_version());
 	vr_metrics_process(b);
 	api_metrics_render(mon->sh->metrics, mon->sh->cfg->instance, b);
 	render_seal_lag(mon, b);

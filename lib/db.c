@@ -134,6 +134,31 @@ prepare_all(struct vr_db *db)
 	return 0;
 }
 
+/*
+ * The server's NOTICE, WARNING and other non-error messages (a migration's
+ * RAISE, a GRANT that granted nothing) as log lines, instead of libpq's
+ * plain text on stderr.
+ */
+static void
+notice_to_log(void *arg, const PGresult *res)
+{
+	const char *sev = PQresultErrorField(res,
+	    PG_DIAG_SEVERITY_NONLOCALIZED);
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	const char *detail = PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL);
+	int level = VR_LOG_INFO;
+
+	(void)arg;
+	if (sev != NULL && strcmp(sev, "WARNING") == 0)
+		level = VR_LOG_WARN;
+	else if (sev != NULL && strcmp(sev, "DEBUG") == 0)
+		level = VR_LOG_DEBUG;
+	vr_log(level, NULL, "database notice", "severity", sev ? sev : "",
+	    "sqlstate", state ? state : "", "notice", msg ? msg : "",
+	    detail != NULL ? "detail" : NULL, detail, NULL);
+}
+
 static int
 connect_db(struct vr_db *db)
 {
@@ -154,6 +179,7 @@ connect_db(struct vr_db *db)
 		bump(&n_failures, 1);
 		return VR_EUNAVAIL;
 	}
+	PQsetNoticeReceiver(db->conn, notice_to_log, NULL);
 	snprintf(opt, sizeof(opt), "SET statement_timeout = %d",
 	    db->timeout_ms);
 	res = PQexec(db->conn, opt);

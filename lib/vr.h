@@ -125,6 +125,19 @@ int	vr_config_load(struct vr_config *c, char *err, size_t errlen);
 int	vr_env_int(const char *name, long def, long min, long max, long *out);
 const char *vr_env_str(const char *name, const char *def);
 
+/* ---- command line (cli.c) --------------------------------------------- */
+
+/*
+ * The version of every binary (VERSION in config.mk).  vr_cli_options()
+ * answers --help and -h (usage on stdout), --version, and any option
+ * starting with '-' that is not in known (NULL-terminated, or NULL) with
+ * usage on stderr; "--" ends the options.  It returns the exit status the
+ * caller returns at once (0 or 2), or -1 when the caller goes on.
+ */
+const char *vr_version(void);
+int	vr_cli_options(int argc, char **argv, const char *prog,
+	    const char *usage, const char *const *known);
+
 /* ---- logging ---------------------------------------------------------- */
 
 enum vr_log_level {
@@ -344,9 +357,6 @@ const char *vr_password_weak(const char *pw, const char *email);
 int	vr_amqp_ping(const char *url, int timeout_ms);
 
 /* ---- monitoring listener (httpd.c) ------------------------------------ */
-
-/* The version every binary reports (build information, --version). */
-#define VR_VERSION	"0.1.0"
 
 /*
  * A route of a process's monitoring listener: fn writes the body of GET

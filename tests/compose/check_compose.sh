@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # Static checks of the container packaging: docker-compose.yml is valid and
 # has the expected services, every build uses deploy/Dockerfile with a stage
-# that exists, the Dockerfile is multi-stage and its final stage runs as a
-# non-root user, and nginx's upstream names the API services.
+# that exists, every URL in it parses as the services will parse it (libpq,
+# librabbitmq: an empty AMQP vhost fails) and names what the file creates,
+# the CI workflow is valid YAML with its compose job, the Dockerfile is
+# multi-stage and its final stage runs as a non-root user, and nginx's
+# upstream names the API services (check_compose_config.py has the first
+# ones).  VETRED_COMPOSE_FILE checks another compose file.
 # Needs docker-compose (Debian's 1.29 works without a Docker engine) or the
-# docker compose plugin, and python3 with PyYAML (a docker-compose dependency).
+# docker compose plugin, python3 with PyYAML (a docker-compose dependency),
+# libpq and librabbitmq.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 
-COMPOSE_FILE=docker-compose.yml
+COMPOSE_FILE="${VETRED_COMPOSE_FILE:-docker-compose.yml}"
+WORKFLOW=.github/workflows/ci.yml
 DOCKERFILE=deploy/Dockerfile
 NGINX_CONF=deploy/nginx.docker.conf
-SERVICES=(postgres rabbitmq migrate api1 api2 nginx)
-BUILT=(migrate api1 api2 nginx)
+SERVICES=(postgres rabbitmq migrate keys admin sellador api1 api2 nginx)
+BUILT=(migrate keys admin sellador api1 api2 nginx)
 API_SERVICES=(api1 api2)
 
 passed=0
@@ -46,48 +52,8 @@ fi
 
 # 2. Services and builds, from the normalized config compose prints.
 if "${compose[@]}" config >"$tmp/config.yml" 2>"$tmp/err"; then
-  python3 - "$tmp/config.yml" "$DOCKERFILE" "$PWD" "${SERVICES[*]}" "${BUILT[*]}" \
-      >"$tmp/results" 2>"$tmp/err" <<'PY'
-import os, re, sys
-try:
-    import yaml
-except ImportError:
-    print("FAIL python3 module yaml (PyYAML) is missing")
-    sys.exit(0)
-
-path, dockerfile, root, want, built = sys.argv[1:6]
-cfg = yaml.safe_load(open(path)) or {}
-services = cfg.get("services") or {}
-stages = set()
-for line in open(dockerfile):
-    m = re.match(r"\s*FROM\s+\S+\s+AS\s+(\S+)", line, re.I)
-    if m:
-        stages.add(m.group(1).lower())
-
-def result(good, msg):
-    print(("PASS " if good else "FAIL ") + msg)
-
-for name in want.split():
-    result(name in services, "service '%s' is defined" % name)
-for name in built.split():
-    result("build" in (services.get(name) or {}), "service '%s' is built from this repository" % name)
-
-for name, svc in sorted(services.items()):
-    build = svc.get("build")
-    if build is None:
-        continue
-    if isinstance(build, str):
-        build = {"context": build}
-    ctx = os.path.realpath(os.path.join(root, build.get("context", ".")))
-    df = build.get("dockerfile", "Dockerfile")
-    result(ctx == os.path.realpath(root),
-           "service '%s' builds with the repository root as context (got %s)" % (name, ctx))
-    result(os.path.normpath(df) == os.path.normpath(dockerfile),
-           "service '%s' builds from %s (got %s)" % (name, dockerfile, df))
-    target = build.get("target")
-    result(target is None or target.lower() in stages,
-           "service '%s' build target '%s' is a stage of %s" % (name, target, dockerfile))
-PY
+  python3 tests/compose/check_compose_config.py "$tmp/config.yml" "$DOCKERFILE" "$PWD" \
+      "${SERVICES[*]}" "${BUILT[*]}" "$WORKFLOW" >"$tmp/results" 2>"$tmp/err"
   if [ -s "$tmp/err" ]; then fail "checking the compose config: $(cat "$tmp/err")"; fi
   while read -r verdict msg; do
     if [ "$verdict" = PASS ]; then ok; else fail "$msg"; fi

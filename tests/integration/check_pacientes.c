@@ -117,7 +117,7 @@ START_TEST(datos_del_propietario_cifrados)
 	snprintf(env, sizeof(env), "k2=%s,%s", keyfile, saved);
 	setenv("VETRED_DATA_KEYS", env, 1);
 	ck_assert_int_eq(run_admin("cifrar", NULL, out, sizeof(out)), 0);
-	ck_assert_ptr_nonnull(strstr(out, "sealed with key k2"));
+	ck_assert_ptr_nonnull(strstr(out, "\"clave\":\"k2\""));
 	ck_assert_int_eq(db_count("SELECT count(*) FROM propietarios WHERE "
 	    "numero_documento NOT LIKE 'v1:k2:%'"), 0);
 	ck_assert_int_eq(db_countf("SELECT count(*) FROM propietarios WHERE "

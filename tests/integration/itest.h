@@ -148,6 +148,7 @@ Suite	*access_suite(void);
 Suite	*usuarios_suite(void);
 Suite	*auditoria_suite(void);
 Suite	*tls_suite(void);
+Suite	*cli_suite(void);
 Suite	*failover_suite(void);
 Suite	*observability_suite(void);
 

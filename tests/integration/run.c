@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "itest.h"
+#include "vr.h"
 
 int
 main(int argc, char *argv[])
@@ -15,6 +16,9 @@ main(int argc, char *argv[])
 	SRunner *sr;
 	int failed;
 
+	if ((failed = vr_cli_options(argc, argv, "integration-tests",
+	    "usage: integration-tests [SUITE]\n", NULL)) >= 0)
+		return failed;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sr = srunner_create(system_suite());
 	srunner_add_suite(sr, errors_suite());
@@ -29,6 +33,7 @@ main(int argc, char *argv[])
 	srunner_add_suite(sr, auditoria_suite());
 	srunner_add_suite(sr, tls_suite());
 	srunner_add_suite(sr, observability_suite());
+	srunner_add_suite(sr, cli_suite());
 	/* Last: it kills an API process. */
 	srunner_add_suite(sr, failover_suite());
 	srunner_run(sr, argc > 1 ? argv[1] : NULL, NULL, CK_NORMAL);

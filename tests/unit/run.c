@@ -64,6 +64,9 @@ main(int argc, char **argv)
 	size_t i;
 	int failed;
 
+	if ((failed = vr_cli_options(argc, argv, "unit-tests",
+	    "usage: unit-tests [SUITE]\n", NULL)) >= 0)
+		return failed;
 	if (only != NULL) {
 		for (i = 0; i < NSUITES; i++)
 			if (strcmp(only, suites[i].name) == 0)
