@@ -7,7 +7,8 @@
 #  3. runs the Check unit suites and the integration suites (real HTTP
 #     through nginx, real SQL, real AMQP) against the coverage binaries,
 #     then again against the sanitizer binaries;
-#  4. validates the compose packaging;
+#  4. starts a second stack from a clone under a mode-700 directory (as
+#     root: /root on a fresh machine) and validates the compose packaging;
 #  5. stops the stack (the API processes exit normally, writing coverage)
 #     and fails when line coverage of our C code is under 90%.
 # Usage: ci/test.sh [--coverage-only]   (the latter: only step 5's report)
@@ -53,7 +54,7 @@ stop_stack() { ci/stack.sh stop >/dev/null 2>&1 || true; }
 trap stop_stack EXIT
 
 # A throw-away stack: whatever an earlier run left is removed first.
-ci/stack.sh stop >/dev/null 2>&1 || true
+ci/stack.sh clean >/dev/null 2>&1 || true
 rm -rf "$VETRED_STACK_DIR"
 
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86"
@@ -82,6 +83,9 @@ if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
 else
   echo "none"
 fi
+
+say "a clone under a mode-700 home (root only)"
+VETRED_BIN=build/cov bash tests/stack/check_private_home.sh || failed=1
 
 say "compose packaging"
 bash tests/compose/check_compose.sh || failed=1
