@@ -130,7 +130,7 @@ const char *const api_sql[STMT__MAX] = {
 	    " $2::timestamptz, $3::bigint, $4, $5, $6, $7::bigint, $8::int,"
 	    " $9::bigint)",
 	[STMT_AUDITORIA_ESTADO] = "SELECT auditoria_estado('', "
-	    "coalesce($1::bigint, 1), $2::bigint)",
+	    "coalesce($1::bigint, 1), $2::bigint, $3::bigint)",
 	[STMT_USUARIO_PUT] = "SELECT actualizar_usuario($1::bigint, $2,"
 	    " $3::boolean, $4, $5::jsonb, $6::bigint[], $7::bigint, $8, $9,"
 	    " $10::inet)",
