@@ -40,6 +40,10 @@ export VETRED_STACK_DIR=var/bench VETRED_PG_PORT=16432 VETRED_AMQP_PORT=16672 \
   VETRED_AMQP_DIST_PORT=16673 VETRED_EPMD_PORT=16369 VETRED_HTTP_PORT=16080 \
   VETRED_BIN=build/release VETRED_SEED=1 VETRED_API_PROCS=2 \
   VETRED_SEAL_INTERVAL_S=2
+# wrk sends one user's token from up to 1,000 connections: under the
+# default request budget (fcgi-api/limite.c) most would be answered 429.
+# A budget it never meets: the bucket is still taken on every request.
+export VETRED_RATE_PER_USER=1000000 VETRED_RATE_BURST=4000000
 # A sourced env file of another stack must not point us at its servers.
 unset VETRED_DATABASE_URL VETRED_AMQP_URL VETRED_API_THREADS VETRED_API_SOCKET VETRED_MIGRATIONS_DIR VETRED_JWT_KEYS VETRED_API_DATABASE_URL VETRED_DATA_KEYS VETRED_SEARCH_KEY
 

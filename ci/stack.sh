@@ -23,6 +23,8 @@
 #                           127.0.0.1, made on first start
 #   VETRED_API_PROCS        2
 #   VETRED_API_THREADS      4                passed through to vetred-api
+#   VETRED_RATE_PER_USER, VETRED_RATE_BURST  passed through to vetred-api
+#                           (the per-user request budget)
 #   VETRED_BIN              build/release    holds vetred-api, vetred-migrate
 #   VETRED_MIGRATIONS_DIR   db/migrations    passed through to vetred-migrate
 #   VETRED_SEED             0                1: apply db/seed/*.sql once
@@ -640,7 +642,8 @@ sealer_stop() {
 api_signature() {
   local b="$BIN/vetred-api"
   printf '%s\n' "$(stat -L -c '%d:%i:%Y:%s' "$b" 2>/dev/null)" "$API_DB_URL" "$AMQP_URL" "$API_THREADS" \
-    "$JWT_KEYS" "$COMMON_PASSWORDS" "$DATA_KEYS" "$SEARCH_KEY" |
+    "$JWT_KEYS" "$COMMON_PASSWORDS" "$DATA_KEYS" "$SEARCH_KEY" \
+    "${VETRED_RATE_PER_USER:-}" "${VETRED_RATE_BURST:-}" |
     sha256sum | cut -c1-16
 }
 api_pid() {

@@ -24,6 +24,10 @@ export VETRED_EPMD_PORT="${VETRED_TEST_EPMD_PORT:-19369}"
 export VETRED_API_PROCS=2
 export VETRED_SEED=1
 export VETRED_SEAL_INTERVAL_S=2
+# The suites send thousands of requests a second with one admin token: a
+# budget no suite meets (the buckets still run on every request); the
+# budget's own test gives its user a small one (usuario_limites).
+export VETRED_RATE_PER_USER=1000000 VETRED_RATE_BURST=4000000
 # A sourced env file of another stack must not point the tests elsewhere.
 unset VETRED_DATABASE_URL VETRED_AMQP_URL VETRED_JWT_KEYS VETRED_API_DATABASE_URL VETRED_DATA_KEYS VETRED_SEARCH_KEY
 COVERAGE_MIN="${VETRED_COVERAGE_MIN:-90}"

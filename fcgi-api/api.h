@@ -51,12 +51,14 @@ enum api_stmt {
 	STMT_USUARIO_PUT,
 	STMT_AUDITORIA_LIST,
 	STMT_AUDITORIA_ESTADO,
+	STMT_LIMITES,
 	STMT__MAX
 };
 
 extern const char *const api_sql[STMT__MAX];
 
 struct api_metrics;
+struct api_rate;
 
 /* Roles, as usuario_roles.rol and the tokens name them. */
 enum api_rol {
@@ -113,6 +115,7 @@ struct api_shared {
 	pthread_rwlock_t	 rev_lock;	/* guards the two below */
 	struct api_revocation	*rev;
 	int			 rev_n;
+	struct api_rate		*rate;		/* per-user budgets (limite.c) */
 };
 
 /* Per-thread context: never shared between threads. */
@@ -199,6 +202,12 @@ void			 api_metrics_db_error(struct api_metrics *m);
 void			 api_metrics_inflight(struct api_metrics *m, int delta);
 void			 api_metrics_render(struct api_metrics *m,
 			    const char *instance, struct vr_buf *b);
+
+/* limite.c: the per-user request budget */
+struct api_rate	*api_rate_new(char *err, size_t errlen);
+void		 api_rate_free(struct api_rate *rl);
+int		 api_rate_load(struct api_rate *rl, struct vr_db *db);
+int		 api_rate_or_429(struct api_req *r);
 
 /* openapi_doc.c: the document, NUL-terminated at api_openapi_end */
 extern const char api_openapi_start[];

@@ -131,6 +131,8 @@ const char *const api_sql[STMT__MAX] = {
 	    " $9::bigint)",
 	[STMT_AUDITORIA_ESTADO] = "SELECT auditoria_estado('', "
 	    "coalesce($1::bigint, 1), $2::bigint, $3::bigint)",
+	[STMT_LIMITES] = "SELECT usuario_id, por_segundo, rafaga FROM "
+	    "usuario_limites",
 	[STMT_USUARIO_PUT] = "SELECT actualizar_usuario($1::bigint, $2,"
 	    " $3::boolean, $4, $5::jsonb, $6::bigint[], $7::bigint, $8, $9,"
 	    " $10::inet)",

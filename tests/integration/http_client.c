@@ -157,7 +157,7 @@ http_req(const char *method, const char *path, const char *ctype,
 {
 	struct sink b = { NULL, 0 }, h = { NULL, 0 };
 	struct curl_slist *hdrs = NULL;
-	char url[2048], line[256];
+	char url[16384], line[256];	/* url: room for a URI past nginx's limit */
 	CURL *c;
 	CURLcode rc;
 	const char *ah;
