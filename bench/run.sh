@@ -1633,8 +1633,8 @@ cat <<EOF
 | scenario | req/s | P50 ms | P90 ms | P99 ms | non-2xx | socket errors c/r/w/timeout | CPU % all / others | compared to |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |
 EOF
-short_row nginx64 "nginx alone, \`GET /_nginx\`" "ARCHITECTURE.md: nginx alone ≈ 41–90k/s on one 2-core machine"
-short_row health64 "FastCGI, no DB, \`GET /health\`" "nginx alone: $(ratio health64 nginx64); ARCHITECTURE.md: trivial FastCGI on a unix socket 27–30k/s"
+short_row nginx64 "nginx alone, \`GET /_nginx\`" "docs/ARCHITECTURE.md: nginx alone ≈ 41–90k/s on one 2-core machine"
+short_row health64 "FastCGI, no DB, \`GET /health\`" "nginx alone: $(ratio health64 nginx64); docs/ARCHITECTURE.md: trivial FastCGI on a unix socket 27–30k/s"
 short_row sede64 "FastCGI + 1 PK read, \`GET /api/v1/sedes/1\`" "\`/health\`: $(ratio sede64 health64); PostgreSQL PK reads alone ≈ 53k/s; floor ≥ 1,000 req/s per site"
 cat <<EOF
 

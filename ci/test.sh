@@ -8,7 +8,8 @@
 #     through nginx, real SQL, real AMQP) against the coverage binaries,
 #     then again against the sanitizer binaries;
 #  4. starts a second stack from a clone under a mode-700 directory (as
-#     root: /root on a fresh machine) and validates the compose packaging;
+#     root: /root on a fresh machine), checks that the documents link only
+#     inside the repository, and validates the compose packaging;
 #  5. stops the stack (the API processes exit normally, writing coverage)
 #     and fails when line coverage of our C code is under 90%.
 # Usage: ci/test.sh [--coverage-only]   (the latter: only step 5's report)
@@ -90,6 +91,9 @@ fi
 
 say "a clone under a mode-700 home (root only)"
 VETRED_BIN=build/cov bash tests/stack/check_private_home.sh || failed=1
+
+say "documents link only inside the repository"
+python3 tests/docs/check_links.py || failed=1
 
 say "compose packaging"
 bash tests/compose/check_compose.sh || failed=1
