@@ -17,7 +17,8 @@ API_SRCS = fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/sedes.c fcgi-api/result.c fcgi-api/citas.c \
 	   fcgi-api/agenda.c fcgi-api/pacientes.c fcgi-api/openapi_doc.c \
 	   fcgi-api/auth.c fcgi-api/access.c fcgi-api/usuarios.c \
-	   fcgi-api/auditoria.c fcgi-api/monitor.c
+	   fcgi-api/auditoria.c fcgi-api/monitor.c \
+	   fcgi-api/limite.c
 API_MAIN = fcgi-api/main.c
 
 MIGRATE_SRCS = db/migrate.c

@@ -2,9 +2,10 @@
 # ci/stack.sh — the private local stack of VetRed: PostgreSQL 15, RabbitMQ,
 # N vetred-api FastCGI processes and nginx, all under one stack directory.
 #
-#   ci/stack.sh start | stop | status | env | rotate
+#   ci/stack.sh start | stop | clean | status | env | rotate
 #
-# status prints one line per component and exits 0 when all run, 3 if not.
+# status prints one line per component and exits 0 when all run, 3 if not;
+# clean stops the stack and removes its directory.
 # rotate moves nginx's logs past VETRED_LOG_MAX_BYTES to *.1 and has nginx
 # reopen them (make run calls it every few minutes); the API processes
 # rotate their own log (VETRED_LOG_FILE); the sealer writes a line only
@@ -32,6 +33,8 @@
 #   VETRED_LOG_MAX_BYTES    67108864         api-N.log and nginx's logs
 #                                            move to *.1 past this size
 #   VETRED_API_THREADS      4                passed through to vetred-api
+#   VETRED_RATE_PER_USER, VETRED_RATE_BURST  passed through to vetred-api
+#                           (the per-user request budget)
 #   VETRED_BIN              build/release    holds vetred-api, vetred-migrate
 #   VETRED_MIGRATIONS_DIR   db/migrations    passed through to vetred-migrate
 #   VETRED_SEED             0                1: apply db/seed/*.sql once
@@ -55,7 +58,9 @@
 # `env` prints it.  The ports and choices of the last start are kept in
 # <stack dir>/stack.conf so that `stop` and `status` need no environment.
 # No systemd, no system services: works as root (PostgreSQL then runs as the
-# `postgres` system user) and as a normal user.
+# `postgres` system user) and as a normal user.  As root in a tree those
+# users cannot enter (a clone under /root, mode 700), the stack directory
+# is a symlink to /var/lib/vetred/<hash of its path> (see place_stack_dir).
 set -euo pipefail
 umask 022
 
@@ -89,15 +94,96 @@ urlencode() {
 IS_ROOT=0
 [ "$(id -u)" = 0 ] && IS_ROOT=1
 
-DIR="$(abspath "${VETRED_STACK_DIR:-var/dev}")"
-STATE="$DIR/stack.conf"
-ENVFILE="$DIR/env"
-RUNDIR="$DIR/run"
-LOGDIR="$DIR/log"
-PGDATA="$DIR/pg"
-PGSOCK="$DIR/pg-run"
-RMQ="$DIR/rabbitmq"
-NGX="$DIR/nginx"
+# The stack directory as asked for (symlinks not resolved) and as it is.
+WANT_DIR="$(case "${VETRED_STACK_DIR:-var/dev}" in
+  /*) realpath -ms -- "${VETRED_STACK_DIR}" ;;
+  *) realpath -ms -- "$REPO/${VETRED_STACK_DIR:-var/dev}" ;;
+esac)"
+set_dirs() {
+  DIR="$(realpath -m -- "$WANT_DIR")"
+  STATE="$DIR/stack.conf"
+  ENVFILE="$DIR/env"
+  RUNDIR="$DIR/run"
+  LOGDIR="$DIR/log"
+  PGDATA="$DIR/pg"
+  PGSOCK="$DIR/pg-run"
+  RMQ="$DIR/rabbitmq"
+  NGX="$DIR/nginx"
+  WEB="$REPO/web"
+}
+set_dirs
+
+# ---------------------------------------------------------------- a private home
+#
+# As root, the private PostgreSQL runs as the system user postgres and
+# nginx's workers as nobody; neither may enter a tree under a mode-700
+# home (/root on a fresh machine).  There the stack directory becomes a
+# symlink to SHARED_BASE/<hash of its path>, which both can reach, and
+# nginx serves a copy of web/ kept in it.  The home's permissions are
+# never changed.
+SHARED_BASE=/var/lib/vetred
+
+# unprivileged_can USER TEST-ARGS...: `test` as USER (false if no such user).
+unprivileged_can() {
+  local u="$1"; shift
+  getent passwd "$u" >/dev/null || return 1
+  (cd / && runuser -u "$u" -- test "$@") 2>/dev/null
+}
+# reachable PATH: postgres (when it exists) and nobody can traverse PATH,
+# or its nearest existing parent.
+reachable() {
+  local p="$1"
+  while [ ! -e "$p" ] && [ "$p" != / ]; do p="$(dirname "$p")"; done
+  unprivileged_can nobody -x "$p" || return 1
+  getent passwd postgres >/dev/null || return 0
+  unprivileged_can postgres -x "$p"
+}
+shared_dir() { printf '%s/%s' "$SHARED_BASE" "$(printf '%s' "$WANT_DIR" | sha256sum | cut -c1-16)"; }
+
+# Before anything is written: as root with an unreachable stack directory,
+# point it at its shared directory (a stale one, left by a stack directory
+# removed by hand, is stopped and wiped first).
+place_stack_dir() {
+  [ "$IS_ROOT" = 1 ] || return 0
+  [ -L "$WANT_DIR" ] && { set_dirs; return 0; }
+  reachable "$WANT_DIR" && return 0
+  local target; target="$(shared_dir)"
+  mkdir -p "$SHARED_BASE" && chmod 755 "$SHARED_BASE"
+  if [ -e "$target" ]; then
+    log "removing the stale shared directory $target"
+    VETRED_STACK_DIR="$target" "$REPO/ci/stack.sh" stop >/dev/null 2>&1 || true
+    rm -rf "$target"
+  fi
+  mkdir -p "$(dirname "$WANT_DIR")"
+  if [ -d "$WANT_DIR" ]; then
+    mv -T "$WANT_DIR" "$target"   # a directory no service could use yet
+  else
+    mkdir -p "$target"
+  fi
+  ln -s "$target" "$WANT_DIR"
+  log "$WANT_DIR is not reachable by the unprivileged service users; it now points to $target"
+  set_dirs
+}
+
+# As root, when nobody cannot read the repository's web/: a copy of the
+# pages and the Swagger UI assets in the stack directory, made each start.
+place_web() {
+  WEB="$REPO/web"
+  [ "$IS_ROOT" = 1 ] || return 0
+  unprivileged_can nobody -r "$REPO/web/index.html" && return 0
+  rm -rf "$DIR/web.new"
+  mkdir -p "$DIR/web.new/node_modules"
+  local f
+  for f in "$REPO"/web/*; do
+    [ "${f##*/}" = node_modules ] || cp -a "$f" "$DIR/web.new/"
+  done
+  [ -d "$REPO/web/node_modules/swagger-ui-dist" ] &&
+    cp -a "$REPO/web/node_modules/swagger-ui-dist" "$DIR/web.new/node_modules/"
+  chmod -R a+rX "$DIR/web.new"
+  rm -rf "$DIR/web"
+  mv -f "$DIR/web.new" "$DIR/web"
+  WEB="$DIR/web"
+}
 
 # ---------------------------------------------------------------- settings
 
@@ -285,8 +371,9 @@ sed_esc() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
 
 # ---------------------------------------------------------------- PostgreSQL
 
+# As root, from / (postgres may not enter the current directory).
 as_pg() {
-  if [ "$IS_ROOT" = 1 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$IS_ROOT" = 1 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 pg_pid() {
   local pid; pid="$(read_pid "$PGDATA/postmaster.pid")"
@@ -308,8 +395,8 @@ pg_start() {
       useradd --system --user-group --home-dir /var/lib/postgresql --no-create-home \
         --shell /usr/sbin/nologin postgres
     fi
-    runuser -u postgres -- test -x "$DIR" ||
-      die "user postgres cannot traverse $DIR; make its parent directories world-traversable (chmod o+x)"
+    unprivileged_can postgres -x "$DIR" ||
+      die "user postgres cannot traverse $DIR (set VETRED_STACK_DIR to a directory it can reach)"
     chown postgres: "$PGSOCK"
     chown postgres: "$pglog"
   fi
@@ -569,7 +656,8 @@ sealer_stop() {
 api_signature() {
   local b="$BIN/vetred-api"
   printf '%s\n' "$(stat -L -c '%d:%i:%Y:%s' "$b" 2>/dev/null)" "$API_DB_URL" "$AMQP_URL" "$API_THREADS" \
-    "$JWT_KEYS" "$COMMON_PASSWORDS" "$DATA_KEYS" "$SEARCH_KEY" "$METRICS_PORT" "$LOG_MAX" |
+    "$JWT_KEYS" "$COMMON_PASSWORDS" "$DATA_KEYS" "$SEARCH_KEY" "$METRICS_PORT" "$LOG_MAX" \
+    "${VETRED_RATE_PER_USER:-}" "${VETRED_RATE_BURST:-}" |
     sha256sum | cut -c1-16
 }
 api_pid() {
@@ -725,7 +813,7 @@ ngx_start() {
       -e "s|@TLS_CERT@|$(sed_esc "$TLS_CERT")|g" \
       -e "s|@TLS_KEY@|$(sed_esc "$TLS_KEY")|g" \
       -e "s|@STACK_DIR@|$(sed_esc "$DIR")|g" \
-      -e "s|@REPO@|$(sed_esc "$REPO")|g" \
+      -e "s|@WEB@|$(sed_esc "$WEB")|g" \
       -e "s|@API_SERVERS@|$(printf '%s' "$servers" | sed -e 's/[|&]/\\&/g')|g" \
       -e "s|@ACCESS_LOG@|$(sed_esc "$access")|g" \
       "$REPO/deploy/nginx.conf.in" >"$NGX/nginx.conf.new"
@@ -855,6 +943,7 @@ preflight() {
 
 cmd_start() {
   local t0=$SECONDS
+  place_stack_dir
   want_settings
   [ -x "$BIN/vetred-migrate" ] || die "$BIN/vetred-migrate not found or not executable: build first (make), or set VETRED_BIN"
   [ -x "$BIN/vetred-api" ] || die "$BIN/vetred-api not found or not executable: build first (make), or set VETRED_BIN"
@@ -893,6 +982,7 @@ cmd_start() {
   fi
   api_start
   sealer_start
+  place_web
   ngx_start
   wait_ready
   write_env
@@ -911,6 +1001,18 @@ cmd_stop() {
   pg_stop
   rm -f "$ENVFILE"
   log "stopped ($DIR)"
+}
+
+# stop, then remove the stack directory (and the shared one it points to).
+cmd_clean() {
+  cmd_stop
+  if [ -L "$WANT_DIR" ]; then
+    case "$DIR" in "$SHARED_BASE"/*) rm -rf "$DIR" ;; esac
+    rm -f "$WANT_DIR"
+  else
+    rm -rf "$WANT_DIR"
+  fi
+  log "removed $WANT_DIR"
 }
 
 cmd_status() {
@@ -964,8 +1066,9 @@ cmd_env() {
 case "${1:-}" in
   start) cmd_start ;;
   stop) cmd_stop ;;
+  clean) cmd_clean ;;
   status) cmd_status ;;
   env) cmd_env ;;
   rotate) load_state; rotate_logs ;;
-  *) echo "usage: ${0##*/} start|stop|status|env|rotate" >&2; exit 2 ;;
+  *) echo "usage: ${0##*/} start|stop|clean|status|env|rotate" >&2; exit 2 ;;
 esac

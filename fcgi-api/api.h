@@ -53,12 +53,14 @@ enum api_stmt {
 	STMT_AUDITORIA_LIST,
 	STMT_AUDITORIA_ESTADO,
 	STMT_AUDITORIA_RETRASO,
+	STMT_LIMITES,
 	STMT__MAX
 };
 
 extern const char *const api_sql[STMT__MAX];
 
 struct api_metrics;
+struct api_rate;
 
 /* Roles, as usuario_roles.rol and the tokens name them. */
 enum api_rol {
@@ -121,6 +123,7 @@ struct api_shared {
 	int			 rev_n;
 	char			(*rev_sid)[API_SID_LEN + 1];	/* sorted */
 	int			 rev_sid_n;
+	struct api_rate		*rate;		/* per-user budgets (limite.c) */
 };
 
 /* Per-thread context: never shared between threads. */
@@ -220,6 +223,11 @@ struct api_monitor {
 int	api_monitor_start(struct api_monitor *mon, struct api_shared *sh,
 	    char *err, size_t errlen);
 void	api_monitor_stop(struct api_monitor *mon);
+/* limite.c: the per-user request budget */
+struct api_rate	*api_rate_new(char *err, size_t errlen);
+void		 api_rate_free(struct api_rate *rl);
+int		 api_rate_load(struct api_rate *rl, struct vr_db *db);
+int		 api_rate_or_429(struct api_req *r);
 
 /* openapi_doc.c: the document, NUL-terminated at api_openapi_end */
 extern const char api_openapi_start[];

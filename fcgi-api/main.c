@@ -64,8 +64,9 @@ worker(void *arg)
 }
 
 /*
- * Reloads the token revocations (access.c) every second, on its own
- * connection, until the process stops.  *loaded is set after the first
+ * Reloads the token revocations (access.c) and the users' own request
+ * budgets (limite.c) every second, on its own connection, until the
+ * process stops.  *loaded is set after the first
  * attempt, so that main() serves no request before it.
  */
 struct revocation_arg {
@@ -89,6 +90,9 @@ revocation_loop(void *arg)
 		if (api_revocations_load(ra->sh, &db) < 0)
 			vr_log(VR_LOG_WARN, NULL, "revocations: reload failed",
 			    NULL);
+		if (api_rate_load(ra->sh->rate, &db) < 0)
+			vr_log(VR_LOG_WARN, NULL, "request budgets: reload "
+			    "failed", NULL);
 		atomic_store(&ra->loaded, 1);
 		for (i = 0; i < 10 && !stopping; i++)
 			usleep(100000);
@@ -204,6 +208,11 @@ main(int argc, char **argv)
 		    NULL);
 		return 2;
 	}
+	if ((shared.rate = api_rate_new(err, sizeof(err))) == NULL) {
+		vr_log(VR_LOG_ERROR, NULL, "bad configuration", "error", err,
+		    NULL);
+		return 2;
+	}
 	pthread_rwlock_init(&shared.rev_lock, NULL);
 	ra.sh = &shared;
 	atomic_init(&ra.loaded, 0);
@@ -260,6 +269,7 @@ main(int argc, char **argv)
 	free(ctxs);
 	free(tids);
 	api_metrics_free(shared.metrics);
+	api_rate_free(shared.rate);
 	pthread_mutex_destroy(&shared.amqp_lock);
 	vr_log(VR_LOG_INFO, NULL, "stopped", NULL);
 	return 0;

@@ -5,8 +5,10 @@
  * {name} captures, handler, the permission it requires, and whether it
  * takes a JSON body.  Dispatch answers 404 (no pattern matches the path)
  * and 405 (the path exists with other methods, listed in Allow) before any
- * handler runs, then for body routes 413 (too large), 415 (not JSON) and
- * 400 (not UTF-8, malformed, or not an object).  The OpenAPI document must
+ * handler runs, then 401 (no valid token) and 429 (the user's request
+ * budget spent, limite.c) on authenticated routes, then for body routes
+ * 413 (too large), 415 (not JSON) and 400 (not UTF-8, malformed, or not
+ * an object).  The OpenAPI document must
  * list exactly these routes; a unit test holds the two together.
  */
 #include <string.h>
@@ -242,7 +244,7 @@ api_dispatch(struct api_req *r)
 	}
 	api_route_match(r->route->pattern, r->path, r);
 	if (r->route->perm != NULL) {
-		if (api_authenticate(r) < 0)
+		if (api_authenticate(r) < 0 || api_rate_or_429(r) < 0)
 			return;
 		if (!api_allowed(r, 0)) {
 			api_forbidden(r, "Su rol no permite esta operación.");

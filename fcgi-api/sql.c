@@ -133,7 +133,7 @@ const char *const api_sql[STMT__MAX] = {
 	    " $2::timestamptz, $3::bigint, $4, $5, $6, $7::bigint, $8::int,"
 	    " $9::bigint)",
 	[STMT_AUDITORIA_ESTADO] = "SELECT auditoria_estado('', "
-	    "coalesce($1::bigint, 1), $2::bigint)",
+	    "coalesce($1::bigint, 1), $2::bigint, $3::bigint)",
 	/* The sealer's lag, for metrics: audit rows past its position
 	 * "hasta" without a seal (at most 100000 counted) and the age in
 	 * seconds of the oldest of them.  Index range on (xid, id). */
@@ -145,6 +145,8 @@ const char *const api_sql[STMT__MAX] = {
 	    "  AND NOT EXISTS (SELECT 1 FROM auditoria_sellos x"
 	    "   WHERE x.auditoria_id = a.id)"
 	    "  ORDER BY a.xid, a.id LIMIT 100000) p",
+	[STMT_LIMITES] = "SELECT usuario_id, por_segundo, rafaga FROM "
+	    "usuario_limites",
 	[STMT_USUARIO_PUT] = "SELECT actualizar_usuario($1::bigint, $2,"
 	    " $3::boolean, $4, $5::jsonb, $6::bigint[], $7::bigint, $8, $9,"
 	    " $10::inet)",

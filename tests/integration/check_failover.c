@@ -1,7 +1,9 @@
 /*
  * check_failover.c - killing one API process while requests flow: nginx
  * sends the traffic to the other one, and no request fails beyond the
- * ones the dead process held in flight.
+ * ones the dead process held in flight; and with no API process left,
+ * nginx answers problem+json 503 with Retry-After.  Runs last: it leaves
+ * the stack without API processes (ci/test.sh starts them again).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -43,21 +45,32 @@ client(void *arg)
 	return NULL;
 }
 
+/* api-n's pid from its pid file; 0 when it is not running. */
 static pid_t
-api_pid(int n)
+api_pid_if_running(int n)
 {
 	char path[1024];
 	FILE *f;
 	long pid = 0;
 
 	snprintf(path, sizeof(path), "%s/run/api-%d.pid", stack_dir(), n);
-	f = fopen(path, "r");
-	ck_assert_msg(f != NULL, "no pid file %s", path);
-	ck_assert_int_eq(fscanf(f, "%ld", &pid), 1);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fscanf(f, "%ld", &pid) != 1)
+		pid = 0;
 	fclose(f);
-	ck_assert_int_gt(pid, 1);
-	ck_assert_msg(kill((pid_t)pid, 0) == 0, "api-%d is not running", n);
+	if (pid <= 1 || kill((pid_t)pid, 0) != 0)
+		return 0;
 	return (pid_t)pid;
+}
+
+static pid_t
+api_pid(int n)
+{
+	pid_t pid = api_pid_if_running(n);
+
+	ck_assert_msg(pid > 0, "api-%d is not running", n);
+	return pid;
 }
 
 START_TEST(killing_one_api_process_loses_nothing)
@@ -98,6 +111,41 @@ START_TEST(killing_one_api_process_loses_nothing)
 }
 END_TEST
 
+/*
+ * Every API process stopped (SIGTERM: a clean exit, coverage written):
+ * nginx finds no upstream and answers its own problem+json, 503 with
+ * Retry-After, for the API and for its health checks alike.
+ */
+START_TEST(api_down_is_503_problem)
+{
+	static const char *const paths[] = { "/api/v1/sedes", "/ready",
+	    "/health" };
+	pid_t pid[2];
+	struct http_resp r;
+	char ra[16];
+	int i, j;
+
+	for (i = 0; i < 2; i++)
+		if ((pid[i] = api_pid_if_running(i + 1)) > 0)
+			ck_assert_int_eq(kill(pid[i], SIGTERM), 0);
+	for (i = 0; i < 2; i++)
+		for (j = 0; pid[i] > 0 && j < 150 && kill(pid[i], 0) == 0; j++)
+			usleep(100000);
+	for (i = 0; i < 2; i++)
+		ck_assert_msg(pid[i] == 0 || kill(pid[i], 0) != 0,
+		    "api-%d did not stop", i + 1);
+	for (i = 0; i < 3; i++) {
+		http_get(paths[i], &r);
+		assert_problem(&r, 503, "no-disponible");
+		ck_assert_ptr_nonnull(http_header(&r, "Retry-After", ra,
+		    sizeof(ra)));
+		ck_assert_int_ge(atoi(ra), 1);
+		ck_assert_ptr_nonnull(json_s(r.json, "request_id"));
+		http_free(&r);
+	}
+}
+END_TEST
+
 Suite *
 failover_suite(void)
 {
@@ -106,6 +154,7 @@ failover_suite(void)
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, killing_one_api_process_loses_nothing);
+	tcase_add_test(tc, api_down_is_503_problem);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -160,7 +160,7 @@ http_req(const char *method, const char *path, const char *ctype,
     const char *body, size_t len, const char *const *extra,
     struct http_resp *out)
 {
-	char url[2048];
+	char url[16384];	/* room for a URI past nginx's limit */
 
 	snprintf(url, sizeof(url), "%s%s", http_base(), path);
 	http_req_url(method, url, ctype, body, len, extra, out);

@@ -1,6 +1,7 @@
 /*
  * check_router.c - fcgi-api/router.c (route matching, dispatch with its
- * 404/405/413/415/400 answers) and the reading side of fcgi-api/http.c
+ * 404/405/413/415/400 answers), the per-user request budget it applies
+ * (fcgi-api/limite.c: 429) and the reading side of fcgi-api/http.c
  * (percent-decoding, query parameters, request bodies, api_serve).
  *
  * Requests are served through in-memory FastCGI streams: the response is
@@ -521,6 +522,102 @@ START_TEST(dispatch_requires_token)
 }
 END_TEST
 
+/*
+ * A budget of 2 requests at once, 1 a second: the third request at once
+ * is 429 with Retry-After before the handler runs; none applies to
+ * public routes.
+ */
+START_TEST(dispatch_budget_429)
+{
+	char err[128];
+	cJSON *j;
+	int i;
+
+	setenv("VETRED_RATE_PER_USER", "1", 1);
+	setenv("VETRED_RATE_BURST", "2", 1);
+	f->shared.rate = api_rate_new(err, sizeof(err));
+	unsetenv("VETRED_RATE_PER_USER");
+	unsetenv("VETRED_RATE_BURST");
+	ck_assert_ptr_nonnull(f->shared.rate);
+	for (i = 0; i < 2; i++) {
+		f->out.wrNext = f->obuf;
+		api_dispatch(req("GET", "/api/v1/sedes/0", "", 0));
+		assert_problem(400, "id-invalido");
+	}
+	f->out.wrNext = f->obuf;
+	api_dispatch(req("GET", "/api/v1/sedes/0", "", 0));
+	assert_problem(429, "demasiadas-solicitudes");
+	ck_assert_ptr_nonnull(strstr(response(), "\r\nRetry-After: 1\r\n"));
+	j = json_of();
+	ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(j, "detail")
+	    ->valuestring, "1 solicitudes por segundo"));
+	cJSON_Delete(j);
+	f->out.wrNext = f->obuf;
+	api_dispatch(req("GET", "/health", "", 0));
+	ck_assert_int_eq(status_of(), 200);
+	api_rate_free(f->shared.rate);
+	f->shared.rate = NULL;
+}
+END_TEST
+
+/*
+ * Far more users than buckets: each new user still starts with a full
+ * bucket (an old one is reused), a spent user waits, and a budget of 0
+ * means none.
+ */
+START_TEST(budget_buckets_reused)
+{
+	struct api_rate *rl;
+	struct api_req *r;
+	char err[128];
+	long long uid;
+
+	setenv("VETRED_RATE_PER_USER", "1", 1);
+	setenv("VETRED_RATE_BURST", "1", 1);
+	rl = api_rate_new(err, sizeof(err));
+	ck_assert_ptr_nonnull(rl);
+	f->shared.rate = rl;
+	for (uid = 1; uid <= 20000; uid++) {
+		r = req("GET", "/api/v1/sedes/0", "", 0);
+		r->auth.uid = uid;
+		f->out.wrNext = f->obuf;
+		ck_assert_int_eq(api_rate_or_429(r), 0);
+	}
+	r = req("GET", "/api/v1/sedes/0", "", 0);
+	r->auth.uid = 20000;
+	f->out.wrNext = f->obuf;
+	ck_assert_int_lt(api_rate_or_429(r), 0);
+	assert_problem(429, "demasiadas-solicitudes");
+	api_rate_free(rl);
+	f->shared.rate = NULL;
+
+	setenv("VETRED_RATE_PER_USER", "0", 1);
+	unsetenv("VETRED_RATE_BURST");
+	rl = api_rate_new(err, sizeof(err));
+	ck_assert_ptr_nonnull(rl);
+	f->shared.rate = rl;
+	for (uid = 0; uid < 10; uid++) {
+		r = req("GET", "/api/v1/sedes/0", "", 0);
+		r->auth.uid = 7;
+		ck_assert_int_eq(api_rate_or_429(r), 0);
+	}
+	api_rate_free(rl);
+	f->shared.rate = NULL;
+	api_rate_free(NULL);
+
+	/* Malformed budgets are refused at start. */
+	setenv("VETRED_RATE_PER_USER", "-1", 1);
+	ck_assert_ptr_null(api_rate_new(err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "VETRED_RATE_PER_USER"));
+	setenv("VETRED_RATE_PER_USER", "10", 1);
+	setenv("VETRED_RATE_BURST", "0", 1);
+	ck_assert_ptr_null(api_rate_new(err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "VETRED_RATE_BURST"));
+	unsetenv("VETRED_RATE_PER_USER");
+	unsetenv("VETRED_RATE_BURST");
+}
+END_TEST
+
 /* A verified token is remembered by the thread; revocation still holds. */
 START_TEST(dispatch_token_memo)
 {
@@ -944,6 +1041,8 @@ router_suite(void)
 	tcase_add_test(tc, dispatch_revoked_session);
 	tcase_add_test(tc, dispatch_bad_session_claims);
 	tcase_add_test(tc, dispatch_token_memo);
+	tcase_add_test(tc, dispatch_budget_429);
+	tcase_add_test(tc, budget_buckets_reused);
 	tcase_add_test(tc, body_ok_reaches_handler);
 	tcase_add_test(tc, body_413);
 	tcase_add_test(tc, body_415);
