@@ -18,15 +18,31 @@ struct reason {
 	const char	*text;
 };
 
+/*
+ * RFC 9110 reason phrases of every status the API (and its database
+ * functions) can answer, and the neighbours a handler may come to use;
+ * a unit test walks the statuses of the sources and of the OpenAPI
+ * document and fails on one missing here.
+ */
 static const struct reason reasons[] = {
-	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
+	{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" },
+	{ 204, "No Content" }, { 301, "Moved Permanently" },
+	{ 302, "Found" }, { 303, "See Other" }, { 304, "Not Modified" },
+	{ 307, "Temporary Redirect" }, { 308, "Permanent Redirect" },
 	{ 400, "Bad Request" }, { 401, "Unauthorized" },
 	{ 403, "Forbidden" }, { 404, "Not Found" },
-	{ 405, "Method Not Allowed" }, { 409, "Conflict" },
-	{ 413, "Content Too Large" }, { 415, "Unsupported Media Type" },
-	{ 422, "Unprocessable Content" }, { 429, "Too Many Requests" },
-	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
-	{ 504, "Gateway Timeout" },
+	{ 405, "Method Not Allowed" }, { 406, "Not Acceptable" },
+	{ 408, "Request Timeout" }, { 409, "Conflict" }, { 410, "Gone" },
+	{ 411, "Length Required" }, { 412, "Precondition Failed" },
+	{ 413, "Content Too Large" }, { 414, "URI Too Long" },
+	{ 415, "Unsupported Media Type" }, { 416, "Range Not Satisfiable" },
+	{ 417, "Expectation Failed" }, { 421, "Misdirected Request" },
+	{ 422, "Unprocessable Content" }, { 426, "Upgrade Required" },
+	{ 428, "Precondition Required" }, { 429, "Too Many Requests" },
+	{ 431, "Request Header Fields Too Large" },
+	{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
+	{ 502, "Bad Gateway" }, { 503, "Service Unavailable" },
+	{ 504, "Gateway Timeout" }, { 505, "HTTP Version Not Supported" },
 };
 
 const char *
