@@ -26,6 +26,7 @@ enum api_stmt {
 	STMT_SEDES_LIST,
 	STMT_SEDE_GET,
 	STMT_SEDE_CREAR,
+	STMT_CONSULTORIOS_LIST,
 	STMT_TZ_VALID,
 	STMT_RESERVAR,
 	STMT_CITA_GET,
@@ -281,6 +282,7 @@ void	api_paciente_historial(struct api_req *r);
 void	api_sedes_list(struct api_req *r);
 void	api_sede_get(struct api_req *r);
 void	api_sede_create(struct api_req *r);
+void	api_consultorios_list(struct api_req *r);
 
 double	api_now(void);
 

@@ -25,6 +25,8 @@ const struct api_route api_routes[] = {
 	{ "GET", "/api/v1/sedes", api_sedes_list, "sedes.leer", 0 },
 	{ "POST", "/api/v1/sedes", api_sede_create, "sedes.crear", 1 },
 	{ "GET", "/api/v1/sedes/{id}", api_sede_get, "sedes.leer", 0 },
+	{ "GET", "/api/v1/sedes/{id}/consultorios", api_consultorios_list,
+	    "sedes.leer", 0 },
 	{ "GET", "/api/v1/veterinarios", api_veterinarios_list, "agenda.leer",
 	    0 },
 	{ "GET", "/api/v1/disponibilidad", api_disponibilidad, "agenda.leer",

@@ -31,6 +31,12 @@ const char *const api_sql[STMT__MAX] = {
 	    "SELECT crear_sede($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9,"
 	    " $10::inet)",
 
+	/* $1 sede: its rooms by id; no row when the site does not exist */
+	[STMT_CONSULTORIOS_LIST] =
+	    "SELECT coalesce((SELECT json_agg(c ORDER BY c.id) FROM"
+	    " (SELECT id, sede_id, nombre, tipo, activo FROM consultorios"
+	    "  WHERE sede_id = s.id) c), '[]') FROM sedes s WHERE s.id = $1::bigint",
+
 	/* $1 time zone name */
 	[STMT_TZ_VALID] =
 	    "SELECT 1 FROM pg_timezone_names WHERE name = $1",

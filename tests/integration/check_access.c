@@ -111,6 +111,8 @@ request_for(const char *method, const char *path, long long sede,
 		*ok = 201;
 	} else if (strcmp(path, "/api/v1/sedes/{id}") == 0)
 		snprintf(url, n, "/api/v1/sedes/%lld", sede);
+	else if (strcmp(path, "/api/v1/sedes/{id}/consultorios") == 0)
+		snprintf(url, n, "/api/v1/sedes/%lld/consultorios", sede);
 	else if (strcmp(path, "/api/v1/veterinarios") == 0)
 		snprintf(url, n, "%s?sede_id=%lld", path, sede);
 	else if (strcmp(path, "/api/v1/disponibilidad") == 0) {
