@@ -189,6 +189,7 @@ void	api_problem_hdr(struct api_req *r, int status, const char *slug,
 	    const char *headers);
 void	api_db_problem(struct api_req *r, int err);
 int	api_id_or_400(struct api_req *r, int capture, long long *id);
+int	api_idempotency_key_or_400(struct api_req *r, const char **key);
 const char *api_reason(int status);
 
 /* metrics.c */

@@ -254,6 +254,35 @@ api_db_problem(struct api_req *r, int err)
 	}
 }
 
+/*
+ * The Idempotency-Key header: 1-255 visible ASCII characters.  0 with
+ * *key NULL when absent; < 0 with the 400 answered when malformed.
+ */
+int
+api_idempotency_key_or_400(struct api_req *r, const char **key)
+{
+	const char *k = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", r->fcgx->envp);
+	size_t i, n;
+	cJSON *errs;
+
+	*key = NULL;
+	if (k == NULL)
+		return 0;
+	n = strlen(k);
+	for (i = 0; i < n && k[i] > ' ' && k[i] <= '~'; i++)
+		;
+	if (n == 0 || n > 255 || i != n) {
+		errs = cJSON_CreateArray();
+		vr_json_error(errs, "Idempotency-Key",
+		    "de 1 a 255 caracteres ASCII visibles");
+		api_problem(r, 400, "idempotencia", "Cabecera inválida",
+		    "La cabecera Idempotency-Key no es válida.", errs);
+		return -1;
+	}
+	*key = k;
+	return 0;
+}
+
 /* The capture as a positive bigint id, or a 400 answered. */
 int
 api_id_or_400(struct api_req *r, int capture, long long *id)

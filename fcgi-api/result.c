@@ -162,6 +162,8 @@ api_reply_result(struct api_req *r, PGresult *res,
 		cJSON_AddItemToObject(p, "errors", e);
 	if ((e = cJSON_DetachItemFromObject(v, "conflicto")) != NULL)
 		cJSON_AddItemToObject(p, "conflicto", e);
+	if ((e = cJSON_DetachItemFromObject(v, "paciente_existente")) != NULL)
+		cJSON_AddItemToObject(p, "paciente_existente", e);
 	cJSON_Delete(v);
 	api_send_problem(r, p, NULL);
 }

@@ -88,10 +88,12 @@ const char *const api_sql[STMT__MAX] = {
 	    " $4::int, $5::int)",
 
 	/* $1 propietario_id, $2 owner (jsonb), $3 patient (jsonb),
-	 * $4 usuario, $5 rol, $6 request_id, $7 ip */
+	 * $4 usuario, $5 rol, $6 request_id, $7 ip, $8 idempotency key,
+	 * $9 SHA-256 of the body (hex), $10 duplicado_intencional
+	 * (db/migrations/0020_registro_idempotente.sql) */
 	[STMT_PACIENTE_REGISTRO] =
-	    "SELECT registrar_paciente($1::bigint, $2::jsonb, $3::jsonb,"
-	    " $4::bigint, $5, $6, $7::inet)",
+	    "SELECT registrar_paciente_unico($1::bigint, $2::jsonb, $3::jsonb,"
+	    " $4::bigint, $5, $6, $7::inet, $8, decode($9, 'hex'), $10::boolean)",
 
 	/* $1 id */
 	/* Reads of clinical records write their audit row: $2-$5 who. */
