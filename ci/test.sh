@@ -23,6 +23,9 @@ export VETRED_EPMD_PORT="${VETRED_TEST_EPMD_PORT:-19369}"
 export VETRED_API_PROCS=2
 export VETRED_SEED=1
 export VETRED_SEAL_INTERVAL_S=2
+# An origin a browser front end would call from (the CORS tests use the
+# first one and an unlisted one).
+export VETRED_CORS_ORIGINS="${VETRED_CORS_ORIGINS:-https://agenda.vetred.test,http://localhost:5173}"
 # A sourced env file of another stack must not point the tests elsewhere.
 unset VETRED_DATABASE_URL VETRED_AMQP_URL VETRED_JWT_KEYS VETRED_API_DATABASE_URL VETRED_DATA_KEYS VETRED_SEARCH_KEY
 COVERAGE_MIN="${VETRED_COVERAGE_MIN:-90}"

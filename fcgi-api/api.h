@@ -114,6 +114,8 @@ struct api_shared {
 	pthread_rwlock_t	 rev_lock;	/* guards the two below */
 	struct api_revocation	*rev;
 	int			 rev_n;
+	char			**cors;		/* allowed origins (cors.c) */
+	int			 ncors;
 };
 
 /* Per-thread context: never shared between threads. */
@@ -139,6 +141,7 @@ struct api_req {
 	const char		*content_type;
 	const char		*request_id;
 	const char		*remote_addr;
+	const char		*cors_origin;	/* Origin, when allowed */
 	long			 content_length;
 	char			*body;
 	size_t			 body_len;
@@ -191,6 +194,14 @@ void	api_db_problem(struct api_req *r, int err);
 int	api_id_or_400(struct api_req *r, int capture, long long *id);
 int	api_idempotency_key_or_400(struct api_req *r, const char **key);
 const char *api_reason(int status);
+
+/* cors.c */
+int	api_cors_origin_valid(const char *s, size_t n);
+int	api_cors_init(struct api_shared *sh, char *err, size_t errlen);
+void	api_cors_free(struct api_shared *sh);
+const char *api_cors_origin(const struct api_shared *sh, const char *origin);
+void	api_cors_headers(const struct api_req *r, struct vr_buf *b);
+void	api_cors_preflight(struct api_req *r, const char *allow);
 
 /* metrics.c */
 struct api_metrics	*api_metrics_new(int nroutes);

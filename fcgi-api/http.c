@@ -87,6 +87,7 @@ api_reply(struct api_req *r, int status, const char *type, const char *body,
 	if (type != NULL)
 		vr_buf_printf(b, "Content-Type: %s\r\n", type);
 	vr_buf_puts(b, "Cache-Control: no-store\r\n");
+	api_cors_headers(r, b);
 	if (headers != NULL)
 		vr_buf_puts(b, headers);
 	vr_buf_puts(b, "\r\n");
@@ -441,6 +442,8 @@ api_serve(struct api_ctx *ctx, FCGX_Request *fr)
 		r.request_id = vr_arena_printf(r.arena, "%d-%08lx", ctx->id,
 		    (unsigned long)random());
 	r.remote_addr = param(fr, "REMOTE_ADDR", "");
+	r.cors_origin = api_cors_origin(ctx->shared, param(fr, "HTTP_ORIGIN",
+	    NULL));
 	len = param(fr, "CONTENT_LENGTH", "");
 	r.content_length = *len ? strtol(len, &end, 10) : 0;
 	if (*len && (*end != '\0' || r.content_length < 0))

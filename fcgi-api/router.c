@@ -6,7 +6,9 @@
  * takes a JSON body.  Dispatch answers 404 (no pattern matches the path)
  * and 405 (the path exists with other methods, listed in Allow) before any
  * handler runs, then for body routes 413 (too large), 415 (not JSON) and
- * 400 (not UTF-8, malformed, or not an object).  The OpenAPI document must
+ * 400 (not UTF-8, malformed, or not an object).  A CORS preflight (OPTIONS
+ * with Origin and Access-Control-Request-Method) is answered by cors.c
+ * with the path's methods instead of the 405.  The OpenAPI document must
  * list exactly these routes; a unit test holds the two together.
  */
 #include <string.h>
@@ -230,6 +232,13 @@ api_dispatch(struct api_req *r)
 				    sizeof(allow) - alen, "%s%s",
 				    alen ? ", " : "", api_routes[i].method);
 		}
+	}
+	if (r->route == NULL && strcmp(r->method, "OPTIONS") == 0 &&
+	    FCGX_GetParam("HTTP_ORIGIN", r->fcgx->envp) != NULL &&
+	    FCGX_GetParam("HTTP_ACCESS_CONTROL_REQUEST_METHOD",
+	    r->fcgx->envp) != NULL) {
+		api_cors_preflight(r, path_found ? allow : "");
+		return;
 	}
 	if (r->route == NULL) {
 		if (!path_found) {

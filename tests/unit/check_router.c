@@ -772,6 +772,45 @@ START_TEST(reason_phrases_of_every_status_answered)
 }
 END_TEST
 
+/* ---- cors.c ----------------------------------------------------- */
+
+START_TEST(cors_origins_parsed_and_checked)
+{
+	static const char *const bad[] = { "*", "https://a.pe/", "a.pe",
+	    "ftp://a.pe", "https://A.pe", "https://a.pe:", "https://a.pe:123456",
+	    "https://a.pe/x", "https://", "https://.a.pe", "https://a.pe.",
+	    "https://a.pe:8x", "https://a.pe,null", NULL };
+	struct api_shared sh;
+	char err[256];
+	int i;
+
+	memset(&sh, 0, sizeof(sh));
+	unsetenv("VETRED_CORS_ORIGINS");
+	ck_assert_int_eq(api_cors_init(&sh, err, sizeof(err)), 0);
+	ck_assert_int_eq(sh.ncors, 0);
+	ck_assert_ptr_null(api_cors_origin(&sh, "https://a.pe"));
+	setenv("VETRED_CORS_ORIGINS", " https://a.pe , ,http://localhost:5173,"
+	    "https://x-1.b.pe:8443", 1);
+	ck_assert_int_eq(api_cors_init(&sh, err, sizeof(err)), 0);
+	ck_assert_int_eq(sh.ncors, 3);
+	ck_assert_str_eq(api_cors_origin(&sh, "https://a.pe"), "https://a.pe");
+	ck_assert_ptr_nonnull(api_cors_origin(&sh, "http://localhost:5173"));
+	ck_assert_ptr_nonnull(api_cors_origin(&sh, "https://x-1.b.pe:8443"));
+	ck_assert_ptr_null(api_cors_origin(&sh, "https://a.pe:443"));
+	ck_assert_ptr_null(api_cors_origin(&sh, "http://a.pe"));
+	ck_assert_ptr_null(api_cors_origin(&sh, NULL));
+	api_cors_free(&sh);
+	for (i = 0; bad[i] != NULL; i++) {
+		setenv("VETRED_CORS_ORIGINS", bad[i], 1);
+		ck_assert_msg(api_cors_init(&sh, err, sizeof(err)) < 0,
+		    "accepted %s", bad[i]);
+		ck_assert_ptr_nonnull(strstr(err, "VETRED_CORS_ORIGINS"));
+		ck_assert_int_eq(sh.ncors, 0);
+	}
+	unsetenv("VETRED_CORS_ORIGINS");
+}
+END_TEST
+
 START_TEST(db_problem_statuses)
 {
 	static const struct {
@@ -972,6 +1011,7 @@ router_suite(void)
 	tcase_add_test(tc, reason_phrases);
 	tcase_add_test(tc, reason_phrases_of_every_status_answered);
 	tcase_add_test(tc, db_problem_statuses);
+	tcase_add_test(tc, cors_origins_parsed_and_checked);
 	tcase_add_test(tc, json_answer);
 	tcase_add_test(tc, serve_get_with_query);
 	tcase_add_test(tc, serve_defaults_and_404);
