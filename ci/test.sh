@@ -7,7 +7,9 @@
 #  3. runs the Check unit suites and the integration suites (real HTTP
 #     through nginx, real SQL, real AMQP) against the coverage binaries,
 #     then again against the sanitizer binaries;
-#  4. validates the compose packaging;
+#  4. runs the README's walk-through (docs/walkthrough.sh) against each
+#     stack, checks the README shows its steps as they are, and validates
+#     the compose packaging;
 #  5. stops the stack (the API processes exit normally, writing coverage)
 #     and fails when line coverage of our C code is under 90%.
 # Usage: ci/test.sh [--coverage-only]   (the latter: only step 5's report)
@@ -73,6 +75,8 @@ for mode in cov asan; do
   "build/$mode/integration-tests" || failed=1
   # The failover suite killed api-1: start it again for the next pass.
   VETRED_BIN="build/$mode" ci/stack.sh start >/dev/null
+  say "walk-through of the README ($mode)"
+  bash docs/walkthrough.sh "$VETRED_HTTP_URL" || failed=1
 done
 ci/stack.sh stop
 
@@ -84,6 +88,16 @@ if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
   failed=1
 else
   echo "none"
+fi
+
+say "the README shows the walk-through's steps as they are"
+steps() { sed -n '/^# >>> steps/,/^# <<< steps/p' "$1"; }
+if [ -z "$(steps docs/walkthrough.sh)" ] ||
+    ! diff -u <(steps docs/walkthrough.sh) <(steps README.md); then
+  echo "README.md: the steps between '# >>> steps' and '# <<< steps' must be docs/walkthrough.sh's"
+  failed=1
+else
+  echo "same"
 fi
 
 say "compose packaging"
