@@ -201,7 +201,7 @@ int	api_cors_init(struct api_shared *sh, char *err, size_t errlen);
 void	api_cors_free(struct api_shared *sh);
 const char *api_cors_origin(const struct api_shared *sh, const char *origin);
 void	api_cors_headers(const struct api_req *r, struct vr_buf *b);
-void	api_cors_preflight(struct api_req *r, const char *allow);
+void	api_cors_preflight_headers(const char *allow, char *out, size_t n);
 
 /* metrics.c */
 struct api_metrics	*api_metrics_new(int nroutes);

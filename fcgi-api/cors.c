@@ -7,11 +7,13 @@
  * Access-Control-Allow-Origin with that origin, Allow-Credentials and
  * Vary: Origin on its answer, whatever the answer is; any other origin
  * gets no CORS header at all, so a browser keeps the answer from the page.
- * A preflight (OPTIONS with Access-Control-Request-Method) is answered
- * here, before the route table: 204 with the path's methods, the request
+ * A preflight (OPTIONS with Access-Control-Request-Method) is answered by
+ * the router, before any route: 204 with the path's methods, the request
  * headers the API reads and a Max-Age for a listed origin; 403 problem+json
  * without CORS headers for any other; 404 for a path that does not exist.
  * There is no wildcard: credentials (the bearer token) and "*" do not mix.
+ * This file only decides and formats: http.c writes the headers into
+ * every answer, router.c answers the preflight.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,28 +134,13 @@ api_cors_headers(const struct api_req *r, struct vr_buf *b)
 }
 
 /*
- * A preflight, answered; allow: the path's methods ("" when no route has
- * the path).  Called by the router for OPTIONS with
- * Access-Control-Request-Method and an Origin.
+ * The headers of the 204 to a preflight from a listed origin, into out;
+ * allow: the methods of the path.
  */
 void
-api_cors_preflight(struct api_req *r, const char *allow)
+api_cors_preflight_headers(const char *allow, char *out, size_t n)
 {
-	char hdr[512];
-
-	if (r->cors_origin == NULL) {
-		api_problem(r, 403, "origen-no-permitido", "Origen no permitido",
-		    "Este origen no está autorizado a llamar a la API desde un "
-		    "navegador.", NULL);
-		return;
-	}
-	if (*allow == '\0') {
-		api_problem(r, 404, "no-encontrado", "No encontrado",
-		    "No existe un recurso en esta ruta.", NULL);
-		return;
-	}
-	snprintf(hdr, sizeof(hdr), "Access-Control-Allow-Methods: %s\r\n"
+	snprintf(out, n, "Access-Control-Allow-Methods: %s\r\n"
 	    "Access-Control-Allow-Headers: " CORS_HEADERS "\r\n"
 	    "Access-Control-Max-Age: " CORS_MAX_AGE "\r\n", allow);
-	api_reply(r, 204, NULL, NULL, 0, hdr);
 }

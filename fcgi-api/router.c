@@ -194,6 +194,27 @@ body_or_4xx(struct api_req *r)
 	return 0;
 }
 
+/* A CORS preflight (cors.c); allow: the path's methods, "" for none. */
+static void
+preflight(struct api_req *r, const char *allow)
+{
+	char hdr[512];
+
+	if (r->cors_origin == NULL) {
+		api_problem(r, 403, "origen-no-permitido", "Origen no permitido",
+		    "Este origen no está autorizado a llamar a la API desde un "
+		    "navegador.", NULL);
+		return;
+	}
+	if (*allow == '\0') {
+		api_problem(r, 404, "no-encontrado", "No encontrado",
+		    "No existe un recurso en esta ruta.", NULL);
+		return;
+	}
+	api_cors_preflight_headers(allow, hdr, sizeof(hdr));
+	api_reply(r, 204, NULL, NULL, 0, hdr);
+}
+
 static int
 has_capture(const char *pattern)
 {
@@ -237,7 +258,7 @@ api_dispatch(struct api_req *r)
 	    FCGX_GetParam("HTTP_ORIGIN", r->fcgx->envp) != NULL &&
 	    FCGX_GetParam("HTTP_ACCESS_CONTROL_REQUEST_METHOD",
 	    r->fcgx->envp) != NULL) {
-		api_cors_preflight(r, path_found ? allow : "");
+		preflight(r, path_found ? allow : "");
 		return;
 	}
 	if (r->route == NULL) {
