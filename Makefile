@@ -18,7 +18,7 @@ API_SRCS = fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/agenda.c fcgi-api/pacientes.c fcgi-api/openapi_doc.c \
 	   fcgi-api/auth.c fcgi-api/access.c fcgi-api/usuarios.c \
 	   fcgi-api/auditoria.c fcgi-api/monitor.c \
-	   fcgi-api/limite.c
+	   fcgi-api/limite.c fcgi-api/cors.c
 API_MAIN = fcgi-api/main.c
 
 MIGRATE_SRCS = db/migrate.c
@@ -39,6 +39,7 @@ INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_system.c \
 	     tests/integration/check_errors.c \
 	     tests/integration/check_sedes.c \
+	     tests/integration/check_cors.c \
 	     tests/integration/fixtures.c \
 	     tests/integration/check_pacientes.c \
 	     tests/integration/check_citas.c \

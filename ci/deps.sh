@@ -19,7 +19,7 @@ PKGS=(
   # local stack
   postgresql-15 postgresql-client-15 rabbitmq-server nginx-light
   # tests, coverage, benchmarks
-  curl gcovr wrk prometheus docker-compose procps
+  curl jq gcovr wrk prometheus docker-compose procps
   # browser test of the docs page
   chromium
 )

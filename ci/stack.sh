@@ -49,6 +49,8 @@
 #                           <stack dir>/keys/dev1.key, made on first start
 #   VETRED_DATA_KEYS        kid=path,... of the column keys (32 bytes);
 #                           unset: <stack dir>/keys/datos1.key
+#   VETRED_CORS_ORIGINS     origins allowed to call the API from a browser
+#                           (passed through to vetred-api; unset: none)
 #   VETRED_SEARCH_KEY       kid=path of the search (HMAC) key; unset:
 #                           <stack dir>/keys/busqueda.key
 #
@@ -217,6 +219,7 @@ want_settings() {
   JWT_KEYS="${VETRED_JWT_KEYS:-dev1=$KEYDIR/dev1.key}"
   DATA_KEYS="${VETRED_DATA_KEYS:-datos1=$KEYDIR/datos1.key}"
   SEARCH_KEY="${VETRED_SEARCH_KEY:-busqueda=$KEYDIR/busqueda.key}"
+  CORS_ORIGINS="${VETRED_CORS_ORIGINS:-}"
   COMMON_PASSWORDS="$(abspath "${VETRED_COMMON_PASSWORDS_FILE:-data/contrasenas-comunes.txt}")"
 
   # The services talk to the private cluster over its unix socket (cheaper
@@ -657,7 +660,7 @@ api_signature() {
   local b="$BIN/vetred-api"
   printf '%s\n' "$(stat -L -c '%d:%i:%Y:%s' "$b" 2>/dev/null)" "$API_DB_URL" "$AMQP_URL" "$API_THREADS" \
     "$JWT_KEYS" "$COMMON_PASSWORDS" "$DATA_KEYS" "$SEARCH_KEY" "$METRICS_PORT" "$LOG_MAX" \
-    "${VETRED_RATE_PER_USER:-}" "${VETRED_RATE_BURST:-}" |
+    "${VETRED_RATE_PER_USER:-}" "${VETRED_RATE_BURST:-}" "$CORS_ORIGINS" |
     sha256sum | cut -c1-16
 }
 api_pid() {
@@ -738,6 +741,7 @@ api_start() {
       VETRED_DATA_KEYS="$DATA_KEYS" VETRED_SEARCH_KEY="$SEARCH_KEY" \
       VETRED_METRICS_ADDR="127.0.0.1:$(metrics_port "$i")" \
       VETRED_LOG_FILE="$LOGDIR/api-$i.log" VETRED_LOG_MAX_BYTES="$LOG_MAX" \
+      VETRED_CORS_ORIGINS="$CORS_ORIGINS" \
       "$BIN/vetred-api" </dev/null >>"$LOGDIR/api-$i.log" 2>&1 &
     echo $! >"$RUNDIR/api-$i.pid"
     echo "$sig" >"$RUNDIR/api-$i.sig"
@@ -913,6 +917,7 @@ write_env() {
     printf 'export VETRED_SEARCH_KEY=%q\n' "$SEARCH_KEY"
     printf 'export VETRED_API_DATABASE_URL=%q\n' "$API_DB_URL"
     printf 'export VETRED_METRICS_URLS=%q\n' "$(metrics_urls)"
+    printf 'export VETRED_CORS_ORIGINS=%q\n' "$CORS_ORIGINS"
   } >"$ENVFILE.tmp"
   mv -f "$ENVFILE.tmp" "$ENVFILE"
 }

@@ -11,8 +11,10 @@
 #     (tests/compose/fcgi_get.py, primera_cita.py), checks that every line
 #     the services logged is JSON, starts a second stack from a clone under
 #     a mode-700 directory (as root: /root on a fresh machine), checks that
-#     the documents link only inside the repository, and validates the
-#     compose packaging;
+#     the documents link only inside the repository, runs the README's
+#     walk-through (docs/walkthrough.sh) against each stack, checks the
+#     README shows its steps as they are, and validates the compose
+#     packaging;
 #  5. stops the stack (the API processes exit normally, writing coverage)
 #     and fails when line coverage of our C code is under 90%.
 # Usage: ci/test.sh [--coverage-only]   (the latter: only step 5's report)
@@ -32,6 +34,10 @@ export VETRED_SEAL_INTERVAL_S=2
 # budget no suite meets (the buckets still run on every request); the
 # budget's own test gives its user a small one (usuario_limites).
 export VETRED_RATE_PER_USER=1000000 VETRED_RATE_BURST=4000000
+
+# An origin a browser front end would call from (the CORS tests use the
+# first one and an unlisted one).
+export VETRED_CORS_ORIGINS="${VETRED_CORS_ORIGINS:-https://agenda.vetred.test,http://localhost:5173}"
 # A sourced env file of another stack must not point the tests elsewhere.
 unset VETRED_DATABASE_URL VETRED_AMQP_URL VETRED_JWT_KEYS VETRED_API_DATABASE_URL VETRED_DATA_KEYS VETRED_SEARCH_KEY
 COVERAGE_MIN="${VETRED_COVERAGE_MIN:-90}"
@@ -79,6 +85,8 @@ for mode in cov asan; do
   "build/$mode/integration-tests" || failed=1
   # The failover suite killed api-1: start it again for the next pass.
   VETRED_BIN="build/$mode" ci/stack.sh start >/dev/null
+  say "walk-through of the README ($mode)"
+  bash docs/walkthrough.sh "$VETRED_HTTP_URL" || failed=1
 done
 
 # What the CI compose job does against `docker compose up`, here against
@@ -117,6 +125,16 @@ VETRED_BIN=build/cov bash tests/stack/check_private_home.sh || failed=1
 
 say "documents link only inside the repository"
 python3 tests/docs/check_links.py || failed=1
+
+say "the README shows the walk-through's steps as they are"
+steps() { sed -n '/^# >>> steps/,/^# <<< steps/p' "$1"; }
+if [ -z "$(steps docs/walkthrough.sh)" ] ||
+    ! diff -u <(steps docs/walkthrough.sh) <(steps README.md); then
+  echo "README.md: the steps between '# >>> steps' and '# <<< steps' must be docs/walkthrough.sh's"
+  failed=1
+else
+  echo "same"
+fi
 
 say "compose packaging"
 bash tests/compose/check_compose.sh || failed=1

@@ -26,6 +26,7 @@ enum api_stmt {
 	STMT_SEDES_LIST,
 	STMT_SEDE_GET,
 	STMT_SEDE_CREAR,
+	STMT_CONSULTORIOS_LIST,
 	STMT_TZ_VALID,
 	STMT_RESERVAR,
 	STMT_CITA_GET,
@@ -124,6 +125,8 @@ struct api_shared {
 	char			(*rev_sid)[API_SID_LEN + 1];	/* sorted */
 	int			 rev_sid_n;
 	struct api_rate		*rate;		/* per-user budgets (limite.c) */
+	char			**cors;		/* allowed origins (cors.c) */
+	int			 ncors;
 };
 
 /* Per-thread context: never shared between threads. */
@@ -149,6 +152,7 @@ struct api_req {
 	const char		*content_type;
 	const char		*request_id;
 	const char		*remote_addr;
+	const char		*cors_origin;	/* Origin, when allowed */
 	long			 content_length;
 	char			*body;
 	size_t			 body_len;
@@ -201,7 +205,16 @@ void	api_problem_hdr(struct api_req *r, int status, const char *slug,
 	    const char *headers);
 void	api_db_problem(struct api_req *r, int err);
 int	api_id_or_400(struct api_req *r, int capture, long long *id);
+int	api_idempotency_key_or_400(struct api_req *r, const char **key);
 const char *api_reason(int status);
+
+/* cors.c */
+int	api_cors_origin_valid(const char *s, size_t n);
+int	api_cors_init(struct api_shared *sh, char *err, size_t errlen);
+void	api_cors_free(struct api_shared *sh);
+const char *api_cors_origin(const struct api_shared *sh, const char *origin);
+void	api_cors_headers(const struct api_req *r, struct vr_buf *b);
+void	api_cors_preflight_headers(const char *allow, char *out, size_t n);
 
 /* metrics.c */
 struct api_metrics	*api_metrics_new(int nroutes);
@@ -315,6 +328,7 @@ void	api_paciente_historial(struct api_req *r);
 void	api_sedes_list(struct api_req *r);
 void	api_sede_get(struct api_req *r);
 void	api_sede_create(struct api_req *r);
+void	api_consultorios_list(struct api_req *r);
 
 double	api_now(void);
 

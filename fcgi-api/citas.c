@@ -50,35 +50,6 @@ json_time(struct api_req *r, const char *name, int required, cJSON *errs)
 }
 
 /*
- * The Idempotency-Key header: 1-255 visible ASCII characters.  0 with
- * *key NULL when absent; < 0 with the 400 answered when malformed.
- */
-static int
-idempotency_key_or_400(struct api_req *r, const char **key)
-{
-	const char *k = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", r->fcgx->envp);
-	size_t i, n;
-	cJSON *errs;
-
-	*key = NULL;
-	if (k == NULL)
-		return 0;
-	n = strlen(k);
-	for (i = 0; i < n && k[i] > ' ' && k[i] <= '~'; i++)
-		;
-	if (n == 0 || n > 255 || i != n) {
-		errs = cJSON_CreateArray();
-		vr_json_error(errs, "Idempotency-Key",
-		    "de 1 a 255 caracteres ASCII visibles");
-		api_problem(r, 400, "idempotencia", "Cabecera inválida",
-		    "La cabecera Idempotency-Key no es válida.", errs);
-		return -1;
-	}
-	*key = k;
-	return 0;
-}
-
-/*
  * A 409 names the appointment in the way (conflicto.cita_id, its times,
  * and the times in "detalle") only to a caller who may read it by the
  * rule of GET /citas/{id}: a role granting citas.leer at its site.  Others
@@ -175,7 +146,7 @@ api_cita_reservar(struct api_req *r)
 	long long dur;
 	int t, nerr;
 
-	if (idempotency_key_or_400(r, &key) < 0) {
+	if (api_idempotency_key_or_400(r, &key) < 0) {
 		cJSON_Delete(errs);
 		return;
 	}

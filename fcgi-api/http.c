@@ -18,15 +18,31 @@ struct reason {
 	const char	*text;
 };
 
+/*
+ * RFC 9110 reason phrases of every status the API (and its database
+ * functions) can answer, and the neighbours a handler may come to use;
+ * a unit test walks the statuses of the sources and of the OpenAPI
+ * document and fails on one missing here.
+ */
 static const struct reason reasons[] = {
-	{ 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
+	{ 200, "OK" }, { 201, "Created" }, { 202, "Accepted" },
+	{ 204, "No Content" }, { 301, "Moved Permanently" },
+	{ 302, "Found" }, { 303, "See Other" }, { 304, "Not Modified" },
+	{ 307, "Temporary Redirect" }, { 308, "Permanent Redirect" },
 	{ 400, "Bad Request" }, { 401, "Unauthorized" },
 	{ 403, "Forbidden" }, { 404, "Not Found" },
-	{ 405, "Method Not Allowed" }, { 409, "Conflict" },
-	{ 413, "Content Too Large" }, { 415, "Unsupported Media Type" },
-	{ 422, "Unprocessable Content" }, { 429, "Too Many Requests" },
-	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },
-	{ 504, "Gateway Timeout" },
+	{ 405, "Method Not Allowed" }, { 406, "Not Acceptable" },
+	{ 408, "Request Timeout" }, { 409, "Conflict" }, { 410, "Gone" },
+	{ 411, "Length Required" }, { 412, "Precondition Failed" },
+	{ 413, "Content Too Large" }, { 414, "URI Too Long" },
+	{ 415, "Unsupported Media Type" }, { 416, "Range Not Satisfiable" },
+	{ 417, "Expectation Failed" }, { 421, "Misdirected Request" },
+	{ 422, "Unprocessable Content" }, { 426, "Upgrade Required" },
+	{ 428, "Precondition Required" }, { 429, "Too Many Requests" },
+	{ 431, "Request Header Fields Too Large" },
+	{ 500, "Internal Server Error" }, { 501, "Not Implemented" },
+	{ 502, "Bad Gateway" }, { 503, "Service Unavailable" },
+	{ 504, "Gateway Timeout" }, { 505, "HTTP Version Not Supported" },
 };
 
 const char *
@@ -72,6 +88,7 @@ api_reply(struct api_req *r, int status, const char *type, const char *body,
 	if (type != NULL)
 		vr_buf_printf(b, "Content-Type: %s\r\n", type);
 	vr_buf_puts(b, "Cache-Control: no-store\r\n");
+	api_cors_headers(r, b);
 	if (headers != NULL)
 		vr_buf_puts(b, headers);
 	vr_buf_puts(b, "\r\n");
@@ -237,6 +254,35 @@ api_db_problem(struct api_req *r, int err)
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "Ocurrió un error inesperado.", NULL);
 	}
+}
+
+/*
+ * The Idempotency-Key header: 1-255 visible ASCII characters.  0 with
+ * *key NULL when absent; < 0 with the 400 answered when malformed.
+ */
+int
+api_idempotency_key_or_400(struct api_req *r, const char **key)
+{
+	const char *k = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", r->fcgx->envp);
+	size_t i, n;
+	cJSON *errs;
+
+	*key = NULL;
+	if (k == NULL)
+		return 0;
+	n = strlen(k);
+	for (i = 0; i < n && k[i] > ' ' && k[i] <= '~'; i++)
+		;
+	if (n == 0 || n > 255 || i != n) {
+		errs = cJSON_CreateArray();
+		vr_json_error(errs, "Idempotency-Key",
+		    "de 1 a 255 caracteres ASCII visibles");
+		api_problem(r, 400, "idempotencia", "Cabecera inválida",
+		    "La cabecera Idempotency-Key no es válida.", errs);
+		return -1;
+	}
+	*key = k;
+	return 0;
 }
 
 /* The capture as a positive bigint id, or a 400 answered. */
@@ -423,6 +469,8 @@ api_serve(struct api_ctx *ctx, FCGX_Request *fr)
 		r.request_id = vr_arena_printf(r.arena, "%d-%08lx", ctx->id,
 		    (unsigned long)random());
 	r.remote_addr = param(fr, "REMOTE_ADDR", "");
+	r.cors_origin = api_cors_origin(ctx->shared, param(fr, "HTTP_ORIGIN",
+	    NULL));
 	len = param(fr, "CONTENT_LENGTH", "");
 	r.content_length = *len ? strtol(len, &end, 10) : 0;
 	if (*len && (*end != '\0' || r.content_length < 0))

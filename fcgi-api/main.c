@@ -213,6 +213,11 @@ main(int argc, char **argv)
 		    NULL);
 		return 2;
 	}
+	if (api_cors_init(&shared, err, sizeof(err)) < 0) {
+		vr_log(VR_LOG_ERROR, NULL, "bad configuration", "error", err,
+		    NULL);
+		return 2;
+	}
 	pthread_rwlock_init(&shared.rev_lock, NULL);
 	ra.sh = &shared;
 	atomic_init(&ra.loaded, 0);
@@ -256,6 +261,7 @@ main(int argc, char **argv)
 	pthread_join(rev_tid, NULL);
 	free(shared.rev);
 	free(shared.rev_sid);
+	api_cors_free(&shared);
 	pthread_rwlock_destroy(&shared.rev_lock);
 
 	close(listen_fd);

@@ -182,10 +182,17 @@ seal_owner(struct api_req *r, cJSON *owner)
  * In: {propietario_id | propietario: {nombres, apellidos, tipo_documento?,
  * documento, telefono, email?, direccion?}, nombre, especie, raza?, sexo?,
  * esterilizado?, fecha_nacimiento?, microchip?, color?, alergias?,
- * peso_gramos?, sede_registro_id?}.  An owner whose document is already
- * registered is reused (propietario_creado: false), never duplicated.
- * 201 Paciente + Location; 409 microchip already registered; 422 invalid
- * fields or unknown propietario_id/sede_registro_id.
+ * peso_gramos?, sede_registro_id?, duplicado_intencional?}; header
+ * Idempotency-Key?.  An owner whose document is already registered is
+ * reused (propietario_creado: false), never duplicated.
+ * 201 Paciente + Location; 400 bad Idempotency-Key (and router's 4xx);
+ * 409 microchip already registered, or (paciente-existente, naming it in
+ * paciente_existente) the owner has a live patient of that name (without
+ * case or accents), species and birth date and duplicado_intencional is
+ * not true; 422 invalid fields, unknown propietario_id/sede_registro_id,
+ * or a key already used by this user with another body.  A retry with the
+ * same key and body answers the first answer again (Idempotent-Replayed:
+ * true) and registers nothing; a refused request keeps no key.
  */
 void
 api_paciente_registro(struct api_req *r)
@@ -194,10 +201,16 @@ api_paciente_registro(struct api_req *r)
 	const cJSON *inline_owner = cJSON_GetObjectItemCaseSensitive(r->json,
 	    "propietario");
 	const cJSON *where;
-	const char *p[7] = { NULL };
+	const char *p[10] = { NULL };
+	char hash[65];
 	long long id, sede;
-	int has_id;
+	int has_id, intended = 0;
 
+	if (api_idempotency_key_or_400(r, &p[7]) < 0) {
+		cJSON_Delete(errs);
+		return;
+	}
+	vr_json_bool(r->json, "duplicado_intencional", 0, &intended, errs);
 	has_id = vr_json_int(r->json, "propietario_id", 0, 1, ID_MAX, &id,
 	    errs);
 	if (has_id > 0)
@@ -240,7 +253,12 @@ api_paciente_registro(struct api_req *r)
 	p[4] = api_acting_role(r, sede > 0 ? sede : 0);
 	p[5] = r->request_id;
 	p[6] = *r->remote_addr ? r->remote_addr : NULL;
-	api_run_function(r, STMT_PACIENTE_REGISTRO, 1, 7, p,
+	if (p[7] != NULL) {
+		vr_sha256_hex(r->body, r->body_len, hash);
+		p[8] = hash;
+	}
+	p[9] = intended ? "true" : "false";
+	api_run_function(r, STMT_PACIENTE_REGISTRO, 1, 10, p,
 	    "/api/v1/pacientes/");
 	cJSON_free((void *)p[1]);
 	cJSON_free((void *)p[2]);

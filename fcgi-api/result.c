@@ -168,6 +168,8 @@ api_reply_verdict(struct api_req *r, cJSON *v, const char *location_prefix)
 		cJSON_AddItemToObject(p, "errors", e);
 	if ((e = cJSON_DetachItemFromObject(v, "conflicto")) != NULL)
 		cJSON_AddItemToObject(p, "conflicto", e);
+	if ((e = cJSON_DetachItemFromObject(v, "paciente_existente")) != NULL)
+		cJSON_AddItemToObject(p, "paciente_existente", e);
 	cJSON_Delete(v);
 	api_send_problem(r, p, NULL);
 }

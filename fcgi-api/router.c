@@ -8,7 +8,9 @@
  * handler runs, then 401 (no valid token) and 429 (the user's request
  * budget spent, limite.c) on authenticated routes, then for body routes
  * 413 (too large), 415 (not JSON) and 400 (not UTF-8, malformed, or not
- * an object).  The OpenAPI document must
+ * an object).  A CORS preflight (OPTIONS with Origin and
+ * Access-Control-Request-Method) is answered by cors.c with the path's
+ * methods instead of the 405.  The OpenAPI document must
  * list exactly these routes; a unit test holds the two together.
  */
 #include <string.h>
@@ -26,6 +28,8 @@ const struct api_route api_routes[] = {
 	{ "GET", "/api/v1/sedes", api_sedes_list, "sedes.leer", 0 },
 	{ "POST", "/api/v1/sedes", api_sede_create, "sedes.crear", 1 },
 	{ "GET", "/api/v1/sedes/{id}", api_sede_get, "sedes.leer", 0 },
+	{ "GET", "/api/v1/sedes/{id}/consultorios", api_consultorios_list,
+	    "sedes.leer", 0 },
 	{ "GET", "/api/v1/veterinarios", api_veterinarios_list, "agenda.leer",
 	    0 },
 	{ "GET", "/api/v1/disponibilidad", api_disponibilidad, "agenda.leer",
@@ -191,6 +195,27 @@ body_or_4xx(struct api_req *r)
 	return 0;
 }
 
+/* A CORS preflight (cors.c); allow: the path's methods, "" for none. */
+static void
+preflight(struct api_req *r, const char *allow)
+{
+	char hdr[512];
+
+	if (r->cors_origin == NULL) {
+		api_problem(r, 403, "origen-no-permitido", "Origen no permitido",
+		    "Este origen no está autorizado a llamar a la API desde un "
+		    "navegador.", NULL);
+		return;
+	}
+	if (*allow == '\0') {
+		api_problem(r, 404, "no-encontrado", "No encontrado",
+		    "No existe un recurso en esta ruta.", NULL);
+		return;
+	}
+	api_cors_preflight_headers(allow, hdr, sizeof(hdr));
+	api_reply(r, 204, NULL, NULL, 0, hdr);
+}
+
 static int
 has_capture(const char *pattern)
 {
@@ -229,6 +254,13 @@ api_dispatch(struct api_req *r)
 				    sizeof(allow) - alen, "%s%s",
 				    alen ? ", " : "", api_routes[i].method);
 		}
+	}
+	if (r->route == NULL && strcmp(r->method, "OPTIONS") == 0 &&
+	    FCGX_GetParam("HTTP_ORIGIN", r->fcgx->envp) != NULL &&
+	    FCGX_GetParam("HTTP_ACCESS_CONTROL_REQUEST_METHOD",
+	    r->fcgx->envp) != NULL) {
+		preflight(r, path_found ? allow : "");
+		return;
 	}
 	if (r->route == NULL) {
 		if (!path_found) {

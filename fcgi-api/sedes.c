@@ -1,5 +1,5 @@
 /*
- * sedes.c - the clinics of the network (sites).
+ * sedes.c - the clinics of the network (sites) and their rooms.
  */
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +37,25 @@ api_sede_get(struct api_req *r)
 		return;
 	p[0] = api_lltoa(r, id);
 	api_run_json(r, STMT_SEDE_GET, 1, p, "La sede no existe.");
+}
+
+/*
+ * GET /api/v1/sedes/{id}/consultorios - permission sedes.leer (like the
+ * site itself, readable by every role: the booking form of any site
+ * needs it).
+ * 200 [Consultorio...] ordered by id, closed rooms included (activo
+ * false: not bookable); 400 id not a positive integer; 404 no such site.
+ */
+void
+api_consultorios_list(struct api_req *r)
+{
+	const char *p[1];
+	long long id;
+
+	if (api_id_or_400(r, 0, &id) < 0)
+		return;
+	p[0] = api_lltoa(r, id);
+	api_run_json(r, STMT_CONSULTORIOS_LIST, 1, p, "La sede no existe.");
 }
 
 struct sede_in {

@@ -31,6 +31,12 @@ const char *const api_sql[STMT__MAX] = {
 	    "SELECT crear_sede($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9,"
 	    " $10::inet)",
 
+	/* $1 sede: its rooms by id; no row when the site does not exist */
+	[STMT_CONSULTORIOS_LIST] =
+	    "SELECT coalesce((SELECT json_agg(c ORDER BY c.id) FROM"
+	    " (SELECT id, sede_id, nombre, tipo, activo FROM consultorios"
+	    "  WHERE sede_id = s.id) c), '[]') FROM sedes s WHERE s.id = $1::bigint",
+
 	/* $1 time zone name */
 	[STMT_TZ_VALID] =
 	    "SELECT 1 FROM pg_timezone_names WHERE name = $1",
@@ -82,10 +88,12 @@ const char *const api_sql[STMT__MAX] = {
 	    " $4::int, $5::int)",
 
 	/* $1 propietario_id, $2 owner (jsonb), $3 patient (jsonb),
-	 * $4 usuario, $5 rol, $6 request_id, $7 ip */
+	 * $4 usuario, $5 rol, $6 request_id, $7 ip, $8 idempotency key,
+	 * $9 SHA-256 of the body (hex), $10 duplicado_intencional
+	 * (db/migrations/0020_registro_idempotente.sql) */
 	[STMT_PACIENTE_REGISTRO] =
-	    "SELECT registrar_paciente($1::bigint, $2::jsonb, $3::jsonb,"
-	    " $4::bigint, $5, $6, $7::inet)",
+	    "SELECT registrar_paciente_unico($1::bigint, $2::jsonb, $3::jsonb,"
+	    " $4::bigint, $5, $6, $7::inet, $8, decode($9, 'hex'), $10::boolean)",
 
 	/* $1 id */
 	/* Reads of clinical records write their audit row: $2-$5 who. */

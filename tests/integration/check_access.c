@@ -111,6 +111,8 @@ request_for(const char *method, const char *path, long long sede,
 		*ok = 201;
 	} else if (strcmp(path, "/api/v1/sedes/{id}") == 0)
 		snprintf(url, n, "/api/v1/sedes/%lld", sede);
+	else if (strcmp(path, "/api/v1/sedes/{id}/consultorios") == 0)
+		snprintf(url, n, "/api/v1/sedes/%lld/consultorios", sede);
 	else if (strcmp(path, "/api/v1/veterinarios") == 0)
 		snprintf(url, n, "%s?sede_id=%lld", path, sede);
 	else if (strcmp(path, "/api/v1/disponibilidad") == 0) {
@@ -136,8 +138,9 @@ request_for(const char *method, const char *path, long long sede,
 			*ok = 204;
 	} else if (strcmp(path, "/api/v1/pacientes/registro") == 0) {
 		snprintf(url, n, "%s", path);
-		snprintf(body, bn, "{\"propietario_id\":1,\"nombre\":\"Toby\","
-		    "\"especie\":\"canino\",\"sede_registro_id\":%lld}", sede);
+		snprintf(body, bn, "{\"propietario_id\":1,\"nombre\":\"Toby "
+		    "%ld-%d\",\"especie\":\"canino\",\"sede_registro_id\":"
+		    "%lld}", (long)getpid(), slot++, sede);
 		*ok = 201;
 	} else if (strcmp(path, "/api/v1/pacientes/{id}") == 0)
 		snprintf(url, n, "/api/v1/pacientes/%lld", pac);

@@ -317,6 +317,50 @@ START_TEST(registros_simultaneos_de_un_dueno_nuevo_crean_uno)
 }
 END_TEST
 
+/*
+ * The same pet sent many times at once, half of them for an owner not
+ * registered yet and by its document: one pet, every other answer a 409
+ * naming it (registrations of one owner are serialised).
+ */
+START_TEST(registros_simultaneos_del_mismo_paciente_crean_uno)
+{
+	char *dni = fx_dni_libre();
+	struct mreq *m = mreqs_new(MASCOTAS);
+	struct fx_counts before;
+	long long id = 0;
+	char *body;
+	int i, creados = 0;
+
+	for (i = 0; i < MASCOTAS; i++) {
+		ck_assert_int_ge(asprintf(&body, "{\"propietario\":{\"nombres\":"
+		    "\"Rosa\",\"apellidos\":\"Huamán\",\"documento\":\"%s\","
+		    "\"telefono\":\"+51987000111\"},\"nombre\":\"%s\","
+		    "\"especie\":\"roedor\"}", dni, i % 2 ? "Pelusa" : "pelusa"),
+		    0);
+		mreq_set(&m[i], body, NULL);
+	}
+	fx_snapshot(&before);
+	post_all("/api/v1/pacientes/registro", m, MASCOTAS, MASCOTAS);
+	for (i = 0; i < MASCOTAS; i++)
+		if (m[i].status == 201) {
+			creados++;
+			id = json_ll(m[i].json, "id");
+		}
+	ck_assert_int_eq(creados, 1);
+	for (i = 0; i < MASCOTAS; i++) {
+		if (m[i].status == 201)
+			continue;
+		ck_assert_msg(m[i].status == 409, "%d: %ld %s", i, m[i].status,
+		    m[i].resp);
+		ck_assert_int_eq(json_ll(cJSON_GetObjectItem(m[i].json,
+		    "paciente_existente"), "id"), id);
+	}
+	fx_assert_delta(&before, 0, 1, 1, 2, 1);
+	mreqs_free(m, MASCOTAS);
+	free(dni);
+}
+END_TEST
+
 Suite *
 concurrency_suite(void)
 {
@@ -328,6 +372,7 @@ concurrency_suite(void)
 	tcase_add_test(tc, mil_huecos_distintos_en_paralelo);
 	tcase_add_test(tc, reintentos_simultaneos_de_una_clave_reservan_una_vez);
 	tcase_add_test(tc, registros_simultaneos_de_un_dueno_nuevo_crean_uno);
+	tcase_add_test(tc, registros_simultaneos_del_mismo_paciente_crean_uno);
 	suite_add_tcase(s, tc);
 	return s;
 }

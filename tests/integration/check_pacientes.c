@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -545,6 +546,208 @@ START_TEST(registro_texto_hostil_y_cuerpos_malos)
 }
 END_TEST
 
+/* A registration with an Idempotency-Key. */
+static void
+registrar_con(const char *json, const char *key, struct http_resp *r)
+{
+	char h[320];
+	const char *extra[2] = { h, NULL };
+
+	snprintf(h, sizeof(h), "Idempotency-Key: %s", key);
+	http_req("POST", "/api/v1/pacientes/registro", "application/json",
+	    json, strlen(json), extra, r);
+}
+
+static long long
+recepcion_lim_id(void)
+{
+	char *v = db_value("SELECT id FROM usuarios WHERE email = "
+	    "'recepcion.lim@vetred.pe'");
+	long long id;
+
+	ck_assert_ptr_nonnull(v);
+	id = atoll(v);
+	free(v);
+	return id;
+}
+
+/*
+ * A registration sent twice with one Idempotency-Key registers one pet:
+ * the second answer is the first (same id, Idempotent-Replayed) and
+ * writes nothing; the key with another body is a 422 that writes nothing;
+ * another user's key of the same text is that user's own (here: refused
+ * as a duplicate of the pet, not replayed); a bad key is a 400.
+ */
+START_TEST(registro_con_la_misma_clave_registra_uno)
+{
+	char *dni = fx_dni_libre(), body[512], key[64], h[64], *tok;
+	long long id, prop;
+	struct fx_counts before;
+	struct http_resp r;
+
+	snprintf(key, sizeof(key), "reg-%ld-%lld", (long)getpid(),
+	    (long long)time(NULL));
+	snprintf(body, sizeof(body), DUENO("") ",\"nombre\":\"Nieve\","
+	    "\"especie\":\"felino\",\"fecha_nacimiento\":\"2021-03-04\"}",
+	    dni);
+	fx_snapshot(&before);
+	registrar_con(body, key, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	id = json_ll(r.json, "id");
+	prop = json_ll(cJSON_GetObjectItem(r.json, "propietario"), "id");
+	ck_assert_ptr_null(http_header(&r, "Idempotent-Replayed", h,
+	    sizeof(h)));
+	http_free(&r);
+	fx_assert_delta(&before, 0, 1, 1, 2, 1);
+
+	fx_snapshot(&before);
+	registrar_con(body, key, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	ck_assert_int_eq(json_ll(r.json, "id"), id);
+	ck_assert_str_eq(json_s(cJSON_GetObjectItem(r.json, "propietario"),
+	    "numero_documento"), dni);
+	ck_assert_str_eq(http_header(&r, "Idempotent-Replayed", h,
+	    sizeof(h)), "true");
+	ck_assert_ptr_nonnull(http_header(&r, "Location", h, sizeof(h)));
+	http_free(&r);
+	fx_assert_unchanged(&before);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM pacientes WHERE "
+	    "propietario_id = %lld", prop), 1);
+
+	/* The key with another body. */
+	snprintf(body, sizeof(body), DUENO("") ",\"nombre\":\"Copo\","
+	    "\"especie\":\"felino\"}", dni);
+	registrar_con(body, key, &r);
+	assert_problem(&r, 422, "idempotencia");
+	ck_assert(fx_has_error(&r, "Idempotency-Key"));
+	http_free(&r);
+	fx_assert_unchanged(&before);
+
+	/* Another user, the same key and body: its own request. */
+	snprintf(body, sizeof(body), DUENO("") ",\"nombre\":\"Nieve\","
+	    "\"especie\":\"felino\",\"fecha_nacimiento\":\"2021-03-04\"}",
+	    dni);
+	tok = token_for(recepcion_lim_id(), "[{\"rol\":\"recepcion\","
+	    "\"sede\":1}]");
+	http_token(tok);
+	registrar_con(body, key, &r);
+	http_token(NULL);
+	assert_problem(&r, 409, "paciente-existente");
+	ck_assert_int_eq(json_ll(cJSON_GetObjectItem(r.json,
+	    "paciente_existente"), "id"), id);
+	http_free(&r);
+	fx_assert_unchanged(&before);
+	/* ... and a refusal keeps no key. */
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM idempotencia_usuario "
+	    "WHERE clave = '%s'", key), 1);
+	free(tok);
+
+	registrar_con(body, "clave con espacios", &r);
+	assert_problem(&r, 400, "idempotencia");
+	http_free(&r);
+	fx_assert_unchanged(&before);
+	free(dni);
+}
+END_TEST
+
+/*
+ * Without a key, a second live pet of the owner with the same name
+ * (whatever its case, accents or blanks), species and birth date is a
+ * 409 naming the first, and writes nothing; with "duplicado_intencional":
+ * true it is registered.  Another name, species or birth date, or a first
+ * pet no longer active, is no duplicate.
+ */
+START_TEST(registro_duplicado_es_409_salvo_intencional)
+{
+	char *dni = fx_dni_libre(), body[640], detail[256];
+	long long id, prop, id2;
+	struct fx_counts before;
+	struct http_resp r;
+
+	snprintf(body, sizeof(body), DUENO("") ",\"nombre\":\"Firulais\","
+	    "\"especie\":\"canino\",\"fecha_nacimiento\":\"2022-05-10\"}",
+	    dni);
+	registrar(body, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	id = json_ll(r.json, "id");
+	prop = json_ll(cJSON_GetObjectItem(r.json, "propietario"), "id");
+	http_free(&r);
+
+	/* The same, twice: by the owner's document, then by its id. */
+	fx_snapshot(&before);
+	registrar(body, &r);
+	assert_problem(&r, 409, "paciente-existente");
+	ck_assert_int_eq(json_ll(cJSON_GetObjectItem(r.json,
+	    "paciente_existente"), "id"), id);
+	ck_assert_int_eq(json_ll(cJSON_GetObjectItem(r.json,
+	    "paciente_existente"), "propietario_id"), prop);
+	snprintf(detail, sizeof(detail), "paciente %lld ", id);
+	ck_assert_ptr_nonnull(strstr(json_s(r.json, "detail"), detail));
+	ck_assert(fx_has_error(&r, "nombre"));
+	http_free(&r);
+	snprintf(body, sizeof(body), "{\"propietario_id\":%lld,\"nombre\":"
+	    "\"  FIRULÁIS \",\"especie\":\"canino\",\"fecha_nacimiento\":"
+	    "\"2022-05-10\",\"sede_registro_id\":1}", prop);
+	registrar(body, &r);
+	assert_problem(&r, 409, "paciente-existente");
+	ck_assert_int_eq(json_ll(cJSON_GetObjectItem(r.json,
+	    "paciente_existente"), "id"), id);
+	http_free(&r);
+	fx_assert_unchanged(&before);
+
+	/* Intended: registered. */
+	snprintf(body, sizeof(body), "{\"propietario_id\":%lld,\"nombre\":"
+	    "\"Firulais\",\"especie\":\"canino\",\"fecha_nacimiento\":"
+	    "\"2022-05-10\",\"duplicado_intencional\":true}", prop);
+	registrar(body, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	id2 = json_ll(r.json, "id");
+	ck_assert_int_ne(id2, id);
+	http_free(&r);
+	fx_assert_delta(&before, 0, 0, 1, 1, 1);
+	snprintf(body, sizeof(body), "{\"propietario_id\":%lld,\"nombre\":"
+	    "\"Firulais\",\"especie\":\"canino\",\"duplicado_intencional"
+	    "\":\"si\"}", prop);
+	registrar(body, &r);
+	assert_problem(&r, 422, "validacion");
+	ck_assert(fx_has_error(&r, "duplicado_intencional"));
+	http_free(&r);
+
+	/* Not duplicates: another birth date, species or name; none. */
+	snprintf(body, sizeof(body), "{\"propietario_id\":%lld,\"nombre\":"
+	    "\"Firulais\",\"especie\":\"canino\",\"fecha_nacimiento\":"
+	    "\"2023-01-01\"}", prop);
+	registrar(body, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	http_free(&r);
+	snprintf(body, sizeof(body), "{\"propietario_id\":%lld,\"nombre\":"
+	    "\"Firulais\",\"especie\":\"felino\",\"fecha_nacimiento\":"
+	    "\"2022-05-10\"}", prop);
+	registrar(body, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	http_free(&r);
+	snprintf(body, sizeof(body), "{\"propietario_id\":%lld,\"nombre\":"
+	    "\"Sin fecha\",\"especie\":\"canino\"}", prop);
+	registrar(body, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	http_free(&r);
+	registrar(body, &r);		/* no birth date either: the same */
+	assert_problem(&r, 409, "paciente-existente");
+	http_free(&r);
+
+	/* Both Firulais of 2022 no longer active: a new one is welcome. */
+	db_execf("UPDATE pacientes SET activo = false WHERE id IN (%lld, %lld)",
+	    id, id2);
+	snprintf(body, sizeof(body), "{\"propietario_id\":%lld,\"nombre\":"
+	    "\"Firulais\",\"especie\":\"canino\",\"fecha_nacimiento\":"
+	    "\"2022-05-10\"}", prop);
+	registrar(body, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	http_free(&r);
+	free(dni);
+}
+END_TEST
+
 START_TEST(get_paciente_ids)
 {
 	static const char *const malos[] = { "abc", "0", "-1", "1.5", "1e3",
@@ -808,6 +1011,8 @@ pacientes_suite(void)
 	tcase_add_test(tc, registro_invalido_es_422_y_no_escribe_nada);
 	tcase_add_test(tc, microchip_repetido_es_409_sin_propietario_huerfano);
 	tcase_add_test(tc, registro_texto_hostil_y_cuerpos_malos);
+	tcase_add_test(tc, registro_con_la_misma_clave_registra_uno);
+	tcase_add_test(tc, registro_duplicado_es_409_salvo_intencional);
 	tcase_add_test(tc, get_paciente_ids);
 	tcase_add_test(tc, historial_paginado_en_orden_sin_huecos);
 	tcase_add_test(tc, historial_consultas_hostiles_son_400);

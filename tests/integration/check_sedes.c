@@ -190,6 +190,71 @@ START_TEST(long_and_hostile_strings)
 }
 END_TEST
 
+/*
+ * The rooms of a site, the ids a booking names as consultorio_id: every
+ * room of that site (a closed one too, marked), none of another; any role
+ * of any site reads them, like the site; an unknown site is a 404.
+ */
+START_TEST(consultorios_de_una_sede)
+{
+	long long sede = fx_sede("America/Lima"), otra = fx_sede("America/Lima");
+	long long c1 = fx_consultorio(sede), c2 = fx_consultorio(sede);
+	char path[96], *tok;
+	const cJSON *it;
+	struct http_resp r;
+	int n = 0;
+
+	fx_consultorio(otra);
+	db_execf("UPDATE consultorios SET activo = false, tipo = 'cirugia' "
+	    "WHERE id = %lld", c2);
+	snprintf(path, sizeof(path), "/api/v1/sedes/%lld/consultorios", sede);
+	/* A pharmacist of another site may read them, as the site itself. */
+	tok = token_for(admin_id(), "[{\"rol\":\"farmacia\",\"sede\":1}]");
+	http_token(tok);
+	http_get(path, &r);
+	http_token(NULL);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	ck_assert(cJSON_IsArray(r.json));
+	cJSON_ArrayForEach(it, r.json) {
+		ck_assert_int_eq(json_ll(it, "sede_id"), sede);
+		ck_assert_int_eq(json_ll(it, "id"), n == 0 ? c1 : c2);
+		ck_assert_ptr_nonnull(json_s(it, "nombre"));
+		ck_assert_str_eq(json_s(it, "tipo"), n == 0 ? "consulta" :
+		    "cirugia");
+		ck_assert(cJSON_IsBool(cJSON_GetObjectItem(it, "activo")));
+		ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(it, "activo")) ==
+		    (n == 0));
+		n++;
+	}
+	ck_assert_int_eq(n, 2);
+	http_free(&r);
+	free(tok);
+
+	/* A site without rooms: an empty list, not a 404. */
+	snprintf(path, sizeof(path), "/api/v1/sedes/%lld/consultorios",
+	    fx_sede("America/Lima"));
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(cJSON_GetArraySize(r.json), 0);
+	http_free(&r);
+
+	http_get("/api/v1/sedes/999999999/consultorios", &r);
+	assert_problem(&r, 404, "no-encontrado");
+	http_free(&r);
+	http_get("/api/v1/sedes/uno/consultorios", &r);
+	assert_problem(&r, 400, "id-invalido");
+	http_free(&r);
+	http_token_none();
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 401);
+	http_free(&r);
+	http_token(NULL);
+	http_req("POST", path, "application/json", "{}", 2, NULL, &r);
+	assert_problem(&r, 405, "metodo-no-permitido");
+	http_free(&r);
+}
+END_TEST
+
 START_TEST(bad_list_filter_is_400)
 {
 	struct http_resp r;
@@ -219,6 +284,7 @@ sedes_suite(void)
 	tcase_add_test(tc, invalid_fields_are_422_per_field);
 	tcase_add_test(tc, long_and_hostile_strings);
 	tcase_add_test(tc, bad_list_filter_is_400);
+	tcase_add_test(tc, consultorios_de_una_sede);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -139,6 +139,7 @@ const char *json_s(const cJSON *o, const char *name);
 Suite	*system_suite(void);
 Suite	*errors_suite(void);
 Suite	*sedes_suite(void);
+Suite	*cors_suite(void);
 Suite	*pacientes_suite(void);
 Suite	*citas_suite(void);
 Suite	*agenda_suite(void);

@@ -23,6 +23,7 @@ main(int argc, char *argv[])
 	sr = srunner_create(system_suite());
 	srunner_add_suite(sr, errors_suite());
 	srunner_add_suite(sr, sedes_suite());
+	srunner_add_suite(sr, cors_suite());
 	srunner_add_suite(sr, pacientes_suite());
 	srunner_add_suite(sr, citas_suite());
 	srunner_add_suite(sr, agenda_suite());

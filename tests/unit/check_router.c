@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <dirent.h>
+
 #include <openssl/rand.h>
 
 #include "api.h"
@@ -847,8 +849,129 @@ START_TEST(reason_phrases)
 {
 	ck_assert_str_eq(api_reason(200), "OK");
 	ck_assert_str_eq(api_reason(404), "Not Found");
+	ck_assert_str_eq(api_reason(412), "Precondition Failed");
 	ck_assert_str_eq(api_reason(503), "Service Unavailable");
 	ck_assert_str_eq(api_reason(299), "Unknown");
+}
+END_TEST
+
+/*
+ * Statuses written as numbers after the calls that answer (C) and after
+ * 'estado' in the verdicts of the database functions (SQL): each one's
+ * reason phrase must be known.  Returns how many it checked.
+ */
+static int
+reasons_of_file(const char *path)
+{
+	static const char *const calls[] = { "api_problem(", "api_problem_hdr(",
+	    "api_problem_new(", "api_reply(", "api_json(",
+	    "'estado',", "status = ", NULL };
+	char *text = NULL, *p;
+	size_t n = 0;
+	FILE *fp = fopen(path, "r");
+	int i, st, checked = 0;
+
+	ck_assert_msg(fp != NULL, "cannot read %s (run from the repository "
+	    "root)", path);
+	ck_assert_int_eq(getdelim(&text, &n, '\0', fp) > 0, 1);
+	fclose(fp);
+	for (i = 0; calls[i] != NULL; i++)
+		for (p = text; (p = strstr(p, calls[i])) != NULL; p++) {
+			p += strlen(calls[i]);
+			if (calls[i][0] == 'a')	/* C: the status follows r, */
+				p += strcspn(p, ",)") + (p[strcspn(p, ",)")] == ',');
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (sscanf(p, "%3d", &st) != 1 || st < 100 || st > 599)
+				continue;
+			ck_assert_msg(strcmp(api_reason(st), "Unknown") != 0,
+			    "%s answers %d, which has no reason phrase in "
+			    "fcgi-api/http.c", path, st);
+			checked++;
+		}
+	free(text);
+	return checked;
+}
+
+START_TEST(reason_phrases_of_every_status_answered)
+{
+	static const char *const dirs[][2] = { { "fcgi-api", ".c" },
+	    { "db/migrations", ".sql" } };
+	size_t len = (size_t)(api_openapi_end - api_openapi_start), d, nl;
+	cJSON *doc = cJSON_ParseWithLength(api_openapi_start, len);
+	const cJSON *path, *op, *resp;
+	char file[512];
+	struct dirent *e;
+	DIR *dir;
+	int checked = 0;
+
+	ck_assert_ptr_nonnull(doc);
+	cJSON_ArrayForEach(path, cJSON_GetObjectItem(doc, "paths"))
+		cJSON_ArrayForEach(op, path)
+			cJSON_ArrayForEach(resp, cJSON_GetObjectItem(op,
+			    "responses")) {
+				ck_assert_msg(strcmp(api_reason(atoi(resp->string)),
+				    "Unknown") != 0, "the OpenAPI document "
+				    "declares %s, which has no reason phrase",
+				    resp->string);
+				checked++;
+			}
+	cJSON_Delete(doc);
+	for (d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+		dir = opendir(dirs[d][0]);
+		ck_assert_msg(dir != NULL, "cannot list %s", dirs[d][0]);
+		while ((e = readdir(dir)) != NULL) {
+			nl = strlen(e->d_name);
+			if (nl < strlen(dirs[d][1]) || strcmp(e->d_name + nl -
+			    strlen(dirs[d][1]), dirs[d][1]) != 0)
+				continue;
+			snprintf(file, sizeof(file), "%s/%s", dirs[d][0],
+			    e->d_name);
+			checked += reasons_of_file(file);
+		}
+		closedir(dir);
+	}
+	/* The walk must have seen the answers it is meant to see. */
+	ck_assert_int_gt(checked, 200);
+}
+END_TEST
+
+/* ---- cors.c ----------------------------------------------------- */
+
+START_TEST(cors_origins_parsed_and_checked)
+{
+	static const char *const bad[] = { "*", "https://a.pe/", "a.pe",
+	    "ftp://a.pe", "https://A.pe", "https://a.pe:", "https://a.pe:123456",
+	    "https://a.pe/x", "https://", "https://.a.pe", "https://a.pe.",
+	    "https://a.pe:8x", "https://a.pe,null", NULL };
+	struct api_shared sh;
+	char err[256];
+	int i;
+
+	memset(&sh, 0, sizeof(sh));
+	unsetenv("VETRED_CORS_ORIGINS");
+	ck_assert_int_eq(api_cors_init(&sh, err, sizeof(err)), 0);
+	ck_assert_int_eq(sh.ncors, 0);
+	ck_assert_ptr_null(api_cors_origin(&sh, "https://a.pe"));
+	setenv("VETRED_CORS_ORIGINS", " https://a.pe , ,http://localhost:5173,"
+	    "https://x-1.b.pe:8443", 1);
+	ck_assert_int_eq(api_cors_init(&sh, err, sizeof(err)), 0);
+	ck_assert_int_eq(sh.ncors, 3);
+	ck_assert_str_eq(api_cors_origin(&sh, "https://a.pe"), "https://a.pe");
+	ck_assert_ptr_nonnull(api_cors_origin(&sh, "http://localhost:5173"));
+	ck_assert_ptr_nonnull(api_cors_origin(&sh, "https://x-1.b.pe:8443"));
+	ck_assert_ptr_null(api_cors_origin(&sh, "https://a.pe:443"));
+	ck_assert_ptr_null(api_cors_origin(&sh, "http://a.pe"));
+	ck_assert_ptr_null(api_cors_origin(&sh, NULL));
+	api_cors_free(&sh);
+	for (i = 0; bad[i] != NULL; i++) {
+		setenv("VETRED_CORS_ORIGINS", bad[i], 1);
+		ck_assert_msg(api_cors_init(&sh, err, sizeof(err)) < 0,
+		    "accepted %s", bad[i]);
+		ck_assert_ptr_nonnull(strstr(err, "VETRED_CORS_ORIGINS"));
+		ck_assert_int_eq(sh.ncors, 0);
+	}
+	unsetenv("VETRED_CORS_ORIGINS");
 }
 END_TEST
 
@@ -1054,7 +1177,9 @@ router_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, second_answer_dropped);
 	tcase_add_test(tc, reason_phrases);
+	tcase_add_test(tc, reason_phrases_of_every_status_answered);
 	tcase_add_test(tc, db_problem_statuses);
+	tcase_add_test(tc, cors_origins_parsed_and_checked);
 	tcase_add_test(tc, json_answer);
 	tcase_add_test(tc, serve_get_with_query);
 	tcase_add_test(tc, serve_defaults_and_404);
