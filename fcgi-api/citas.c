@@ -192,9 +192,8 @@ api_cita_get(struct api_req *r)
 	} else {
 		snprintf(etag, sizeof(etag), "ETag: \"%s\"\r\n",
 		    PQgetvalue(res, 0, 1));
-		api_reply(r, 200, "application/json; charset=utf-8",
-		    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0),
-		    etag);
+		api_json_text(r, 200, NULL, PQgetvalue(res, 0, 0),
+		    (size_t)PQgetlength(res, 0, 0), etag);
 	}
 	PQclear(res);
 }

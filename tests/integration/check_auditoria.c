@@ -65,7 +65,7 @@ START_TEST(lista_con_filtros_y_paginas)
 	for (;;) {
 		http_get(path, &r);
 		ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
-		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "elementos")) {
+		cJSON_ArrayForEach(e, json_items(r.json)) {
 			ck_assert(last == 0 || json_ll(e, "id") < last);
 			last = json_ll(e, "id");
 			ck_assert_str_eq(json_s(e, "accion"), "leer");
@@ -109,7 +109,7 @@ START_TEST(lista_con_filtros_y_paginas)
 	http_free(&r);
 	http_get("/api/v1/auditoria?sede_id=1&limite=3", &r);
 	ck_assert_int_eq(r.status, 200);
-	cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "elementos"))
+	cJSON_ArrayForEach(e, json_items(r.json))
 		ck_assert_int_eq(json_ll(e, "sede_id"), 1);
 	http_free(&r);
 	http_get("/api/v1/auditoria/verificacion", &r);

@@ -72,8 +72,7 @@ START_TEST(create_read_and_list)
 
 	http_get("/api/v1/sedes?activa=true", &g);
 	ck_assert_int_eq(g.status, 200);
-	ck_assert(cJSON_IsArray(g.json));
-	ck_assert_int_ge(cJSON_GetArraySize(g.json), 1);
+	ck_assert_int_ge(cJSON_GetArraySize(json_items(g.json)), 1);
 	http_free(&g);
 	http_free(&r);
 	free(code);
@@ -202,7 +201,7 @@ START_TEST(bad_list_filter_is_400)
 	http_free(&r);
 	http_get("/api/v1/sedes?activa=false", &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert(cJSON_IsArray(r.json));
+	ck_assert(cJSON_IsArray(json_items(r.json)));
 	http_free(&r);
 }
 END_TEST
