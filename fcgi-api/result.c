@@ -136,7 +136,10 @@ api_reply_result(struct api_req *r, PGresult *res,
 		v = cJSON_ParseWithLength(PQgetvalue(res, 0, 0),
 		    (size_t)PQgetlength(res, 0, 0));
 	st = cJSON_GetObjectItem(v, "estado");
-	if (!cJSON_IsNumber(st)) {
+	tipo = cJSON_GetObjectItem(v, "tipo");
+	/* A refusal names its problem type; one that does not is a bug. */
+	if (!cJSON_IsNumber(st) || (st->valueint >= 300 &&
+	    !cJSON_IsString(tipo))) {
 		cJSON_Delete(v);
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "Ocurrió un error inesperado.", NULL);
@@ -148,11 +151,8 @@ api_reply_result(struct api_req *r, PGresult *res,
 		cJSON_Delete(v);
 		return;
 	}
-	tipo = cJSON_GetObjectItem(v, "tipo");
 	detalle = cJSON_GetObjectItem(v, "detalle");
-	p = api_problem_new(r, status,
-	    cJSON_IsString(tipo) ? tipo->valuestring : "error",
-	    title_for(status),
+	p = api_problem_new(r, status, tipo->valuestring, title_for(status),
 	    cJSON_IsString(detalle) ? detalle->valuestring : NULL);
 	if ((e = cJSON_DetachItemFromObject(v, "errores")) != NULL)
 		cJSON_AddItemToObject(p, "errors", e);
