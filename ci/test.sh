@@ -7,10 +7,12 @@
 #  3. runs the Check unit suites and the integration suites (real HTTP
 #     through nginx, real SQL, real AMQP) against the coverage binaries,
 #     then again against the sanitizer binaries;
-#  4. validates the compose packaging;
-#  5. stops the stack (the API processes exit normally, writing coverage)
+#  4. runs a short contract fuzzer pass (schemathesis, tests/contract/)
+#     against the sanitizer stack: last, as it disables and changes users;
+#  5. validates the compose packaging;
+#  6. stops the stack (the API processes exit normally, writing coverage)
 #     and fails when line coverage of our C code is under 90%.
-# Usage: ci/test.sh [--coverage-only]   (the latter: only step 5's report)
+# Usage: ci/test.sh [--coverage-only]   (the latter: only step 6's report)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -71,6 +73,9 @@ for mode in cov asan; do
   # The failover suite killed api-1: start it again for the next pass.
   VETRED_BIN="build/$mode" ci/stack.sh start >/dev/null
 done
+
+say "contract fuzzer (schemathesis, all checks)"
+var/venv/bin/python3 tests/contract/fuzz.py || failed=1
 ci/stack.sh stop
 
 say "sanitizer reports from the services"
