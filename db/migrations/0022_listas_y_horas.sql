@@ -9,14 +9,16 @@
 -- too.  A row tied to no site (a user, an audit row of a sign-in) reads
 -- in the network's zone, America/Lima, the default of sedes.zona_horaria.
 
--- tz NULL: the network's zone.
+-- tz NULL: the network's zone.  One expression, so that the planner still
+-- inlines it (0007): hence coalesce() at each use.
 CREATE OR REPLACE FUNCTION hora_local(t timestamptz, tz text) RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-	SELECT to_char(t AT TIME ZONE z, 'YYYY-MM-DD"T"HH24:MI:SS') || CASE
-	    WHEN (t AT TIME ZONE z) < (t AT TIME ZONE 'UTC')
-	    THEN '-' || to_char((t AT TIME ZONE 'UTC') - (t AT TIME ZONE z), 'HH24:MI')
-	    ELSE '+' || to_char((t AT TIME ZONE z) - (t AT TIME ZONE 'UTC'), 'HH24:MI') END
-	FROM (SELECT coalesce(tz, 'America/Lima') AS z) zona
+	SELECT to_char(t AT TIME ZONE coalesce(tz, 'America/Lima'), 'YYYY-MM-DD"T"HH24:MI:SS')
+	    || CASE WHEN (t AT TIME ZONE coalesce(tz, 'America/Lima')) < (t AT TIME ZONE 'UTC')
+	    THEN '-' || to_char((t AT TIME ZONE 'UTC')
+	        - (t AT TIME ZONE coalesce(tz, 'America/Lima')), 'HH24:MI')
+	    ELSE '+' || to_char((t AT TIME ZONE coalesce(tz, 'America/Lima'))
+	        - (t AT TIME ZONE 'UTC'), 'HH24:MI') END
 $$;
 COMMENT ON FUNCTION hora_local(timestamptz, text) IS
 	'RFC 3339 text of a time (whole seconds) in a time zone (NULL: America/Lima), with the zone''s offset; NULL for a NULL time.';
@@ -73,17 +75,19 @@ LANGUAGE sql STABLE AS $$
 	FROM usuarios u WHERE u.id = p_id
 $$;
 
--- The audit row's time in the zone of its site (sign-ins have none).
+-- The audit row's time in the zone of its site (sign-ins have none); the
+-- zone is a column of the FROM, not a subquery argument, so that
+-- hora_local() is inlined.
 CREATE OR REPLACE FUNCTION auditoria_json(a auditoria, s auditoria_sellos) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
 	SELECT jsonb_build_object('id', a.id,
-	    'ocurrido_en', hora_local(a.ocurrido_en,
-	        (SELECT zona_horaria FROM sedes WHERE id = a.sede_id)),
+	    'ocurrido_en', hora_local(a.ocurrido_en, z.zona),
 	    'usuario_id', a.usuario_id, 'rol', a.rol, 'sede_id', a.sede_id,
 	    'accion', a.accion, 'entidad', a.entidad, 'entidad_id', a.entidad_id,
 	    'request_id', a.request_id, 'direccion_ip', host(a.direccion_ip),
 	    'antes', a.antes, 'despues', a.despues, 'sello', s.sello,
 	    'hash', encode(s.hash, 'hex'), 'hash_anterior', encode(s.hash_anterior, 'hex'))
+	FROM (SELECT (SELECT zona_horaria FROM sedes WHERE id = a.sede_id) AS zona) z
 $$;
 
 -- As in 0012, with the page's items under "elementos".

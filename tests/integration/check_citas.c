@@ -470,6 +470,12 @@ START_TEST(version_distinta_es_412)
 		assert_problem(&r, 422, "validacion");
 		ck_assert(fx_has_error(&r, "If-Match"));
 		http_free(&r);
+		/* Malformed even when the body names the version. */
+		fx_put_cita(id, "{\"motivo\":\"Segunda\",\"version\":2}", one,
+		    &r);
+		assert_problem(&r, 422, "validacion");
+		ck_assert(fx_has_error(&r, "If-Match"));
+		http_free(&r);
 	}
 	fx_assert_unchanged(&before);
 	get_cita(id, &r);
