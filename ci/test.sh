@@ -75,7 +75,8 @@ for mode in cov asan; do
 done
 
 say "contract fuzzer (schemathesis, all checks)"
-var/venv/bin/python3 tests/contract/fuzz.py || failed=1
+VETRED_ADMIN_BIN=build/asan/vetred-admin var/venv/bin/python3 \
+  tests/contract/fuzz.py || failed=1
 ci/stack.sh stop
 
 say "sanitizer reports from the services"
