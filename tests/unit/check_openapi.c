@@ -218,6 +218,95 @@ START_TEST(paths_are_patterns)
 }
 END_TEST
 
+/* ---- declared constraints --------------------------------------------- */
+
+static const cJSON *
+schema_ref(const cJSON *s)
+{
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(s, "$ref");
+	const char *pre = "#/components/schemas/";
+
+	if (!cJSON_IsString(ref) || strncmp(ref->valuestring, pre,
+	    strlen(pre)) != 0)
+		return s;
+	return cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(doc, "components"), "schemas"),
+	    ref->valuestring + strlen(pre));
+}
+
+/*
+ * A string the server reads has a bound the document states: a length,
+ * a pattern, an enum.  Walks properties and items below s.
+ */
+static void
+assert_bounded(const cJSON *s, const char *where, int depth)
+{
+	const cJSON *t, *m;
+	char name[192];
+
+	s = schema_ref(s);
+	ck_assert_msg(s != NULL && depth < 8, "%s: no schema", where);
+	t = cJSON_GetObjectItemCaseSensitive(s, "type");
+	if (cJSON_IsString(t) && strcmp(t->valuestring, "string") == 0)
+		ck_assert_msg(cJSON_GetObjectItemCaseSensitive(s, "maxLength") ||
+		    cJSON_GetObjectItemCaseSensitive(s, "pattern") ||
+		    cJSON_GetObjectItemCaseSensitive(s, "enum"), "%s: a string "
+		    "with no maxLength, pattern or enum", where);
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(s,
+	    "properties")) {
+		snprintf(name, sizeof(name), "%s.%s", where, m->string);
+		assert_bounded(m, name, depth + 1);
+	}
+	if ((m = cJSON_GetObjectItemCaseSensitive(s, "items")) != NULL) {
+		snprintf(name, sizeof(name), "%s[]", where);
+		assert_bounded(m, name, depth + 1);
+	}
+}
+
+/*
+ * Every request body and every parameter states the bounds the server
+ * enforces on its strings (the contract fuzzer of make test checks that
+ * the server and these bounds agree).
+ */
+START_TEST(request_strings_are_bounded)
+{
+	const cJSON *item, *op, *prm, *body;
+	char where[192];
+	int n = 0;
+
+	cJSON_ArrayForEach(item, paths()) {
+		cJSON_ArrayForEach(op, item) {
+			if (!is_operation(op->string))
+				continue;
+			cJSON_ArrayForEach(prm, cJSON_GetObjectItemCaseSensitive(
+			    op, "parameters")) {
+				if (cJSON_GetObjectItemCaseSensitive(prm, "$ref"))
+					continue;
+				snprintf(where, sizeof(where), "%s %s ?%s",
+				    op->string, item->string, cJSON_GetStringValue(
+				    cJSON_GetObjectItemCaseSensitive(prm, "name")));
+				assert_bounded(cJSON_GetObjectItemCaseSensitive(prm,
+				    "schema"), where, 0);
+				n++;
+			}
+			body = cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(op, "requestBody"),
+			    "content"), "application/json"), "schema");
+			if (body == NULL)
+				continue;
+			snprintf(where, sizeof(where), "%s %s body", op->string,
+			    item->string);
+			assert_bounded(body, where, 0);
+			n++;
+		}
+	}
+	ck_assert_int_gt(n, 40);
+}
+END_TEST
+
 /* ---- problem types --------------------------------------------------- */
 
 #define MAX_SLUGS	128
@@ -397,6 +486,7 @@ openapi_suite(void)
 	tcase_add_test(tc, every_operation_routed);
 	tcase_add_test(tc, paths_are_patterns);
 	tcase_add_test(tc, every_problem_type_documented);
+	tcase_add_test(tc, request_strings_are_bounded);
 	suite_add_tcase(s, tc);
 	return s;
 }
