@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian packages VetRed needs to build, run, test and benchmark,
-# and the npm assets the web pages serve (Swagger UI).  Idempotent: packages
+# the npm assets the web pages serve (Swagger UI), and the contract fuzzer
+# (schemathesis, pinned by tests/contract/requirements.txt) in a private
+# Python environment, var/venv.  Idempotent: packages
 # already present are not touched, so this is cheap to call before every
 # `make run` / `make test`.
 #
@@ -20,6 +22,8 @@ PKGS=(
   postgresql-15 postgresql-client-15 rabbitmq-server nginx-light
   # tests, coverage, benchmarks
   curl jq gcovr wrk prometheus docker-compose procps
+  # the contract fuzzer's private environment
+  python3 python3-venv
   # browser test of the docs page
   chromium
 )
@@ -59,5 +63,17 @@ fi
 if [ -f web/package.json ] && [ ! -f web/node_modules/swagger-ui-dist/swagger-ui-bundle.js ]; then
   echo "deps: installing web assets (npm ci)" >&2
   (cd web && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+# The contract fuzzer (make test), in its own environment: nothing is
+# installed into the system's Python.
+want="$(cat tests/contract/requirements.txt)"
+if [ "$(cat var/venv/.requirements 2>/dev/null)" != "$want" ] ||
+    [ ! -x var/venv/bin/schemathesis ]; then
+  echo "deps: installing the contract fuzzer into var/venv ($want)" >&2
+  rm -rf var/venv
+  python3 -m venv var/venv
+  var/venv/bin/pip install --quiet --disable-pip-version-check \
+    -r tests/contract/requirements.txt >/dev/null
+  printf '%s\n' "$want" >var/venv/.requirements
 fi
 echo "deps: ok" >&2

@@ -13,11 +13,13 @@
 #     a mode-700 directory (as root: /root on a fresh machine), checks that
 #     the documents link only inside the repository, runs the README's
 #     walk-through (docs/walkthrough.sh) against each stack, checks the
-#     README shows its steps as they are, and validates the compose
+#     README shows its steps as they are, runs a short contract fuzzer
+#     pass (schemathesis, tests/contract/) against the sanitizer stack
+#     (last, as it disables and changes users), and validates the compose
 #     packaging;
 #  5. stops the stack (the API processes exit normally, writing coverage)
 #     and fails when line coverage of our C code is under 90%.
-# Usage: ci/test.sh [--coverage-only]   (the latter: only step 5's report)
+# Usage: ci/test.sh [--coverage-only]   (the latter: only step 6's report)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -105,6 +107,10 @@ if printf '%s\n' "$first_pw" | build/asan/vetred-admin crear-admin "$first_email
 else
   failed=1
 fi
+
+say "contract fuzzer (schemathesis, all checks)"
+VETRED_ADMIN_BIN=build/asan/vetred-admin var/venv/bin/python3 \
+  tests/contract/fuzz.py || failed=1
 ci/stack.sh stop
 
 say "sanitizer reports from the services"

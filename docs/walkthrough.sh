@@ -95,9 +95,9 @@ same "existing patient" "$(body .paciente_existente.id)" "$PACIENTE"
 expect 200 "the site" "$B/sedes/$SEDE"
 ZONA="$(body .zona_horaria)"
 expect 200 "vets of the site" "$B/veterinarios?sede_id=$SEDE"
-VET="$(body '[.[] | select(.activo)][0].id')"
+VET="$(body '[.elementos[] | select(.activo)][0].id')"
 expect 200 "rooms of the site" "$B/sedes/$SEDE/consultorios"
-SALA="$(body '[.[] | select(.activo and .tipo == "consulta")][0].id')"
+SALA="$(body '[.elementos[] | select(.activo and .tipo == "consulta")][0].id')"
 for i in $(seq 1 14); do
   DIA="$(TZ="$ZONA" date -d "+$i day" +%F)"
   curl -sS -o "$W/body" "${AUTH[@]}" \

@@ -193,6 +193,8 @@ int		 api_read_body(struct api_req *r);
 /* http.c: answering */
 void	api_reply(struct api_req *r, int status, const char *type,
 	    const char *body, size_t len, const char *headers);
+void	api_json_text(struct api_req *r, int status, const char *type,
+	    const char *text, size_t len, const char *headers);
 void	api_json(struct api_req *r, int status, cJSON *obj,
 	    const char *headers);
 void	api_problem(struct api_req *r, int status, const char *slug,

@@ -239,9 +239,8 @@ api_cita_get(struct api_req *r)
 	} else {
 		snprintf(etag, sizeof(etag), "ETag: \"%s\"\r\n",
 		    PQgetvalue(res, 0, 1));
-		api_reply(r, 200, "application/json; charset=utf-8",
-		    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0),
-		    etag);
+		api_json_text(r, 200, NULL, PQgetvalue(res, 0, 0),
+		    (size_t)PQgetlength(res, 0, 0), etag);
 	}
 	PQclear(res);
 }
@@ -321,10 +320,11 @@ api_cita_put(struct api_req *r)
 	if (vr_json_str(r->json, "motivo_cancelacion", 0, 1, 500, &motivo_c,
 	    errs) > 0)
 		p[9] = motivo_c, given++;
+	/* A malformed If-Match is refused even when the body names the
+	 * version (which then wins). */
+	p[10] = if_match(r, errs);
 	if (vr_json_int(r->json, "version", 0, 1, 2147483647, &n, errs) > 0)
 		p[10] = api_lltoa(r, n);
-	else
-		p[10] = if_match(r, errs);
 	if (given == 0 && cJSON_GetArraySize(errs) == 0)
 		vr_json_error(errs, "cuerpo", "no indica ningún cambio");
 	if (api_fields_or_422(r, errs) < 0 || (sede = cita_sede(r, p[0])) < 0)
@@ -354,7 +354,7 @@ api_cita_delete(struct api_req *r)
 		cJSON_Delete(errs);
 		return;
 	}
-	if (motivo != NULL && (strlen(motivo) < 1 || strlen(motivo) > 500 ||
+	if (motivo != NULL && (*motivo == '\0' || vr_utf8_len(motivo) > 500 ||
 	    motivo[strspn(motivo, " ")] == '\0'))
 		vr_json_error(errs, "motivo", "de 1 a 500 caracteres");
 	if (api_params_or_400(r, errs) < 0)

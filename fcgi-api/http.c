@@ -97,19 +97,44 @@ api_reply(struct api_req *r, int status, const char *type, const char *body,
 	FCGX_PutStr(b->data, (int)b->len, r->fcgx->out);
 }
 
+#define JSON_TYPE	"application/json; charset=utf-8"
+#define PROBLEM_TYPE	"application/problem+json; charset=utf-8"
+
+/*
+ * The one way a JSON body goes out, whoever made it (cJSON here, or
+ * PostgreSQL): text is the document, len its length (0: strlen), type
+ * its media type (NULL: application/json).  NULL text -- printing ran
+ * out of memory, a sealed value did not open -- answers a bodiless 500.
+ */
+void
+api_json_text(struct api_req *r, int status, const char *type,
+    const char *text, size_t len, const char *headers)
+{
+	if (text == NULL) {
+		api_reply(r, 500, NULL, NULL, 0, NULL);
+		return;
+	}
+	api_reply(r, status, type != NULL ? type : JSON_TYPE, text,
+	    len != 0 ? len : strlen(text), headers);
+}
+
+/* Prints obj as the body; takes ownership of obj. */
+static void
+send_object(struct api_req *r, int status, const char *type, cJSON *obj,
+    const char *headers)
+{
+	char *s = cJSON_PrintUnformatted(obj);
+
+	api_json_text(r, status, type, s, 0, headers);
+	free(s);
+	cJSON_Delete(obj);
+}
+
 /* Takes ownership of obj. */
 void
 api_json(struct api_req *r, int status, cJSON *obj, const char *headers)
 {
-	char *s = cJSON_PrintUnformatted(obj);
-
-	if (s == NULL)
-		api_reply(r, 500, NULL, NULL, 0, NULL);
-	else
-		api_reply(r, status, "application/json; charset=utf-8", s,
-		    strlen(s), headers);
-	free(s);
-	cJSON_Delete(obj);
+	send_object(r, status, JSON_TYPE, obj, headers);
 }
 
 /*
@@ -140,13 +165,9 @@ api_problem_new(struct api_req *r, int status, const char *slug,
 void
 api_send_problem(struct api_req *r, cJSON *p, const char *headers)
 {
-	char *s = cJSON_PrintUnformatted(p);
 	int status = cJSON_GetObjectItem(p, "status")->valueint;
 
-	api_reply(r, status, "application/problem+json; charset=utf-8", s,
-	    s ? strlen(s) : 0, headers);
-	free(s);
-	cJSON_Delete(p);
+	send_object(r, status, PROBLEM_TYPE, p, headers);
 }
 
 /* Takes ownership of errors (an array, or NULL). */

@@ -92,15 +92,15 @@ api_unseal_json(struct api_req *r, const char *text)
 }
 
 static void
-send_success(struct api_req *r, int status, const cJSON *v,
+send_success(struct api_req *r, int status, cJSON *v,
     const char *location_prefix)
 {
-	const cJSON *body = cJSON_GetObjectItem(v, "cuerpo");
+	cJSON *body = cJSON_DetachItemFromObject(v, "cuerpo");
 	const cJSON *id, *ver;
 	struct vr_buf h;
-	char *s;
 
 	if (status == 204 || body == NULL) {
+		cJSON_Delete(body);
 		api_reply(r, status, NULL, NULL, 0, NULL);
 		return;
 	}
@@ -114,16 +114,12 @@ send_success(struct api_req *r, int status, const cJSON *v,
 		vr_buf_printf(&h, "ETag: \"%.0f\"\r\n", ver->valuedouble);
 	if (cJSON_IsTrue(cJSON_GetObjectItem(v, "repetida")))
 		vr_buf_puts(&h, "Idempotent-Replayed: true\r\n");
-	if (unseal_tree(r, (cJSON *)body) < 0) {
-		vr_buf_free(&h);
+	if (unseal_tree(r, body) < 0) {
+		cJSON_Delete(body);
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "Ocurrió un error inesperado.", NULL);
-		return;
-	}
-	s = cJSON_PrintUnformatted(body);
-	api_reply(r, status, "application/json; charset=utf-8", s,
-	    s ? strlen(s) : 0, h.data);
-	free(s);
+	} else
+		api_json(r, status, body, h.data);
 	vr_buf_free(&h);
 }
 
@@ -146,7 +142,10 @@ api_reply_verdict(struct api_req *r, cJSON *v, const char *location_prefix)
 	int status;
 
 	st = cJSON_GetObjectItem(v, "estado");
-	if (!cJSON_IsNumber(st)) {
+	tipo = cJSON_GetObjectItem(v, "tipo");
+	/* A refusal names its problem type; one that does not is a bug. */
+	if (!cJSON_IsNumber(st) || (st->valueint >= 300 &&
+	    !cJSON_IsString(tipo))) {
 		cJSON_Delete(v);
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "Ocurrió un error inesperado.", NULL);
@@ -158,11 +157,8 @@ api_reply_verdict(struct api_req *r, cJSON *v, const char *location_prefix)
 		cJSON_Delete(v);
 		return;
 	}
-	tipo = cJSON_GetObjectItem(v, "tipo");
 	detalle = cJSON_GetObjectItem(v, "detalle");
-	p = api_problem_new(r, status,
-	    cJSON_IsString(tipo) ? tipo->valuestring : "error",
-	    title_for(status),
+	p = api_problem_new(r, status, tipo->valuestring, title_for(status),
 	    cJSON_IsString(detalle) ? detalle->valuestring : NULL);
 	if ((e = cJSON_DetachItemFromObject(v, "errores")) != NULL)
 		cJSON_AddItemToObject(p, "errors", e);
@@ -224,8 +220,7 @@ api_run_json(struct api_req *r, int stmt, int nparams,
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "Ocurrió un error inesperado.", NULL);
 	else {
-		api_reply(r, 200, "application/json; charset=utf-8", text,
-		    strlen(text), NULL);
+		api_json_text(r, 200, NULL, text, 0, NULL);
 		free(text);
 	}
 	PQclear(res);

@@ -43,7 +43,7 @@ api_sede_get(struct api_req *r)
  * GET /api/v1/sedes/{id}/consultorios - permission sedes.leer (like the
  * site itself, readable by every role: the booking form of any site
  * needs it).
- * 200 [Consultorio...] ordered by id, closed rooms included (activo
+ * 200 {elementos: [Consultorio...], siguiente_cursor: null} ordered by id, closed rooms included (activo
  * false: not bookable); 400 id not a positive integer; 404 no such site.
  */
 void

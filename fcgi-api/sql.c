@@ -6,23 +6,24 @@
  */
 #include "api.h"
 
-#define SEDE_COLS "id, codigo, nombre, ciudad, direccion, telefono, " \
-	"zona_horaria, activa, creado_en, actualizado_en"
-
 const char *const api_sql[STMT__MAX] = {
 	[STMT_PING] = "SELECT 1",
 
+	/*
+	 * Lists answer {elementos, siguiente_cursor}; sites and vets are
+	 * few and come whole, so their cursor is always null.
+	 */
 	/* $1 activa filter or NULL */
 	[STMT_SEDES_LIST] =
-	    "SELECT coalesce(json_agg(s ORDER BY s.id), '[]')"
-	    " FROM (SELECT " SEDE_COLS " FROM sedes"
+	    "SELECT jsonb_build_object('elementos',"
+	    " coalesce(jsonb_agg(sede_json(s.id) ORDER BY s.id), '[]'),"
+	    " 'siguiente_cursor', NULL)"
+	    " FROM (SELECT id FROM sedes"
 	    "  WHERE $1::boolean IS NULL OR activa = $1::boolean"
 	    "  ORDER BY id LIMIT 1000) s",
 
 	/* $1 id */
-	[STMT_SEDE_GET] =
-	    "SELECT row_to_json(s) FROM (SELECT " SEDE_COLS " FROM sedes"
-	    " WHERE id = $1::bigint) s",
+	[STMT_SEDE_GET] = "SELECT sede_json($1::bigint)",
 
 	/* $1 codigo, $2 nombre, $3 ciudad, $4 direccion, $5 telefono,
 	 * $6 zona_horaria (NULL: the default), $7 usuario, $8 rol,
@@ -33,9 +34,11 @@ const char *const api_sql[STMT__MAX] = {
 
 	/* $1 sede: its rooms by id; no row when the site does not exist */
 	[STMT_CONSULTORIOS_LIST] =
-	    "SELECT coalesce((SELECT json_agg(c ORDER BY c.id) FROM"
+	    "SELECT json_build_object('elementos', coalesce((SELECT"
+	    " json_agg(c ORDER BY c.id) FROM"
 	    " (SELECT id, sede_id, nombre, tipo, activo FROM consultorios"
-	    "  WHERE sede_id = s.id) c), '[]') FROM sedes s WHERE s.id = $1::bigint",
+	    "  WHERE sede_id = s.id) c), '[]'), 'siguiente_cursor', NULL)"
+	    " FROM sedes s WHERE s.id = $1::bigint",
 
 	/* $1 time zone name */
 	[STMT_TZ_VALID] =
@@ -80,7 +83,8 @@ const char *const api_sql[STMT__MAX] = {
 	    " + $8::bigint * interval '1 microsecond', $9::bigint)",
 
 	/* $1 sede or NULL */
-	[STMT_VETS_LIST] = "SELECT listar_veterinarios($1::bigint)",
+	[STMT_VETS_LIST] = "SELECT jsonb_build_object('elementos',"
+	    " listar_veterinarios($1::bigint), 'siguiente_cursor', NULL)",
 
 	/* $1 veterinario, $2 sede, $3 fecha, $4 duracion_min, $5 paso_min */
 	[STMT_DISPONIBILIDAD] =

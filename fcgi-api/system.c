@@ -83,7 +83,6 @@ api_ready(struct api_req *r)
 void
 api_openapi_get(struct api_req *r)
 {
-	api_reply(r, 200, "application/json; charset=utf-8",
-	    api_openapi_start, (size_t)(api_openapi_end - api_openapi_start),
-	    NULL);
+	api_json_text(r, 200, NULL, api_openapi_start,
+	    (size_t)(api_openapi_end - api_openapi_start), NULL);
 }

@@ -159,8 +159,8 @@ api_usuario_get(struct api_req *r)
 	else if (*PQgetvalue(res, 0, 1) != 't')
 		api_forbidden(r, "El usuario no trabaja en sus sedes.");
 	else
-		api_reply(r, 200, "application/json; charset=utf-8",
-		    PQgetvalue(res, 0, 0), (size_t)PQgetlength(res, 0, 0), NULL);
+		api_json_text(r, 200, NULL, PQgetvalue(res, 0, 0),
+		    (size_t)PQgetlength(res, 0, 0), NULL);
 	PQclear(res);
 }
 

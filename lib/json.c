@@ -42,6 +42,20 @@ absent(const cJSON *v, const char *name, int required, cJSON *errs)
 	return VR_EINVAL;
 }
 
+/*
+ * Characters (code points) of valid UTF-8: lengths count what the
+ * client's JSON Schema maxLength and PostgreSQL's char_length count.
+ */
+size_t
+vr_utf8_len(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
 int
 vr_json_str(const cJSON *obj, const char *name, int required, size_t minlen,
     size_t maxlen, const char **out, cJSON *errs)
@@ -62,9 +76,10 @@ vr_json_str(const cJSON *obj, const char *name, int required, size_t minlen,
 		vr_json_error(errs, name, "no es UTF-8 válido");
 		return VR_EINVAL;
 	}
-	if (n < minlen || n > maxlen) {
-		snprintf(msg, sizeof(msg), "debe tener entre %zu y %zu bytes",
-		    minlen, maxlen);
+	if (vr_utf8_len(v->valuestring) < minlen ||
+	    vr_utf8_len(v->valuestring) > maxlen) {
+		snprintf(msg, sizeof(msg), "debe tener entre %zu y %zu "
+		    "caracteres", minlen, maxlen);
 		vr_json_error(errs, name, msg);
 		return VR_EINVAL;
 	}

@@ -270,6 +270,7 @@ int	vr_json_enum(const cJSON *obj, const char *name, int required,
 void	vr_json_error(cJSON *errs, const char *name, const char *msg);
 
 int	vr_utf8_valid(const char *s, size_t len);
+size_t	vr_utf8_len(const char *s);	/* characters of valid UTF-8 */
 int	vr_valid_phone_pe(const char *s);
 int	vr_valid_site_code(const char *s);
 int	vr_valid_email(const char *s);

@@ -486,7 +486,7 @@ START_TEST(historial_solo_de_sus_sedes)
 	free(tok);
 	http_get(path, &r);
 	ck_assert_int_eq(r.status, 200);
-	cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "eventos")) {
+	cJSON_ArrayForEach(e, json_items(r.json)) {
 		ck_assert_int_ne(json_ll(e, "id"), c2);
 		n1 += json_ll(e, "id") == c1;
 	}
@@ -498,7 +498,7 @@ START_TEST(historial_solo_de_sus_sedes)
 	http_get(path, &r);
 	ck_assert_int_eq(r.status, 200);
 	n1 = 0;
-	cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "eventos")) {
+	cJSON_ArrayForEach(e, json_items(r.json)) {
 		n1 += json_ll(e, "id") == c1;
 		n2 += json_ll(e, "id") == c2;
 	}

@@ -22,8 +22,8 @@ START_TEST(sedes_de_la_demo)
 
 	http_get("/api/v1/sedes", &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert(cJSON_IsArray(r.json));
-	cJSON_ArrayForEach(s, r.json) {
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r.json, "siguiente_cursor")));
+	cJSON_ArrayForEach(s, json_items(r.json)) {
 		long long id = json_ll(s, "id");
 
 		if (id >= 1 && id <= 3) {
@@ -44,7 +44,7 @@ lista_tiene(const cJSON *vets, long long id, long long sede)
 	const cJSON *v, *s;
 	int found = 0, here;
 
-	cJSON_ArrayForEach(v, vets) {
+	cJSON_ArrayForEach(v, json_items(vets)) {
 		here = 0;
 		cJSON_ArrayForEach(s, cJSON_GetObjectItem(v, "sedes"))
 			here |= json_ll(s, "id") == sede;
@@ -66,8 +66,9 @@ START_TEST(veterinarios_por_sede)
 	    sede);
 	http_get(path, &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_int_eq(cJSON_GetArraySize(r.json), 1);
-	v = cJSON_GetArrayItem(r.json, 0);
+	ck_assert_int_eq(cJSON_GetArraySize(json_items(r.json)), 1);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(r.json, "siguiente_cursor")));
+	v = cJSON_GetArrayItem(json_items(r.json), 0);
 	ck_assert_int_eq(json_ll(v, "id"), vet);
 	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(v, "activo")));
 	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(v, "sedes")),
@@ -87,7 +88,7 @@ START_TEST(veterinarios_por_sede)
 
 	http_get("/api/v1/veterinarios?sede_id=9007199254740991", &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_int_eq(cJSON_GetArraySize(r.json), 0);
+	ck_assert_int_eq(cJSON_GetArraySize(json_items(r.json)), 0);
 	http_free(&r);
 	http_get("/api/v1/veterinarios?sede_id=abc", &r);
 	assert_problem(&r, 400, "parametro-invalido");

@@ -677,6 +677,22 @@ START_TEST(login_mejora_el_hash)
 END_TEST
 
 /* Bad bodies: a clear 4xx and nothing recorded. */
+/* Unknown members are ignored here as on every body (names are exact). */
+START_TEST(login_ignora_campos_desconocidos)
+{
+	char email[128], body[512];
+	struct http_resp r;
+
+	(void)new_user("recepcion", 1, 1, email, sizeof(email));
+	snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\","
+	    "\"recordar\":true,\"Password\":\"otra\",\"extra\":{\"a\":[1]}}",
+	    email, PASSWORD);
+	http_post_json(LOGIN, body, &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	http_free(&r);
+}
+END_TEST
+
 START_TEST(entrada_invalida)
 {
 	static const struct {
@@ -843,6 +859,7 @@ auth_suite(void)
 	tcase_add_test(sesion, admin_fija_la_clave);
 	suite_add_tcase(s, sesion);
 	tcase_add_test(entrada, entrada_invalida);
+	tcase_add_test(entrada, login_ignora_campos_desconocidos);
 	suite_add_tcase(s, entrada);
 	return s;
 }

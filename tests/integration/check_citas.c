@@ -470,6 +470,12 @@ START_TEST(version_distinta_es_412)
 		assert_problem(&r, 422, "validacion");
 		ck_assert(fx_has_error(&r, "If-Match"));
 		http_free(&r);
+		/* Malformed even when the body names the version. */
+		fx_put_cita(id, "{\"motivo\":\"Segunda\",\"version\":2}", one,
+		    &r);
+		assert_problem(&r, 422, "validacion");
+		ck_assert(fx_has_error(&r, "If-Match"));
+		http_free(&r);
 	}
 	fx_assert_unchanged(&before);
 	get_cita(id, &r);
@@ -563,10 +569,8 @@ listar_todo(const char *query, int limite, long long *ids, int max)
 		http_get(path, &r);
 		ck_assert_msg(r.status == 200, "%s: %ld %s", path, r.status,
 		    r.body);
-		ck_assert_int_le(cJSON_GetArraySize(cJSON_GetObjectItem(r.json,
-		    "elementos")), limite);
-		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json,
-		    "elementos")) {
+		ck_assert_int_le(cJSON_GetArraySize(json_items(r.json)), limite);
+		cJSON_ArrayForEach(e, json_items(r.json)) {
 			ck_assert_int_lt(n, max);
 			ck_assert(cJSON_IsString(cJSON_GetObjectItem(e,
 			    "paciente")));
@@ -650,8 +654,7 @@ START_TEST(listar_filtrar_y_paginar)
 	    vet);
 	http_get(hq, &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r.json,
-	    "elementos")), 0);
+	ck_assert_int_eq(cJSON_GetArraySize(json_items(r.json)), 0);
 	http_free(&r);
 }
 END_TEST

@@ -48,6 +48,41 @@ START_TEST(wrong_method_is_405_with_allow)
 }
 END_TEST
 
+/*
+ * nginx refuses TRACE before any location runs; the answer is still the
+ * API's: 405, the path's methods in Allow, problem+json -- and on a
+ * static page, GET and HEAD.  A TRACE never runs the route's handler.
+ */
+START_TEST(trace_is_405_problem_with_allow)
+{
+	static const struct { const char *path, *allow; } cases[] = {
+		{ "/api/v1/sedes", "GET, POST" },
+		{ "/api/v1/citas/1", "GET, PUT, DELETE" },
+		{ "/health", "GET" },
+		{ "/docs/", "GET, HEAD" },
+		{ "/", "GET, HEAD" },
+	};
+	struct http_resp r;
+	char allow[128], ct[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		http_req("TRACE", cases[i].path, "application/json", "{}", 2,
+		    NULL, &r);
+		assert_problem(&r, 405, "metodo-no-permitido");
+		ck_assert_msg(http_header(&r, "Content-Type", ct, sizeof(ct)) &&
+		    strncmp(ct, "application/problem+json", 24) == 0,
+		    "TRACE %s: %s", cases[i].path, ct);
+		ck_assert_msg(http_header(&r, "Allow", allow, sizeof(allow)) !=
+		    NULL, "TRACE %s: no Allow", cases[i].path);
+		ck_assert_str_eq(allow, cases[i].allow);
+		ck_assert_ptr_nonnull(http_header(&r, "X-Request-Id", ct,
+		    sizeof(ct)));
+		http_free(&r);
+	}
+}
+END_TEST
+
 /* A JSON document of about n bytes: {"nombre":"xxxx..."} */
 static char *
 big_json(size_t n)
@@ -340,6 +375,7 @@ errors_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, unknown_path_is_404);
 	tcase_add_test(tc, wrong_method_is_405_with_allow);
+	tcase_add_test(tc, trace_is_405_problem_with_allow);
 	tcase_add_test(tc, body_over_api_limit_is_413);
 	tcase_add_test(tc, body_over_nginx_limit_is_413_problem);
 	tcase_add_test(tc, wrong_content_type_is_415);

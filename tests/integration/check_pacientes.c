@@ -904,7 +904,7 @@ recorrer(long long pac, int limite, struct evento *got, int max)
 		ck_assert(cJSON_IsObject(cJSON_GetObjectItem(p,
 		    "propietario")));
 		en_pagina = 0;
-		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "eventos")) {
+		cJSON_ArrayForEach(e, json_items(r.json)) {
 			ck_assert_int_lt(n, max);
 			/* Newest first; every date here is in UTC-5. */
 			ck_assert_msg(!*last || strcmp(json_s(e, "fecha"),
@@ -984,14 +984,12 @@ START_TEST(historial_consultas_hostiles_son_400)
 	/* A well-formed cursor far in the past or future is just a page. */
 	http_get("/api/v1/pacientes/1/historial?cursor=1_cita_1", &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r.json,
-	    "eventos")), 0);
+	ck_assert_int_eq(cJSON_GetArraySize(json_items(r.json)), 0);
 	http_free(&r);
 	http_get("/api/v1/pacientes/1/historial?cursor=999999999999999999_"
 	    "tratamiento_999999999999999999", &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_int_ge(cJSON_GetArraySize(cJSON_GetObjectItem(r.json,
-	    "eventos")), 1);
+	ck_assert_int_ge(cJSON_GetArraySize(json_items(r.json)), 1);
 	http_free(&r);
 }
 END_TEST

@@ -72,8 +72,7 @@ START_TEST(create_read_and_list)
 
 	http_get("/api/v1/sedes?activa=true", &g);
 	ck_assert_int_eq(g.status, 200);
-	ck_assert(cJSON_IsArray(g.json));
-	ck_assert_int_ge(cJSON_GetArraySize(g.json), 1);
+	ck_assert_int_ge(cJSON_GetArraySize(json_items(g.json)), 1);
 	http_free(&g);
 	http_free(&r);
 	free(code);
@@ -214,8 +213,7 @@ START_TEST(consultorios_de_una_sede)
 	http_get(path, &r);
 	http_token(NULL);
 	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
-	ck_assert(cJSON_IsArray(r.json));
-	cJSON_ArrayForEach(it, r.json) {
+	cJSON_ArrayForEach(it, json_items(r.json)) {
 		ck_assert_int_eq(json_ll(it, "sede_id"), sede);
 		ck_assert_int_eq(json_ll(it, "id"), n == 0 ? c1 : c2);
 		ck_assert_ptr_nonnull(json_s(it, "nombre"));
@@ -235,7 +233,7 @@ START_TEST(consultorios_de_una_sede)
 	    fx_sede("America/Lima"));
 	http_get(path, &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_int_eq(cJSON_GetArraySize(r.json), 0);
+	ck_assert_int_eq(cJSON_GetArraySize(json_items(r.json)), 0);
 	http_free(&r);
 
 	http_get("/api/v1/sedes/999999999/consultorios", &r);
@@ -267,7 +265,7 @@ START_TEST(bad_list_filter_is_400)
 	http_free(&r);
 	http_get("/api/v1/sedes?activa=false", &r);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert(cJSON_IsArray(r.json));
+	ck_assert(cJSON_IsArray(json_items(r.json)));
 	http_free(&r);
 }
 END_TEST

@@ -158,6 +158,96 @@ START_TEST(head_of_health_has_no_body)
 }
 END_TEST
 
+/*
+ * Every list answers one envelope, {elementos, siguiente_cursor} (the
+ * history adds its patient).
+ */
+START_TEST(every_list_has_one_envelope)
+{
+	/* The history first: its read is an audit row to list. */
+	static const char *const lists[] = {
+	    "/api/v1/pacientes/1/historial?limite=2", "/api/v1/sedes",
+	    "/api/v1/veterinarios", "/api/v1/citas?sede_id=1&limite=2",
+	    "/api/v1/usuarios?limite=2", "/api/v1/auditoria?limite=2",
+	    "/api/v1/sedes/1/consultorios" };
+	struct http_resp r;
+	size_t i;
+
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		http_get(lists[i], &r);
+		ck_assert_msg(r.status == 200, "%s: %ld", lists[i], r.status);
+		ck_assert_msg(cJSON_GetArraySize(json_items(r.json)) > 0,
+		    "%s: empty", lists[i]);
+		http_free(&r);
+	}
+}
+END_TEST
+
+/*
+ * Date-times among v's strings, checked as YYYY-MM-DDTHH:MM:SS+HH:MM with
+ * the offset of America/Lima (-05:00) -- or any offset inside an object
+ * of another zona_horaria (sites the suites made elsewhere).
+ */
+static int
+lima_times(const cJSON *v, const char *where, int lima)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd-05:00";
+	const cJSON *e, *tz = cJSON_GetObjectItem(v, "zona_horaria");
+	const char *s;
+	int n = 0;
+	size_t i;
+
+	if (cJSON_IsString(tz))
+		lima = strcmp(tz->valuestring, "America/Lima") == 0;
+	cJSON_ArrayForEach(e, v) {
+		if (cJSON_IsObject(e) || cJSON_IsArray(e)) {
+			n += lima_times(e, where, lima);
+			continue;
+		}
+		if (!cJSON_IsString(e) || strlen(e->valuestring) < 11 ||
+		    e->valuestring[10] != 'T')
+			continue;
+		s = e->valuestring;
+		ck_assert_msg(strlen(s) == strlen(shape), "%s: %s is \"%s\", "
+		    "not RFC 3339 in whole seconds with the site's offset",
+		    where, e->string ? e->string : "?", s);
+		for (i = 0; shape[i] != '\0'; i++)
+			ck_assert_msg(shape[i] == 'd' ? s[i] >= '0' &&
+			    s[i] <= '9' : s[i] == shape[i] || (!lima && i >= 19
+			    && (i == 19 ? s[i] == '+' || s[i] == '-' :
+			    s[i] >= '0' && s[i] <= '9')), "%s: %s is \"%s\"",
+			    where, e->string ? e->string : "?", s);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Every time an answer shows reads the same way: RFC 3339, whole
+ * seconds, the offset of the site's zone (America/Lima here; users and
+ * sign-ins, tied to no site, read in the network's zone, also Lima).
+ */
+START_TEST(times_read_in_the_sites_zone)
+{
+	/* The patient's reads first: they are audit rows to list. */
+	static const char *const reads[] = { "/api/v1/pacientes/1",
+	    "/api/v1/pacientes/1/historial?limite=3", "/api/v1/sedes",
+	    "/api/v1/sedes/1", "/api/v1/usuarios?limite=3",
+	    "/api/v1/usuarios/1", "/api/v1/auditoria?limite=20",
+	    "/api/v1/citas?sede_id=1&limite=2" };
+	struct http_resp r;
+	size_t i;
+
+	for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++) {
+		http_get(reads[i], &r);
+		ck_assert_msg(r.status == 200, "%s: %ld", reads[i], r.status);
+		ck_assert_msg(lima_times(r.json, reads[i], 1) > 0, "%s: no time",
+		    reads[i]);
+		http_free(&r);
+	}
+}
+END_TEST
+
 Suite *
 system_suite(void)
 {
@@ -171,6 +261,8 @@ system_suite(void)
 	tcase_add_test(tc, openapi_document_is_served);
 	tcase_add_test(tc, docs_page_and_assets);
 	tcase_add_test(tc, head_of_health_has_no_body);
+	tcase_add_test(tc, every_list_has_one_envelope);
+	tcase_add_test(tc, times_read_in_the_sites_zone);
 	tcase_add_test(tc, docs_render_every_route_in_chromium);
 	suite_add_tcase(s, tc);
 	return s;

@@ -254,7 +254,7 @@ START_TEST(admin_sede_solo_en_su_sede)
 		const cJSON *e, *g;
 		int ok;
 
-		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "elementos")) {
+		cJSON_ArrayForEach(e, json_items(r.json)) {
 			ok = 0;
 			cJSON_ArrayForEach(g, cJSON_GetObjectItem(e, "roles"))
 				ok |= json_ll(g, "sede") == 1;
@@ -422,7 +422,7 @@ START_TEST(lista_paginada)
 
 		http_get(path, &r);
 		ck_assert_int_eq(r.status, 200);
-		cJSON_ArrayForEach(e, cJSON_GetObjectItem(r.json, "elementos")) {
+		cJSON_ArrayForEach(e, json_items(r.json)) {
 			ck_assert_int_gt(json_ll(e, "id"), last);
 			last = json_ll(e, "id");
 			seen++;

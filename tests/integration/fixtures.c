@@ -421,3 +421,26 @@ json_s(const cJSON *o, const char *name)
 	ck_assert_msg(cJSON_IsString(v), "no string \"%s\"", name);
 	return v->valuestring;
 }
+
+/*
+ * The items of a list answer, after checking its envelope: exactly
+ * {"elementos": [...], "siguiente_cursor": text or null} (the history
+ * adds its "paciente").
+ */
+const cJSON *
+json_items(const cJSON *o)
+{
+	const cJSON *e = cJSON_GetObjectItem(o, "elementos");
+	const cJSON *c = cJSON_GetObjectItem(o, "siguiente_cursor");
+	int n = cJSON_GetArraySize(o);
+
+	ck_assert_msg(cJSON_IsObject(o), "the list is not an object");
+	ck_assert_msg(cJSON_IsArray(e), "no array \"elementos\"");
+	ck_assert_msg(cJSON_IsString(c) || cJSON_IsNull(c),
+	    "no \"siguiente_cursor\" (text or null)");
+	if (cJSON_GetObjectItem(o, "paciente") != NULL)
+		n--;
+	ck_assert_msg(n == 2, "the list has members besides elementos and "
+	    "siguiente_cursor");
+	return e;
+}

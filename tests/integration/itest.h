@@ -135,6 +135,7 @@ void	 fx_assert_unchanged(const struct fx_counts *before);
 int	 fx_has_error(const struct http_resp *r, const char *campo);
 long long json_ll(const cJSON *o, const char *name);
 const char *json_s(const cJSON *o, const char *name);
+const cJSON *json_items(const cJSON *list);	/* asserts the envelope */
 
 Suite	*system_suite(void);
 Suite	*errors_suite(void);

@@ -46,8 +46,12 @@ START_TEST(str_present)
 	ck_assert_str_eq(s, "Lima");
 	ck_assert_int_eq(vr_json_str(o, "e", 1, 0, 10, &s, errs), 1);
 	ck_assert_str_eq(s, "");
-	/* Lengths are bytes: "ñandú" is 7. */
-	ck_assert_int_eq(vr_json_str(o, "u", 1, 7, 7, &s, errs), 1);
+	/* Lengths are characters, as JSON Schema and char_length count:
+	 * "ñandú" is 5 (7 bytes). */
+	ck_assert_int_eq(vr_json_str(o, "u", 1, 5, 5, &s, errs), 1);
+	ck_assert_int_eq(vr_json_str(o, "u", 1, 6, 7, &s, errs), VR_EINVAL);
+	cJSON_Delete(errs);
+	errs = cJSON_CreateArray();
 	ck_assert_int_eq(cJSON_GetArraySize(errs), 0);
 	cJSON_Delete(o);
 	cJSON_Delete(errs);
@@ -324,7 +328,7 @@ START_TEST(enum_cases)
 	errs = cJSON_CreateArray();
 	ck_assert_int_eq(vr_json_enum(o, "d", 1, especies, &v, errs),
 	    VR_EINVAL);
-	assert_one_error(errs, "d", "bytes");
+	assert_one_error(errs, "d", "caracteres");
 	cJSON_Delete(errs);
 	errs = cJSON_CreateArray();
 	ck_assert_int_eq(vr_json_enum(o, "e", 1, especies, &v, errs),

@@ -2,10 +2,16 @@
  * check_openapi.c - the OpenAPI document linked into the API
  * (fcgi-api/openapi.json via openapi_doc.c) and the route table of
  * router.c must describe the same endpoints: every route is documented,
- * and every documented operation is routed.
+ * and every documented operation is routed.  The problem types the API
+ * can answer -- read from the sources that answer them: the C of the API,
+ * the verdicts of the SQL functions, the pages nginx answers itself --
+ * are exactly the ones the document lists.
  */
 #include <ctype.h>
+#include <glob.h>
+#include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -212,6 +218,302 @@ START_TEST(paths_are_patterns)
 }
 END_TEST
 
+/* ---- declared constraints --------------------------------------------- */
+
+static const cJSON *
+schema_ref(const cJSON *s)
+{
+	const cJSON *ref = cJSON_GetObjectItemCaseSensitive(s, "$ref");
+	const char *pre = "#/components/schemas/";
+
+	if (!cJSON_IsString(ref) || strncmp(ref->valuestring, pre,
+	    strlen(pre)) != 0)
+		return s;
+	return cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(doc, "components"), "schemas"),
+	    ref->valuestring + strlen(pre));
+}
+
+/*
+ * Every list answers one envelope (elementos + siguiente_cursor): no 2xx
+ * answer of the document is a bare JSON array.
+ */
+START_TEST(no_answer_is_a_bare_array)
+{
+	const cJSON *p = paths(), *item, *op, *resp, *media, *t;
+	char bare[2048] = "";
+	size_t len = 0;
+	int n = 0;
+
+	cJSON_ArrayForEach(item, p) {
+		cJSON_ArrayForEach(op, item) {
+			if (!is_operation(op->string))
+				continue;
+			cJSON_ArrayForEach(resp, cJSON_GetObjectItem(op,
+			    "responses")) {
+				if (resp->string[0] != '2')
+					continue;
+				cJSON_ArrayForEach(media, cJSON_GetObjectItem(
+				    resp, "content")) {
+					t = cJSON_GetObjectItem(schema_ref(
+					    cJSON_GetObjectItem(media,
+					    "schema")), "type");
+					if (!cJSON_IsString(t) || strcmp(
+					    t->valuestring, "array") != 0)
+						continue;
+					n++;
+					if (len < sizeof(bare))
+						len += (size_t)snprintf(bare +
+						    len, sizeof(bare) - len,
+						    " %s %s;", op->string,
+						    item->string);
+				}
+			}
+		}
+	}
+	ck_assert_msg(n == 0, "lists without the envelope:%s", bare);
+}
+END_TEST
+
+/*
+ * A string the server reads has a bound the document states: a length,
+ * a pattern, an enum.  Walks properties and items below s.
+ */
+static void
+assert_bounded(const cJSON *s, const char *where, int depth)
+{
+	const cJSON *t, *m;
+	char name[192];
+
+	s = schema_ref(s);
+	ck_assert_msg(s != NULL && depth < 8, "%s: no schema", where);
+	t = cJSON_GetObjectItemCaseSensitive(s, "type");
+	if (cJSON_IsString(t) && strcmp(t->valuestring, "string") == 0)
+		ck_assert_msg(cJSON_GetObjectItemCaseSensitive(s, "maxLength") ||
+		    cJSON_GetObjectItemCaseSensitive(s, "pattern") ||
+		    cJSON_GetObjectItemCaseSensitive(s, "enum"), "%s: a string "
+		    "with no maxLength, pattern or enum", where);
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(s,
+	    "properties")) {
+		snprintf(name, sizeof(name), "%s.%s", where, m->string);
+		assert_bounded(m, name, depth + 1);
+	}
+	if ((m = cJSON_GetObjectItemCaseSensitive(s, "items")) != NULL) {
+		snprintf(name, sizeof(name), "%s[]", where);
+		assert_bounded(m, name, depth + 1);
+	}
+}
+
+/*
+ * Every request body and every parameter states the bounds the server
+ * enforces on its strings (the contract fuzzer of make test checks that
+ * the server and these bounds agree).
+ */
+START_TEST(request_strings_are_bounded)
+{
+	const cJSON *item, *op, *prm, *body;
+	char where[192];
+	int n = 0;
+
+	cJSON_ArrayForEach(item, paths()) {
+		cJSON_ArrayForEach(op, item) {
+			if (!is_operation(op->string))
+				continue;
+			cJSON_ArrayForEach(prm, cJSON_GetObjectItemCaseSensitive(
+			    op, "parameters")) {
+				if (cJSON_GetObjectItemCaseSensitive(prm, "$ref"))
+					continue;
+				snprintf(where, sizeof(where), "%s %s ?%s",
+				    op->string, item->string, cJSON_GetStringValue(
+				    cJSON_GetObjectItemCaseSensitive(prm, "name")));
+				assert_bounded(cJSON_GetObjectItemCaseSensitive(prm,
+				    "schema"), where, 0);
+				n++;
+			}
+			body = cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(op, "requestBody"),
+			    "content"), "application/json"), "schema");
+			if (body == NULL)
+				continue;
+			snprintf(where, sizeof(where), "%s %s body", op->string,
+			    item->string);
+			assert_bounded(body, where, 0);
+			n++;
+		}
+	}
+	ck_assert_int_gt(n, 40);
+}
+END_TEST
+
+/* ---- problem types --------------------------------------------------- */
+
+#define MAX_SLUGS	128
+
+struct slugs {
+	char	*s[MAX_SLUGS];
+	char	 from[MAX_SLUGS][64];
+	int	 n;
+};
+
+static int
+slug_index(const struct slugs *l, const char *s, size_t len)
+{
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		if (strlen(l->s[i]) == len && memcmp(l->s[i], s, len) == 0)
+			return i;
+	return -1;
+}
+
+static void
+slug_add(struct slugs *l, const char *s, size_t len, const char *from)
+{
+	if (slug_index(l, s, len) >= 0)
+		return;
+	ck_assert_int_lt(l->n, MAX_SLUGS);
+	l->s[l->n] = strndup(s, len);
+	snprintf(l->from[l->n], sizeof(l->from[0]), "%s", from);
+	l->n++;
+}
+
+static void
+slugs_free(struct slugs *l)
+{
+	while (l->n > 0)
+		free(l->s[--l->n]);
+}
+
+/* The whole file, NUL-terminated (malloc'd). */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	long len;
+
+	ck_assert_msg(f != NULL, "cannot read %s (run from the repository "
+	    "root)", path);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	buf = malloc((size_t)len + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
+	buf[len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/*
+ * Adds group `group` of every match of the extended regex re in the files
+ * of pattern; returns how many matches there were.
+ */
+static int
+collect(struct slugs *l, const char *pattern, const char *re, int group)
+{
+	regex_t rx;
+	regmatch_t m[4];
+	glob_t g;
+	const char *p;
+	char *text;
+	size_t i;
+	int n = 0;
+
+	ck_assert_int_eq(regcomp(&rx, re, REG_EXTENDED), 0);
+	ck_assert_msg(glob(pattern, 0, NULL, &g) == 0, "no file matches %s",
+	    pattern);
+	for (i = 0; i < g.gl_pathc; i++) {
+		text = slurp(g.gl_pathv[i]);
+		for (p = text; regexec(&rx, p, 4, m, 0) == 0;
+		    p += m[0].rm_eo, n++)
+			slug_add(l, p + m[group].rm_so, (size_t)
+			    (m[group].rm_eo - m[group].rm_so), g.gl_pathv[i]);
+		free(text);
+	}
+	globfree(&g);
+	regfree(&rx);
+	return n;
+}
+
+/* Every problem type that some source can answer. */
+static void
+answered_slugs(struct slugs *l)
+{
+	/* api_problem(r, 404, "no-encontrado", ...), and the 401 helpers
+	 * of access.c and auth.c, which take the slug first. */
+	ck_assert_int_gt(collect(l, "fcgi-api/*.c", "(problem[a-z_]*|"
+	    "unauthenticated|unauthorized)\\(&?r,[[:space:]]*"
+	    "([0-9]{3},[[:space:]]*)?\"([a-z0-9-]+)\"", 3), 40);
+	/* jsonb_build_object('estado', 409, 'tipo', 'conflicto', ...) */
+	ck_assert_int_gt(collect(l, "db/migrations/*.sql", "'estado',"
+	    "[[:space:]]*[0-9]{3},[[:space:]]*'tipo',[[:space:]]*"
+	    "'([a-z0-9-]+)'", 1), 20);
+	/* The answers nginx writes itself. */
+	ck_assert_int_gt(collect(l, "deploy/nginx*", "/problemas/"
+	    "([a-z0-9-]+)", 1), 1);
+}
+
+/* The enum of Problem.type: "/problemas/<slug>" each. */
+static void
+documented_slugs(struct slugs *l)
+{
+	const cJSON *t, *e;
+	size_t pre = strlen("/problemas/");
+
+	t = cJSON_GetObjectItemCaseSensitive(doc, "components");
+	t = cJSON_GetObjectItemCaseSensitive(t, "schemas");
+	t = cJSON_GetObjectItemCaseSensitive(t, "Problem");
+	t = cJSON_GetObjectItemCaseSensitive(t, "properties");
+	t = cJSON_GetObjectItemCaseSensitive(t, "type");
+	t = cJSON_GetObjectItemCaseSensitive(t, "enum");
+	ck_assert_msg(cJSON_IsArray(t), "Problem.type has no enum");
+	cJSON_ArrayForEach(e, t) {
+		ck_assert_msg(cJSON_IsString(e) && strncmp(e->valuestring,
+		    "/problemas/", pre) == 0, "Problem.type: %s is not "
+		    "/problemas/<slug>", cJSON_IsString(e) ? e->valuestring :
+		    "?");
+		slug_add(l, e->valuestring + pre, strlen(e->valuestring + pre),
+		    "openapi.json");
+	}
+}
+
+/*
+ * Every problem type the API, its SQL functions or nginx can answer is
+ * listed in the document (Problem.type's enum), and the document lists
+ * no type that nothing answers.
+ */
+START_TEST(every_problem_type_documented)
+{
+	struct slugs answered = { .n = 0 }, documented = { .n = 0 };
+	char missing[2048] = "", stale[2048] = "";
+	size_t ml = 0, sl = 0;
+	int i;
+
+	answered_slugs(&answered);
+	documented_slugs(&documented);
+	for (i = 0; i < answered.n; i++)
+		if (slug_index(&documented, answered.s[i],
+		    strlen(answered.s[i])) < 0 && ml < sizeof(missing))
+			ml += (size_t)snprintf(missing + ml, sizeof(missing) -
+			    ml, " %s (%s);", answered.s[i], answered.from[i]);
+	for (i = 0; i < documented.n; i++)
+		if (slug_index(&answered, documented.s[i],
+		    strlen(documented.s[i])) < 0 && sl < sizeof(stale))
+			sl += (size_t)snprintf(stale + sl, sizeof(stale) - sl,
+			    " %s;", documented.s[i]);
+	slugs_free(&answered);
+	slugs_free(&documented);
+	ck_assert_msg(ml == 0, "problem types answered but not in "
+	    "Problem.type's enum of openapi.json:%s", missing);
+	ck_assert_msg(sl == 0, "problem types in openapi.json that nothing "
+	    "answers:%s", stale);
+}
+END_TEST
+
 Suite *
 openapi_suite(void)
 {
@@ -224,6 +526,9 @@ openapi_suite(void)
 	tcase_add_test(tc, permissions_documented);
 	tcase_add_test(tc, every_operation_routed);
 	tcase_add_test(tc, paths_are_patterns);
+	tcase_add_test(tc, every_problem_type_documented);
+	tcase_add_test(tc, request_strings_are_bounded);
+	tcase_add_test(tc, no_answer_is_a_bare_array);
 	suite_add_tcase(s, tc);
 	return s;
 }
