@@ -1028,7 +1028,7 @@ END_TEST
 START_TEST(regla_inicio_en_el_futuro)
 {
 	long long vet = fx_vet(SEDE, FX_DIA_COMPLETO), pac = fx_paciente();
-	long long now = (long long)time(NULL);
+	long long now = (long long)time(NULL), start, local;
 	char t[FX_HORA_LEN];
 	struct fx_counts before;
 	struct http_resp r;
@@ -1053,9 +1053,16 @@ START_TEST(regla_inicio_en_el_futuro)
 	assert_problem(&r, 422, "validacion");
 	http_free(&r);
 	fx_assert_unchanged(&before);
-	fx_hora(now + 600, FX_LIMA, t);
+	/* Ten minutes from now, unless that slot would run past midnight in
+	 * Lima (UTC-5 all year; a day's hours end at 24:00): then ten
+	 * minutes into tomorrow, still a start in the future. */
+	start = now + 600;
+	local = (now - 5 * 3600) % 86400;
+	if (local + 600 + 30 * 60 >= 86400)
+		start = now + (86400 - local) + 600;
+	fx_hora(start, FX_LIMA, t);
 	fx_reservar_ok(&(struct fx_cita){ .paciente = pac, .veterinario = vet,
-	    .sede = SEDE, .inicio = t });
+	    .sede = SEDE, .inicio = t, .duracion = 30 });
 }
 END_TEST
 
