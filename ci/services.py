@@ -56,7 +56,7 @@ SERVICES = [
     dict(name="sealer", priority=100,
          command=["{bin}/vetred-admin", "sellar", "{seal_s}"],
          env={"VETRED_DATABASE_URL": "{db_url}"},
-         binary="{bin}/vetred-admin",
+         passes=("VETRED_LOG_LEVEL",), binary="{bin}/vetred-admin",
          log="{logdir}/sealer.log", stdout=False, rotate=True,
          stop=("TERM", 10)),
     dict(name="api", procs="api_procs", priority=200,

@@ -783,19 +783,27 @@ sup_start() {
     env -i PATH="$PATH" HOME="${HOME:-/}" LANG="${LANG:-C.UTF-8}" ${TZ:+TZ="$TZ"} \
       supervisord -c "$SUP/supervisord.conf" </dev/null ||
       { tail_of "$SUP/supervisord.log"; die "supervisord did not start"; }
+    # It daemonizes before it listens: wait for its control socket.
+    local i
+    for ((i = 0; i < 100; i++)); do
+      sup_pid >/dev/null && ctl pid >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    sup_pid >/dev/null || { tail_of "$SUP/supervisord.log"; die "supervisord did not start"; }
   fi
   sup_await
 }
 
 # Every API process has its FastCGI socket and its monitoring listener,
-# the sealer and nginx run; a service that gave up (FATAL) fails the start.
+# the sealer and nginx run; a service that gave up (FATAL) or exited
+# fails the start.
 sup_await() {
   local deadline=$((SECONDS + 30)) i name state
   for ((i = 1; i <= API_PROCS; i++)); do
     while [ ! -S "$RUNDIR/api-$i.sock" ] || ! port_in_use "$(metrics_port "$i")" ||
         [ "$(sup_state "api:api-$i")" != RUNNING ]; do
       state="$(sup_state "api:api-$i")"
-      case "$state" in FATAL|EXITED|STOPPED)
+      case "$state" in FATAL|EXITED)
         tail_of "$LOGDIR/api-$i.log"; die "api-$i did not start ($state; log: $LOGDIR/api-$i.log)" ;;
       esac
       [ "$SECONDS" -lt "$deadline" ] ||
@@ -805,7 +813,7 @@ sup_await() {
   done
   for name in sealer nginx; do
     while state="$(sup_state "$name")" && [ "$state" != RUNNING ]; do
-      case "$state" in FATAL|EXITED|STOPPED)
+      case "$state" in FATAL|EXITED)
         [ "$name" = nginx ] && { tail_of "$NGX/stderr.log"; tail_of "$NGX/error.log"; }
         [ "$name" = sealer ] && tail_of "$LOGDIR/sealer.log"
         die "$name did not start ($state)" ;;
