@@ -285,7 +285,7 @@ pid_alive() {
 }
 read_pid() { if [ -r "$1" ]; then head -n1 "$1" 2>/dev/null | tr -dc '0-9'; fi; return 0; }
 # has_env PID VAR=VALUE: the process was started with that environment entry.
-has_env() { tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qxF -- "$2"; }
+has_env() { { tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | grep -qxF -- "$2"; }
 # Processes whose working directory is $1 (PostgreSQL processes sit in PGDATA).
 pids_with_cwd() {
   local p
