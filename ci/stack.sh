@@ -737,12 +737,17 @@ sup_state() {
   echo "${2:-STOPPED}"
 }
 # Processes of this stack that outlived their supervisord (killed -9):
-# every supervised process carries VETRED_STACK=<stack dir>.
+# every supervised process carries VETRED_STACK=<stack dir>, except that
+# nginx writes its process title over its environment: its master is the
+# one of its pid file running this stack's nginx.conf (its workers end
+# with it).
 leftovers() {
   local p
   for p in /proc/[0-9]*; do
     has_env "${p#/proc/}" "VETRED_STACK=$DIR" && echo "${p#/proc/}"
   done
+  p="$(read_pid "$NGX/nginx.pid")"
+  pid_alive "$p" && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$NGX/nginx.conf" && echo "$p"
   return 0
 }
 end_leftovers() {
