@@ -204,14 +204,11 @@ ngx_reload() {
   wait_gone "${old[@]}"
 }
 
-# unix_api_pids: the API processes ci/stack.sh started.
+# unix_api_pids: the API processes ci/stack.sh started (its supervisord
+# knows their pids).
 unix_api_pids() {
-  local f pid
-  for f in "$RUNDIR"/api-*.pid; do
-    [ -e "$f" ] || continue
-    pid="$(head -n1 "$f" 2>/dev/null | tr -dc '0-9' || true)"
-    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && echo "$pid"
-  done
+  supervisorctl -c "$STACK/supervisor/supervisord.conf" status 'api:*' 2>/dev/null |
+    awk '$2 == "RUNNING" && $3 == "pid" { sub(",", "", $4); print $4 }'
   return 0
 }
 

@@ -7,9 +7,9 @@
 # `make run` / `make test`.
 #
 # As root it runs apt-get itself; otherwise it prints the exact apt-get line
-# and fails.  Service packages (PostgreSQL, RabbitMQ, nginx) are installed
-# with their init scripts held back: the project starts private instances
-# under var/, never the system services.
+# and fails.  Service packages (PostgreSQL, RabbitMQ, nginx, supervisor)
+# are installed with their init scripts held back: the project starts
+# private instances under var/, never the system services.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +19,7 @@ PKGS=(
   libfcgi-dev libpq-dev libcjson-dev librabbitmq-dev libssl-dev
   libcurl4-openssl-dev libargon2-dev check libsubunit-dev libmicrohttpd-dev
   # local stack
-  postgresql-15 postgresql-client-15 rabbitmq-server nginx-light
+  postgresql-15 postgresql-client-15 rabbitmq-server nginx-light supervisor
   # tests, coverage, benchmarks
   curl jq gcovr wrk prometheus docker-compose procps
   # the contract fuzzer's private environment

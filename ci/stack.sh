@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # ci/stack.sh — the private local stack of VetRed: PostgreSQL 15, RabbitMQ,
+# and, under a private supervisord (Debian's supervisor), the audit sealer,
 # N vetred-api FastCGI processes and nginx, all under one stack directory.
 #
 #   ci/stack.sh start | stop | clean | status | env | rotate
 #
+# start brings up what is not running and restarts a supervised service
+# whose binary or settings changed; supervisord restarts a service that
+# crashes.  The table of supervised services is in ci/services.py.
 # status prints one line per component and exits 0 when all run, 3 if not;
 # clean stops the stack and removes its directory.
 # rotate moves nginx's logs past VETRED_LOG_MAX_BYTES to *.1 and has nginx
@@ -111,6 +115,7 @@ set_dirs() {
   PGSOCK="$DIR/pg-run"
   RMQ="$DIR/rabbitmq"
   NGX="$DIR/nginx"
+  SUP="$DIR/supervisor"
   WEB="$REPO/web"
 }
 set_dirs
@@ -280,29 +285,12 @@ pid_alive() {
 }
 read_pid() { if [ -r "$1" ]; then head -n1 "$1" 2>/dev/null | tr -dc '0-9'; fi; return 0; }
 # has_env PID VAR=VALUE: the process was started with that environment entry.
-has_env() { tr '\0' '\n' <"/proc/$1/environ" 2>/dev/null | grep -qxF -- "$2"; }
+has_env() { { tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | grep -qxF -- "$2"; }
 # Processes whose working directory is $1 (PostgreSQL processes sit in PGDATA).
 pids_with_cwd() {
   local p
   for p in /proc/[0-9]*; do
     [ "$(readlink "$p/cwd" 2>/dev/null || true)" = "$1" ] && echo "${p#/proc/}"
-  done
-  return 0
-}
-# Processes holding a listening TCP socket on 127.0.0.1/0.0.0.0:$1.
-pids_listening() {
-  local hex inodes p fd
-  hex="$(printf '%04X' "$1")"
-  inodes="$(awk -v h=":$hex" '$4 == "0A" && substr($2, length($2) - 4) == h { print $10 }' /proc/net/tcp 2>/dev/null | sort -u)"
-  [ -n "$inodes" ] || return 0
-  for p in /proc/[0-9]*; do
-    for fd in "$p"/fd/*; do
-      case "$(readlink "$fd" 2>/dev/null || true)" in
-        socket:\[*\])
-          local ino; ino="$(readlink "$fd")"; ino="${ino#socket:[}"; ino="${ino%]}"
-          if grep -qxF "$ino" <<<"$inodes"; then echo "${p#/proc/}"; break; fi ;;
-      esac
-    done
   done
   return 0
 }
@@ -617,79 +605,14 @@ rmq_stop() {
   fi
 }
 
-# ---------------------------------------------------------------- audit sealer
+# ---------------------------------------------------------------- keys, certificate
 
-# Seals new audit rows into the hash chain every SEAL_S seconds, as the
-# table's owner (the API's role may not update the trail): what the
-# scheduler's periodic job does in production.
-sealer_pid() {
-  local pid; pid="$(read_pid "$RUNDIR/sealer.pid")"
-  pid_alive "$pid" && has_env "$pid" "VETRED_SEALER=$DIR" && echo "$pid"
-}
-sealer_start() {
-  local pid
-  if pid="$(sealer_pid)"; then
-    # Kept if it runs at the interval asked for; restarted otherwise.
-    if [ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" = "$BIN/vetred-admin sellar $SEAL_S " ]; then
-      log "sealer: already running (pid $pid)"; return 0
-    fi
-    log "sealer: restarting (pid $pid) to seal every ${SEAL_S}s"
-    sealer_stop
-  fi
-  mkdir -p "$RUNDIR" "$LOGDIR"
-  # One process, one connection; its log line per run (with the chain's
-  # head) goes to sealer.log.
-  setsid env VETRED_SEALER="$DIR" VETRED_DATABASE_URL="$DB_URL" \
-    "$BIN/vetred-admin" sellar "$SEAL_S" </dev/null >/dev/null 2>>"$LOGDIR/sealer.log" &
-  echo $! >"$RUNDIR/sealer.pid"
-  log "sealer: sealing the audit trail every ${SEAL_S}s (pid $!)"
-}
-sealer_stop() {
-  local pid
-  if pid="$(sealer_pid)"; then
-    log "sealer: stopping (pid $pid)"
-    stop_pid "$pid" sealer 10
-  fi
-  rm -f "$RUNDIR/sealer.pid"
-}
-
-# ---------------------------------------------------------------- API processes
-
-# What a running API process must match to be kept: binary identity and env.
-api_signature() {
-  local b="$BIN/vetred-api"
-  printf '%s\n' "$(stat -L -c '%d:%i:%Y:%s' "$b" 2>/dev/null)" "$API_DB_URL" "$AMQP_URL" "$API_THREADS" \
-    "$JWT_KEYS" "$COMMON_PASSWORDS" "$DATA_KEYS" "$SEARCH_KEY" "$METRICS_PORT" "$LOG_MAX" \
-    "${VETRED_RATE_PER_USER:-}" "${VETRED_RATE_BURST:-}" "$CORS_ORIGINS" |
-    sha256sum | cut -c1-16
-}
-api_pid() {
-  local i="$1" pid; pid="$(read_pid "$RUNDIR/api-$i.pid")"
-  pid_alive "$pid" && has_env "$pid" "VETRED_API_INSTANCE=api-$i" &&
-    has_env "$pid" "VETRED_API_SOCKET=$RUNDIR/api-$i.sock" && echo "$pid"
-}
 # metrics_port N: the port of api-N's monitoring listener.
 metrics_port() { echo $((METRICS_PORT + $1)); }
 metrics_urls() {
   local i out=""
   for ((i = 1; i <= API_PROCS; i++)); do out+="${out:+ }http://127.0.0.1:$(metrics_port "$i")"; done
   printf '%s' "$out"
-}
-api_stop_one() {
-  local i="$1" pid
-  if pid="$(api_pid "$i")"; then
-    log "api-$i: stopping (pid $pid)"
-    stop_pid "$pid" "api-$i" 15
-  fi
-  rm -f "$RUNDIR/api-$i.pid" "$RUNDIR/api-$i.sig" "$RUNDIR/api-$i.sock"
-}
-api_indexes() {  # every api-N with a pid file
-  local f n
-  for f in "$RUNDIR"/api-*.pid; do
-    [ -e "$f" ] || continue
-    n="${f##*/api-}"; n="${n%.pid}"
-    is_int "$n" && echo "$n"
-  done | sort -n
 }
 
 # Development keys, base64, owner-only (the API refuses key files others
@@ -716,137 +639,6 @@ dev_keys() {
   done
 }
 
-api_start() {
-  dev_keys
-  mkdir -p "$RUNDIR" "$LOGDIR"
-  chmod 755 "$RUNDIR"
-  local sig i pid sock started=()
-  sig="$(api_signature)"
-  for i in $(api_indexes); do [ "$i" -gt "$API_PROCS" ] && api_stop_one "$i"; done
-  for ((i = 1; i <= API_PROCS; i++)); do
-    sock="$RUNDIR/api-$i.sock"
-    if pid="$(api_pid "$i")"; then
-      if [ -S "$sock" ] && [ "$(cat "$RUNDIR/api-$i.sig" 2>/dev/null)" = "$sig" ]; then
-        log "api-$i: already running (pid $pid)"
-        continue
-      fi
-      log "api-$i: binary or settings changed (or socket gone); restarting"
-      api_stop_one "$i"
-    fi
-    rm -f "$sock" "$RUNDIR/api-$i.pid"
-    wait_port_free "$(metrics_port "$i")" VETRED_METRICS_PORT
-    setsid env VETRED_DATABASE_URL="$API_DB_URL" VETRED_AMQP_URL="$AMQP_URL" \
-      VETRED_API_THREADS="$API_THREADS" VETRED_API_SOCKET="$sock" VETRED_API_INSTANCE="api-$i" \
-      VETRED_JWT_KEYS="$JWT_KEYS" VETRED_COMMON_PASSWORDS_FILE="$COMMON_PASSWORDS" \
-      VETRED_DATA_KEYS="$DATA_KEYS" VETRED_SEARCH_KEY="$SEARCH_KEY" \
-      VETRED_METRICS_ADDR="127.0.0.1:$(metrics_port "$i")" \
-      VETRED_LOG_FILE="$LOGDIR/api-$i.log" VETRED_LOG_MAX_BYTES="$LOG_MAX" \
-      VETRED_CORS_ORIGINS="$CORS_ORIGINS" \
-      "$BIN/vetred-api" </dev/null >>"$LOGDIR/api-$i.log" 2>&1 &
-    echo $! >"$RUNDIR/api-$i.pid"
-    echo "$sig" >"$RUNDIR/api-$i.sig"
-    started+=("$i")
-  done
-  [ "${#started[@]}" -gt 0 ] && log "api: started ${started[*]/#/api-} ($BIN/vetred-api)"
-  local deadline=$((SECONDS + 30))
-  for i in "${started[@]}"; do
-    sock="$RUNDIR/api-$i.sock"
-    # The FastCGI socket first, then the monitoring listener.
-    while [ ! -S "$sock" ] || ! port_in_use "$(metrics_port "$i")"; do
-      pid_alive "$(read_pid "$RUNDIR/api-$i.pid")" ||
-        { tail_of "$LOGDIR/api-$i.log"; die "api-$i exited during startup (log: $LOGDIR/api-$i.log)"; }
-      [ "$SECONDS" -lt "$deadline" ] ||
-        { tail_of "$LOGDIR/api-$i.log"; die "api-$i did not create $sock and listen on port $(metrics_port "$i") within 30s"; }
-      sleep 0.1
-    done
-  done
-}
-
-api_stop() {
-  [ -d "$RUNDIR" ] || return 0
-  local i pids=() names=() pid
-  # SIGTERM all first, then wait for each: they shut down in parallel.
-  for i in $(api_indexes); do
-    if pid="$(api_pid "$i")"; then
-      log "api-$i: stopping (pid $pid)"
-      kill -TERM "$pid" 2>/dev/null || true
-      pids+=("$pid") names+=("api-$i")
-    fi
-  done
-  for i in "${!pids[@]}"; do stop_pid "${pids[$i]}" "${names[$i]}" 15; done
-  for i in $(api_indexes); do rm -f "$RUNDIR/api-$i.pid" "$RUNDIR/api-$i.sig" "$RUNDIR/api-$i.sock"; done
-}
-
-# ---------------------------------------------------------------- nginx
-
-ngx_pid() {
-  local pid; pid="$(read_pid "$NGX/nginx.pid")"
-  pid_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$NGX/nginx.conf" && echo "$pid"
-}
-ngx() { nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" "$@"; }
-# nginx workers listening on HTTP_PORT whose master is gone (kill -9).
-ngx_orphans() {
-  local p pp
-  port_in_use "$HTTP_PORT" || return 0
-  for p in $(pids_listening "$HTTP_PORT"); do
-    pp="$(awk '{print $4}' "/proc/$p/stat" 2>/dev/null || true)"
-    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = nginx ] &&
-      tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q 'worker process' &&
-      [ "$(cat "/proc/$pp/comm" 2>/dev/null)" != nginx ] && echo "$p"
-  done
-  return 0
-}
-
-ngx_start() {
-  command -v nginx >/dev/null || die "nginx not found (run ci/deps.sh)"
-  mkdir -p "$NGX/tmp"
-  tls_cert
-  local servers="" i
-  for ((i = 1; i <= API_PROCS; i++)); do
-    servers+="        server unix:$RUNDIR/api-$i.sock max_fails=3 fail_timeout=2s;\\n"
-  done
-  servers="${servers%\\n}"
-  # Buffered: one write per 64 KiB or per second, not per request.
-  local access="access_log off;"
-  [ "$ACCESS_LOG" = 1 ] && access="access_log \"$NGX/access.log\" vetred_json buffer=64k flush=1s;"
-  rotate_logs
-  # $servers is already escaped except for the path parts.
-  sed -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
-      -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" \
-      -e "s|@HTTPS_ADDR@|$(sed_esc "$HTTPS_ADDR")|g" \
-      -e "s|@TLS_CERT@|$(sed_esc "$TLS_CERT")|g" \
-      -e "s|@TLS_KEY@|$(sed_esc "$TLS_KEY")|g" \
-      -e "s|@STACK_DIR@|$(sed_esc "$DIR")|g" \
-      -e "s|@WEB@|$(sed_esc "$WEB")|g" \
-      -e "s|@API_SERVERS@|$(printf '%s' "$servers" | sed -e 's/[|&]/\\&/g')|g" \
-      -e "s|@ACCESS_LOG@|$(sed_esc "$access")|g" \
-      "$REPO/deploy/nginx.conf.in" >"$NGX/nginx.conf.new"
-  if ! nginx -t -p "$NGX" -c "$NGX/nginx.conf.new" -e "$NGX/error.log" >"$NGX/configtest.log" 2>&1; then
-    cat "$NGX/configtest.log" >&2
-    die "generated nginx configuration is invalid ($NGX/nginx.conf.new)"
-  fi
-  mv -f "$NGX/nginx.conf.new" "$NGX/nginx.conf"
-  local pid
-  if pid="$(ngx_pid)"; then
-    log "nginx: already running (pid $pid); reloading configuration"
-    ngx -s reload   # also reopens the logs
-  else
-    # A killed master leaves its workers serving on the port: end them.
-    local stale; mapfile -t stale < <(ngx_orphans)
-    if [ "${#stale[@]}" -gt 0 ]; then
-      log "nginx: ending orphaned workers of a dead master: ${stale[*]}"
-      kill -KILL "${stale[@]}" 2>/dev/null || true
-      sleep 0.3
-    fi
-    rm -f "$NGX/nginx.pid"
-    wait_port_free "$HTTP_PORT" VETRED_HTTP_PORT
-    wait_port_free "$HTTPS_PORT" VETRED_HTTPS_PORT
-    log "nginx: starting on http://127.0.0.1:$HTTP_PORT and https://$HTTPS_ADDR:$HTTPS_PORT"
-    setsid nginx -p "$NGX" -c "$NGX/nginx.conf" -e "$NGX/error.log" </dev/null ||
-      { tail_of "$NGX/error.log"; die "nginx did not start"; }
-  fi
-}
-
 # The development certificate: self-signed, P-256, for localhost and
 # 127.0.0.1, two years; the key readable by its owner only (nginx's master
 # reads it before dropping privileges).  A real certificate is given with
@@ -865,28 +657,191 @@ tls_cert() {
   mv -f "$TLS_CERT.tmp" "$TLS_CERT"
 }
 
+# ---------------------------------------------------------------- nginx's configuration
+
+# nginx.conf from deploy/nginx.conf.in, checked by nginx -t before it
+# replaces the last one.  nginx itself runs under supervisord.
+ngx_conf() {
+  command -v nginx >/dev/null || die "nginx not found (run ci/deps.sh)"
+  mkdir -p "$NGX/tmp"
+  tls_cert
+  local servers="" i
+  for ((i = 1; i <= API_PROCS; i++)); do
+    servers+="        server unix:$RUNDIR/api-$i.sock max_fails=3 fail_timeout=2s;\\n"
+  done
+  servers="${servers%\\n}"
+  # Buffered: one write per 64 KiB or per second, not per request.
+  local access="access_log off;"
+  [ "$ACCESS_LOG" = 1 ] && access="access_log \"$NGX/access.log\" vetred_json buffer=64k flush=1s;"
+  # $servers is already escaped except for the path parts.
+  sed -e "s|@HTTP_PORT@|$HTTP_PORT|g" \
+      -e "s|@HTTPS_PORT@|$HTTPS_PORT|g" \
+      -e "s|@HTTPS_ADDR@|$(sed_esc "$HTTPS_ADDR")|g" \
+      -e "s|@TLS_CERT@|$(sed_esc "$TLS_CERT")|g" \
+      -e "s|@TLS_KEY@|$(sed_esc "$TLS_KEY")|g" \
+      -e "s|@STACK_DIR@|$(sed_esc "$DIR")|g" \
+      -e "s|@WEB@|$(sed_esc "$WEB")|g" \
+      -e "s|@API_SERVERS@|$(printf '%s' "$servers" | sed -e 's/[|&]/\\&/g')|g" \
+      -e "s|@ACCESS_LOG@|$(sed_esc "$access")|g" \
+      "$REPO/deploy/nginx.conf.in" >"$NGX/nginx.conf.new"
+  if ! nginx -t -p "$NGX" -c "$NGX/nginx.conf.new" -e "$NGX/error.log" >"$NGX/configtest.log" 2>&1; then
+    cat "$NGX/configtest.log" >&2
+    die "generated nginx configuration is invalid ($NGX/nginx.conf.new)"
+  fi
+  mv -f "$NGX/nginx.conf.new" "$NGX/nginx.conf"
+}
+
 # rotate_logs: nginx's logs past LOG_MAX bytes move to *.1 (the old .1 is
-# dropped); a running nginx is told to reopen them.
+# dropped); a running nginx is told to reopen them (USR1).
 rotate_logs() {
   local f moved=0
   for f in "$NGX/access.log" "$NGX/error.log"; do
     [ -f "$f" ] && [ "$(stat -c %s "$f")" -ge "$LOG_MAX" ] || continue
     mv -f "$f" "$f.1" && moved=1
   done
-  if [ "$moved" = 1 ] && ngx_pid >/dev/null; then ngx -s reopen 2>/dev/null || true; fi
+  if [ "$moved" = 1 ] && [ "$(sup_state nginx)" = RUNNING ]; then ctl signal USR1 nginx >/dev/null || true; fi
   return 0
 }
 
-ngx_stop() {
-  [ -d "$NGX" ] || return 0
-  local pid i
-  if pid="$(ngx_pid)"; then
-    log "nginx: stopping (pid $pid)"
-    ngx -s quit 2>/dev/null || kill -QUIT "$pid" 2>/dev/null || true
-    for ((i = 0; i < 150; i++)); do pid_alive "$pid" || break; sleep 0.1; done
-    pid_alive "$pid" && stop_pid "$pid" nginx 5
+# ---------------------------------------------------------------- the supervisor
+#
+# supervisord (Debian's supervisor) runs every long-running service the
+# project builds, plus nginx, from <stack dir>/supervisor/supervisord.conf;
+# ci/services.py writes that file from its one table of services.  It
+# restarts a service that exits unexpectedly (a crash, a kill), and
+# `supervisorctl update` restarts exactly the services whose command,
+# environment or binary changed.  PostgreSQL (pg_ctl: the postmaster
+# restarts its own backends) and RabbitMQ stay outside: they must be up
+# and migrated before any supervised service starts.
+
+sup_pid() {
+  local pid; pid="$(read_pid "$SUP/supervisord.pid")"
+  pid_alive "$pid" && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$SUP/supervisord.conf" && echo "$pid"
+}
+ctl() { supervisorctl -c "$SUP/supervisord.conf" "$@"; }
+# services conf|names: ci/services.py with this stack's settings.
+services() {
+  python3 "$REPO/ci/services.py" "$1" dir="$DIR" repo="$REPO" bin="$BIN" rundir="$RUNDIR" \
+    logdir="$LOGDIR" ngx="$NGX" db_url="$DB_URL" api_db_url="$API_DB_URL" amqp_url="$AMQP_URL" \
+    api_procs="$API_PROCS" api_threads="$API_THREADS" jwt_keys="$JWT_KEYS" \
+    common_passwords="$COMMON_PASSWORDS" data_keys="$DATA_KEYS" search_key="$SEARCH_KEY" \
+    metrics_port="$METRICS_PORT" log_max="$LOG_MAX" cors_origins="$CORS_ORIGINS" seal_s="$SEAL_S"
+}
+# sup_state NAME: RUNNING, STARTING, BACKOFF, STOPPED, EXITED, FATAL, ...
+# (STOPPED when supervisord does not run).
+sup_state() {
+  local out
+  sup_pid >/dev/null || { echo STOPPED; return 0; }
+  out="$(ctl status "$1" 2>/dev/null || true)"
+  set -- $out
+  echo "${2:-STOPPED}"
+}
+# Processes of this stack that outlived their supervisord (killed -9):
+# every supervised process carries VETRED_STACK=<stack dir>, except that
+# nginx writes its process title over its environment: its master is the
+# one of its pid file running this stack's nginx.conf (its workers end
+# with it).
+leftovers() {
+  local p
+  for p in /proc/[0-9]*; do
+    has_env "${p#/proc/}" "VETRED_STACK=$DIR" && echo "${p#/proc/}"
+  done
+  p="$(read_pid "$NGX/nginx.pid")"
+  pid_alive "$p" && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -- "$NGX/nginx.conf" && echo "$p"
+  return 0
+}
+end_leftovers() {
+  local pids p
+  mapfile -t pids < <(leftovers)
+  [ "${#pids[@]}" -gt 0 ] || return 0
+  log "ending processes of this stack left by a dead supervisord: ${pids[*]}"
+  for p in "${pids[@]}"; do stop_pid "$p" "pid $p" 15 & done
+  wait
+}
+
+# Writes supervisord.conf; starts supervisord (which starts every service)
+# or has the running one apply the new file.
+sup_start() {
+  command -v supervisord >/dev/null || die "supervisord not found (run ci/deps.sh)"
+  mkdir -p "$SUP" "$RUNDIR" "$LOGDIR"
+  chmod 700 "$SUP"; chmod 755 "$RUNDIR"
+  services conf >"$SUP/supervisord.conf.new" || die "cannot write $SUP/supervisord.conf"
+  mv -f "$SUP/supervisord.conf.new" "$SUP/supervisord.conf"
+  local ngx_before out
+  if sup_pid >/dev/null; then
+    ngx_before="$(ctl pid nginx 2>/dev/null || true)"
+    # Changed sections are restarted, new ones started, gone ones stopped;
+    # then whatever was stopped by hand or crashed for good starts again.
+    out="$(ctl update 2>&1)" || { printf '%s\n' "$out" >&2; die "supervisorctl update failed"; }
+    [ -z "$out" ] || log "supervisor: ${out//$'\n'/; }"
+    out="$(ctl start all 2>&1 || true)"
+    [ -z "$out" ] || log "supervisor: ${out//$'\n'/; }"
+    # Unchanged nginx (its section names only its file): load the new file.
+    if [ -n "$ngx_before" ] && [ "$ngx_before" != 0 ] && [ "$(ctl pid nginx 2>/dev/null)" = "$ngx_before" ]; then
+      ctl signal HUP nginx >/dev/null || die "nginx did not take its new configuration"
+    fi
+  else
+    rm -f "$SUP/supervisord.pid" "$SUP/supervisor.sock"
+    log "supervisor: starting $(services names | tr '\n' ' ')($BIN)"
+    # A clean environment: a service gets what its section says, not
+    # whatever the first caller of `start` had exported.
+    env -i PATH="$PATH" HOME="${HOME:-/}" LANG="${LANG:-C.UTF-8}" ${TZ:+TZ="$TZ"} \
+      supervisord -c "$SUP/supervisord.conf" </dev/null ||
+      { tail_of "$SUP/supervisord.log"; die "supervisord did not start"; }
+    # It daemonizes before it listens: wait for its control socket.
+    local i
+    for ((i = 0; i < 100; i++)); do
+      sup_pid >/dev/null && ctl pid >/dev/null 2>&1 && break
+      sleep 0.1
+    done
+    sup_pid >/dev/null || { tail_of "$SUP/supervisord.log"; die "supervisord did not start"; }
   fi
-  rm -f "$NGX/nginx.pid"
+  sup_await
+}
+
+# Every API process has its FastCGI socket and its monitoring listener,
+# the sealer and nginx run; a service that gave up (FATAL) or exited
+# fails the start.
+sup_await() {
+  local deadline=$((SECONDS + 30)) i name state
+  for ((i = 1; i <= API_PROCS; i++)); do
+    while [ ! -S "$RUNDIR/api-$i.sock" ] || ! port_in_use "$(metrics_port "$i")" ||
+        [ "$(sup_state "api:api-$i")" != RUNNING ]; do
+      state="$(sup_state "api:api-$i")"
+      case "$state" in FATAL|EXITED)
+        tail_of "$LOGDIR/api-$i.log"; die "api-$i did not start ($state; log: $LOGDIR/api-$i.log)" ;;
+      esac
+      [ "$SECONDS" -lt "$deadline" ] ||
+        { tail_of "$LOGDIR/api-$i.log"; die "api-$i did not create $RUNDIR/api-$i.sock and listen on port $(metrics_port "$i") within 30s"; }
+      sleep 0.1
+    done
+  done
+  for name in sealer nginx; do
+    while state="$(sup_state "$name")" && [ "$state" != RUNNING ]; do
+      case "$state" in FATAL|EXITED)
+        [ "$name" = nginx ] && { tail_of "$NGX/stderr.log"; tail_of "$NGX/error.log"; }
+        [ "$name" = sealer ] && tail_of "$LOGDIR/sealer.log"
+        die "$name did not start ($state)" ;;
+      esac
+      [ "$SECONDS" -lt "$deadline" ] || die "$name did not start within 30s ($state)"
+      sleep 0.1
+    done
+  done
+}
+
+# supervisord stops the services in reverse start order (nginx first, so
+# no new request reaches an API process that is stopping; the API
+# processes together, each on SIGTERM: a clean exit, coverage written),
+# then exits.
+sup_stop() {
+  local pid i
+  pid="$(sup_pid)" || { end_leftovers; return 0; }
+  log "supervisor: stopping $(ctl status 2>/dev/null | awk '$2 == "RUNNING" { printf "%s ", $1 }')(pid $pid)"
+  ctl shutdown >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 900; i++)); do pid_alive "$pid" || break; sleep 0.1; done
+  pid_alive "$pid" && stop_pid "$pid" supervisord 10
+  rm -f "$SUP/supervisord.pid" "$SUP/supervisor.sock"
+  end_leftovers
 }
 
 # ---------------------------------------------------------------- commands
@@ -939,9 +894,14 @@ preflight() {
       epmd_running || wait_port_free "$EPMD_PORT" VETRED_EPMD_PORT
     fi
   fi
-  if ! ngx_pid >/dev/null && [ -z "$(ngx_orphans)" ]; then
+  # Nothing supervised runs: its ports are free (a dead supervisord's
+  # services are ended first).
+  if ! sup_pid >/dev/null; then
+    end_leftovers
+    local i
     wait_port_free "$HTTP_PORT" VETRED_HTTP_PORT
     wait_port_free "$HTTPS_PORT" VETRED_HTTPS_PORT
+    for ((i = 1; i <= API_PROCS; i++)); do wait_port_free "$(metrics_port "$i")" VETRED_METRICS_PORT; done
   fi
   return 0
 }
@@ -953,6 +913,7 @@ cmd_start() {
   [ -x "$BIN/vetred-migrate" ] || die "$BIN/vetred-migrate not found or not executable: build first (make), or set VETRED_BIN"
   [ -x "$BIN/vetred-api" ] || die "$BIN/vetred-api not found or not executable: build first (make), or set VETRED_BIN"
   command -v curl >/dev/null || die "curl not found (run ci/deps.sh)"
+  command -v supervisord >/dev/null || die "supervisord not found (run ci/deps.sh)"
 
   # Started before with other ports or choices: stop that stack first.
   if [ -f "$STATE" ]; then
@@ -985,10 +946,10 @@ cmd_start() {
   else
     log "rabbitmq: using VETRED_AMQP_URL (no private node)"
   fi
-  api_start
-  sealer_start
   place_web
-  ngx_start
+  rotate_logs
+  ngx_conf
+  sup_start
   wait_ready
   write_env
   log "ready in $((SECONDS - t0))s: http://127.0.0.1:$HTTP_PORT (env: $ENVFILE)"
@@ -997,11 +958,7 @@ cmd_start() {
 cmd_stop() {
   load_state
   if [ ! -d "$DIR" ]; then log "nothing to stop in $DIR"; return 0; fi
-  # nginx first (graceful: it finishes what is in flight), so no new
-  # request reaches an API process that is stopping.
-  ngx_stop
-  api_stop
-  sealer_stop
+  sup_stop
   rmq_stop
   pg_stop
   rm -f "$ENVFILE"
@@ -1022,7 +979,7 @@ cmd_clean() {
 
 cmd_status() {
   load_state
-  local all=0 pid i n
+  local all=0 pid i
   line() { printf '%-11s %s\n' "$1" "$2"; }
   if [ "$PG_PRIVATE" != 1 ]; then
     line postgresql "external (VETRED_DATABASE_URL)"
@@ -1030,11 +987,6 @@ cmd_status() {
     line postgresql "running (pid $pid, 127.0.0.1:$PG_PORT, $PGDATA)"
   else
     line postgresql "stopped"; all=3
-  fi
-  if pid="$(sealer_pid)"; then
-    line sealer "running (pid $pid)"
-  else
-    line sealer "stopped"; all=3
   fi
   if [ "$AMQP_PRIVATE" != 1 ]; then
     line rabbitmq "external (VETRED_AMQP_URL)"
@@ -1045,21 +997,27 @@ cmd_status() {
   else
     line rabbitmq "stopped"; all=3
   fi
-  n="$API_PROCS"
-  for i in $(api_indexes); do [ "$i" -gt "$n" ] && n="$i"; done
-  for ((i = 1; i <= n; i++)); do
-    if pid="$(api_pid "$i")"; then
-      if [ -S "$RUNDIR/api-$i.sock" ]; then line "api-$i" "running (pid $pid, $RUNDIR/api-$i.sock, metrics http://127.0.0.1:$(metrics_port "$i")/metrics)"
-      else line "api-$i" "running without socket (pid $pid)"; all=3; fi
-    else
-      line "api-$i" "stopped"; all=3
-    fi
+  # The supervised services, in start order.
+  local name state out info
+  for name in $(services names); do
+    state="$(sup_state "$name")" info=""
+    out="$(ctl pid "$name" 2>/dev/null || true)"
+    [ "$state" = RUNNING ] && is_int "$out" && info=" (pid $out"
+    case "$name" in
+      api:api-*)
+        i="${name#api:api-}"
+        if [ "$state" = RUNNING ] && [ ! -S "$RUNDIR/api-$i.sock" ]; then
+          state=RUNNING-WITHOUT-SOCKET
+        fi
+        [ -n "$info" ] && info+=", $RUNDIR/api-$i.sock, metrics http://127.0.0.1:$(metrics_port "$i")/metrics" ;;
+      nginx) [ -n "$info" ] && info+=", http://127.0.0.1:$HTTP_PORT" ;;
+    esac
+    [ -n "$info" ] && info+=")"
+    line "${name#*:}" "$(printf '%s' "$state" | tr 'A-Z-' 'a-z ')$info"
+    [ "$state" = RUNNING ] || all=3
   done
-  if pid="$(ngx_pid)"; then
-    line nginx "running (pid $pid, http://127.0.0.1:$HTTP_PORT)"
-  else
-    line nginx "stopped"; all=3
-  fi
+  if pid="$(sup_pid)"; then line supervisor "running (pid $pid, $SUP/supervisord.conf)"
+  else line supervisor "stopped"; all=3; fi
   return "$all"
 }
 

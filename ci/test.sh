@@ -85,7 +85,8 @@ for mode in cov asan; do
   "build/$mode/unit-tests" || failed=1
   say "integration suites ($mode)"
   "build/$mode/integration-tests" || failed=1
-  # The failover suite killed api-1: start it again for the next pass.
+  # The failover suite stopped the API processes: start them again for
+  # the next pass.
   VETRED_BIN="build/$mode" ci/stack.sh start >/dev/null
   say "walk-through of the README ($mode)"
   bash docs/walkthrough.sh "$VETRED_HTTP_URL" || failed=1

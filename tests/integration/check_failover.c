@@ -1,13 +1,21 @@
 /*
- * check_failover.c - killing one API process while requests flow: nginx
- * sends the traffic to the other one, and no request fails beyond the
- * ones the dead process held in flight; and with no API process left,
+ * check_failover.c - the stack's supervisor restarts an API process or
+ * the sealer that crashes; killing one API process while requests flow:
+ * nginx sends the traffic to the other one, and no request fails beyond
+ * the ones the dead process held in flight; and with no API process left,
  * nginx answers problem+json 503 with Retry-After.  Runs last: it leaves
  * the stack without API processes (ci/test.sh starts them again).
  */
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,23 +53,86 @@ client(void *arg)
 	return NULL;
 }
 
-/* api-n's pid from its pid file; 0 when it is not running. */
-static pid_t
-api_pid_if_running(int n)
+/*
+ * supervisorctl ARGS against the stack's supervisord; its first line of
+ * output in out (may be NULL).  Exit status.
+ */
+static int
+supervisorctl(const char *args, char *out, size_t outlen)
 {
-	char path[1024];
-	FILE *f;
-	long pid = 0;
+	char cmd[1536], line[256];
+	FILE *p;
+	int st;
 
-	snprintf(path, sizeof(path), "%s/run/api-%d.pid", stack_dir(), n);
-	if ((f = fopen(path, "r")) == NULL)
-		return 0;
-	if (fscanf(f, "%ld", &pid) != 1)
-		pid = 0;
-	fclose(f);
+	snprintf(cmd, sizeof(cmd), "supervisorctl -c '%s/supervisor/"
+	    "supervisord.conf' %s 2>&1", stack_dir(), args);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	if (out != NULL)
+		out[0] = '\0';
+	while (fgets(line, sizeof(line), p) != NULL)
+		if (out != NULL && out[0] == '\0')
+			snprintf(out, outlen, "%s", line);
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A supervised process's pid (name: "sealer", "api:api-1"); 0 if none. */
+static pid_t
+supervised_pid(const char *name)
+{
+	char args[64], out[256];
+	long pid;
+
+	snprintf(args, sizeof(args), "pid %s", name);
+	supervisorctl(args, out, sizeof(out));
+	pid = strtol(out, NULL, 10);
 	if (pid <= 1 || kill((pid_t)pid, 0) != 0)
 		return 0;
 	return (pid_t)pid;
+}
+
+/* The pid of name's next process, once it is not old; 0 after secs. */
+static pid_t
+restarted(const char *name, pid_t old, int secs)
+{
+	pid_t pid;
+	int i;
+
+	for (i = 0; i < secs * 20; i++) {
+		if ((pid = supervised_pid(name)) > 0 && pid != old)
+			return pid;
+		usleep(50000);
+	}
+	return 0;
+}
+
+/* Something accepts TCP connections on 127.0.0.1:port. */
+static int
+port_open(int port)
+{
+	struct sockaddr_in sa;
+	int fd, ok;
+
+	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* api-n's pid, from the supervisor; 0 when it is not running. */
+static pid_t
+api_pid_if_running(int n)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "api:api-%d", n);
+	return supervised_pid(name);
 }
 
 static pid_t
@@ -72,6 +143,44 @@ api_pid(int n)
 	ck_assert_msg(pid > 0, "api-%d is not running", n);
 	return pid;
 }
+
+/*
+ * A crash (SIGKILL) of an API process or of the sealer: the supervisor
+ * starts a new one within seconds, and the new API process serves.
+ */
+START_TEST(crashed_services_are_restarted)
+{
+	pid_t api = api_pid(1), sealer = supervised_pid("sealer"), pid;
+	const char *urls = getenv("VETRED_METRICS_URLS");
+	char url[256];
+	struct http_resp r;
+	int i, port;
+
+	ck_assert_msg(sealer > 0, "the sealer is not running");
+	ck_assert_ptr_nonnull(urls);
+	/* api-1's own monitoring listener: the first of the URLs. */
+	snprintf(url, sizeof(url), "%.*s/health", (int)strcspn(urls, " "),
+	    urls);
+	ck_assert_int_eq(kill(api, SIGKILL), 0);
+	ck_assert_int_eq(kill(sealer, SIGKILL), 0);
+
+	pid = restarted("api:api-1", api, 5);
+	ck_assert_msg(pid > 0, "api-1 was not restarted within 5 s");
+	/* Its listener opens once it has started (a sanitizer build: later). */
+	port = atoi(strrchr(url, ':') + 1);
+	for (i = 0; i < 200 && !port_open(port); i++)
+		usleep(50000);
+	ck_assert_msg(i < 200, "the new api-1 does not listen on %d", port);
+	http_get_url(url, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(json_s(r.json, "instancia"), "api-1");
+	http_free(&r);
+	ck_assert_int_eq(api_pid(1), pid);
+
+	ck_assert_msg(restarted("sealer", sealer, 5) > 0,
+	    "the sealer was not restarted within 5 s");
+}
+END_TEST
 
 START_TEST(killing_one_api_process_loses_nothing)
 {
@@ -90,6 +199,12 @@ START_TEST(killing_one_api_process_loses_nothing)
 	nanosleep(&half, NULL);
 	before = atomic_load(&l.ok);
 	ck_assert_int_eq(kill(victim, SIGKILL), 0);
+	/*
+	 * The supervisor starts a new api-1 at once (see above): stop it,
+	 * so that what is measured is the survivor alone.
+	 */
+	restarted("api:api-1", victim, 5);
+	ck_assert_int_eq(supervisorctl("stop api:api-1", NULL, 0), 0);
 	nanosleep(&half, NULL);
 	atomic_store(&l.stop, 1);
 	for (i = 0; i < CLIENTS; i++)
@@ -112,8 +227,8 @@ START_TEST(killing_one_api_process_loses_nothing)
 END_TEST
 
 /*
- * Every API process stopped (SIGTERM: a clean exit, coverage written):
- * nginx finds no upstream and answers its own problem+json, 503 with
+ * Every API process stopped (SIGTERM: a clean exit, coverage written, so
+ * the supervisor leaves them stopped): nginx finds no upstream and answers its own problem+json, 503 with
  * Retry-After, for the API and for its health checks alike.
  */
 START_TEST(api_down_is_503_problem)
@@ -153,6 +268,7 @@ failover_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, crashed_services_are_restarted);
 	tcase_add_test(tc, killing_one_api_process_loses_nothing);
 	tcase_add_test(tc, api_down_is_503_problem);
 	suite_add_tcase(s, tc);
