@@ -229,12 +229,13 @@ lima_times(const cJSON *v, const char *where, int lima)
  */
 START_TEST(times_read_in_the_sites_zone)
 {
-	/* The patient's reads first: they are audit rows to list (of site 1,
-	 * in Lima: other suites write rows of sites in other zones). */
+	/* The patient's reads first: they are audit rows to list, tied to no
+	 * site (Lima); other suites write rows of sites in other zones. */
 	static const char *const reads[] = { "/api/v1/pacientes/1",
 	    "/api/v1/pacientes/1/historial?limite=3", "/api/v1/sedes",
 	    "/api/v1/sedes/1", "/api/v1/usuarios?limite=3",
-	    "/api/v1/usuarios/1", "/api/v1/auditoria?sede_id=1&limite=20",
+	    "/api/v1/usuarios/1",
+	    "/api/v1/auditoria?entidad=pacientes&entidad_id=1&limite=20",
 	    "/api/v1/citas?sede_id=1&limite=2" };
 	struct http_resp r;
 	size_t i;
