@@ -284,7 +284,22 @@ void	api_usuario_put(struct api_req *r);
 void	api_auditoria_list(struct api_req *r);
 void	api_auditoria_verificacion(struct api_req *r);
 
-/* result.c: answers from database functions, query parameters */
+/*
+ * result.c: answers from database functions, query parameters.  A verdict
+ * code (db/functions, table veredictos) and the answer it gets: a success
+ * (type NULL) with its status, or a problem of that status, type and
+ * title.
+ */
+struct api_verdict_kind {
+	const char	*code;
+	int		 status;
+	const char	*type;		/* /problemas/<type>; NULL: success */
+	const char	*title;		/* the problem's title */
+};
+
+const struct api_verdict_kind *api_verdict_kind(const char *code);
+const struct api_verdict_kind *api_verdict_kind_at(size_t i);
+int	api_verdict_is(const cJSON *v, const char *code);
 cJSON	*api_verdict(PGresult *res);
 void	api_reply_verdict(struct api_req *r, cJSON *v,
 	    const char *location_prefix);

@@ -260,7 +260,6 @@ api_auth_refresh(struct api_req *r)
 	const struct vr_config *cfg = r->ctx->shared->cfg;
 	const char *old, *hash, *p[6];
 	char tok[TOKEN_CHARS + 1];
-	const cJSON *estado;
 	cJSON *v;
 	PGresult *w;
 
@@ -286,8 +285,7 @@ api_auth_refresh(struct api_req *r)
 		return;
 	v = cJSON_Parse(PQgetvalue(w, 0, 0));
 	PQclear(w);
-	estado = cJSON_GetObjectItemCaseSensitive(v, "estado");
-	if (cJSON_IsNumber(estado) && estado->valueint == 200) {
+	if (api_verdict_is(v, "hecho")) {
 		char *u = cJSON_PrintUnformatted(
 		    cJSON_GetObjectItemCaseSensitive(v, "usuario"));
 

@@ -91,7 +91,8 @@ $$;
 COMMENT ON FUNCTION disponibilidad(bigint, bigint, date, integer, integer) IS
 	'Free slots of an active vet at an active site on a local date (working hours minus absences, live appointments and the past).';
 
--- GET /api/v1/disponibilidad as the API answers it.
+-- GET /api/v1/disponibilidad: the free slots as a verdict, hecho or
+-- validacion (an unknown site or vet).
 CREATE OR REPLACE FUNCTION disponibilidad_json(
 	p_veterinario bigint, p_sede bigint, p_fecha date, p_minutos integer,
 	p_paso integer)
@@ -109,18 +110,18 @@ BEGIN
 		err := err || error_campo('veterinario_id', 'el veterinario no existe');
 	END IF;
 	IF jsonb_array_length(err) > 0 THEN
-		RETURN jsonb_build_object('estado', 422, 'tipo', 'validacion',
-		    'detalle', 'Corrija los parámetros indicados.', 'errores', err);
+		RETURN veredicto('validacion', jsonb_build_object(
+		    'detalle', 'Corrija los parámetros indicados.', 'errores', err));
 	END IF;
-	RETURN jsonb_build_object('estado', 200, 'cuerpo', jsonb_build_object(
+	RETURN veredicto('hecho', jsonb_build_object('cuerpo', jsonb_build_object(
 	    'veterinario_id', p_veterinario, 'sede_id', p_sede, 'fecha', p_fecha,
 	    'zona_horaria', tz, 'duracion_min', p_minutos, 'paso_min', p_paso,
 	    'huecos', coalesce((SELECT jsonb_agg(jsonb_build_object(
 	        'inicio', hora_local(d.inicio, tz), 'fin', hora_local(d.fin, tz))
 	        ORDER BY d.inicio)
 	        FROM disponibilidad(p_veterinario, p_sede, p_fecha, p_minutos, p_paso) d),
-	        '[]')));
+	        '[]'))));
 END
 $$;
 COMMENT ON FUNCTION disponibilidad_json(bigint, bigint, date, integer, integer) IS
-	'The free slots of a vet at a site on a date, as the API answers them.';
+	'The free slots of a vet at a site on a date: verdict hecho, or validacion for an unknown site or vet.';

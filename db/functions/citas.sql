@@ -144,7 +144,7 @@ CREATE OR REPLACE TRIGGER pacientes_citas_documento AFTER UPDATE OF nombre, espe
 	    IS DISTINCT FROM (NEW.nombre, NEW.especie, NEW.propietario_id))
 	EXECUTE FUNCTION citas_refrescar_documentos();
 
--- Every caller of cita_detalle() (answers, audit, outbox, lists) now
+-- Every caller of cita_detalle() (answers, audit, outbox, lists)
 -- reads the stored document.
 CREATE OR REPLACE FUNCTION cita_detalle(p_id bigint) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
@@ -155,7 +155,8 @@ COMMENT ON FUNCTION cita_detalle(bigint) IS
 
 -- Every booking rule but the overlaps (which the exclusion constraints
 -- decide): references, states, future start, duration, working hours in
--- the site's time zone, absences.  Returns the refusal or NULL.
+-- the site's time zone, absences.  Returns the refusal (validacion,
+-- fuera-de-horario, veterinario-ausente) or NULL.
 CREATE OR REPLACE FUNCTION cita_validar(
 	p_paciente bigint, p_veterinario bigint, p_sede bigint,
 	p_consultorio bigint, p_inicio timestamptz, p_fin timestamptz,
@@ -222,8 +223,8 @@ BEGIN
 		err := err || error_campo('duracion_min', 'la duración debe estar entre 5 y 240 minutos');
 	END IF;
 	IF jsonb_array_length(err) > 0 THEN
-		RETURN jsonb_build_object('estado', 422, 'tipo', 'validacion',
-		    'detalle', 'Corrija los campos indicados.', 'errores', err);
+		RETURN veredicto('validacion', jsonb_build_object(
+		    'detalle', 'Corrija los campos indicados.', 'errores', err));
 	END IF;
 
 	ini := p_inicio AT TIME ZONE tz;
@@ -244,18 +245,18 @@ BEGIN
 		  AND h.dia_semana = extract(isodow FROM ini)
 		  AND ini::date >= h.vigente_desde
 		  AND (h.vigente_hasta IS NULL OR ini::date <= h.vigente_hasta);
-		RETURN jsonb_build_object('estado', 422, 'tipo', 'fuera-de-horario',
+		RETURN veredicto('fuera-de-horario', jsonb_build_object(
 		    'detalle', 'El horario pedido está fuera de la jornada del veterinario en esa sede ('
 		        || coalesce('atiende ' || bloques, 'no atiende ese día') || ', hora de '
 		        || tz || ').',
-		    'errores', error_campo('inicio', 'fuera del horario de atención'));
+		    'errores', error_campo('inicio', 'fuera del horario de atención')));
 	END IF;
 	IF EXISTS (SELECT 1 FROM ausencias a
 	    WHERE a.veterinario_id = p_veterinario
 	      AND a.periodo && tstzrange(p_inicio, p_fin)) THEN
-		RETURN jsonb_build_object('estado', 422, 'tipo', 'veterinario-ausente',
+		RETURN veredicto('veterinario-ausente', jsonb_build_object(
 		    'detalle', 'El veterinario tiene registrada una ausencia en ese horario.',
-		    'errores', error_campo('inicio', 'el veterinario está ausente'));
+		    'errores', error_campo('inicio', 'el veterinario está ausente')));
 	END IF;
 	RETURN NULL;
 END
@@ -264,10 +265,10 @@ COMMENT ON FUNCTION cita_validar(bigint, bigint, bigint, bigint, timestamptz, ti
 	'Booking rules other than overlaps; NULL when the booking may proceed, else the refusal.';
 
 -- The live appointment that blocks [p_inicio, p_fin) for this vet, room
--- or patient (other than p_excluir), as the 409 answer.  Called after the
--- exclusion constraints refused a row; should the blocking appointment be
--- cancelled in between (another transaction), the answer is still a 409,
--- without the "conflicto" member, never NULL.
+-- or patient (other than p_excluir), as a conflicto verdict.  Called
+-- after the exclusion constraints refused a row; should the blocking
+-- appointment be cancelled in between (another transaction), the verdict
+-- is still conflicto, without the "conflicto" member, never NULL.
 CREATE OR REPLACE FUNCTION cita_conflicto(
 	p_veterinario bigint, p_consultorio bigint, p_paciente bigint,
 	p_inicio timestamptz, p_fin timestamptz, p_excluir bigint)
@@ -275,7 +276,7 @@ RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
 	RETURN (
-	SELECT coalesce((SELECT jsonb_build_object('estado', 409, 'tipo', 'conflicto',
+	SELECT coalesce((SELECT veredicto('conflicto', jsonb_build_object(
 	    'detalle', CASE
 	        WHEN c.veterinario_id = p_veterinario THEN 'El veterinario ya tiene una cita'
 	        WHEN c.consultorio_id = p_consultorio THEN 'El consultorio ya está ocupado'
@@ -289,7 +290,7 @@ BEGIN
 	            WHEN c.consultorio_id = p_consultorio THEN 'consultorio'
 	            ELSE 'paciente' END,
 	        'inicio', hora_local(lower(c.periodo), s.zona_horaria),
-	        'fin', hora_local(upper(c.periodo), s.zona_horaria)))
+	        'fin', hora_local(upper(c.periodo), s.zona_horaria))))
 	FROM citas c JOIN sedes s ON s.id = c.sede_id
 	WHERE c.periodo && tstzrange(p_inicio, p_fin)
 	  AND c.estado NOT IN ('cancelada', 'no_asistio')
@@ -299,12 +300,12 @@ BEGIN
 	ORDER BY (c.veterinario_id = p_veterinario) DESC,
 	         (c.consultorio_id IS NOT DISTINCT FROM p_consultorio) DESC, c.id
 	LIMIT 1),
-	    jsonb_build_object('estado', 409, 'tipo', 'conflicto',
-	        'detalle', 'El horario acaba de ocuparse; consulte de nuevo la disponibilidad.')));
+	    veredicto('conflicto', jsonb_build_object(
+	        'detalle', 'El horario acaba de ocuparse; consulte de nuevo la disponibilidad.'))));
 END
 $$;
 COMMENT ON FUNCTION cita_conflicto(bigint, bigint, bigint, timestamptz, timestamptz, bigint) IS
-	'The 409 answer naming the live appointment that overlaps, vet first, then room, then patient.';
+	'The conflicto verdict naming the live appointment that overlaps, vet first, then room, then patient.';
 
 CREATE OR REPLACE FUNCTION reservar_cita(
 	p_paciente bigint, p_veterinario bigint, p_sede bigint,
@@ -319,7 +320,7 @@ DECLARE
 	res jsonb;
 	nuevo bigint;
 	cuerpo jsonb;
-	-- 0019: the key's scope is the user and the route.
+	-- A key is the user's, for this route.
 	ambito_clave text := 'u:' || coalesce(p_usuario::text, '-')
 	    || ' POST /api/v1/citas/reservar';
 BEGIN
@@ -329,17 +330,16 @@ BEGIN
 		ON CONFLICT (ambito, clave) DO UPDATE
 		    SET hash_solicitud = EXCLUDED.hash_solicitud,
 		        usuario_id = EXCLUDED.usuario_id,
-		        respuesta_estado = NULL, respuesta_cuerpo = NULL,
+		        respuesta_codigo = NULL, respuesta_cuerpo = NULL,
 		        creado_en = now(), expira_en = now() + interval '24 hours'
 		    WHERE idempotencia.expira_en <= now();
 		IF NOT FOUND THEN
 			SELECT * INTO previa FROM idempotencia
 			WHERE ambito = ambito_clave AND clave = p_clave;
 			IF previa.hash_solicitud <> p_hash THEN
-				RETURN jsonb_build_object('estado', 422,
-				    'tipo', 'idempotencia',
+				RETURN veredicto('idempotencia', jsonb_build_object(
 				    'detalle', 'Esta Idempotency-Key ya se usó con otra solicitud.',
-				    'errores', error_campo('Idempotency-Key', 'ya usada con otro cuerpo'));
+				    'errores', error_campo('Idempotency-Key', 'ya usada con otro cuerpo')));
 			END IF;
 			RETURN previa.respuesta_cuerpo || jsonb_build_object('repetida', true);
 		END IF;
@@ -362,11 +362,11 @@ BEGIN
 			PERFORM auditar(p_usuario, p_rol, p_sede, 'crear', 'citas',
 			    nuevo::text, p_request_id, p_ip, NULL, cuerpo);
 			PERFORM publicar('cita.reservada', 'cita', nuevo::text, cuerpo);
-			res := jsonb_build_object('estado', 201, 'cuerpo', cuerpo);
+			res := veredicto('creado', jsonb_build_object('cuerpo', cuerpo));
 		END IF;
 	END IF;
 	IF p_clave IS NOT NULL THEN
-		UPDATE idempotencia SET respuesta_estado = (res->>'estado')::int,
+		UPDATE idempotencia SET respuesta_codigo = res->>'codigo',
 		    respuesta_cuerpo = res
 		WHERE ambito = ambito_clave AND clave = p_clave;
 	END IF;
@@ -401,12 +401,12 @@ DECLARE
 BEGIN
 	SELECT * INTO c FROM citas WHERE id = p_id FOR UPDATE;
 	IF NOT FOUND THEN
-		RETURN jsonb_build_object('estado', 404, 'tipo', 'no-encontrado',
-		    'detalle', 'La cita no existe.');
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'La cita no existe.'));
 	END IF;
 	IF p_version IS NOT NULL AND p_version <> c.version THEN
-		RETURN jsonb_build_object('estado', 412, 'tipo', 'version-distinta',
-		    'detalle', 'La cita cambió (versión ' || c.version || '); vuelva a leerla.');
+		RETURN veredicto('version-distinta', jsonb_build_object(
+		    'detalle', 'La cita cambió (versión ' || c.version || '); vuelva a leerla.'));
 	END IF;
 	ini := coalesce(p_inicio, lower(c.periodo));
 	fin := coalesce(p_fin, ini + make_interval(mins => p_minutos),
@@ -418,23 +418,23 @@ BEGIN
 	    (lower(c.periodo), upper(c.periodo), c.veterinario_id, c.consultorio_id);
 
 	IF p_estado IS NOT NULL AND NOT cita_transicion_valida(c.estado, p_estado) THEN
-		RETURN jsonb_build_object('estado', 409, 'tipo', 'transicion-invalida',
+		RETURN veredicto('transicion-invalida', jsonb_build_object(
 		    'detalle', 'Una cita ' || c.estado || ' no puede pasar a ' || p_estado || '.',
-		    'errores', error_campo('estado', 'transición no permitida desde ' || c.estado));
+		    'errores', error_campo('estado', 'transición no permitida desde ' || c.estado)));
 	END IF;
 	IF mueve AND c.estado NOT IN ('reservada', 'confirmada') THEN
-		RETURN jsonb_build_object('estado', 409, 'tipo', 'cita-cerrada',
-		    'detalle', 'Una cita ' || c.estado || ' ya no se puede reprogramar.');
+		RETURN veredicto('cita-cerrada', jsonb_build_object(
+		    'detalle', 'Una cita ' || c.estado || ' ya no se puede reprogramar.'));
 	END IF;
 	IF mueve AND coalesce(p_estado, c.estado) IN ('cancelada', 'no_asistio') THEN
-		RETURN jsonb_build_object('estado', 422, 'tipo', 'validacion',
+		RETURN veredicto('validacion', jsonb_build_object(
 		    'detalle', 'No se reprograma y cancela a la vez.',
-		    'errores', error_campo('estado', 'no se puede reprogramar y cerrar a la vez'));
+		    'errores', error_campo('estado', 'no se puede reprogramar y cerrar a la vez')));
 	END IF;
 	IF p_motivo_cancelacion IS NOT NULL AND coalesce(p_estado, c.estado) <> 'cancelada' THEN
-		RETURN jsonb_build_object('estado', 422, 'tipo', 'validacion',
+		RETURN veredicto('validacion', jsonb_build_object(
 		    'detalle', 'motivo_cancelacion solo acompaña a una cancelación.',
-		    'errores', error_campo('motivo_cancelacion', 'solo para estado cancelada'));
+		    'errores', error_campo('motivo_cancelacion', 'solo para estado cancelada')));
 	END IF;
 	IF mueve THEN
 		res := cita_validar(c.paciente_id, vet, c.sede_id, room, ini, fin, c.tipo);
@@ -464,13 +464,14 @@ BEGIN
 	PERFORM auditar(p_usuario, p_rol, c.sede_id, 'actualizar', 'citas', p_id::text,
 	    p_request_id, p_ip, antes, despues);
 	PERFORM publicar(evento, 'cita', p_id::text, despues);
-	RETURN jsonb_build_object('estado', 200, 'cuerpo', despues);
+	RETURN veredicto('hecho', jsonb_build_object('cuerpo', despues));
 END
 $$;
 COMMENT ON FUNCTION actualizar_cita(bigint, timestamptz, integer, timestamptz, bigint, bigint, boolean, text, text, text, integer, bigint, text, text, inet) IS
 	'Reschedules and/or changes the state of an appointment in one transaction, with audit and outbox.';
 
--- DELETE /api/v1/citas/{id}: soft cancel; cancelling again is a no-op.
+-- DELETE /api/v1/citas/{id}: soft cancel, verdict cancelado; cancelling
+-- again is a no-op with the same verdict.
 CREATE OR REPLACE FUNCTION cancelar_cita(
 	p_id bigint, p_motivo text,
 	p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
@@ -483,15 +484,15 @@ DECLARE
 BEGIN
 	SELECT * INTO c FROM citas WHERE id = p_id FOR UPDATE;
 	IF NOT FOUND THEN
-		RETURN jsonb_build_object('estado', 404, 'tipo', 'no-encontrado',
-		    'detalle', 'La cita no existe.');
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'La cita no existe.'));
 	END IF;
 	IF c.estado = 'cancelada' THEN
-		RETURN jsonb_build_object('estado', 204);
+		RETURN veredicto('cancelado');
 	END IF;
 	IF NOT cita_transicion_valida(c.estado, 'cancelada') THEN
-		RETURN jsonb_build_object('estado', 409, 'tipo', 'transicion-invalida',
-		    'detalle', 'Una cita ' || c.estado || ' ya no se puede cancelar.');
+		RETURN veredicto('transicion-invalida', jsonb_build_object(
+		    'detalle', 'Una cita ' || c.estado || ' ya no se puede cancelar.'));
 	END IF;
 	antes := cita_detalle(p_id);
 	UPDATE citas SET estado = 'cancelada', motivo_cancelacion = p_motivo,
@@ -501,7 +502,7 @@ BEGIN
 	PERFORM auditar(p_usuario, p_rol, c.sede_id, 'cancelar', 'citas', p_id::text,
 	    p_request_id, p_ip, antes, despues);
 	PERFORM publicar('cita.cancelada', 'cita', p_id::text, despues);
-	RETURN jsonb_build_object('estado', 204);
+	RETURN veredicto('cancelado');
 END
 $$;
 COMMENT ON FUNCTION cancelar_cita(bigint, text, bigint, text, text, inet) IS

@@ -50,7 +50,10 @@ CREATE OR REPLACE TRIGGER vacunaciones_actualizado_en BEFORE UPDATE ON vacunacio
 CREATE OR REPLACE TRIGGER tratamientos_actualizado_en BEFORE UPDATE ON tratamientos
 	FOR EACH ROW EXECUTE FUNCTION fijar_actualizado_en();
 
--- As in 0012, with the page's items under "elementos".
+-- GET /api/v1/pacientes/{id}/historial: one page of the patient's
+-- timeline (appointments, vaccinations, treatments, record entries,
+-- weighings), newest first, under "elementos"; the rows of other sites
+-- only when p_sedes is NULL or names them.
 CREATE OR REPLACE FUNCTION historial_paciente(
 	p_id bigint, p_limite integer, p_fecha timestamptz, p_tipo text,
 	p_item bigint, p_sedes bigint[])

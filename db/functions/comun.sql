@@ -1,5 +1,6 @@
 -- comun.sql: building blocks every domain uses: the actualizado_en
--- stamp, per-field errors, local times, the audit row and the outbox.
+-- stamp, verdicts and per-field errors, local times, the audit row and
+-- the outbox.
 --
 -- Current definitions, run again by vetred-migrate whenever this file
 -- changes (db/README.md): CREATE OR REPLACE only.
@@ -19,7 +20,26 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 	SELECT jsonb_build_array(jsonb_build_object('campo', campo, 'mensaje', mensaje))
 $$;
 COMMENT ON FUNCTION error_campo(text, text) IS
-	'One per-field error, as the API''s problem+json "errors" array.';
+	'One per-field error, as the "errores" array of a verdict: [{campo, mensaje}].';
+
+-- What a function answers its caller (the API, a worker): a code of
+-- veredictos, which says what happened in the domain's words, and the
+-- members that go with it: cuerpo for a success; detalle, errores and
+-- what names the obstacle for a refusal.  The caller decides what the
+-- code means to it; an unknown code is a bug, raised here.
+CREATE OR REPLACE FUNCTION veredicto(p_codigo text, p_resto jsonb DEFAULT '{}')
+RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	PERFORM 1 FROM veredictos WHERE codigo = p_codigo;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'verdict code % is not in veredictos', p_codigo;
+	END IF;
+	RETURN jsonb_build_object('codigo', p_codigo) || coalesce(p_resto, '{}');
+END
+$$;
+COMMENT ON FUNCTION veredicto(text, jsonb) IS
+	'A verdict: {"codigo": p_codigo} and the members of p_resto; raises when p_codigo is not a code of veredictos.';
 
 -- tz NULL: the network's zone.  One expression, so that the planner still
 -- inlines it (0007): hence coalesce() at each use.

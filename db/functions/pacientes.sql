@@ -91,15 +91,15 @@ DECLARE
 	sede bigint := (p_pac->>'sede_registro_id')::bigint;
 BEGIN
 	IF sede IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sedes WHERE id = sede) THEN
-		RETURN jsonb_build_object('estado', 422, 'tipo', 'validacion',
+		RETURN veredicto('validacion', jsonb_build_object(
 		    'detalle', 'Corrija los campos indicados.',
-		    'errores', error_campo('sede_registro_id', 'la sede no existe'));
+		    'errores', error_campo('sede_registro_id', 'la sede no existe')));
 	END IF;
 	IF prop IS NOT NULL THEN
 		IF NOT EXISTS (SELECT 1 FROM propietarios WHERE id = prop) THEN
-			RETURN jsonb_build_object('estado', 422, 'tipo', 'validacion',
+			RETURN veredicto('validacion', jsonb_build_object(
 			    'detalle', 'Corrija los campos indicados.',
-			    'errores', error_campo('propietario_id', 'el propietario no existe'));
+			    'errores', error_campo('propietario_id', 'el propietario no existe')));
 		END IF;
 	ELSE
 		INSERT INTO propietarios (nombres, apellidos, tipo_documento,
@@ -142,14 +142,15 @@ BEGIN
 	    jsonb_build_object('paciente_id', nuevo, 'propietario_id', prop,
 	        'propietario_creado', creado, 'especie', p_pac->>'especie',
 	        'fecha_nacimiento', p_pac->>'fecha_nacimiento'));
-	RETURN jsonb_build_object('estado', 201, 'cuerpo', cuerpo);
+	RETURN veredicto('creado', jsonb_build_object('cuerpo', cuerpo));
 END
 $$;
 COMMENT ON FUNCTION registrar_paciente(bigint, jsonb, jsonb, bigint, text, text, inet) IS
 	'Registers a pet (and its owner when new) in one transaction, with audit and outbox.';
 
 -- POST /api/v1/pacientes/registro with its guards; the registration itself
--- is registrar_paciente(), unchanged.  p_clave/p_hash: the Idempotency-Key
+-- is registrar_paciente().  A success is kept for the key and answered
+-- again (with "repetida"); a refusal is not kept.  p_clave/p_hash: the Idempotency-Key
 -- and the SHA-256 of the body, or NULL; p_intencional: the client says a
 -- second pet of that name, species and birth date is intended.
 CREATE OR REPLACE FUNCTION registrar_paciente_unico(
@@ -177,10 +178,9 @@ BEGIN
 			WHERE i.usuario_id = p_usuario AND i.ruta = v_ruta
 			  AND i.clave = p_clave;
 			IF previa.hash_solicitud <> p_hash THEN
-				RETURN jsonb_build_object('estado', 422,
-				    'tipo', 'idempotencia',
+				RETURN veredicto('idempotencia', jsonb_build_object(
 				    'detalle', 'Esta Idempotency-Key ya se usó con otra solicitud.',
-				    'errores', error_campo('Idempotency-Key', 'ya usada con otro cuerpo'));
+				    'errores', error_campo('Idempotency-Key', 'ya usada con otro cuerpo')));
 			END IF;
 			RETURN previa.respuesta || jsonb_build_object('repetida', true);
 		END IF;
@@ -203,15 +203,14 @@ BEGIN
 		  AND nombre_paciente_clave(p.nombre) = nombre_paciente_clave(p_pac->>'nombre')
 		ORDER BY p.id LIMIT 1;
 		IF existente IS NOT NULL THEN
-			res := jsonb_build_object('estado', 409,
-			    'tipo', 'paciente-existente',
+			res := veredicto('paciente-existente', jsonb_build_object(
 			    'detalle', format('El propietario ya tiene el paciente %s con ese '
 			        'nombre, especie y fecha de nacimiento; si es otro, envíe '
 			        '"duplicado_intencional": true.', existente),
 			    'errores', error_campo('nombre', 'el propietario ya tiene un '
 			        'paciente con este nombre, especie y fecha de nacimiento'),
 			    'paciente_existente', jsonb_build_object('id', existente,
-			        'propietario_id', prop));
+			        'propietario_id', prop)));
 		END IF;
 	END IF;
 	IF res IS NULL THEN
@@ -220,7 +219,7 @@ BEGIN
 	END IF;
 
 	IF p_clave IS NOT NULL THEN
-		IF (res->>'estado')::int < 300 THEN
+		IF res->>'codigo' = 'creado' THEN
 			UPDATE idempotencia_usuario i SET respuesta = res
 			WHERE i.usuario_id = p_usuario AND i.ruta = v_ruta
 			  AND i.clave = p_clave;

@@ -62,16 +62,16 @@ BEGIN
 	ON CONFLICT (codigo) DO NOTHING
 	RETURNING id INTO nuevo;
 	IF nuevo IS NULL THEN
-		RETURN jsonb_build_object('estado', 409, 'tipo', 'conflicto',
+		RETURN veredicto('conflicto', jsonb_build_object(
 		    'detalle', 'Ya existe una sede con ese código.',
-		    'errores', error_campo('codigo', 'ya existe una sede con ese código'));
+		    'errores', error_campo('codigo', 'ya existe una sede con ese código')));
 	END IF;
 	cuerpo := sede_json(nuevo);
 	PERFORM auditar(p_usuario, p_rol, nuevo, 'crear', 'sedes', nuevo::text,
 	    p_request_id, p_ip, NULL, cuerpo);
 	PERFORM publicar('sede.creada', 'sede', nuevo::text, cuerpo);
-	RETURN jsonb_build_object('estado', 201, 'cuerpo', cuerpo);
+	RETURN veredicto('creado', jsonb_build_object('cuerpo', cuerpo));
 END
 $$;
 COMMENT ON FUNCTION crear_sede(text, text, text, text, text, text, bigint, text, text, inet) IS
-	'Creates a site in one transaction, with audit and outbox; 409 when the code is taken.';
+	'Creates a site in one transaction, with audit and outbox: verdict creado, or conflicto when the code is taken.';

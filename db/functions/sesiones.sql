@@ -89,7 +89,9 @@ $$;
 COMMENT ON FUNCTION sesion_revocar_familia(uuid, text) IS
 	'Revokes every still-valid token of one sign-in.';
 
--- POST /auth/refresh, as in 0010, with the user's row read under a
+-- POST /auth/refresh: verdict hecho with the user (usuario_resumen(),
+-- sesion and generacion) for the new access token, or sesion-invalida.
+-- The user's row is read under a
 -- shared lock before the token's row is locked: the order in which a
 -- revocation takes them (usuarios, then its sesiones from the trigger).
 -- A refresh racing a revocation thus either commits first, and its new
@@ -102,8 +104,8 @@ DECLARE
 	s sesiones%ROWTYPE;
 	u_activo boolean;
 	u_generacion bigint;
-	rechazo jsonb := jsonb_build_object('estado', 401, 'tipo', 'sesion-invalida',
-	    'detalle', 'La sesión no es válida; inicie sesión de nuevo.');
+	rechazo jsonb := veredicto('sesion-invalida', jsonb_build_object(
+	    'detalle', 'La sesión no es válida; inicie sesión de nuevo.'));
 BEGIN
 	SELECT * INTO s FROM sesiones WHERE token_hash = p_hash;
 	IF NOT FOUND THEN
@@ -130,8 +132,8 @@ BEGIN
 	INSERT INTO sesiones (usuario_id, familia, token_hash, expira_en, direccion_ip, agente)
 	VALUES (s.usuario_id, s.familia, p_nuevo_hash,
 	    now() + make_interval(days => p_dias), p_ip, left(p_agente, 300));
-	RETURN jsonb_build_object('estado', 200, 'usuario', usuario_resumen(s.usuario_id)
-	    || jsonb_build_object('sesion', s.familia, 'generacion', u_generacion));
+	RETURN veredicto('hecho', jsonb_build_object('usuario', usuario_resumen(s.usuario_id)
+	    || jsonb_build_object('sesion', s.familia, 'generacion', u_generacion)));
 END
 $$;
 COMMENT ON FUNCTION sesion_refrescar(bytea, bytea, integer, inet, text, text) IS

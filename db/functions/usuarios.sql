@@ -56,8 +56,8 @@ $$;
 COMMENT ON FUNCTION usuario_en_alcance(bigint, bigint[]) IS
 	'True when the user works only at sites of p_alcance (NULL: the whole network).';
 
--- The refusal for roles outside the caller's scope, or NULL.  p_roles:
--- [{"rol": ..., "sede": id or null}].
+-- The refusal (prohibido) for roles outside the caller's scope, or NULL.
+-- p_roles: [{"rol": ..., "sede": id or null}].
 CREATE OR REPLACE FUNCTION roles_fuera_de_alcance(p_roles jsonb, p_alcance bigint[]) RETURNS jsonb
 LANGUAGE sql STABLE AS $$
 	SELECT CASE WHEN p_alcance IS NOT NULL AND EXISTS (
@@ -65,8 +65,8 @@ LANGUAGE sql STABLE AS $$
 	    WHERE e->>'rol' = 'admin_red' OR e->'sede' IS NULL
 	       OR jsonb_typeof(e->'sede') <> 'number'
 	       OR NOT (e->>'sede')::bigint = ANY (p_alcance))
-	THEN jsonb_build_object('estado', 403, 'tipo', 'prohibido',
-	    'detalle', 'Un administrador de sede solo otorga roles de sus sedes, y nunca admin_red.')
+	THEN veredicto('prohibido', jsonb_build_object(
+	    'detalle', 'Un administrador de sede solo otorga roles de sus sedes, y nunca admin_red.'))
 	END
 $$;
 
@@ -81,18 +81,18 @@ LANGUAGE sql STABLE AS $$
 	SELECT CASE WHEN p_alcance IS NOT NULL AND jsonb_array_length(p_roles) = 0
 	    AND NOT EXISTS (SELECT 1 FROM usuario_roles r WHERE r.usuario_id = p_id
 	        AND (r.sede_id IS NULL OR NOT r.sede_id = ANY (p_alcance)))
-	THEN jsonb_build_object('estado', 422, 'tipo', 'validacion',
+	THEN veredicto('validacion', jsonb_build_object(
 	    'detalle', 'Un administrador de sede no puede dejar una cuenta sin roles: quedaría fuera del alcance de todo administrador de sede.',
-	    'errores', error_campo('roles', 'indique al menos un rol en sus sedes'))
+	    'errores', error_campo('roles', 'indique al menos un rol en sus sedes')))
 	END
 $$;
 COMMENT ON FUNCTION cuenta_sin_roles(bigint, jsonb, bigint[]) IS
-	'422 when a scoped caller (p_alcance not NULL) would leave account p_id (NULL: a new one) with no role anywhere; else NULL.';
+	'Verdict validacion when a scoped caller (p_alcance not NULL) would leave account p_id (NULL: a new one) with no role anywhere; else NULL.';
 
 -- Inserts the grants of p_roles (already validated by the API: known
 -- role names, positive site ids) for p_usuario.  A site that does not
 -- exist, admin_red bound to a site or admin_sede without one are refused
--- by the table's constraints (the caller maps them to 422).
+-- by the table's constraints (the caller reports them as invalid fields).
 CREATE OR REPLACE FUNCTION usuario_otorgar(p_usuario bigint, p_roles jsonb, p_otorgante bigint)
 RETURNS void
 LANGUAGE sql AS $$
@@ -111,16 +111,16 @@ DECLARE
 	res jsonb;
 	despues jsonb;
 BEGIN
-	-- 0019: and no account without roles from a site administrator.
+	-- Roles within the caller's scope, and none left without any.
 	res := coalesce(roles_fuera_de_alcance(p_roles, p_alcance),
 	    cuenta_sin_roles(NULL, p_roles, p_alcance));
 	IF res IS NOT NULL THEN
 		RETURN res;
 	END IF;
 	IF EXISTS (SELECT 1 FROM usuarios WHERE lower(email) = lower(p_email)) THEN
-		RETURN jsonb_build_object('estado', 409, 'tipo', 'conflicto',
+		RETURN veredicto('conflicto', jsonb_build_object(
 		    'detalle', 'Ya existe un usuario con ese correo.',
-		    'errores', error_campo('email', 'ya registrado'));
+		    'errores', error_campo('email', 'ya registrado')));
 	END IF;
 	INSERT INTO usuarios (email, nombre, password_hash)
 	VALUES (p_email, p_nombre, p_hash) RETURNING id INTO nuevo;
@@ -130,7 +130,7 @@ BEGIN
 	    p_request_id, p_ip, NULL, despues);
 	PERFORM publicar('usuario.creado', 'usuario', nuevo::text,
 	    jsonb_build_object('id', nuevo, 'roles', despues->'roles'));
-	RETURN jsonb_build_object('estado', 201, 'cuerpo', despues);
+	RETURN veredicto('creado', jsonb_build_object('cuerpo', despues));
 END
 $$;
 COMMENT ON FUNCTION crear_usuario(text, text, text, jsonb, bigint[], bigint, text, text, inet) IS
@@ -152,21 +152,21 @@ DECLARE
 BEGIN
 	PERFORM 1 FROM usuarios WHERE id = p_id FOR UPDATE;
 	IF NOT FOUND THEN
-		RETURN jsonb_build_object('estado', 404, 'tipo', 'no-encontrado',
-		    'detalle', 'El usuario no existe.');
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'El usuario no existe.'));
 	END IF;
 	IF p_alcance IS NOT NULL AND NOT EXISTS (SELECT 1 FROM usuario_roles r
 	    WHERE r.usuario_id = p_id AND r.sede_id = ANY (p_alcance)) THEN
-		RETURN jsonb_build_object('estado', 403, 'tipo', 'prohibido',
-		    'detalle', 'El usuario no trabaja en sus sedes.');
+		RETURN veredicto('prohibido', jsonb_build_object(
+		    'detalle', 'El usuario no trabaja en sus sedes.'));
 	END IF;
 	IF (p_nombre IS NOT NULL OR p_activo IS NOT NULL OR p_hash IS NOT NULL)
 	    AND NOT usuario_en_alcance(p_id, p_alcance) THEN
-		RETURN jsonb_build_object('estado', 403, 'tipo', 'prohibido',
-		    'detalle', 'El usuario también trabaja en otras sedes: solo un administrador de la red cambia su cuenta.');
+		RETURN veredicto('prohibido', jsonb_build_object(
+		    'detalle', 'El usuario también trabaja en otras sedes: solo un administrador de la red cambia su cuenta.'));
 	END IF;
 	IF p_roles IS NOT NULL THEN
-		-- 0019: nor left without any by a site administrator.
+		-- Nor left without any by a site administrator.
 		res := coalesce(roles_fuera_de_alcance(p_roles, p_alcance),
 		    cuenta_sin_roles(p_id, p_roles, p_alcance));
 		IF res IS NOT NULL THEN
@@ -174,10 +174,10 @@ BEGIN
 		END IF;
 	END IF;
 	IF p_id = p_usuario AND (p_activo IS FALSE OR p_roles IS NOT NULL) THEN
-		RETURN jsonb_build_object('estado', 422, 'tipo', 'validacion',
+		RETURN veredicto('validacion', jsonb_build_object(
 		    'detalle', 'Nadie puede desactivarse ni cambiar sus propios roles.',
 		    'errores', error_campo(CASE WHEN p_activo IS FALSE THEN 'activo'
-		        ELSE 'roles' END, 'no sobre su propia cuenta'));
+		        ELSE 'roles' END, 'no sobre su propia cuenta')));
 	END IF;
 	antes := usuario_detalle(p_id);
 	UPDATE usuarios SET nombre = coalesce(p_nombre, nombre),
@@ -201,7 +201,7 @@ BEGIN
 	PERFORM publicar('usuario.actualizado', 'usuario', p_id::text,
 	    jsonb_build_object('id', p_id, 'activo', despues->'activo',
 	        'roles', despues->'roles'));
-	RETURN jsonb_build_object('estado', 200, 'cuerpo', despues);
+	RETURN veredicto('hecho', jsonb_build_object('cuerpo', despues));
 END
 $$;
 COMMENT ON FUNCTION actualizar_usuario(bigint, text, boolean, text, jsonb, bigint[], bigint, text, text, inet) IS
@@ -242,9 +242,9 @@ BEGIN
 	WHERE r.rol = 'admin_red' AND u.activo
 	ORDER BY u.id LIMIT 1;
 	IF existente IS NOT NULL AND NOT coalesce(p_forzar, false) THEN
-		RETURN jsonb_build_object('estado', 409, 'tipo', 'admin-existe',
+		RETURN veredicto('admin-existe', jsonb_build_object(
 		    'detalle', 'Ya existe un administrador de la red activo.',
-		    'usuario_id', existente);
+		    'usuario_id', existente));
 	END IF;
 	-- Network-wide scope (NULL), no granting user, audited as the system.
 	RETURN crear_usuario(p_email, p_nombre, p_hash,
@@ -253,7 +253,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION crear_admin_red(text, text, text, boolean) IS
-	'Bootstrap: creates a network administrator unless an active one exists (p_forzar: anyway). Verdict as crear_usuario, or estado 409 tipo admin-existe naming the existing admin.';
+	'Bootstrap: creates a network administrator unless an active one exists (p_forzar: anyway). Verdict as crear_usuario, or admin-existe naming the existing admin (usuario_id).';
 REVOKE EXECUTE ON FUNCTION crear_admin_red(text, text, text, boolean) FROM PUBLIC;
 DO $$
 BEGIN
