@@ -45,26 +45,18 @@ COMMENT ON FUNCTION citas_validar_cambio() IS
 	'BEFORE UPDATE on citas: enforces the estado state machine, freezes who/where/when after reservada/confirmada, stamps cancelado_en, bumps version.';
 
 -- The JSON of one cita row (its own columns plus the names it shows).
+-- One query, its plan kept by PL/pgSQL: every booking and change runs
+-- it (BEFORE trigger citas_documento).
 CREATE OR REPLACE FUNCTION cita_documento(c citas) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	s record;
-	v record;
-	p record;
-	sala text;
+	doc text;
 BEGIN
-	SELECT nombre, zona_horaria INTO s FROM sedes WHERE id = c.sede_id;
-	SELECT nombres || ' ' || apellidos AS nombre INTO v
-	FROM veterinarios WHERE id = c.veterinario_id;
-	SELECT nombre, especie, propietario_id INTO p FROM pacientes WHERE id = c.paciente_id;
-	IF c.consultorio_id IS NOT NULL THEN
-		SELECT nombre INTO sala FROM consultorios WHERE id = c.consultorio_id;
-	END IF;
-	RETURN jsonb_build_object(
+	SELECT jsonb_build_object(
 	    'id', c.id,
 	    'sede_id', c.sede_id, 'sede', s.nombre, 'zona_horaria', s.zona_horaria,
-	    'veterinario_id', c.veterinario_id, 'veterinario', v.nombre,
-	    'consultorio_id', c.consultorio_id, 'consultorio', sala,
+	    'veterinario_id', c.veterinario_id, 'veterinario', v.nombres || ' ' || v.apellidos,
+	    'consultorio_id', c.consultorio_id, 'consultorio', r.nombre,
 	    'paciente_id', c.paciente_id, 'paciente', p.nombre, 'especie', p.especie,
 	    'propietario_id', p.propietario_id,
 	    'inicio', hora_local(lower(c.periodo), s.zona_horaria),
@@ -75,7 +67,14 @@ BEGIN
 	    'creado_en', hora_local(c.creado_en, s.zona_horaria),
 	    'actualizado_en', hora_local(c.actualizado_en, s.zona_horaria),
 	    'cancelado_en', hora_local(c.cancelado_en, s.zona_horaria),
-	    'motivo_cancelacion', c.motivo_cancelacion)::text;
+	    'motivo_cancelacion', c.motivo_cancelacion)::text
+	INTO doc
+	FROM (SELECT) uno
+	LEFT JOIN sedes s ON s.id = c.sede_id
+	LEFT JOIN veterinarios v ON v.id = c.veterinario_id
+	LEFT JOIN pacientes p ON p.id = c.paciente_id
+	LEFT JOIN consultorios r ON r.id = c.consultorio_id;
+	RETURN doc;
 END
 $$;
 COMMENT ON FUNCTION cita_documento(citas) IS
@@ -144,6 +143,21 @@ CREATE OR REPLACE TRIGGER pacientes_citas_documento AFTER UPDATE OF nombre, espe
 	    IS DISTINCT FROM (NEW.nombre, NEW.especie, NEW.propietario_id))
 	EXECUTE FUNCTION citas_refrescar_documentos();
 
+-- What a booking's audit row keeps: the facts the row was written with,
+-- nothing derived (no names, no local times, no document) and nothing
+-- the audit row says itself (who, when: creado_por, creado_en and their
+-- actualizado_ twins); unset members left out.
+CREATE OR REPLACE FUNCTION cita_hechos(c citas) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT jsonb_strip_nulls(jsonb_build_object(
+	    'sede_id', c.sede_id, 'veterinario_id', c.veterinario_id,
+	    'consultorio_id', c.consultorio_id, 'paciente_id', c.paciente_id,
+	    'periodo', c.periodo, 'estado', c.estado, 'tipo', c.tipo,
+	    'motivo', c.motivo, 'version', c.version))
+$$;
+COMMENT ON FUNCTION cita_hechos(citas) IS
+	'The own facts of a cita row (ids, period, state, type, reason, version), for its creation''s audit row.';
+
 -- Every caller of cita_detalle() (answers, audit, outbox, lists)
 -- reads the stored document.
 CREATE OR REPLACE FUNCTION cita_detalle(p_id bigint) RETURNS jsonb
@@ -156,7 +170,10 @@ COMMENT ON FUNCTION cita_detalle(bigint) IS
 -- Every booking rule but the overlaps (which the exclusion constraints
 -- decide): references, states, future start, duration, working hours in
 -- the site's time zone, absences.  Returns the refusal (validacion,
--- fuera-de-horario, veterinario-ausente) or NULL.
+-- fuera-de-horario, veterinario-ausente) or NULL.  One query reads every
+-- row the rules look at (each booking runs it): site, patient, vet and
+-- their link, room, whether a working-hours block holds the period and
+-- whether an absence overlaps it.
 CREATE OR REPLACE FUNCTION cita_validar(
 	p_paciente bigint, p_veterinario bigint, p_sede bigint,
 	p_consultorio bigint, p_inicio timestamptz, p_fin timestamptz,
@@ -165,48 +182,60 @@ RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	err jsonb := '[]';
-	tz text;
-	sede_ok boolean;
-	pac record;
-	vet record;
-	room record;
+	x record;
 	ini timestamp;
-	fin timestamp;
 	dur interval := p_fin - p_inicio;
 	bloques text;
 BEGIN
-	SELECT zona_horaria, activa INTO tz, sede_ok FROM sedes WHERE id = p_sede;
-	IF NOT FOUND THEN
+	SELECT s.id IS NOT NULL AS hay_sede, s.zona_horaria AS tz, s.activa AS sede_activa,
+	    p.id IS NOT NULL AS hay_paciente, p.activo AS paciente_activo, p.fallecido,
+	    v.id IS NOT NULL AS hay_vet, v.activo AS vet_activo, vs.activo AS en_sede,
+	    r.id IS NOT NULL AS hay_sala, r.sede_id AS sala_sede, r.activo AS sala_activa,
+	    EXISTS (SELECT 1 FROM horarios h
+	        WHERE h.veterinario_id = p_veterinario AND h.sede_id = p_sede
+	          AND h.dia_semana = extract(isodow FROM p_inicio AT TIME ZONE s.zona_horaria)
+	          AND (p_inicio AT TIME ZONE s.zona_horaria)::date >= h.vigente_desde
+	          AND (h.vigente_hasta IS NULL
+	               OR (p_inicio AT TIME ZONE s.zona_horaria)::date <= h.vigente_hasta)
+	          AND p_inicio AT TIME ZONE s.zona_horaria
+	              >= (p_inicio AT TIME ZONE s.zona_horaria)::date + h.hora_inicio
+	          AND p_fin AT TIME ZONE s.zona_horaria
+	              <= (p_inicio AT TIME ZONE s.zona_horaria)::date + h.hora_fin) AS en_horario,
+	    EXISTS (SELECT 1 FROM ausencias a
+	        WHERE a.veterinario_id = p_veterinario
+	          AND a.periodo && tstzrange(p_inicio, p_fin)) AS ausente
+	INTO x
+	FROM (SELECT) uno
+	LEFT JOIN sedes s ON s.id = p_sede
+	LEFT JOIN pacientes p ON p.id = p_paciente
+	LEFT JOIN veterinarios v ON v.id = p_veterinario
+	LEFT JOIN veterinario_sedes vs ON vs.veterinario_id = p_veterinario AND vs.sede_id = p_sede
+	LEFT JOIN consultorios r ON r.id = p_consultorio;
+	IF NOT x.hay_sede THEN
 		err := err || error_campo('sede_id', 'la sede no existe');
-	ELSIF NOT sede_ok THEN
+	ELSIF NOT x.sede_activa THEN
 		err := err || error_campo('sede_id', 'la sede está inactiva');
 	END IF;
-	SELECT activo, fallecido INTO pac FROM pacientes WHERE id = p_paciente;
-	IF NOT FOUND THEN
+	IF NOT x.hay_paciente THEN
 		err := err || error_campo('paciente_id', 'el paciente no existe');
-	ELSIF pac.fallecido THEN
+	ELSIF x.fallecido THEN
 		err := err || error_campo('paciente_id', 'el paciente falleció');
-	ELSIF NOT pac.activo THEN
+	ELSIF NOT x.paciente_activo THEN
 		err := err || error_campo('paciente_id', 'el paciente está inactivo');
 	END IF;
-	SELECT v.activo, vs.activo AS en_sede INTO vet
-	FROM veterinarios v
-	LEFT JOIN veterinario_sedes vs ON vs.veterinario_id = v.id AND vs.sede_id = p_sede
-	WHERE v.id = p_veterinario;
-	IF NOT FOUND THEN
+	IF NOT x.hay_vet THEN
 		err := err || error_campo('veterinario_id', 'el veterinario no existe');
-	ELSIF NOT vet.activo THEN
+	ELSIF NOT x.vet_activo THEN
 		err := err || error_campo('veterinario_id', 'el veterinario está inactivo');
-	ELSIF tz IS NOT NULL AND coalesce(vet.en_sede, false) IS FALSE THEN
+	ELSIF x.hay_sede AND coalesce(x.en_sede, false) IS FALSE THEN
 		err := err || error_campo('veterinario_id', 'el veterinario no atiende en esa sede');
 	END IF;
 	IF p_consultorio IS NOT NULL THEN
-		SELECT sede_id, activo INTO room FROM consultorios WHERE id = p_consultorio;
-		IF NOT FOUND THEN
+		IF NOT x.hay_sala THEN
 			err := err || error_campo('consultorio_id', 'el consultorio no existe');
-		ELSIF room.sede_id <> p_sede THEN
+		ELSIF x.sala_sede <> p_sede THEN
 			err := err || error_campo('consultorio_id', 'el consultorio es de otra sede');
-		ELSIF NOT room.activo THEN
+		ELSIF NOT x.sala_activa THEN
 			err := err || error_campo('consultorio_id', 'el consultorio está inactivo');
 		ELSIF p_tipo = 'virtual' THEN
 			err := err || error_campo('consultorio_id', 'una cita virtual no usa consultorio');
@@ -227,16 +256,8 @@ BEGIN
 		    'detalle', 'Corrija los campos indicados.', 'errores', err));
 	END IF;
 
-	ini := p_inicio AT TIME ZONE tz;
-	fin := p_fin AT TIME ZONE tz;
-	IF NOT EXISTS (
-	    SELECT 1 FROM horarios h
-	    WHERE h.veterinario_id = p_veterinario AND h.sede_id = p_sede
-	      AND h.dia_semana = extract(isodow FROM ini)
-	      AND ini::date >= h.vigente_desde
-	      AND (h.vigente_hasta IS NULL OR ini::date <= h.vigente_hasta)
-	      AND ini >= ini::date + h.hora_inicio
-	      AND fin <= ini::date + h.hora_fin) THEN
+	IF NOT x.en_horario THEN
+		ini := p_inicio AT TIME ZONE x.tz;
 		SELECT string_agg(to_char(h.hora_inicio, 'HH24:MI') || '–' ||
 		    to_char(h.hora_fin, 'HH24:MI'), ', ' ORDER BY h.hora_inicio)
 		INTO bloques
@@ -248,12 +269,10 @@ BEGIN
 		RETURN veredicto('fuera-de-horario', jsonb_build_object(
 		    'detalle', 'El horario pedido está fuera de la jornada del veterinario en esa sede ('
 		        || coalesce('atiende ' || bloques, 'no atiende ese día') || ', hora de '
-		        || tz || ').',
+		        || x.tz || ').',
 		    'errores', error_campo('inicio', 'fuera del horario de atención')));
 	END IF;
-	IF EXISTS (SELECT 1 FROM ausencias a
-	    WHERE a.veterinario_id = p_veterinario
-	      AND a.periodo && tstzrange(p_inicio, p_fin)) THEN
+	IF x.ausente THEN
 		RETURN veredicto('veterinario-ausente', jsonb_build_object(
 		    'detalle', 'El veterinario tiene registrada una ausencia en ese horario.',
 		    'errores', error_campo('inicio', 'el veterinario está ausente')));
@@ -320,6 +339,7 @@ DECLARE
 	res jsonb;
 	nuevo bigint;
 	cuerpo jsonb;
+	hechos jsonb;
 	-- A key is the user's, for this route.
 	ambito_clave text := 'u:' || coalesce(p_usuario::text, '-')
 	    || ' POST /api/v1/citas/reservar';
@@ -353,16 +373,17 @@ BEGIN
 		VALUES (p_sede, p_veterinario, p_consultorio, p_paciente,
 		    tstzrange(p_inicio, p_fin), p_motivo, p_tipo, p_usuario, p_usuario)
 		ON CONFLICT DO NOTHING
-		RETURNING id INTO nuevo;
+		RETURNING citas.id, citas.documento::jsonb, cita_hechos(citas)
+		INTO nuevo, cuerpo, hechos;
 		IF nuevo IS NULL THEN
 			res := cita_conflicto(p_veterinario, p_consultorio, p_paciente,
 			    p_inicio, p_fin, NULL);
 		ELSE
-			cuerpo := cita_detalle(nuevo);
+			-- One statement for both rows.
 			PERFORM auditar(p_usuario, p_rol, p_sede, 'crear', 'citas',
-			    nuevo::text, p_request_id, p_ip, NULL, cuerpo);
-			PERFORM publicar('cita.reservada', 'cita', nuevo::text,
-			    evento_cita(cuerpo));
+			        nuevo::text, p_request_id, p_ip, NULL, hechos),
+			    publicar('cita.reservada', 'cita', nuevo::text,
+			        evento_cita(cuerpo));
 			res := veredicto('creado', jsonb_build_object('cuerpo', cuerpo));
 		END IF;
 	END IF;

@@ -16,7 +16,7 @@ COMMENT ON FUNCTION fijar_actualizado_en() IS
 	'BEFORE UPDATE row trigger: stamps actualizado_en with the transaction time, so no writer can forget or forge it.';
 
 CREATE OR REPLACE FUNCTION error_campo(campo text, mensaje text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT jsonb_build_array(jsonb_build_object('campo', campo, 'mensaje', mensaje))
 $$;
 COMMENT ON FUNCTION error_campo(text, text) IS
@@ -27,13 +27,25 @@ COMMENT ON FUNCTION error_campo(text, text) IS
 -- members that go with it: cuerpo for a success; detalle, errores and
 -- what names the obstacle for a refusal.  The caller decides what the
 -- code means to it; an unknown code is a bug, raised here.
+--
+-- Every write answers one, so the codes are read from veredictos once a
+-- session, into the session setting vetred.veredictos (" creado hecho
+-- ... "), not once a call: a code found there is in the table, since
+-- codes change only by migration, which replaces every function that
+-- names one in the same transaction; a code not found there reads the
+-- table again (a code a migration added since) before it raises.
 CREATE OR REPLACE FUNCTION veredicto(p_codigo text, p_resto jsonb DEFAULT '{}')
 RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
-	PERFORM 1 FROM veredictos WHERE codigo = p_codigo;
-	IF NOT FOUND THEN
-		RAISE EXCEPTION 'verdict code % is not in veredictos', p_codigo;
+	IF strpos(p_codigo, ' ') > 0 OR strpos(coalesce(
+	    current_setting('vetred.veredictos', true), ''), ' ' || p_codigo || ' ') = 0 THEN
+		PERFORM set_config('vetred.veredictos',
+		    ' ' || (SELECT string_agg(codigo, ' ') FROM veredictos) || ' ', false);
+		IF strpos(p_codigo, ' ') > 0 OR strpos(current_setting('vetred.veredictos'),
+		    ' ' || p_codigo || ' ') = 0 THEN
+			RAISE EXCEPTION 'verdict code % is not in veredictos', p_codigo;
+		END IF;
 	END IF;
 	RETURN jsonb_build_object('codigo', p_codigo) || coalesce(p_resto, '{}');
 END
