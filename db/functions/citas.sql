@@ -201,9 +201,10 @@ BEGIN
 	              >= (p_inicio AT TIME ZONE s.zona_horaria)::date + h.hora_inicio
 	          AND p_fin AT TIME ZONE s.zona_horaria
 	              <= (p_inicio AT TIME ZONE s.zona_horaria)::date + h.hora_fin) AS en_horario,
-	    EXISTS (SELECT 1 FROM ausencias a
+	    -- (a period ending before it starts is refused above, not here)
+	    CASE WHEN p_fin > p_inicio THEN EXISTS (SELECT 1 FROM ausencias a
 	        WHERE a.veterinario_id = p_veterinario
-	          AND a.periodo && tstzrange(p_inicio, p_fin)) AS ausente
+	          AND a.periodo && tstzrange(p_inicio, p_fin)) END AS ausente
 	INTO x
 	FROM (SELECT) uno
 	LEFT JOIN sedes s ON s.id = p_sede

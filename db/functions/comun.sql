@@ -71,8 +71,9 @@ COMMENT ON FUNCTION hora_local(timestamptz, text) IS
 --
 -- For a change (both antes and despues given as JSON objects) the row
 -- stores, before and after, just the members whose values differ; a
--- creation keeps the whole new row, a read or a deletion what the caller
--- gives.  Smaller rows, and a trail that says what changed.
+-- creation, a read or a deletion what the caller gives: for a creation,
+-- the new row's own facts, nothing derived from other rows (a booking:
+-- cita_hechos()).  Smaller rows, and a trail that says what changed.
 CREATE OR REPLACE FUNCTION auditar(
 	p_usuario bigint, p_rol text, p_sede bigint, p_accion text,
 	p_entidad text, p_entidad_id text, p_request_id text, p_ip inet,

@@ -144,7 +144,9 @@ def outbox_rows(url):
     out = subprocess.run(["psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1",
                           "-d", url, "-c", q], check=True,
                          capture_output=True, text=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line]
+    # One row a line; not splitlines(), which also splits inside a string
+    # at U+2028, U+0085 and the like, which a payload may hold.
+    return [json.loads(line) for line in out.split("\n") if line]
 
 
 def main():
