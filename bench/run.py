@@ -9,7 +9,8 @@ also keeps in bench/figures.json.  Stops the stack at the end.
 
 Environment (all optional; BENCH_QUICK=1 or --quick: every run a few
 seconds long, 200 connections in place of 1,000, fewer patients -- a check
-that every scenario runs, not figures to keep):
+that every scenario runs, not figures to keep: the report then goes to
+var/bench/results/README.md unless BENCH_README says otherwise):
   BENCH_SHORT_SECS     10   duration of the 64-connection scenarios
   BENCH_MATRIX_SECS    20   duration of each 1,000-connection run
   BENCH_KEEP_LONG_SECS 70   the extra keep-conn run: longer than nginx's
@@ -644,10 +645,15 @@ FROM v;
         self.machine["load1"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
+def report_path(s, env):
+    """Where the report goes: bench/README.md, or in quick mode (figures
+    not to keep) var/bench/results/README.md; BENCH_README sets it."""
+    default = "var/bench/results/README.md" if s["quick"] else "bench/README.md"
+    out = Path(env.get("BENCH_README") or default)
+    return out if out.is_absolute() else REPO / out
+
+
 def main(argv):
-    out = Path(os.environ.get("BENCH_README", "bench/README.md"))
-    if not out.is_absolute():
-        out = REPO / out
     os.chdir(REPO)
     os.umask(0o022)
     # An interrupt stops the stack too (the finally below).
@@ -655,7 +661,9 @@ def main(argv):
         signal.signal(sig, lambda *_: sys.exit(130))
     bench = None
     try:
-        bench = Bench(settings(argv, os.environ))
+        s = settings(argv, os.environ)
+        out = report_path(s, os.environ)
+        bench = Bench(s)
         bench.run()
     except BenchError as e:
         print(f"bench: error: {e}", file=sys.stderr)
