@@ -16,8 +16,9 @@
 #     walk-through (docs/walkthrough.sh) against each stack, checks the
 #     README shows its steps as they are, runs a short contract fuzzer
 #     pass (schemathesis, tests/contract/) against the sanitizer stack
-#     (last, as it disables and changes users), and validates the compose
-#     packaging;
+#     (last, as it disables and changes users), validates every event in
+#     the outbox against its contract (db/eventos/), and validates the
+#     compose packaging;
 #  5. stops the stack (the API processes exit normally, writing coverage)
 #     and fails when line coverage of our C code is under 90%.
 # Usage: ci/test.sh [--coverage-only]   (the latter: only step 6's report)
@@ -113,6 +114,11 @@ fi
 say "contract fuzzer (schemathesis, all checks)"
 VETRED_ADMIN_BIN=build/asan/vetred-admin var/venv/bin/python3 \
   tests/contract/fuzz.py || failed=1
+
+# Every event the suites, the walk-through and the fuzzer made, against
+# its payload schema (db/eventos/); every schema must have been exercised.
+say "event contracts (db/eventos/) against every event in the outbox"
+var/venv/bin/python3 tests/eventos/check_eventos.py --db "$VETRED_DATABASE_URL" || failed=1
 ci/stack.sh stop
 
 say "sanitizer reports from the services"

@@ -361,7 +361,8 @@ BEGIN
 			cuerpo := cita_detalle(nuevo);
 			PERFORM auditar(p_usuario, p_rol, p_sede, 'crear', 'citas',
 			    nuevo::text, p_request_id, p_ip, NULL, cuerpo);
-			PERFORM publicar('cita.reservada', 'cita', nuevo::text, cuerpo);
+			PERFORM publicar('cita.reservada', 'cita', nuevo::text,
+			    evento_cita(cuerpo));
 			res := veredicto('creado', jsonb_build_object('cuerpo', cuerpo));
 		END IF;
 	END IF;
@@ -398,6 +399,7 @@ DECLARE
 	mueve boolean;
 	res jsonb;
 	evento text;
+	payload jsonb;
 BEGIN
 	SELECT * INTO c FROM citas WHERE id = p_id FOR UPDATE;
 	IF NOT FOUND THEN
@@ -455,15 +457,10 @@ BEGIN
 		RETURN cita_conflicto(vet, room, c.paciente_id, ini, fin, p_id);
 	END;
 	despues := cita_detalle(p_id);
-	evento := CASE
-	    WHEN coalesce(p_estado, c.estado) = 'cancelada' AND c.estado <> 'cancelada'
-	        THEN 'cita.cancelada'
-	    WHEN mueve THEN 'cita.reprogramada'
-	    WHEN p_estado IS NOT NULL AND p_estado <> c.estado THEN 'cita.' || p_estado
-	    ELSE 'cita.actualizada' END;
+	SELECT e.tipo, e.payload INTO evento, payload FROM evento_cambio_cita(antes, despues) e;
 	PERFORM auditar(p_usuario, p_rol, c.sede_id, 'actualizar', 'citas', p_id::text,
 	    p_request_id, p_ip, antes, despues);
-	PERFORM publicar(evento, 'cita', p_id::text, despues);
+	PERFORM publicar(evento, 'cita', p_id::text, payload);
 	RETURN veredicto('hecho', jsonb_build_object('cuerpo', despues));
 END
 $$;
@@ -501,7 +498,8 @@ BEGIN
 	despues := cita_detalle(p_id);
 	PERFORM auditar(p_usuario, p_rol, c.sede_id, 'cancelar', 'citas', p_id::text,
 	    p_request_id, p_ip, antes, despues);
-	PERFORM publicar('cita.cancelada', 'cita', p_id::text, despues);
+	PERFORM publicar('cita.cancelada', 'cita', p_id::text,
+	    (evento_cambio_cita(antes, despues)).payload);
 	RETURN veredicto('cancelado');
 END
 $$;

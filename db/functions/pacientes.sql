@@ -139,9 +139,7 @@ BEGIN
 	    p_request_id, p_ip, NULL, jsonb_build_object('id', nuevo,
 	        'propietario_id', prop, 'especie', p_pac->>'especie'));
 	PERFORM publicar('paciente.registrado', 'paciente', nuevo::text,
-	    jsonb_build_object('paciente_id', nuevo, 'propietario_id', prop,
-	        'propietario_creado', creado, 'especie', p_pac->>'especie',
-	        'fecha_nacimiento', p_pac->>'fecha_nacimiento'));
+	    (SELECT evento_paciente(p, creado) FROM pacientes p WHERE p.id = nuevo));
 	RETURN veredicto('creado', jsonb_build_object('cuerpo', cuerpo));
 END
 $$;

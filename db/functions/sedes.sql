@@ -69,7 +69,8 @@ BEGIN
 	cuerpo := sede_json(nuevo);
 	PERFORM auditar(p_usuario, p_rol, nuevo, 'crear', 'sedes', nuevo::text,
 	    p_request_id, p_ip, NULL, cuerpo);
-	PERFORM publicar('sede.creada', 'sede', nuevo::text, cuerpo);
+	PERFORM publicar('sede.creada', 'sede', nuevo::text,
+	    (SELECT evento_sede(s) FROM sedes s WHERE s.id = nuevo));
 	RETURN veredicto('creado', jsonb_build_object('cuerpo', cuerpo));
 END
 $$;

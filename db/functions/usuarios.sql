@@ -129,7 +129,7 @@ BEGIN
 	PERFORM auditar(p_usuario, p_rol, NULL, 'crear', 'usuarios', nuevo::text,
 	    p_request_id, p_ip, NULL, despues);
 	PERFORM publicar('usuario.creado', 'usuario', nuevo::text,
-	    jsonb_build_object('id', nuevo, 'roles', despues->'roles'));
+	    evento_usuario(nuevo));
 	RETURN veredicto('creado', jsonb_build_object('cuerpo', despues));
 END
 $$;
@@ -149,8 +149,9 @@ DECLARE
 	antes jsonb;
 	despues jsonb;
 	res jsonb;
+	generacion bigint;
 BEGIN
-	PERFORM 1 FROM usuarios WHERE id = p_id FOR UPDATE;
+	SELECT sesiones_generacion INTO generacion FROM usuarios WHERE id = p_id FOR UPDATE;
 	IF NOT FOUND THEN
 		RETURN veredicto('no-encontrado', jsonb_build_object(
 		    'detalle', 'El usuario no existe.'));
@@ -199,8 +200,8 @@ BEGIN
 	PERFORM auditar(p_usuario, p_rol, NULL, 'actualizar', 'usuarios', p_id::text,
 	    p_request_id, p_ip, antes - 'ultimo_acceso_en', despues - 'ultimo_acceso_en');
 	PERFORM publicar('usuario.actualizado', 'usuario', p_id::text,
-	    jsonb_build_object('id', p_id, 'activo', despues->'activo',
-	        'roles', despues->'roles'));
+	    evento_usuario(p_id, jsonb_build_object('sesiones_cortadas',
+	        (SELECT sesiones_generacion FROM usuarios WHERE id = p_id) > generacion)));
 	RETURN veredicto('hecho', jsonb_build_object('cuerpo', despues));
 END
 $$;
