@@ -118,7 +118,7 @@ coverage:
 bench:
 	ci/deps.sh
 	$(MAKE) MODE=release all
-	bench/run.sh
+	bench/run.py
 
 clean:
 	rm -rf build

@@ -11,7 +11,8 @@
 #     (tests/compose/fcgi_get.py, primera_cita.py), checks that every line
 #     the services logged is JSON, starts a second stack from a clone under
 #     a mode-700 directory (as root: /root on a fresh machine), checks that
-#     the documents link only inside the repository, runs the README's
+#     the documents link only inside the repository, checks the bench
+#     report's verdicts on made-up figures, runs the README's
 #     walk-through (docs/walkthrough.sh) against each stack, checks the
 #     README shows its steps as they are, runs a short contract fuzzer
 #     pass (schemathesis, tests/contract/) against the sanitizer stack
@@ -138,6 +139,9 @@ VETRED_BIN=build/cov bash tests/stack/check_private_home.sh || failed=1
 
 say "documents link only inside the repository"
 python3 tests/docs/check_links.py || failed=1
+
+say "the bench report: a target missed is a miss, a target met a pass"
+python3 tests/bench/test_report.py || failed=1
 
 say "the README shows the walk-through's steps as they are"
 steps() { sed -n '/^# >>> steps/,/^# <<< steps/p' "$1"; }
