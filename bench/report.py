@@ -43,6 +43,7 @@ TARGETS = (
     Target("users_p95", "users", "p95_ms", "<=", 5),
     Target("users_p99", "users", "p99_ms", "<=", 15),
     Target("sat_ratio", "sat", "ratio", ">=", 75),       # % of pgbench's tps
+    Target("min_ratio", "min", "ratio", ">=", 50),       # reservar_cita, % of the minimal booking's tps
     Target("read_rps", "read64", "rps", ">=", 15000),
     Target("read_p99", "read64", "p99_ms", "<=", 10),
 )
@@ -124,6 +125,8 @@ class Figures:
                        self.run_tcp, self.run_keep, self.run_keeplong]
         sat = self.runs.setdefault("sat", {})
         sat["ratio"] = pct(self.get("sat64", "rps"), self.get("pgb64", "rps"))
+        self.runs.setdefault("min", {})["ratio"] = pct(self.get("pgb64", "rps"),
+                                                       self.get("pgmin64", "rps"))
 
     # -- raw access
 
@@ -273,6 +276,7 @@ class Figures:
             users_err=self.no_errors("users"),
             sat=self.met(T["sat_ratio"]),
             sat_err=self.no_errors("sat64") and self.get("pgb64", "failed", 1) == 0,
+            min=self.met(T["min_ratio"]) and self.get("pgmin64", "failed", 1) == 0,
             read_rps=self.met(T["read_rps"]),
             read_p99=self.met(T["read_p99"]),
             read_err=self.no_errors("read64"),
@@ -504,6 +508,12 @@ class Report:
             f"{fmt_int(f.get('pgb64', 'rps'))} tps (mean {v('pgb64', 'mean_ms')} ms) | — | — | — |",
             f"| saturation: HTTP bookings/s ÷ pgbench tps | {v('sat', 'ratio')} % | "
             f"≥ {T['sat_ratio'].limit} % | — | {verdict(vd['sat'])} |",
+            f"| pgbench, 64 clients, the minimal booking transaction (`bench/booking_minimal.pgbench`: "
+            f"idempotency row, exclusion-checked insert, outbox row; {s['book_sat_secs']} s) | "
+            f"{fmt_int(f.get('pgmin64', 'rps'))} tps (mean {v('pgmin64', 'mean_ms')} ms) | — | — | — |",
+            f"| booking cost: `reservar_cita` tps ÷ minimal booking tps (pgbench, 64 clients) | "
+            f"{v('min', 'ratio')} % ({v('pgmin64', 'failed')} failed) | "
+            f"≥ {T['min_ratio'].limit} % | — | {verdict(vd['min'])} |",
             f"| saturation: non-201 / socket errors (HTTP); failed transactions (pgbench) | "
             f"{f.errs_txt('sat64')}; {v('pgb64', 'failed')} | 0 | — | {verdict(vd['sat_err'])} |",
             f"| **Reads** `GET /api/v1/citas/{{id}}`, 64 connections ({s['read_secs']} s): req/s | "
@@ -577,6 +587,14 @@ class Report:
                 f"{us('sat64', 'nginx')} + API {us('sat64', 'api')} + wrk {us('sat64', 'client')} µs",
                 f"  on top of PostgreSQL's {us('sat64', 'pg')} µs (pgbench: PostgreSQL {us('pgb64', 'pg')} µs "
                 f"+ pgbench {us('pgb64', 'client')} µs)."]
+        if not vd["min"]:
+            out += [
+                f"- **Booking cost missed**: `reservar_cita` did {v('pgb64', 'rps')} tps against "
+                f"{v('pgmin64', 'rps')} tps for the minimal booking",
+                f"  transaction on the same server ({v('min', 'ratio')} %, target ≥ {T['min_ratio'].limit} %; "
+                f"{v('pgmin64', 'failed')} failed); PostgreSQL's CPU per",
+                f"  transaction {us('pgb64', 'pg')} µs against {us('pgmin64', 'pg')} µs, WAL "
+                f"{v('pgb64', 'wal_bytes')} against {v('pgmin64', 'wal_bytes')} bytes."]
         if not (vd["read_rps"] and vd["read_p99"] and vd["read_err"]):
             n = f.nproc()
             budget = 1000000 * n // T["read_rps"].limit
@@ -744,6 +762,7 @@ class Report:
             self.run_row("users", f"users model, {U} connections, think 0.5–1.5 s"),
             self.run_row("sat64", "saturation, 64 connections"),
             self.pgb_row("pgb64", "pgbench, 64 clients, `reservar_cita` alone"),
+            self.pgb_row("pgmin64", "pgbench, 64 clients, the minimal booking transaction"),
             self.run_row("read64", "reads, 64 connections"),
             self.run_row("nginx64", "nginx alone `/_nginx`, 64 connections"),
             "",
@@ -831,7 +850,7 @@ class Report:
             "### Commands",
             "",
             "```sh"] + self.commands([
-                "bwarm", "users", "sat64", "pgb64", "read64", "prof_book", "prof_read", "pgb1",
+                "bwarm", "users", "sat64", "pgb64", "pgmin64", "read64", "prof_book", "prof_read", "pgb1",
                 "pgr64", "pgr1", "pgu", "alt_warm", "alt_users", "alt_sat64", "alt_read64",
                 "pgb_alt", "pgu_alt"]) + [
             "```",

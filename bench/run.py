@@ -22,6 +22,8 @@ var/bench/results/README.md unless BENCH_README says otherwise):
 The booking benchmarks (section "Booking" of the report):
   BENCH_BOOK_USERS_SECS 60  the users model: 1,000 connections, think time
   BENCH_BOOK_SAT_SECS   20  saturation: wrk at 64 connections, then pgbench
+                            (reservar_cita, then the minimal booking
+                            transaction of bench/booking_minimal.pgbench)
   BENCH_READ_SECS       20  GET /api/v1/citas/{id} at 64 connections
   BENCH_PROFILE_SECS     5  each short run of the per-stage profile
   BENCH_ALT_THREADS     16  then the users model, saturation and reads again
@@ -350,6 +352,15 @@ FROM v;
             opts += ["-D", kv]
         return opts
 
+    def min_slots(self, k0, clients):
+        """The -D options of bench/booking_minimal.pgbench."""
+        fx, s = self.fx, self.s
+        opts = []
+        for kv in (f"vet0={fx['vet0']}", f"nvets={s['nvets']}", f"base={fx['base']}",
+                   f"k0={k0}", f"nclients={clients}", "n=0"):
+            opts += ["-D", kv]
+        return opts
+
     def slot_call(self, k, motivo):
         """The reservar_cita call of slot K, as the API makes it."""
         fx, s = self.fx, self.s
@@ -398,6 +409,17 @@ FROM v;
         h.pgbench("pgb64", 64, s["book_sat_secs"], "bench/booking.pgbench", self.slots(k, 64))
         h.waits_end("pgb64")
         h.wal_delta("pgb64", w0, h.wal(), h.r("pgb64").get("requests"))
+        # The least a booking can cost PostgreSQL, on the same clients:
+        # idempotency row, exclusion-checked insert, outbox row, on the
+        # fresh scratch tables of bench/booking_minimal.sql.
+        h.psql("-f", "bench/booking_minimal.sql")
+        k = self.k_alloc(s["book_sat_secs"], 8000)
+        w0 = h.wal()
+        h.waits_start("pgmin64", s["book_sat_secs"])
+        h.pgbench("pgmin64", 64, s["book_sat_secs"], "bench/booking_minimal.pgbench",
+                  self.min_slots(k, 64))
+        h.waits_end("pgmin64")
+        h.wal_delta("pgmin64", w0, h.wal(), h.r("pgmin64").get("requests"))
         return m2
 
     def reads(self, m2):

@@ -53,6 +53,7 @@ def figures():
                      wal_fpi=0.0, wal_syncs=0.57, wal_sync_ms=0.929),
         "sat64": wrk(1900, 60.0, 80.0, s201=38000, api_book_ms=4.9, waits=[["CPU", 62]], ckpt=0),
         "pgb64": pgbench(2000, 31.9, waits=[["LWLock:WALWrite", 69]], ckpt=0),
+        "pgmin64": pgbench(3500, 18.3, waits=[["LWLock:WALWrite", 60]], ckpt=0, wal_bytes=1100),
         "read64": wrk(16000, 6.0, 9.5, api_read_ms=0.18, waits=[], ckpt=0),
         "prof_book": wrk(1400, 80.0, 89.0, s201=7000, api_book_ms=5.11,
                          t3=[44.34, 45.0, 89.0], t4=[44.34, 45.0, 89.0], t5=[0.0, 0.0, 0.0],
@@ -110,7 +111,8 @@ class Verdicts(unittest.TestCase):
         self.assertEqual(f.verdicts(), {k: True for k in f.verdicts()})
         text = report.render(figures())
         for cell in ("users model: P95", "users model: P99", "saturation: HTTP bookings/s ÷ pgbench tps",
-                     "reads: P99", "citas rows = 201 answers"):
+                     "reads: P99", "citas rows = 201 answers",
+                     "booking cost: `reservar_cita` tps ÷ minimal booking tps (pgbench, 64 clients)"):
             self.assertEqual(verdict_of(text, cell), "PASS", cell)
         booking = text.split("## Booking")[1].split("### Runs")[0]
         self.assertIn("Every target was met.", booking)
@@ -139,6 +141,7 @@ class Verdicts(unittest.TestCase):
         d["runs"]["users"].update(p95_ms=5.0, p99_ms=15.0)
         d["runs"]["read64"].update(rps=15000, p99_ms=10.0)
         d["runs"]["sat64"]["rps"], d["runs"]["pgb64"]["rps"] = 750, 1000
+        d["runs"]["pgmin64"]["rps"] = 2000
         self.assertTrue(all(report.Figures(d).verdicts().values()))
         d["runs"]["users"]["p95_ms"] = 5.01
         d["runs"]["read64"]["rps"] = 14999
@@ -148,6 +151,21 @@ class Verdicts(unittest.TestCase):
         self.assertFalse(v["read_rps"])
         self.assertFalse(v["sat"])
         self.assertTrue(v["users_p99"])
+        d["runs"]["pgmin64"]["rps"] = 2030   # 49 %
+        self.assertFalse(report.Figures(d).verdicts()["min"])
+
+    def test_booking_cost_missed(self):
+        """reservar_cita under half the minimal booking's tps is a miss,
+        with both figures; the minimal run not measured never passes."""
+        d = figures()
+        d["runs"]["pgb64"]["rps"] = 1100
+        text = report.render(d)
+        cell = "booking cost: `reservar_cita` tps ÷ minimal booking tps (pgbench, 64 clients)"
+        self.assertEqual(row(text, cell), f"| {cell} | 31 % (0 failed) | ≥ 50 % | — | **MISS** |")
+        self.assertIn("- **Booking cost missed**: `reservar_cita` did 1100 tps against 3500 tps", text)
+        self.assertNotIn("Every target was met.", text)
+        del d["runs"]["pgmin64"]
+        self.assertFalse(report.Figures(d).verdicts()["min"])
 
     def test_not_measured_never_passes(self):
         d = figures()
