@@ -160,11 +160,18 @@ $$;
 COMMENT ON FUNCTION auditoria_json(auditoria, auditoria_sellos) IS
 	'An audit row and its seal (NULLs until sealed) as GET /api/v1/auditoria shows them.';
 
+-- Planned for each call's filters (a custom plan: a NULL filter drops
+-- out), so a page of one patient's, user's or site's rows is read
+-- through that column's index, not by walking the whole trail in id
+-- order past every other row.
 CREATE OR REPLACE FUNCTION listar_auditoria(p_desde timestamptz, p_hasta timestamptz,
     p_usuario bigint, p_entidad text, p_entidad_id text, p_accion text,
     p_sede bigint, p_limite integer, p_cursor bigint)
 RETURNS jsonb
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE SET plan_cache_mode = force_custom_plan AS $$
+DECLARE
+	v_pagina jsonb;
+BEGIN
 	WITH filas AS (
 	    SELECT x AS a, x.id FROM auditoria x
 	    WHERE (p_cursor IS NULL OR x.id < p_cursor)
@@ -183,6 +190,9 @@ LANGUAGE sql STABLE AS $$
 	        WHERE p.n <= p_limite), '[]'),
 	    'siguiente_cursor', CASE WHEN (SELECT count(*) FROM pagina) > p_limite
 	        THEN (SELECT min(id) FROM pagina WHERE n <= p_limite)::text END)
+	INTO v_pagina;
+	RETURN v_pagina;
+END
 $$;
 COMMENT ON FUNCTION listar_auditoria(timestamptz, timestamptz, bigint, text, text, text, bigint, integer, bigint) IS
 	'One page of the audit trail, newest first, with the cursor of the next page.';
