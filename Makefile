@@ -18,7 +18,8 @@ API_SRCS = fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/agenda.c fcgi-api/pacientes.c fcgi-api/openapi_doc.c \
 	   fcgi-api/auth.c fcgi-api/access.c fcgi-api/usuarios.c \
 	   fcgi-api/auditoria.c fcgi-api/monitor.c \
-	   fcgi-api/limite.c fcgi-api/cors.c
+	   fcgi-api/limite.c fcgi-api/cors.c fcgi-api/req.c \
+	   fcgi-api/problem.c fcgi-api/params.c
 API_MAIN = fcgi-api/main.c
 
 MIGRATE_SRCS = db/migrate.c

@@ -17,6 +17,10 @@
  * it ("sid") are refused.  A thread per process reads the revocations of
  * the last token lifetime every second, so a revocation takes effect
  * within about a second, without a query per request.
+ *
+ * Layer: authz, called by the router and the handlers; it answers its
+ * 401 and 403 through the transport and reads the lists' parameters
+ * through the input layer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "sql.h"
+#include "transport.h"
 
 #define R(x)		(1u << (x))
 #define TODOS		(R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) | \
@@ -285,7 +292,7 @@ int
 api_authenticate(struct api_req *r)
 {
 	struct api_shared *sh = r->ctx->shared;
-	const char *h = FCGX_GetParam("HTTP_AUTHORIZATION", r->fcgx->envp);
+	const char *h = api_header(r, "HTTP_AUTHORIZATION");
 	const struct api_token_memo *m;
 	long long now = (long long)time(NULL), exp = 0;
 	cJSON *claims = NULL;
@@ -311,6 +318,7 @@ api_authenticate(struct api_req *r)
 	}
 	v = vr_jwt_verify(&sh->jwt, h, sh->cfg->jwt_issuer,
 	    sh->cfg->jwt_audience, now, &claims);
+	api_own_json(r, claims);
 	if (v == VR_JWT_OK) {
 		memset(&r->auth, 0, sizeof(r->auth));
 		vr_parse_id(cJSON_GetObjectItemCaseSensitive(claims,
@@ -321,7 +329,6 @@ api_authenticate(struct api_req *r)
 		    "roles")) < 0 || session(&r->auth, claims) < 0)
 			v = VR_JWT_CLAIMS;
 	}
-	cJSON_Delete(claims);
 	if (v != VR_JWT_OK) {
 		vr_log(VR_LOG_INFO, r->request_id, "token refused", "reason",
 		    vr_jwt_reason(v), NULL);

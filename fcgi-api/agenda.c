@@ -1,10 +1,14 @@
 /*
  * agenda.c - what a booking form needs: the vets of a site and their free
- * slots on a day.
+ * slots on a day.  Layer: resources.
  */
 #include <stdlib.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "problem.h"
+#include "resources.h"
+#include "sql.h"
 
 /*
  * GET /api/v1/veterinarios[?sede_id] - permission agenda.leer.
@@ -15,7 +19,7 @@
 void
 api_veterinarios_list(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	const char *p[1] = { NULL };
 
 	api_qid(r, "sede_id", 0, &p[0], errs);
@@ -36,7 +40,7 @@ api_veterinarios_list(struct api_req *r)
 void
 api_disponibilidad(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	const char *p[5] = { NULL };
 
 	api_qid(r, "veterinario_id", 1, &p[0], errs);

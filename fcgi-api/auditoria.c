@@ -4,10 +4,16 @@
  * Auditors and network administrators read it; an auditor bound to a
  * site reads that site's rows (sede_id is then required).  The chain is
  * one for the whole network: only a network-wide grant may check it.
+ * Layer: resources.
  */
 #include <string.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "problem.h"
+#include "resources.h"
+#include "sql.h"
+#include "transport.h"
 
 #define LIST_DEFAULT	"50"
 
@@ -41,7 +47,7 @@ void
 api_auditoria_list(struct api_req *r)
 {
 	static const char *const kinds[1] = { NULL };
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	const char *p[9] = { NULL }, *cur[1] = { NULL }, *eid;
 
 	api_qtime(r, "desde", &p[0], errs);
@@ -89,11 +95,10 @@ api_auditoria_list(struct api_req *r)
 void
 api_auditoria_verificacion(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	const char *p[3] = { NULL, NULL, NULL };
 
 	if (!api_allowed_everywhere(r)) {
-		cJSON_Delete(errs);
 		api_forbidden(r, "La cadena abarca toda la red: verificarla "
 		    "requiere un rol de toda la red.");
 		return;

@@ -6,14 +6,19 @@
  * writes the row, its audit row and its outbox event in one transaction
  * (db/migrations/0007_reservas.sql).  Overlaps are refused by the
  * exclusion constraints, so no vet or room is ever double-booked, however
- * many API processes run.
+ * many API processes run.  Layer: resources.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "problem.h"
+#include "resources.h"
+#include "sql.h"
+#include "transport.h"
 
 #define ID_MAX		9007199254740991LL
 #define LIST_DEFAULT	"50"
@@ -50,6 +55,26 @@ json_time(struct api_req *r, const char *name, int required, cJSON *errs)
 }
 
 /*
+ * The site of appointment id (decimal text) into *sede, 0 when there is
+ * no such appointment.  0, or -1 with the database problem answered.
+ */
+static int
+site_of(struct api_req *r, const char *id, long long *sede)
+{
+	PGresult *res = NULL;
+	int rc;
+
+	*sede = 0;
+	if ((rc = api_exec(r, STMT_CITA_SEDE, 1, &id, &res)) < 0) {
+		api_db_problem(r, rc);
+		return -1;
+	}
+	if (PQntuples(res) == 1)
+		*sede = atoll(PQgetvalue(res, 0, 0));
+	return 0;
+}
+
+/*
  * A 409 names the appointment in the way (conflicto.cita_id, its times,
  * and the times in "detalle") only to a caller who may read it by the
  * rule of GET /citas/{id}: a role granting citas.leer at its site.  Others
@@ -71,22 +96,14 @@ conflict_for_caller(struct api_req *r, cJSON *v)
 	cJSON *c = cJSON_GetObjectItemCaseSensitive(v, "conflicto");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "cita_id");
 	const cJSON *rec = cJSON_GetObjectItemCaseSensitive(c, "recurso");
-	const char *p[1], *detalle = busy[2].detalle;
-	PGresult *res = NULL;
-	long long sede = 0;
+	const char *detalle = busy[2].detalle;
+	long long sede;
 	size_t i;
-	int rc;
 
 	if (!cJSON_IsNumber(id))
 		return 0;
-	p[0] = api_lltoa(r, (long long)id->valuedouble);
-	if ((rc = vr_db_exec(&r->ctx->db, STMT_CITA_SEDE, 1, p, &res)) < 0) {
-		api_db_problem(r, rc);
+	if (site_of(r, api_lltoa(r, (long long)id->valuedouble), &sede) < 0)
 		return -1;
-	}
-	if (PQntuples(res) == 1)
-		sede = atoll(PQgetvalue(res, 0, 0));
-	PQclear(res);
 	if (sede != 0 && api_allowed_perm(r, "citas.leer", sede))
 		return 0;
 	for (i = 0; i < sizeof(busy) / sizeof(busy[0]); i++)
@@ -111,12 +128,12 @@ run_cita_write(struct api_req *r, int stmt, const char *const *p,
 	cJSON *v;
 	int rc;
 
-	if ((rc = vr_db_exec_write(&r->ctx->db, stmt, 15, p, &res)) < 0) {
+	if ((rc = api_exec_write(r, stmt, 15, p, &res)) < 0) {
 		api_db_problem(r, rc);
 		return;
 	}
 	v = api_verdict(res);
-	PQclear(res);
+	/* api_reply_verdict() frees v, which is why it is not the request's. */
 	if (conflict_for_caller(r, v) < 0)
 		cJSON_Delete(v);
 	else
@@ -139,17 +156,15 @@ run_cita_write(struct api_req *r, int stmt, const char *const *p,
 void
 api_cita_reservar(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	const char *p[15] = { NULL };
 	const char *key, *motivo = NULL, *tipo = "presencial";
 	char hash[65];
 	long long dur;
 	int t, nerr;
 
-	if (api_idempotency_key_or_400(r, &key) < 0) {
-		cJSON_Delete(errs);
+	if (api_idempotency_key_or_400(r, &key) < 0)
 		return;
-	}
 	p[0] = json_id(r, "paciente_id", 1, errs);
 	p[1] = json_id(r, "veterinario_id", 1, errs);
 	p[2] = json_id(r, "sede_id", 1, errs);
@@ -194,18 +209,10 @@ api_cita_reservar(struct api_req *r)
 static long long
 cita_sede(struct api_req *r, const char *id)
 {
-	PGresult *res = NULL;
-	long long sede = 0;
-	int rc;
+	long long sede;
 
-	if ((rc = vr_db_exec(&r->ctx->db, STMT_CITA_SEDE, 1, &id, &res)) < 0) {
-		api_db_problem(r, rc);
-		return -1;
-	}
-	if (PQntuples(res) == 1)
-		sede = atoll(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (sede != 0 && api_sede_or_403(r, sede) < 0)
+	if (site_of(r, id, &sede) < 0 ||
+	    (sede != 0 && api_sede_or_403(r, sede) < 0))
 		return -1;
 	return sede;
 }
@@ -226,7 +233,7 @@ api_cita_get(struct api_req *r)
 	if (api_id_or_400(r, 0, &id) < 0)
 		return;
 	p[0] = api_lltoa(r, id);
-	if ((rc = vr_db_exec(&r->ctx->db, STMT_CITA_GET, 1, p, &res)) < 0) {
+	if ((rc = api_exec(r, STMT_CITA_GET, 1, p, &res)) < 0) {
 		api_db_problem(r, rc);
 		return;
 	}
@@ -242,7 +249,6 @@ api_cita_get(struct api_req *r)
 		api_json_text(r, 200, NULL, PQgetvalue(res, 0, 0),
 		    (size_t)PQgetlength(res, 0, 0), etag);
 	}
-	PQclear(res);
 }
 
 /*
@@ -252,7 +258,7 @@ api_cita_get(struct api_req *r)
 static const char *
 if_match(struct api_req *r, cJSON *errs)
 {
-	const char *h = FCGX_GetParam("HTTP_IF_MATCH", r->fcgx->envp);
+	const char *h = api_header(r, "HTTP_IF_MATCH");
 	char buf[16];
 	size_t n;
 	long long v;
@@ -289,17 +295,15 @@ if_match(struct api_req *r, cJSON *errs)
 void
 api_cita_put(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	const cJSON *room;
 	const char *p[15] = { NULL };
 	const char *motivo = NULL, *motivo_c = NULL;
 	long long id, n, sede;
 	int e, given = 0;
 
-	if (api_id_or_400(r, 0, &id) < 0) {
-		cJSON_Delete(errs);
+	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	}
 	p[0] = api_lltoa(r, id);
 	given += (p[1] = json_time(r, "inicio", 0, errs)) != NULL;
 	if (vr_json_int(r->json, "duracion_min", 0, 5, 240, &n, errs) > 0)
@@ -345,15 +349,13 @@ api_cita_put(struct api_req *r)
 void
 api_cita_delete(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	const char *p[6] = { NULL };
 	const char *motivo = api_query(r, "motivo");
 	long long id, sede;
 
-	if (api_id_or_400(r, 0, &id) < 0) {
-		cJSON_Delete(errs);
+	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	}
 	if (motivo != NULL && (*motivo == '\0' || vr_utf8_len(motivo) > 500 ||
 	    motivo[strspn(motivo, " ")] == '\0'))
 		vr_json_error(errs, "motivo", "de 1 a 500 caracteres");
@@ -381,7 +383,7 @@ void
 api_citas_list(struct api_req *r)
 {
 	static const char *const cursor_kinds[2] = { NULL, NULL };
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	const char *p[9] = { NULL };
 	const char *cur[2] = { NULL, NULL };
 

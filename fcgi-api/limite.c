@@ -20,12 +20,15 @@
  * When the window is full, the bucket that would be full soonest is
  * reused: a user who was idle loses nothing, one in the middle of a burst
  * may get a fresh bucket (a small leniency, never a refusal).
+ * Layer: authz, like the token check it follows in the router.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "api.h"
+#include "authz.h"
+#include "sql.h"
+#include "transport.h"
 
 #define RATE_SLOTS	8192	/* power of two */
 #define RATE_PROBE	8

@@ -1,12 +1,17 @@
 /*
  * pacientes.c - patients (pets): registration with their owner, one
- * patient, and the clinical history as one timeline.
+ * patient, and the clinical history as one timeline.  Layer: resources.
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "problem.h"
+#include "resources.h"
+#include "sql.h"
+#include "transport.h"
 
 #define ID_MAX		9007199254740991LL
 #define HIST_DEFAULT	"50"
@@ -36,12 +41,13 @@ copy_str(cJSON *out, const cJSON *in, const char *name, int required,
 /*
  * The inline owner: nombres, apellidos, tipo_documento (DNI default, or
  * CE), documento, telefono (+51 mobile), email?, direccion?.  Errors are
- * named "propietario.<field>".
+ * named "propietario.<field>".  The object is the request's.
  */
 static cJSON *
-owner_in(const cJSON *o, cJSON *errs)
+owner_in(struct api_req *r, const cJSON *o, cJSON *errs)
 {
-	cJSON *out = cJSON_CreateObject(), *e = cJSON_CreateArray(), *it;
+	cJSON *out = api_own_json(r, cJSON_CreateObject());
+	cJSON *e = api_errors(r), *it;
 	const char *doc, *tel, *mail;
 	char up[16];
 	int t = 0;
@@ -90,15 +96,14 @@ owner_in(const cJSON *o, cJSON *errs)
 	}
 	while (cJSON_GetArraySize(e) > 0)
 		cJSON_AddItemToArray(errs, cJSON_DetachItemFromArray(e, 0));
-	cJSON_Delete(e);
 	return out;
 }
 
-/* The patient's own fields, validated into a new object. */
+/* The patient's own fields, validated into a new object, the request's. */
 static cJSON *
-patient_in(const cJSON *in, cJSON *errs)
+patient_in(struct api_req *r, const cJSON *in, cJSON *errs)
 {
-	cJSON *out = cJSON_CreateObject();
+	cJSON *out = api_own_json(r, cJSON_CreateObject());
 	const char *s;
 	long long n;
 	int i, b;
@@ -197,7 +202,7 @@ seal_owner(struct api_req *r, cJSON *owner)
 void
 api_paciente_registro(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray(), *owner = NULL, *pet;
+	cJSON *errs = api_errors(r), *owner = NULL, *pet;
 	const cJSON *inline_owner = cJSON_GetObjectItemCaseSensitive(r->json,
 	    "propietario");
 	const cJSON *where;
@@ -206,10 +211,8 @@ api_paciente_registro(struct api_req *r)
 	long long id, sede;
 	int has_id, intended = 0;
 
-	if (api_idempotency_key_or_400(r, &p[7]) < 0) {
-		cJSON_Delete(errs);
+	if (api_idempotency_key_or_400(r, &p[7]) < 0)
 		return;
-	}
 	vr_json_bool(r->json, "duplicado_intencional", 0, &intended, errs);
 	has_id = vr_json_int(r->json, "propietario_id", 0, 1, ID_MAX, &id,
 	    errs);
@@ -223,32 +226,24 @@ api_paciente_registro(struct api_req *r)
 			vr_json_error(errs, "propietario", "indique "
 			    "propietario_id o los datos del propietario");
 		else
-			owner = owner_in(inline_owner, errs);
+			owner = owner_in(r, inline_owner, errs);
 	}
-	pet = patient_in(r->json, errs);
-	if (api_fields_or_422(r, errs) < 0) {
-		cJSON_Delete(owner);
-		cJSON_Delete(pet);
+	pet = patient_in(r, r->json, errs);
+	if (api_fields_or_422(r, errs) < 0)
 		return;
-	}
 	/* Registered at a site: a role there; online (no site): any. */
 	where = cJSON_GetObjectItemCaseSensitive(pet, "sede_registro_id");
 	sede = cJSON_IsNumber(where) ? (long long)where->valuedouble : 0;
-	if (sede > 0 && api_sede_or_403(r, sede) < 0) {
-		cJSON_Delete(owner);
-		cJSON_Delete(pet);
+	if (sede > 0 && api_sede_or_403(r, sede) < 0)
 		return;
-	}
 	if ((owner != NULL && seal_owner(r, owner) < 0) ||
 	    seal_field(r, pet, "alergias") < 0) {
-		cJSON_Delete(owner);
-		cJSON_Delete(pet);
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "Ocurrió un error inesperado.", NULL);
 		return;
 	}
-	p[1] = owner ? cJSON_PrintUnformatted(owner) : NULL;
-	p[2] = cJSON_PrintUnformatted(pet);
+	p[1] = owner ? api_print(r, owner) : NULL;
+	p[2] = api_print(r, pet);
 	p[3] = api_acting_user(r);
 	p[4] = api_acting_role(r, sede > 0 ? sede : 0);
 	p[5] = r->request_id;
@@ -260,10 +255,6 @@ api_paciente_registro(struct api_req *r)
 	p[9] = intended ? "true" : "false";
 	api_run_function(r, STMT_PACIENTE_REGISTRO, 1, 10, p,
 	    "/api/v1/pacientes/");
-	cJSON_free((void *)p[1]);
-	cJSON_free((void *)p[2]);
-	cJSON_Delete(owner);
-	cJSON_Delete(pet);
 }
 
 /*
@@ -301,15 +292,13 @@ api_paciente_historial(struct api_req *r)
 {
 	static const char *const kinds[3] = { NULL,
 	    "cita|vacunacion|tratamiento|entrada|peso", NULL };
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	const char *p[10] = { NULL };
 	const char *cur[3] = { NULL, NULL, NULL };
 	long long id;
 
-	if (api_id_or_400(r, 0, &id) < 0) {
-		cJSON_Delete(errs);
+	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	}
 	p[0] = api_lltoa(r, id);
 	if (api_qint(r, "limite", 1, 200, &p[1], errs) == 0)
 		p[1] = HIST_DEFAULT;

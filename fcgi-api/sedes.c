@@ -1,10 +1,15 @@
 /*
  * sedes.c - the clinics of the network (sites) and their rooms.
+ * Layer: resources.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "problem.h"
+#include "resources.h"
+#include "sql.h"
 
 /*
  * GET /api/v1/sedes[?activa=true|false] - permission sedes.leer.
@@ -14,7 +19,7 @@ void
 api_sedes_list(struct api_req *r)
 {
 	static const char *const booleans[] = { "true", "false", NULL };
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	const char *p[1] = { NULL };
 
 	api_qenum(r, "activa", booleans, &p[0], errs);
@@ -67,7 +72,7 @@ struct sede_in {
 static int
 sede_in_or_422(struct api_req *r, struct sede_in *in)
 {
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	PGresult *res = NULL;
 	const char *p[1];
 	int rc;
@@ -87,17 +92,13 @@ sede_in_or_422(struct api_req *r, struct sede_in *in)
 	if (vr_json_str(r->json, "zona_horaria", 0, 1, 64, &in->zona_horaria,
 	    errs) > 0) {
 		p[0] = in->zona_horaria;
-		rc = vr_db_exec(&r->ctx->db, STMT_TZ_VALID, 1, p, &res);
-		if (rc < 0) {
-			PQclear(res);
-			cJSON_Delete(errs);
+		if ((rc = api_exec(r, STMT_TZ_VALID, 1, p, &res)) < 0) {
 			api_db_problem(r, rc);
 			return -1;
 		}
 		if (PQntuples(res) == 0)
 			vr_json_error(errs, "zona_horaria", "no es una zona "
 			    "horaria IANA conocida (p. ej. America/Lima)");
-		PQclear(res);
 	}
 	return api_fields_or_422(r, errs);
 }

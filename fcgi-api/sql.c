@@ -4,7 +4,7 @@
  * with parameters; rows are shaped into JSON by PostgreSQL itself, so the
  * handlers pass text through instead of rebuilding objects.
  */
-#include "api.h"
+#include "sql.h"
 
 const char *const api_sql[STMT__MAX] = {
 	[STMT_PING] = "SELECT 1",

@@ -6,13 +6,18 @@
  * roles held at its sites, and the accounts of people who work only
  * there; nobody grants admin_red but a network administrator.  The scope
  * is passed to the database functions (db/migrations/0011_usuarios.sql),
- * which decide under the row lock.
+ * which decide under the row lock.  Layer: resources.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "problem.h"
+#include "resources.h"
+#include "sql.h"
+#include "transport.h"
 
 #define ID_MAX		9007199254740991LL
 #define LIST_DEFAULT	"50"
@@ -28,9 +33,7 @@ roles_in(struct api_req *r, int required, cJSON *errs)
 	const cJSON *roles = cJSON_GetObjectItemCaseSensitive(r->json, "roles");
 	const cJSON *g, *rol, *sede;
 	cJSON *out, *o;
-	char *s;
-	const char *text;
-	int k, bad = 0;
+	int k;
 
 	if (roles == NULL && !required)
 		return NULL;
@@ -39,7 +42,7 @@ roles_in(struct api_req *r, int required, cJSON *errs)
 		    "{rol, sede}");
 		return NULL;
 	}
-	out = cJSON_CreateArray();
+	out = api_own_json(r, cJSON_CreateArray());
 	cJSON_ArrayForEach(g, roles) {
 		rol = cJSON_GetObjectItemCaseSensitive(g, "rol");
 		sede = cJSON_GetObjectItemCaseSensitive(g, "sede");
@@ -48,28 +51,24 @@ roles_in(struct api_req *r, int required, cJSON *errs)
 			vr_json_error(errs, "roles", "rol desconocido: use "
 			    "admin_red, admin_sede, veterinario, recepcion, "
 			    "farmacia o auditor");
-			bad = 1;
-			break;
+			return NULL;
 		}
 		if (!(cJSON_IsNull(sede) || sede == NULL) && !(cJSON_IsNumber(sede)
 		    && sede->valuedouble >= 1 && sede->valuedouble <= ID_MAX &&
 		    sede->valuedouble == (double)(long long)sede->valuedouble)) {
 			vr_json_error(errs, "roles", "sede debe ser el id de una "
 			    "sede o null (toda la red)");
-			bad = 1;
-			break;
+			return NULL;
 		}
 		if (k == ROL_ADMIN_RED && cJSON_IsNumber(sede)) {
 			vr_json_error(errs, "roles", "admin_red abarca toda la "
 			    "red: sede debe ser null");
-			bad = 1;
-			break;
+			return NULL;
 		}
 		if (k == ROL_ADMIN_SEDE && !cJSON_IsNumber(sede)) {
 			vr_json_error(errs, "roles", "admin_sede necesita una "
 			    "sede");
-			bad = 1;
-			break;
+			return NULL;
 		}
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "rol", api_rol_names[k]);
@@ -79,15 +78,7 @@ roles_in(struct api_req *r, int required, cJSON *errs)
 			cJSON_AddNullToObject(o, "sede");
 		cJSON_AddItemToArray(out, o);
 	}
-	if (bad) {
-		cJSON_Delete(out);
-		return NULL;
-	}
-	s = cJSON_PrintUnformatted(out);
-	cJSON_Delete(out);
-	text = s ? vr_arena_strdup(r->arena, s) : NULL;
-	cJSON_free(s);
-	return text;
+	return api_print(r, out);
 }
 
 /* The Argon2id hash of body field "password", checked by the policy. */
@@ -120,7 +111,7 @@ void
 api_usuarios_list(struct api_req *r)
 {
 	static const char *const kinds[1] = { NULL };
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	const char *p[3] = { NULL }, *cur[1] = { NULL };
 
 	if (api_qint(r, "limite", 1, 200, &p[1], errs) == 0)
@@ -149,7 +140,7 @@ api_usuario_get(struct api_req *r)
 		return;
 	p[0] = api_lltoa(r, id);
 	p[1] = api_sedes_permitidas(r);
-	if ((rc = vr_db_exec(&r->ctx->db, STMT_USUARIO_GET, 2, p, &res)) < 0) {
+	if ((rc = api_exec(r, STMT_USUARIO_GET, 2, p, &res)) < 0) {
 		api_db_problem(r, rc);
 		return;
 	}
@@ -161,7 +152,6 @@ api_usuario_get(struct api_req *r)
 	else
 		api_json_text(r, 200, NULL, PQgetvalue(res, 0, 0),
 		    (size_t)PQgetlength(res, 0, 0), NULL);
-	PQclear(res);
 }
 
 /*
@@ -173,7 +163,7 @@ api_usuario_get(struct api_req *r)
 void
 api_usuario_crear(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	const char *p[9] = { NULL }, *email = NULL, *nombre = NULL;
 
 	if (vr_json_str(r->json, "email", 1, 3, 254, &email, errs) > 0 &&
@@ -203,15 +193,13 @@ api_usuario_crear(struct api_req *r)
 void
 api_usuario_put(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	const char *p[10] = { NULL }, *nombre = NULL;
 	long long id;
 	int activo, given = 0;
 
-	if (api_id_or_400(r, 0, &id) < 0) {
-		cJSON_Delete(errs);
+	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	}
 	if (vr_json_str(r->json, "nombre", 0, 1, 160, &nombre, errs) > 0)
 		given++;
 	if (vr_json_bool(r->json, "activo", 0, &activo, errs) > 0)

@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "authz.h"
+#include "resources.h"
+#include "route.h"
 #include "tests.h"
 
 static cJSON *doc;

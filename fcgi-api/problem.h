@@ -1,0 +1,26 @@
+/*
+ * problem.h - answers from the database: the verdicts of its functions
+ * (result.c) and its errors (problem.c) mapped to status, title and
+ * problem+json.  Layer: problem, above transport.
+ */
+#ifndef API_PROBLEM_H
+#define API_PROBLEM_H
+
+#include "req.h"
+
+/* problem.c */
+void	api_db_problem(struct api_req *r, int err);
+
+/* result.c */
+char	*api_unseal_json(struct api_req *r, const char *text);
+cJSON	*api_verdict(PGresult *res);
+void	api_reply_verdict(struct api_req *r, cJSON *v,
+	    const char *location_prefix);
+void	api_reply_result(struct api_req *r, PGresult *res,
+	    const char *location_prefix);
+void	api_run_function(struct api_req *r, int stmt, int write, int nparams,
+	    const char *const *params, const char *location_prefix);
+void	api_run_json(struct api_req *r, int stmt, int nparams,
+	    const char *const *params, const char *not_found);
+
+#endif /* API_PROBLEM_H */
