@@ -250,6 +250,9 @@ int	 vr_db_exec(struct vr_db *db, int stmt, int nparams,
 	    const char *const *params, PGresult **out);
 int	 vr_db_exec_write(struct vr_db *db, int stmt, int nparams,
 	    const char *const *params, PGresult **out);
+int	 vr_db_exec_fmt(struct vr_db *db, int stmt, int nparams,
+	    const char *const *params, const int *lengths,
+	    const int *formats, int write, PGresult **out);
 int	 vr_db_query(struct vr_db *db, const char *sql, PGresult **out);
 int	 vr_db_begin(struct vr_db *db);
 int	 vr_db_commit(struct vr_db *db);
