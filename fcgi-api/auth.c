@@ -149,12 +149,12 @@ issue(struct api_req *r, const char *usuario_text, const char *refresh)
  * answered.
  */
 static PGresult *
-write_one(struct api_req *r, int stmt, int n, const char *const *p)
+write_one(struct api_req *r, const struct api_args *a)
 {
 	PGresult *res = NULL;
 	int rc;
 
-	if ((rc = api_exec_write(r, stmt, n, p, &res)) < 0) {
+	if ((rc = api_exec(r, a, 1, &res)) < 0) {
 		api_db_problem(r, rc);
 		return NULL;
 	}
@@ -166,10 +166,12 @@ api_auth_login(struct api_req *r)
 {
 	struct api_shared *sh = r->ctx->shared;
 	cJSON *errs = api_errors(r);
-	const char *email = NULL, *pw = NULL, *p[9], *hash = NULL, *rehash;
-	const char *stored = NULL, *uid = NULL, *gen = NULL;
+	const char *email = NULL, *pw = NULL, *hash = NULL, *rehash;
+	const char *stored = NULL;
 	char tok[TOKEN_CHARS + 1], hdr[64], newhash[VR_PASSWORD_HASH_LEN];
+	struct api_args a;
 	PGresult *res = NULL, *w;
+	long long uid = 0, gen = 0;
 	int rc, ok, wait;
 
 	vr_json_str(r->json, "email", 1, 1, 254, &email, errs);
@@ -177,9 +179,10 @@ api_auth_login(struct api_req *r)
 	if (api_fields_or_422(r, errs) < 0)
 		return;
 
-	p[0] = email;
-	p[1] = client_ip(r);
-	if ((rc = api_exec(r, STMT_LOGIN_ESPERA, 2, p, &res)) < 0) {
+	api_args_init(&a, STMT_LOGIN_ESPERA);
+	api_arg_text(&a, "email", email);
+	api_arg_text(&a, "ip", client_ip(r));
+	if ((rc = api_exec(r, &a, 0, &res)) < 0) {
 		api_db_problem(r, rc);
 		return;
 	}
@@ -192,13 +195,15 @@ api_auth_login(struct api_req *r)
 		return;
 	}
 
-	if ((rc = api_exec(r, STMT_USUARIO_CLAVE, 1, p, &res)) < 0) {
+	api_args_init(&a, STMT_USUARIO_CLAVE);
+	api_arg_text(&a, "email", email);
+	if ((rc = api_exec(r, &a, 0, &res)) < 0) {
 		api_db_problem(r, rc);
 		return;
 	}
 	if (PQntuples(res) == 1) {
-		uid = PQgetvalue(res, 0, 0);
-		gen = PQgetvalue(res, 0, 3);
+		uid = atoll(PQgetvalue(res, 0, 0));
+		gen = atoll(PQgetvalue(res, 0, 3));
 		if (!PQgetisnull(res, 0, 1) && *PQgetvalue(res, 0, 2) == 't')
 			stored = PQgetvalue(res, 0, 1);
 	}
@@ -206,9 +211,13 @@ api_auth_login(struct api_req *r)
 	ok = vr_password_verify(pw, stored ? stored : sh->dummy_hash) == VR_OK &&
 	    stored != NULL;
 	if (!ok) {
-		p[2] = uid;
-		p[3] = r->request_id;
-		if (write_one(r, STMT_LOGIN_FALLIDO, 4, p) == NULL)
+		api_args_init(&a, STMT_LOGIN_FALLIDO);
+		api_arg_text(&a, "email", email);
+		api_arg_text(&a, "ip", client_ip(r));
+		if (uid != 0)
+			api_arg_int(&a, "usuario", uid);
+		api_arg_text(&a, "request_id", r->request_id);
+		if (write_one(r, &a) == NULL)
 			return;
 		unauthorized(r, "credenciales-invalidas",
 		    "Correo o contraseña incorrectos.");
@@ -225,16 +234,17 @@ api_auth_login(struct api_req *r)
 		    "No se pudo emitir la sesión.", NULL);
 		return;
 	}
-	p[0] = uid;
-	p[1] = email;
-	p[2] = hash;
-	p[3] = api_lltoa(r, sh->cfg->refresh_days);
-	p[4] = client_ip(r);
-	p[5] = user_agent(r);
-	p[6] = rehash;
-	p[7] = r->request_id;
-	p[8] = gen;
-	if ((w = write_one(r, STMT_SESION_INICIAR, 9, p)) == NULL)
+	api_args_init(&a, STMT_SESION_INICIAR);
+	api_arg_int(&a, "usuario", uid);
+	api_arg_text(&a, "email", email);
+	api_arg_text(&a, "hash", hash);
+	api_arg_int(&a, "dias", sh->cfg->refresh_days);
+	api_arg_text(&a, "ip", client_ip(r));
+	api_arg_text(&a, "agente", user_agent(r));
+	api_arg_text(&a, "rehash", rehash);
+	api_arg_text(&a, "request_id", r->request_id);
+	api_arg_int(&a, "generacion", gen);
+	if ((w = write_one(r, &a)) == NULL)
 		return;
 	/* NULL: revoked or disabled since the password was checked. */
 	if (PQgetisnull(w, 0, 0))
@@ -258,8 +268,9 @@ void
 api_auth_refresh(struct api_req *r)
 {
 	const struct vr_config *cfg = r->ctx->shared->cfg;
-	const char *old, *hash, *p[6];
+	const char *old, *hash;
 	char tok[TOKEN_CHARS + 1];
+	struct api_args a;
 	const cJSON *estado;
 	cJSON *v;
 	PGresult *w;
@@ -276,13 +287,14 @@ api_auth_refresh(struct api_req *r)
 		    "No se pudo emitir la sesión.", NULL);
 		return;
 	}
-	p[0] = token_hash(r, old);
-	p[1] = hash;
-	p[2] = api_lltoa(r, cfg->refresh_days);
-	p[3] = client_ip(r);
-	p[4] = user_agent(r);
-	p[5] = r->request_id;
-	if ((w = write_one(r, STMT_SESION_REFRESCAR, 6, p)) == NULL)
+	api_args_init(&a, STMT_SESION_REFRESCAR);
+	api_arg_text(&a, "hash", token_hash(r, old));
+	api_arg_text(&a, "nuevo_hash", hash);
+	api_arg_int(&a, "dias", cfg->refresh_days);
+	api_arg_text(&a, "ip", client_ip(r));
+	api_arg_text(&a, "agente", user_agent(r));
+	api_arg_text(&a, "request_id", r->request_id);
+	if ((w = write_one(r, &a)) == NULL)
 		return;
 	v = api_own_json(r, cJSON_Parse(PQgetvalue(w, 0, 0)));
 	estado = cJSON_GetObjectItemCaseSensitive(v, "estado");
@@ -303,15 +315,17 @@ api_auth_refresh(struct api_req *r)
 void
 api_auth_logout(struct api_req *r)
 {
-	const char *tok, *p[3];
+	struct api_args a;
+	const char *tok;
 
 	if (refresh_in(r, &tok) < 0)
 		return;
 	if (token_shaped(tok)) {
-		p[0] = token_hash(r, tok);
-		p[1] = client_ip(r);
-		p[2] = r->request_id;
-		if (write_one(r, STMT_SESION_CERRAR, 3, p) == NULL)
+		api_args_init(&a, STMT_SESION_CERRAR);
+		api_arg_text(&a, "hash", token_hash(r, tok));
+		api_arg_text(&a, "ip", client_ip(r));
+		api_arg_text(&a, "request_id", r->request_id);
+		if (write_one(r, &a) == NULL)
 			return;
 	}
 	api_reply(r, 204, NULL, NULL, 0, NO_STORE);

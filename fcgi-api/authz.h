@@ -26,11 +26,12 @@ int		 api_allowed_perm(const struct api_req *r, const char *perm,
 		    long long sede);
 int		 api_allowed_everywhere(const struct api_req *r);
 const char	*api_acting_role(const struct api_req *r, long long sede);
-const char	*api_acting_user(struct api_req *r);
+void		 api_args_who(struct api_args *a, struct api_req *r,
+		    long long sede);
 void		 api_forbidden(struct api_req *r, const char *detail);
 int		 api_sede_or_403(struct api_req *r, long long sede);
 const char	*api_sedes_permitidas(struct api_req *r);
-int		 api_list_params_or_4xx(struct api_req *r, const char *sede_id,
+int		 api_list_params_or_4xx(struct api_req *r, long long sede,
 		    cJSON *errs);
 
 /* limite.c */

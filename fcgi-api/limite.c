@@ -107,10 +107,12 @@ int
 api_rate_load(struct api_rate *rl, struct vr_db *db)
 {
 	PGresult *res = NULL;
+	struct api_args a;
 	struct budget *list;
 	int i, n, rc;
 
-	if ((rc = vr_db_exec(db, STMT_LIMITES, 0, NULL, &res)) < 0)
+	api_args_init(&a, STMT_LIMITES);
+	if ((rc = api_args_run(db, &a, 0, &res)) < 0)
 		return rc;
 	n = PQntuples(res);
 	list = n ? vr_xcalloc((size_t)n, sizeof(*list)) : NULL;

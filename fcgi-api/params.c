@@ -59,7 +59,7 @@ api_id_or_400(struct api_req *r, int capture, long long *id)
 }
 
 int
-api_qid(struct api_req *r, const char *name, int required, const char **out,
+api_qid(struct api_req *r, const char *name, int required, long long *out,
     cJSON *errs)
 {
 	const char *v = api_query(r, name);
@@ -75,13 +75,13 @@ api_qid(struct api_req *r, const char *name, int required, const char **out,
 		vr_json_error(errs, name, "debe ser un entero positivo");
 		return VR_EINVAL;
 	}
-	*out = v;
+	*out = id;
 	return 1;
 }
 
 int
-api_qint(struct api_req *r, const char *name, long min, long max,
-    const char **out, cJSON *errs)
+api_qint(struct api_req *r, const char *name, long min, long max, long *out,
+    cJSON *errs)
 {
 	const char *v = api_query(r, name);
 	char *end, msg[64];
@@ -97,7 +97,7 @@ api_qint(struct api_req *r, const char *name, long min, long max,
 		vr_json_error(errs, name, msg);
 		return VR_EINVAL;
 	}
-	*out = v;
+	*out = n;
 	return 1;
 }
 

@@ -11,9 +11,9 @@
 int	api_id_or_400(struct api_req *r, int capture, long long *id);
 int	api_idempotency_key_or_400(struct api_req *r, const char **key);
 int	api_qid(struct api_req *r, const char *name, int required,
-	    const char **out, cJSON *errs);
+	    long long *out, cJSON *errs);
 int	api_qint(struct api_req *r, const char *name, long min, long max,
-	    const char **out, cJSON *errs);
+	    long *out, cJSON *errs);
 int	api_qtime(struct api_req *r, const char *name, const char **out,
 	    cJSON *errs);
 int	api_qdate(struct api_req *r, const char *name, int required,

@@ -18,9 +18,9 @@ void	api_reply_verdict(struct api_req *r, cJSON *v,
 	    const char *location_prefix);
 void	api_reply_result(struct api_req *r, PGresult *res,
 	    const char *location_prefix);
-void	api_run_function(struct api_req *r, int stmt, int write, int nparams,
-	    const char *const *params, const char *location_prefix);
-void	api_run_json(struct api_req *r, int stmt, int nparams,
-	    const char *const *params, const char *not_found);
+void	api_run_function(struct api_req *r, const struct api_args *a,
+	    int write, const char *location_prefix);
+void	api_run_json(struct api_req *r, const struct api_args *a,
+	    const char *not_found);
 
 #endif /* API_PROBLEM_H */

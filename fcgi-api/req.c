@@ -78,31 +78,16 @@ api_print(struct api_req *r, const cJSON *v)
 }
 
 /*
- * Run a statement on the thread's connection (lib/db.c); *res, set on
- * success, is the request's.  write: an autocommit write, never retried.
+ * Run a statement on the thread's connection (args.c, lib/db.c); *res,
+ * set on success, is the request's.  write: an autocommit write, never
+ * retried.
  */
-static int
-exec(struct api_req *r, int write, int stmt, int nparams,
-    const char *const *params, PGresult **res)
-{
-	int rc;
-
-	rc = write ? vr_db_exec_write(&r->ctx->db, stmt, nparams, params,
-	    res) : vr_db_exec(&r->ctx->db, stmt, nparams, params, res);
-	api_own_result(r, *res);
-	return rc;
-}
-
 int
-api_exec(struct api_req *r, int stmt, int nparams, const char *const *params,
+api_exec(struct api_req *r, const struct api_args *a, int write,
     PGresult **res)
 {
-	return exec(r, 0, stmt, nparams, params, res);
-}
+	int rc = api_args_run(&r->ctx->db, a, write, res);
 
-int
-api_exec_write(struct api_req *r, int stmt, int nparams,
-    const char *const *params, PGresult **res)
-{
-	return exec(r, 1, stmt, nparams, params, res);
+	api_own_result(r, *res);
+	return rc;
 }

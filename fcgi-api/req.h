@@ -30,6 +30,7 @@
 
 #include <fcgiapp.h>
 
+#include "sql.h"
 #include "vr.h"
 
 #define API_MAX_CAPTURES	4
@@ -153,9 +154,7 @@ char		*api_own_text(struct api_req *r, char *s);
 PGresult	*api_own_result(struct api_req *r, PGresult *res);
 cJSON		*api_errors(struct api_req *r);
 const char	*api_print(struct api_req *r, const cJSON *v);
-int		 api_exec(struct api_req *r, int stmt, int nparams,
-		    const char *const *params, PGresult **res);
-int		 api_exec_write(struct api_req *r, int stmt, int nparams,
-		    const char *const *params, PGresult **res);
+int		 api_exec(struct api_req *r, const struct api_args *a,
+		    int write, PGresult **res);
 
 #endif /* API_REQ_H */

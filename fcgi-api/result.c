@@ -179,15 +179,13 @@ api_reply_result(struct api_req *r, PGresult *res,
  * autocommit write, never retried after a lost connection.
  */
 void
-api_run_function(struct api_req *r, int stmt, int write, int nparams,
-    const char *const *params, const char *location_prefix)
+api_run_function(struct api_req *r, const struct api_args *a, int write,
+    const char *location_prefix)
 {
-	struct vr_db *db = &r->ctx->db;
 	PGresult *res = NULL;
 	int rc;
 
-	rc = write ? vr_db_exec_write(db, stmt, nparams, params, &res) :
-	    vr_db_exec(db, stmt, nparams, params, &res);
+	rc = api_args_run(&r->ctx->db, a, write, &res);
 	if (rc < 0)
 		api_db_problem(r, rc);
 	else
@@ -200,14 +198,14 @@ api_run_function(struct api_req *r, int stmt, int write, int nparams,
  * with it, or 404 with not_found as detail when it is NULL.
  */
 void
-api_run_json(struct api_req *r, int stmt, int nparams,
-    const char *const *params, const char *not_found)
+api_run_json(struct api_req *r, const struct api_args *a,
+    const char *not_found)
 {
 	PGresult *res = NULL;
 	char *text;
 	int rc;
 
-	if ((rc = vr_db_exec(&r->ctx->db, stmt, nparams, params, &res)) < 0)
+	if ((rc = api_args_run(&r->ctx->db, a, 0, &res)) < 0)
 		api_db_problem(r, rc);
 	else if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
 		api_problem(r, 404, "no-encontrado", "No encontrado",

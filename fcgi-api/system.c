@@ -58,9 +58,13 @@ void
 api_ready(struct api_req *r)
 {
 	PGresult *res = NULL;
-	int db = api_exec(r, STMT_PING, 0, NULL, &res) == 0;
-	int mq = api_broker_ok(r->ctx->shared);
+	struct api_args a;
+	int db, mq;
 	cJSON *o;
+
+	api_args_init(&a, STMT_PING);
+	db = api_exec(r, &a, 0, &res) == 0;
+	mq = api_broker_ok(r->ctx->shared);
 
 	if (db && mq) {
 		o = cJSON_CreateObject();

@@ -52,6 +52,7 @@ static const struct {
 	{ "jwt", jwt_suite },
 	{ "password", password_suite },
 	{ "cifra", cifra_suite },
+	{ "sql", sql_suite },
 };
 
 #define NSUITES	(sizeof(suites) / sizeof(suites[0]))
