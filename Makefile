@@ -34,7 +34,8 @@ UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
 	    tests/unit/check_metrics.c tests/unit/check_openapi.c \
 	    tests/unit/check_b64.c tests/unit/check_jwt.c \
 	    tests/unit/check_password.c tests/unit/check_cifra.c \
-	    tests/unit/check_httpd.c tests/unit/check_sql.c
+	    tests/unit/check_httpd.c tests/unit/check_result.c \
+	    tests/unit/check_sql.c
 
 INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_system.c \
@@ -119,7 +120,7 @@ coverage:
 bench:
 	ci/deps.sh
 	$(MAKE) MODE=release all
-	bench/run.sh
+	bench/run.py
 
 clean:
 	rm -rf build

@@ -1,4 +1,4 @@
--- bench/book_users.lua - wrk script of bench/run.sh: every request books a
+-- bench/book_users.lua - wrk script of bench/run.py: every request books a
 -- DISTINCT valid slot with POST /api/v1/citas/reservar.
 --
 --   wrk -t2 -c1000 -d60s --latency -s bench/book_users.lua URL -- \
@@ -10,7 +10,7 @@
 -- NPAC >= NVETS no vet and no patient is booked twice at once, and 10-min
 -- bookings on 15-min steps never overlap.  Thread t (1-based) books
 -- k = K0 + (t - 1) + NTHREADS x n for n = 0, 1, 2...: the threads' slots
--- are disjoint, and bench/run.sh gives each run its own K0 range.
+-- are disjoint, and bench/run.py gives each run its own K0 range.
 --
 -- THINK_MAX_MS > 0: before each request the connection waits a think time
 -- drawn uniformly in [THINK_MIN_MS, THINK_MAX_MS] (wrk's delay(); wrk's
@@ -18,7 +18,7 @@
 -- THINK_MAX_MS = 0: no wait (saturation).
 --
 -- Every response must be 201: the others are counted, the first few
--- printed, and done() prints the machine-readable line bench/run.sh reads:
+-- printed, and done() prints the machine-readable line bench/run.py reads:
 --   BENCH requests=... rps=... p50_ms=... s201=... non2xx=... ...
 -- (non2xx here = every response that is not 201).
 

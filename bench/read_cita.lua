@@ -1,4 +1,4 @@
--- bench/read_cita.lua - wrk script of bench/run.sh: GET /api/v1/citas/{id}
+-- bench/read_cita.lua - wrk script of bench/run.py: GET /api/v1/citas/{id}
 -- cycling over the ids of appointments booked earlier in the run.
 --
 --   wrk -t2 -c64 -d20s --latency -s bench/read_cita.lua URL -- IDS_FILE
@@ -6,10 +6,10 @@
 -- IDS_FILE holds one id per line.  Thread t starts at its own offset in the
 -- list and walks it in order, wrapping around.  Every response must be
 -- 200: the others are counted and the first few printed; done() prints the
--- machine-readable line bench/run.sh reads:
+-- machine-readable line bench/run.py reads:
 --   BENCH requests=... rps=... p50_ms=... s200=... non2xx=... ...
 
--- The API wants an access token; bench/run.sh signs in and exports it.
+-- The API wants an access token; bench/run.py signs in and exports it.
 local token = os.getenv("VETRED_BENCH_TOKEN")
 if token and token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
 

@@ -1,6 +1,6 @@
--- bench/status.lua - wrk script of bench/run.sh: counts the responses by
+-- bench/status.lua - wrk script of bench/run.py: counts the responses by
 -- status class (and 502/503/504 one by one) and prints, from done(), one
--- machine-readable line that bench/run.sh parses:
+-- machine-readable line that bench/run.py parses:
 --
 --   BENCH requests=... rps=... p50_ms=... ... s2xx=... s503gw=... timeout=...
 --
@@ -11,7 +11,7 @@
 -- Counters live in each wrk thread's own Lua state; setup() keeps the
 -- thread objects so that done() can add them up with thread:get().
 
--- The API wants an access token; bench/run.sh signs in and exports it.
+-- The API wants an access token; bench/run.py signs in and exports it.
 local token = os.getenv("VETRED_BENCH_TOKEN")
 if token and token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
 

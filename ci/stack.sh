@@ -41,6 +41,7 @@
 #                           (the per-user request budget)
 #   VETRED_BIN              build/release    holds vetred-api, vetred-migrate
 #   VETRED_MIGRATIONS_DIR   db/migrations    passed through to vetred-migrate
+#   VETRED_FUNCTIONS_DIR    db/functions     passed through to vetred-migrate
 #   VETRED_SEED             0                1: apply db/seed/*.sql once
 #   VETRED_SEAL_INTERVAL_S  2                the audit sealer's pause between
 #                                            runs (vetred-admin sellar N)
@@ -215,6 +216,7 @@ want_settings() {
   [ "$API_PROCS" -ge 1 ] || die "VETRED_API_PROCS must be at least 1"
   BIN="$(abspath "${VETRED_BIN:-build/release}")"
   MIGRATIONS_DIR="$(abspath "${VETRED_MIGRATIONS_DIR:-db/migrations}")"
+  FUNCTIONS_DIR="$(abspath "${VETRED_FUNCTIONS_DIR:-db/functions}")"
   SEED="${VETRED_SEED:-0}"
   SEAL_S="${VETRED_SEAL_INTERVAL_S:-2}"
   is_int "$SEAL_S" && [ "$SEAL_S" -ge 1 ] || die "VETRED_SEAL_INTERVAL_S must be a number of seconds >= 1"
@@ -481,9 +483,10 @@ pg_stop() {
 # ---------------------------------------------------------------- migrations, seed
 
 run_migrations() {
-  log "migrations: $BIN/vetred-migrate ($MIGRATIONS_DIR)"
+  log "migrations: $BIN/vetred-migrate ($MIGRATIONS_DIR, $FUNCTIONS_DIR)"
   mkdir -p "$LOGDIR"
   if ! VETRED_DATABASE_URL="$DB_URL" VETRED_MIGRATIONS_DIR="$MIGRATIONS_DIR" \
+      VETRED_FUNCTIONS_DIR="$FUNCTIONS_DIR" \
       "$BIN/vetred-migrate" >>"$LOGDIR/migrate.log" 2>&1; then
     tail_of "$LOGDIR/migrate.log"
     die "migrations failed (full log: $LOGDIR/migrate.log)"

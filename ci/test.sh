@@ -12,12 +12,14 @@
 #     (tests/compose/fcgi_get.py, primera_cita.py), checks that every line
 #     the services logged is JSON, starts a second stack from a clone under
 #     a mode-700 directory (as root: /root on a fresh machine), checks that
-#     the documents link only inside the repository, runs the README's
+#     the documents link only inside the repository, checks the bench
+#     report's verdicts on made-up figures, runs the README's
 #     walk-through (docs/walkthrough.sh) against each stack, checks the
 #     README shows its steps as they are, runs a short contract fuzzer
 #     pass (schemathesis, tests/contract/) against the sanitizer stack
-#     (last, as it disables and changes users), and validates the compose
-#     packaging;
+#     (last, as it disables and changes users), validates every event in
+#     the outbox against its contract (db/eventos/), and validates the
+#     compose packaging;
 #  5. stops the stack (the API processes exit normally, writing coverage)
 #     and fails when line coverage of our C code is under 90%.
 # Usage: ci/test.sh [--coverage-only]   (the latter: only step 6's report)
@@ -119,6 +121,11 @@ fi
 say "contract fuzzer (schemathesis, all checks)"
 VETRED_ADMIN_BIN=build/asan/vetred-admin var/venv/bin/python3 \
   tests/contract/fuzz.py || failed=1
+
+# Every event the suites, the walk-through and the fuzzer made, against
+# its payload schema (db/eventos/); every schema must have been exercised.
+say "event contracts (db/eventos/) against every event in the outbox"
+var/venv/bin/python3 tests/eventos/check_eventos.py --db "$VETRED_DATABASE_URL" || failed=1
 ci/stack.sh stop
 
 say "sanitizer reports from the services"
@@ -139,6 +146,9 @@ VETRED_BIN=build/cov bash tests/stack/check_private_home.sh || failed=1
 
 say "documents link only inside the repository"
 python3 tests/docs/check_links.py || failed=1
+
+say "the bench report: a target missed is a miss, a target met a pass"
+python3 tests/bench/test_report.py || failed=1
 
 say "the README shows the walk-through's steps as they are"
 steps() { sed -n '/^# >>> steps/,/^# <<< steps/p' "$1"; }

@@ -573,29 +573,29 @@ cmd_clave(const struct vr_config *cfg, char **args, int nargs, int force)
 }
 
 /*
- * What crear_admin_red() answered (db/migrations/0026), as a log line and
- * the exit status: 0 created, 3 an active admin exists, 1 refused.
+ * What crear_admin_red() answered (db/functions/usuarios.sql), as a log
+ * line and the exit status, by the verdict's code: 0 creado, 3
+ * admin-existe, 1 any refusal.
  */
 static int
 crear_admin_verdict(const char *json, const char *email, int force)
 {
 	cJSON *v = cJSON_Parse(json);
-	const cJSON *estado = cJSON_GetObjectItemCaseSensitive(v, "estado");
-	const cJSON *tipo = cJSON_GetObjectItemCaseSensitive(v, "tipo");
+	const cJSON *code = cJSON_GetObjectItemCaseSensitive(v, "codigo");
+	const char *c = cJSON_IsString(code) ? code->valuestring : "";
 	const cJSON *detalle = cJSON_GetObjectItemCaseSensitive(v, "detalle");
 	const cJSON *cuerpo = cJSON_GetObjectItemCaseSensitive(v, "cuerpo");
 	char id[24];
 	int rc = 1;
 
-	if (cJSON_IsNumber(estado) && estado->valueint == 201) {
+	if (strcmp(c, "creado") == 0) {
 		snprintf(id, sizeof(id), "%.0f", cJSON_GetNumberValue(
 		    cJSON_GetObjectItemCaseSensitive(cuerpo, "id")));
 		vr_log(VR_LOG_INFO, NULL, "network administrator created",
 		    "email", email, "usuario_id", id, "forzado",
 		    force ? "true" : "false", NULL);
 		rc = 0;
-	} else if (cJSON_IsString(tipo) &&
-	    strcmp(tipo->valuestring, "admin-existe") == 0) {
+	} else if (strcmp(c, "admin-existe") == 0) {
 		snprintf(id, sizeof(id), "%.0f", cJSON_GetNumberValue(
 		    cJSON_GetObjectItemCaseSensitive(v, "usuario_id")));
 		vr_log(VR_LOG_ERROR, NULL, "an active network administrator "

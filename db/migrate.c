@@ -1,34 +1,42 @@
 /*
- * migrate.c - vetred-migrate: apply the database migrations.
+ * migrate.c - vetred-migrate: bring the database's schema and rules up to
+ * date.
  *
- * Usage: vetred-migrate [DIR]   (default VETRED_MIGRATIONS_DIR, then
- * db/migrations).  Connects to VETRED_DATABASE_URL.  Everything it says
- * is a JSON line on stderr (the server's notices and warnings too).
- * Exit 0 when the schema is up to date, 1 on any failure (the message
- * says which file), 2 on bad usage or configuration.
+ * Usage: vetred-migrate [DIR]   (DIR: the migrations, default
+ * VETRED_MIGRATIONS_DIR, then db/migrations).  Applies the migrations,
+ * then the function files of VETRED_FUNCTIONS_DIR (default db/functions)
+ * when one of them changed (lib/migrate.c).  Connects to
+ * VETRED_DATABASE_URL.  Everything it says is a JSON line on stderr (the
+ * server's notices and warnings too).  Exit 0 when the schema is up to
+ * date, 1 on any failure (the message says which file), 2 on bad usage or
+ * configuration.
  */
 #include <stdio.h>
 
 #include "vr.h"
 
 static void
-log_result(int rc, int applied, const char *err)
+log_result(int rc, int applied, int functions, const char *err)
 {
 	struct vr_log_field f[] = { VR_LF_INT("applied", applied),
+	    VR_LF_INT("functions", functions),
 	    VR_LF_STR("version", vr_version()), VR_LF_STR("error", err) };
 
 	/* The error only when there is one. */
 	vr_log_fields(rc < 0 ? VR_LOG_ERROR : VR_LOG_INFO, NULL,
 	    rc < 0 ? "migration failed" : "schema up to date", f,
-	    rc < 0 ? 3 : 2);
+	    rc < 0 ? 4 : 3);
 }
 
 static const char usage[] =
     "usage: vetred-migrate [DIR]\n"
     "       vetred-migrate --help | --version\n"
     "Applies DIR/NNNN_*.sql (default VETRED_MIGRATIONS_DIR) to\n"
-    "VETRED_DATABASE_URL, each file once, in order; logs JSON lines on\n"
-    "stderr.  Exit 0: schema up to date; 1: a migration failed; 2: usage.\n";
+    "VETRED_DATABASE_URL, each file once, in order, then the function\n"
+    "files of VETRED_FUNCTIONS_DIR (in the order of its ORDER file, all\n"
+    "in one transaction) when one changed; logs JSON lines on stderr.\n"
+    "Exit 0: schema up to date; 1: a migration or function file failed;\n"
+    "2: usage.\n";
 
 int
 main(int argc, char *argv[])
@@ -36,7 +44,7 @@ main(int argc, char *argv[])
 	struct vr_config cfg;
 	struct vr_db db;
 	char err[512];
-	int applied = 0, rc;
+	int applied = 0, functions = 0, rc;
 
 	if ((rc = vr_cli_options(argc, argv, "vetred-migrate", usage,
 	    NULL)) >= 0)
@@ -59,8 +67,9 @@ main(int argc, char *argv[])
 		    db.errmsg, NULL);
 		return 1;
 	}
-	rc = vr_migrate(&db, cfg.migrations_dir, &applied, err, sizeof(err));
+	rc = vr_migrate_schema(&db, cfg.migrations_dir, cfg.functions_dir,
+	    &applied, &functions, err, sizeof(err));
 	vr_db_close(&db);
-	log_result(rc, applied, err);
+	log_result(rc, applied, functions, err);
 	return rc < 0 ? 1 : 0;
 }

@@ -271,7 +271,6 @@ api_auth_refresh(struct api_req *r)
 	const char *old, *hash;
 	char tok[TOKEN_CHARS + 1];
 	struct api_args a;
-	const cJSON *estado;
 	cJSON *v;
 	PGresult *w;
 
@@ -297,8 +296,7 @@ api_auth_refresh(struct api_req *r)
 	if ((w = write_one(r, &a)) == NULL)
 		return;
 	v = api_own_json(r, cJSON_Parse(PQgetvalue(w, 0, 0)));
-	estado = cJSON_GetObjectItemCaseSensitive(v, "estado");
-	if (cJSON_IsNumber(estado) && estado->valueint == 200) {
+	if (api_verdict_is(v, "hecho")) {
 		const char *u = api_print(r,
 		    cJSON_GetObjectItemCaseSensitive(v, "usuario"));
 

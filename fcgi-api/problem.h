@@ -11,7 +11,21 @@
 /* problem.c */
 void	api_db_problem(struct api_req *r, int err);
 
-/* result.c */
+/*
+ * result.c.  A verdict code (db/functions, table veredictos) and the
+ * answer it gets: a success (type NULL) with its status, or a problem of
+ * that status, type and title.
+ */
+struct api_verdict_kind {
+	const char	*code;
+	int		 status;
+	const char	*type;		/* /problemas/<type>; NULL: success */
+	const char	*title;		/* the problem's title */
+};
+
+const struct api_verdict_kind *api_verdict_kind(const char *code);
+const struct api_verdict_kind *api_verdict_kind_at(size_t i);
+int	api_verdict_is(const cJSON *v, const char *code);
 char	*api_unseal_json(struct api_req *r, const char *text);
 cJSON	*api_verdict(PGresult *res);
 void	api_reply_verdict(struct api_req *r, cJSON *v,

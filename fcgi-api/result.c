@@ -1,13 +1,14 @@
 /*
  * result.c - answers from the database functions.  Layer: problem.
  *
- * The write and read paths of citas and pacientes are PostgreSQL
- * functions (db/migrations/0007_reservas.sql) returning one jsonb:
- *   {"estado": 2xx, "cuerpo": …}                       → that answer
- *   {"estado": 4xx, "tipo", "detalle", "errores", "conflicto"}
- *                                                      → problem+json
- * so every rule is decided in one round trip and one transaction, and
- * this file only turns the verdict into HTTP.
+ * The write and read paths of citas, pacientes, sedes and usuarios are
+ * PostgreSQL functions (db/functions/) returning one jsonb verdict:
+ *   {"codigo": "creado" | "hecho" | "cancelado", "cuerpo": …}
+ *   {"codigo": "conflicto" | …, "detalle", "errores", "conflicto", …}
+ * so every rule is decided in one round trip and one transaction.  The
+ * verdict says what happened in the domain's words (a code of the table
+ * veredictos, db/migrations/0029); what that is in HTTP — status,
+ * problem type and title — is decided here alone, in verdicts[] below.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,25 +17,62 @@
 #include "problem.h"
 #include "transport.h"
 
-static const char *
-title_for(int status)
+/*
+ * Every verdict code (the rows of veredictos) and how the API answers it:
+ * a success with its status (the body is "cuerpo"), or a problem with its
+ * status, type (/problemas/<type>) and title.  tests/unit/check_result.c
+ * fails when a code of the SQL is missing here or one here is not in the
+ * SQL table.
+ */
+static const struct api_verdict_kind verdicts[] = {
+	{ "creado", 201, NULL, NULL },
+	{ "hecho", 200, NULL, NULL },
+	{ "cancelado", 204, NULL, NULL },
+	{ "validacion", 422, "validacion", "Datos inválidos" },
+	{ "fuera-de-horario", 422, "fuera-de-horario", "Datos inválidos" },
+	{ "veterinario-ausente", 422, "veterinario-ausente",
+	    "Datos inválidos" },
+	{ "idempotencia", 422, "idempotencia", "Datos inválidos" },
+	{ "conflicto", 409, "conflicto", "Conflicto" },
+	{ "transicion-invalida", 409, "transicion-invalida", "Conflicto" },
+	{ "cita-cerrada", 409, "cita-cerrada", "Conflicto" },
+	{ "paciente-existente", 409, "paciente-existente", "Conflicto" },
+	{ "admin-existe", 409, "admin-existe", "Conflicto" },
+	{ "no-encontrado", 404, "no-encontrado", "No encontrado" },
+	{ "version-distinta", 412, "version-distinta",
+	    "Precondición fallida" },
+	{ "prohibido", 403, "prohibido", "Prohibido" },
+	{ "sesion-invalida", 401, "sesion-invalida", "No autorizado" },
+};
+
+#define NVERDICTS	(sizeof(verdicts) / sizeof(verdicts[0]))
+
+/* How the API answers a verdict code; NULL for one it does not know. */
+const struct api_verdict_kind *
+api_verdict_kind(const char *code)
 {
-	switch (status) {
-	case 400:
-		return "Solicitud inválida";
-	case 403:
-		return "Prohibido";
-	case 404:
-		return "No encontrado";
-	case 409:
-		return "Conflicto";
-	case 412:
-		return "Precondición fallida";
-	case 422:
-		return "Datos inválidos";
-	default:
-		return "Error";
-	}
+	size_t i;
+
+	for (i = 0; code != NULL && i < NVERDICTS; i++)
+		if (strcmp(verdicts[i].code, code) == 0)
+			return &verdicts[i];
+	return NULL;
+}
+
+/* The i-th entry of verdicts[], NULL past the last. */
+const struct api_verdict_kind *
+api_verdict_kind_at(size_t i)
+{
+	return i < NVERDICTS ? &verdicts[i] : NULL;
+}
+
+/* 1 when v is a verdict with this code. */
+int
+api_verdict_is(const cJSON *v, const char *code)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(v, "codigo");
+
+	return cJSON_IsString(c) && strcmp(c->valuestring, code) == 0;
 }
 
 /*
@@ -133,28 +171,29 @@ api_verdict(PGresult *res)
 void
 api_reply_verdict(struct api_req *r, cJSON *v, const char *location_prefix)
 {
+	const struct api_verdict_kind *k;
+	const cJSON *code, *detalle;
 	cJSON *p, *e;
-	const cJSON *st, *tipo, *detalle;
-	int status;
 
-	st = cJSON_GetObjectItem(v, "estado");
-	tipo = cJSON_GetObjectItem(v, "tipo");
-	/* A refusal names its problem type; one that does not is a bug. */
-	if (!cJSON_IsNumber(st) || (st->valueint >= 300 &&
-	    !cJSON_IsString(tipo))) {
+	code = cJSON_GetObjectItemCaseSensitive(v, "codigo");
+	/* A code the API does not know is a bug of one side or the other. */
+	if ((k = api_verdict_kind(cJSON_IsString(code) ? code->valuestring :
+	    NULL)) == NULL) {
+		vr_log(VR_LOG_ERROR, r->request_id, "verdict of unknown code",
+		    "codigo", cJSON_IsString(code) ? code->valuestring : "",
+		    NULL);
 		cJSON_Delete(v);
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "Ocurrió un error inesperado.", NULL);
 		return;
 	}
-	status = st->valueint;
-	if (status < 300) {
-		send_success(r, status, v, location_prefix);
+	if (k->type == NULL) {
+		send_success(r, k->status, v, location_prefix);
 		cJSON_Delete(v);
 		return;
 	}
-	detalle = cJSON_GetObjectItem(v, "detalle");
-	p = api_problem_new(r, status, tipo->valuestring, title_for(status),
+	detalle = cJSON_GetObjectItemCaseSensitive(v, "detalle");
+	p = api_problem_new(r, k->status, k->type, k->title,
 	    cJSON_IsString(detalle) ? detalle->valuestring : NULL);
 	if ((e = cJSON_DetachItemFromObject(v, "errores")) != NULL)
 		cJSON_AddItemToObject(p, "errors", e);

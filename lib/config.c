@@ -85,6 +85,7 @@ vr_config_load(struct vr_config *c, char *err, size_t errlen)
 	c->api_socket = vr_env_str("VETRED_API_SOCKET", "var/dev/run/api-1.sock");
 	c->instance = vr_env_str("VETRED_API_INSTANCE", "api");
 	c->migrations_dir = vr_env_str("VETRED_MIGRATIONS_DIR", "db/migrations");
+	c->functions_dir = vr_env_str("VETRED_FUNCTIONS_DIR", "db/functions");
 	c->api_threads = (int)v[IV_THREADS];
 	c->api_backlog = (int)v[IV_BACKLOG];
 	c->max_body = v[IV_BODY];

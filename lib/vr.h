@@ -110,6 +110,7 @@ struct vr_config {
 	const char	*api_socket;	/* VETRED_API_SOCKET: path or host:port */
 	const char	*instance;	/* VETRED_API_INSTANCE: name in logs */
 	const char	*migrations_dir;/* VETRED_MIGRATIONS_DIR */
+	const char	*functions_dir;	/* VETRED_FUNCTIONS_DIR */
 	int		 api_threads;	/* VETRED_API_THREADS */
 	int		 api_backlog;	/* VETRED_API_BACKLOG */
 	long		 max_body;	/* VETRED_MAX_BODY_BYTES */
@@ -259,8 +260,17 @@ int	 vr_db_commit(struct vr_db *db);
 void	 vr_db_rollback(struct vr_db *db);
 int	 vr_db_map_sqlstate(const char *sqlstate);
 
-/* Migrations: apply dir/NNNN_*.sql once each, in order, checksummed. */
+/*
+ * Migrations: apply dir/NNNN_*.sql once each, in order, checksummed.
+ * vr_migrate_schema() then, when functions_dir is not NULL, runs the
+ * function files its ORDER lists, all in one transaction, whenever one
+ * changed (*functions: how many ran, 0 when none had); one advisory
+ * lock is held across both.
+ */
 int	 vr_migrate(struct vr_db *db, const char *dir, int *applied,
+	    char *err, size_t errlen);
+int	 vr_migrate_schema(struct vr_db *db, const char *dir,
+	    const char *functions_dir, int *applied, int *functions,
 	    char *err, size_t errlen);
 
 /* ---- JSON input ------------------------------------------------------- */

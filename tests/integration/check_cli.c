@@ -8,7 +8,8 @@
  * The binaries are the ones next to this runner (build/<mode>/).  A fresh
  * database is a private schema of the stack's database (search_path
  * "<schema>, public": the extension stays in public), migrated by
- * vetred-migrate from db/migrations and dropped at the end (see
+ * vetred-migrate from db/migrations and db/functions and dropped at the
+ * end (see
  * fresh_db() for how the stack's own grants stay as they were).
  */
 #include <stdio.h>
@@ -240,14 +241,19 @@ fresh_drop(void)
 	free(acl_before);
 }
 
-/* vetred-migrate of the repository's migrations into the fresh schema. */
+/*
+ * vetred-migrate of the repository's migrations and function files into
+ * the fresh schema.
+ */
 static void
 fresh_migrate(struct run *r)
 {
-	char args[1200];
+	char args[1200], env[4096];
 
 	snprintf(args, sizeof(args), "'%s/../../db/migrations'", bin_dir());
-	run(fresh_url, "vetred-migrate", args, NULL, r);
+	snprintf(env, sizeof(env), "%s 'VETRED_FUNCTIONS_DIR=%s/../../db/"
+	    "functions'", fresh_url, bin_dir());
+	run(env, "vetred-migrate", args, NULL, r);
 	ck_assert_msg(r->status == 0, "%d %s", r->status, r->err);
 	ck_assert_ptr_nonnull(strstr(r->err, "\"schema up to date\""));
 	ck_assert_ptr_nonnull(strstr(r->err, "role vetred_api does not exist"));
@@ -459,13 +465,21 @@ END_TEST
 START_TEST(migrate_avisos_como_json)
 {
 	struct run *r = malloc(sizeof(*r));
-	char dir[128], path[256], args[300];
+	char dir[128], fdir[128], path[256], args[300], env[2400];
 	FILE *f;
 
 	ck_assert_ptr_nonnull(r);
 	fresh_db();
 	snprintf(dir, sizeof(dir), "/tmp/vr-it-cli-mig-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
+	/* No function files: an ORDER that lists none. */
+	snprintf(fdir, sizeof(fdir), "/tmp/vr-it-cli-fun-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(fdir));
+	snprintf(path, sizeof(path), "%s/ORDER", fdir);
+	ck_assert_ptr_nonnull(f = fopen(path, "w"));
+	fclose(f);
+	snprintf(env, sizeof(env), "%s VETRED_FUNCTIONS_DIR='%s'", fresh_url,
+	    fdir);
 	snprintf(path, sizeof(path), "%s/0001_avisos.sql", dir);
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	fputs("DO $$ BEGIN RAISE WARNING 'aviso de prueba' USING DETAIL = "
@@ -473,7 +487,7 @@ START_TEST(migrate_avisos_como_json)
 	    "CREATE TABLE avisos (id int);\n", f);
 	fclose(f);
 	snprintf(args, sizeof(args), "'%s'", dir);
-	run(fresh_url, "vetred-migrate", args, NULL, r);
+	run(env, "vetred-migrate", args, NULL, r);
 	ck_assert_msg(r->status == 0, "%d %s", r->status, r->err);
 	ck_assert_str_eq(r->out, "");
 	ck_assert_int_ge(assert_json_lines(r->err, "migrate"), 4);
@@ -494,7 +508,7 @@ START_TEST(migrate_avisos_como_json)
 	ck_assert_ptr_nonnull(f = fopen(path, "w"));
 	fputs("SELECT * FROM no_existe;\n", f);
 	fclose(f);
-	run(fresh_url, "vetred-migrate", args, NULL, r);
+	run(env, "vetred-migrate", args, NULL, r);
 	ck_assert_int_eq(r->status, 1);
 	assert_json_lines(r->err, "migrate");
 	ck_assert(has_line(r->err, "migration failed", "level", "error"));
@@ -502,7 +516,10 @@ START_TEST(migrate_avisos_como_json)
 	snprintf(path, sizeof(path), "%s/0001_avisos.sql", dir);
 	unlink(path);
 	rmdir(dir);
-	run(fresh_url, "vetred-migrate", args, NULL, r);
+	snprintf(path, sizeof(path), "%s/ORDER", fdir);
+	unlink(path);
+	rmdir(fdir);
+	run(env, "vetred-migrate", args, NULL, r);
 	ck_assert_int_eq(r->status, 1);
 	assert_json_lines(r->err, "migrate");
 	/* Bad configuration: a JSON line, exit 2. */

@@ -12,7 +12,8 @@
 
 static const char *const vars[] = {
 	"VETRED_DATABASE_URL", "VETRED_AMQP_URL", "VETRED_API_SOCKET",
-	"VETRED_API_INSTANCE", "VETRED_MIGRATIONS_DIR", "VETRED_API_THREADS",
+	"VETRED_API_INSTANCE", "VETRED_MIGRATIONS_DIR", "VETRED_FUNCTIONS_DIR",
+	"VETRED_API_THREADS",
 	"VETRED_API_BACKLOG", "VETRED_MAX_BODY_BYTES",
 	"VETRED_DB_STATEMENT_TIMEOUT_MS", "VETRED_LOG_LEVEL",
 	"VETRED_ACCESS_TOKEN_TTL_S", "VETRED_REFRESH_TOKEN_TTL_DAYS",
@@ -65,6 +66,7 @@ START_TEST(defaults)
 	ck_assert_str_eq(c.api_socket, "var/dev/run/api-1.sock");
 	ck_assert_str_eq(c.instance, "api");
 	ck_assert_str_eq(c.migrations_dir, "db/migrations");
+	ck_assert_str_eq(c.functions_dir, "db/functions");
 	ck_assert_int_eq(c.api_threads, 4);
 	ck_assert_int_eq(c.api_backlog, 4096);
 	ck_assert_int_eq(c.max_body, 1048576);
@@ -110,6 +112,7 @@ START_TEST(every_override)
 	setenv("VETRED_API_SOCKET", "127.0.0.1:9000", 1);
 	setenv("VETRED_API_INSTANCE", "api-7", 1);
 	setenv("VETRED_MIGRATIONS_DIR", "/srv/migrations", 1);
+	setenv("VETRED_FUNCTIONS_DIR", "/srv/functions", 1);
 	setenv("VETRED_API_THREADS", "8", 1);
 	setenv("VETRED_API_BACKLOG", "128", 1);
 	setenv("VETRED_MAX_BODY_BYTES", "2048", 1);
@@ -121,6 +124,7 @@ START_TEST(every_override)
 	ck_assert_str_eq(c.api_socket, "127.0.0.1:9000");
 	ck_assert_str_eq(c.instance, "api-7");
 	ck_assert_str_eq(c.migrations_dir, "/srv/migrations");
+	ck_assert_str_eq(c.functions_dir, "/srv/functions");
 	ck_assert_int_eq(c.api_threads, 8);
 	ck_assert_int_eq(c.api_backlog, 128);
 	ck_assert_int_eq(c.max_body, 2048);

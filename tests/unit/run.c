@@ -4,7 +4,7 @@
  *   unit-tests            run all suites
  *   unit-tests <suite>    run one suite (err, mem, config, log, json, valid,
  *                         db, migrate, amqp, router, metrics, httpd,
- *                         openapi, ...)
+ *                         openapi, result, ...)
  *
  * Fork mode (Check's default): each test runs in its own process, so a
  * crash fails that test only.  The db and migrate suites need
@@ -52,6 +52,7 @@ static const struct {
 	{ "jwt", jwt_suite },
 	{ "password", password_suite },
 	{ "cifra", cifra_suite },
+	{ "result", result_suite },
 	{ "sql", sql_suite },
 };
 

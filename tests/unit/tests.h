@@ -26,6 +26,7 @@ Suite	*b64_suite(void);
 Suite	*jwt_suite(void);
 Suite	*password_suite(void);
 Suite	*cifra_suite(void);
+Suite	*result_suite(void);
 Suite	*sql_suite(void);
 
 /*
