@@ -144,7 +144,9 @@ def outbox_rows(url):
     out = subprocess.run(["psql", "-X", "-qAt", "-v", "ON_ERROR_STOP=1",
                           "-d", url, "-c", q], check=True,
                          capture_output=True, text=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line]
+    # psql ends each row with "\n" alone; splitlines() would also cut a
+    # row at a U+0085 or U+2028 inside a payload's text.
+    return [json.loads(line) for line in out.split("\n") if line]
 
 
 def main():
