@@ -18,7 +18,8 @@ API_SRCS = fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/agenda.c fcgi-api/pacientes.c fcgi-api/openapi_doc.c \
 	   fcgi-api/auth.c fcgi-api/access.c fcgi-api/usuarios.c \
 	   fcgi-api/auditoria.c fcgi-api/monitor.c \
-	   fcgi-api/limite.c fcgi-api/cors.c
+	   fcgi-api/limite.c fcgi-api/cors.c fcgi-api/req.c \
+	   fcgi-api/problem.c fcgi-api/params.c fcgi-api/args.c
 API_MAIN = fcgi-api/main.c
 
 MIGRATE_SRCS = db/migrate.c
@@ -33,7 +34,8 @@ UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
 	    tests/unit/check_metrics.c tests/unit/check_openapi.c \
 	    tests/unit/check_b64.c tests/unit/check_jwt.c \
 	    tests/unit/check_password.c tests/unit/check_cifra.c \
-	    tests/unit/check_httpd.c tests/unit/check_result.c
+	    tests/unit/check_httpd.c tests/unit/check_result.c \
+	    tests/unit/check_sql.c
 
 INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_system.c \

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ci/test.sh - what `make test` runs (after ci/deps.sh):
 #  1. builds the coverage (build/cov) and sanitizer (build/asan: ASan+UBSan)
-#     trees, warnings as errors;
+#     trees, warnings as errors, and checks that the layers of lib/ and
+#     fcgi-api/ include and call downward only (tests/layers/);
 #  2. starts a throw-away stack under var/test on its own ports
 #     (PostgreSQL, RabbitMQ, 2 API processes, nginx);
 #  3. runs the Check unit suites and the integration suites (real HTTP
@@ -78,6 +79,12 @@ rm -rf "$VETRED_STACK_DIR"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 failed=0
+
+say "layers: the include graphs of lib/ and fcgi-api/ (no circle, nothing upward)"
+layers_self="$(python3 tests/layers/check_layers.py --self-test)" ||
+  { echo "$layers_self"; failed=1; }
+python3 tests/layers/check_layers.py || failed=1
+
 for mode in cov asan; do
   say "stack with build/$mode binaries"
   VETRED_BIN="build/$mode" ci/stack.sh start

@@ -17,6 +17,10 @@
  * it ("sid") are refused.  A thread per process reads the revocations of
  * the last token lifetime every second, so a revocation takes effect
  * within about a second, without a query per request.
+ *
+ * Layer: authz, called by the router and the handlers; it answers its
+ * 401 and 403 through the transport and reads the lists' parameters
+ * through the input layer.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "sql.h"
+#include "transport.h"
 
 #define R(x)		(1u << (x))
 #define TODOS		(R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) | \
@@ -120,16 +127,17 @@ revoked(struct api_shared *sh, const struct api_auth *a)
 
 /* The sessions revoked within secs seconds, sorted; -1 on error. */
 static int
-revoked_sessions(struct vr_db *db, const char *secs,
-    char (**out)[API_SID_LEN + 1])
+revoked_sessions(struct vr_db *db, int secs, char (**out)[API_SID_LEN + 1])
 {
-	const char *p[1] = { secs };
+	struct api_args a;
 	PGresult *res = NULL;
 	char (*list)[API_SID_LEN + 1];
 	int i, n, rc;
 
 	*out = NULL;
-	if ((rc = vr_db_exec(db, STMT_SESIONES_REVOCADAS, 1, p, &res)) < 0)
+	api_args_init(&a, STMT_SESIONES_REVOCADAS);
+	api_arg_int(&a, "segundos", secs);
+	if ((rc = api_args_run(db, &a, 0, &res)) < 0)
 		return rc;
 	n = PQntuples(res);
 	list = n ? vr_xcalloc((size_t)n, sizeof(*list)) : NULL;
@@ -146,16 +154,16 @@ revoked_sessions(struct vr_db *db, const char *secs,
 int
 api_revocations_load(struct api_shared *sh, struct vr_db *db)
 {
-	char secs[16];
-	const char *p[1] = { secs };
+	int secs = sh->cfg->access_ttl + 120;
+	struct api_args a;
 	PGresult *res = NULL;
 	struct api_revocation *list;
 	char (*sids)[API_SID_LEN + 1];
 	int i, n, nsid, rc;
 
-	snprintf(secs, sizeof(secs), "%d", sh->cfg->access_ttl + 120);
-	rc = vr_db_exec(db, STMT_REVOCADOS, 1, p, &res);
-	if (rc < 0)
+	api_args_init(&a, STMT_REVOCADOS);
+	api_arg_int(&a, "segundos", secs);
+	if ((rc = api_args_run(db, &a, 0, &res)) < 0)
 		return rc;
 	n = PQntuples(res);
 	list = n ? vr_xcalloc((size_t)n, sizeof(*list)) : NULL;
@@ -285,7 +293,7 @@ int
 api_authenticate(struct api_req *r)
 {
 	struct api_shared *sh = r->ctx->shared;
-	const char *h = FCGX_GetParam("HTTP_AUTHORIZATION", r->fcgx->envp);
+	const char *h = api_header(r, "HTTP_AUTHORIZATION");
 	const struct api_token_memo *m;
 	long long now = (long long)time(NULL), exp = 0;
 	cJSON *claims = NULL;
@@ -311,6 +319,7 @@ api_authenticate(struct api_req *r)
 	}
 	v = vr_jwt_verify(&sh->jwt, h, sh->cfg->jwt_issuer,
 	    sh->cfg->jwt_audience, now, &claims);
+	api_own_json(r, claims);
 	if (v == VR_JWT_OK) {
 		memset(&r->auth, 0, sizeof(r->auth));
 		vr_parse_id(cJSON_GetObjectItemCaseSensitive(claims,
@@ -321,7 +330,6 @@ api_authenticate(struct api_req *r)
 		    "roles")) < 0 || session(&r->auth, claims) < 0)
 			v = VR_JWT_CLAIMS;
 	}
-	cJSON_Delete(claims);
 	if (v != VR_JWT_OK) {
 		vr_log(VR_LOG_INFO, r->request_id, "token refused", "reason",
 		    vr_jwt_reason(v), NULL);
@@ -403,10 +411,18 @@ api_acting_role(const struct api_req *r, long long sede)
 	return g ? api_rol_names[g->rol] : NULL;
 }
 
-const char *
-api_acting_user(struct api_req *r)
+/*
+ * The "who" of a statement (sql.h), set in this one place: the user, the
+ * role acting at sede (0: at some site), the request id and the address.
+ */
+void
+api_args_who(struct api_args *a, struct api_req *r, long long sede)
 {
-	return r->auth.ok ? api_lltoa(r, r->auth.uid) : NULL;
+	if (r->auth.ok)
+		api_arg_int(a, "usuario", r->auth.uid);
+	api_arg_text(a, "rol", api_acting_role(r, sede));
+	api_arg_text(a, "request_id", r->request_id);
+	api_arg_text(a, "ip", *r->remote_addr ? r->remote_addr : NULL);
 }
 
 void
@@ -426,20 +442,20 @@ api_sede_or_403(struct api_req *r, long long sede)
 }
 
 /*
- * The query of a list, with sede_id the validated sede_id parameter (or
- * NULL): a user whose roles do not cover every site must name one (400
+ * The query of a list, with sede the validated sede_id parameter (0:
+ * none): a user whose roles do not cover every site must name one (400
  * with the other parameter errors), and one where a role grants the
  * route's permission (403).  0, or -1 with the answer sent.
  */
 int
-api_list_params_or_4xx(struct api_req *r, const char *sede_id, cJSON *errs)
+api_list_params_or_4xx(struct api_req *r, long long sede, cJSON *errs)
 {
-	if (sede_id == NULL && !api_allowed_everywhere(r))
+	if (sede == 0 && !api_allowed_everywhere(r))
 		vr_json_error(errs, "sede_id", "es obligatorio: su rol no "
 		    "abarca todas las sedes");
 	if (api_params_or_400(r, errs) < 0)
 		return -1;
-	return sede_id != NULL ? api_sede_or_403(r, atoll(sede_id)) : 0;
+	return sede != 0 ? api_sede_or_403(r, sede) : 0;
 }
 
 /*

@@ -1,10 +1,14 @@
 /*
  * agenda.c - what a booking form needs: the vets of a site and their free
- * slots on a day.
+ * slots on a day.  Layer: resources.
  */
 #include <stdlib.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "problem.h"
+#include "resources.h"
+#include "sql.h"
 
 /*
  * GET /api/v1/veterinarios[?sede_id] - permission agenda.leer.
@@ -15,13 +19,16 @@
 void
 api_veterinarios_list(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
-	const char *p[1] = { NULL };
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	long long sede = 0;
 
-	api_qid(r, "sede_id", 0, &p[0], errs);
-	if (api_list_params_or_4xx(r, p[0], errs) < 0)
+	api_args_init(&a, STMT_VETS_LIST);
+	if (api_qid(r, "sede_id", 0, &sede, errs) > 0)
+		api_arg_int(&a, "sede", sede);
+	if (api_list_params_or_4xx(r, sede, errs) < 0)
 		return;
-	api_run_json(r, STMT_VETS_LIST, 1, p, NULL);
+	api_run_json(r, &a, NULL);
 }
 
 /*
@@ -36,18 +43,26 @@ api_veterinarios_list(struct api_req *r)
 void
 api_disponibilidad(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
-	const char *p[5] = { NULL };
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	const char *fecha = NULL;
+	long long vet = 0, sede = 0;
+	long dur = 0, paso;
+	int has_paso;
 
-	api_qid(r, "veterinario_id", 1, &p[0], errs);
-	api_qid(r, "sede_id", 1, &p[1], errs);
-	api_qdate(r, "fecha", 1, &p[2], errs);
-	if (api_qint(r, "duracion_min", 5, 240, &p[3], errs) == 0)
+	api_qid(r, "veterinario_id", 1, &vet, errs);
+	api_qid(r, "sede_id", 1, &sede, errs);
+	api_qdate(r, "fecha", 1, &fecha, errs);
+	if (api_qint(r, "duracion_min", 5, 240, &dur, errs) == 0)
 		vr_json_error(errs, "duracion_min", "es obligatorio");
-	if (api_qint(r, "paso_min", 5, 240, &p[4], errs) == 0)
-		p[4] = p[3];
-	if (api_params_or_400(r, errs) < 0 ||
-	    api_sede_or_403(r, atoll(p[1])) < 0)
+	has_paso = api_qint(r, "paso_min", 5, 240, &paso, errs);
+	if (api_params_or_400(r, errs) < 0 || api_sede_or_403(r, sede) < 0)
 		return;
-	api_run_function(r, STMT_DISPONIBILIDAD, 0, 5, p, NULL);
+	api_args_init(&a, STMT_DISPONIBILIDAD);
+	api_arg_int(&a, "veterinario", vet);
+	api_arg_int(&a, "sede", sede);
+	api_arg_text(&a, "fecha", fecha);
+	api_arg_int(&a, "duracion_min", dur);
+	api_arg_int(&a, "paso_min", has_paso > 0 ? paso : dur);
+	api_run_function(r, &a, 0, NULL);
 }

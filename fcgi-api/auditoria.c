@@ -4,12 +4,18 @@
  * Auditors and network administrators read it; an auditor bound to a
  * site reads that site's rows (sede_id is then required).  The chain is
  * one for the whole network: only a network-wide grant may check it.
+ * Layer: resources.
  */
 #include <string.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "problem.h"
+#include "resources.h"
+#include "sql.h"
+#include "transport.h"
 
-#define LIST_DEFAULT	"50"
+#define LIST_DEFAULT	50
 
 /* entidad and accion as the table stores them: lower-case snake_case. */
 static int
@@ -41,29 +47,39 @@ void
 api_auditoria_list(struct api_req *r)
 {
 	static const char *const kinds[1] = { NULL };
-	cJSON *errs = cJSON_CreateArray();
-	const char *p[9] = { NULL }, *cur[1] = { NULL }, *eid;
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	const char *s, *cur[1] = { NULL };
+	long long id, sede = 0;
+	long limite = LIST_DEFAULT;
 
-	api_qtime(r, "desde", &p[0], errs);
-	api_qtime(r, "hasta", &p[1], errs);
-	api_qid(r, "usuario_id", 0, &p[2], errs);
-	word(r, "entidad", 63, &p[3], errs);
-	if ((eid = api_query(r, "entidad_id")) != NULL) {
-		if (*eid == '\0' || !vr_utf8_valid(eid, strlen(eid)) ||
-		    vr_utf8_len(eid) > 200)
+	api_args_init(&a, STMT_AUDITORIA_LIST);
+	if (api_qtime(r, "desde", &s, errs) > 0)
+		api_arg_text(&a, "desde", s);
+	if (api_qtime(r, "hasta", &s, errs) > 0)
+		api_arg_text(&a, "hasta", s);
+	if (api_qid(r, "usuario_id", 0, &id, errs) > 0)
+		api_arg_int(&a, "autor", id);
+	if (word(r, "entidad", 63, &s, errs) > 0)
+		api_arg_text(&a, "entidad", s);
+	if ((s = api_query(r, "entidad_id")) != NULL) {
+		if (*s == '\0' || !vr_utf8_valid(s, strlen(s)) ||
+		    vr_utf8_len(s) > 200)
 			vr_json_error(errs, "entidad_id", "de 1 a 200 caracteres");
 		else
-			p[4] = eid;
+			api_arg_text(&a, "entidad_id", s);
 	}
-	word(r, "accion", 40, &p[5], errs);
-	api_qid(r, "sede_id", 0, &p[6], errs);
-	if (api_qint(r, "limite", 1, 200, &p[7], errs) == 0)
-		p[7] = LIST_DEFAULT;
+	if (word(r, "accion", 40, &s, errs) > 0)
+		api_arg_text(&a, "accion", s);
+	if (api_qid(r, "sede_id", 0, &sede, errs) > 0)
+		api_arg_int(&a, "sede", sede);
+	api_qint(r, "limite", 1, 200, &limite, errs);
+	api_arg_int(&a, "limite", limite);
 	if (api_qcursor(r, 1, kinds, cur, errs) > 0)
-		p[8] = cur[0];
-	if (api_list_params_or_4xx(r, p[6], errs) < 0)
+		api_arg_text(&a, "cursor_id", cur[0]);
+	if (api_list_params_or_4xx(r, sede, errs) < 0)
 		return;
-	api_run_json(r, STMT_AUDITORIA_LIST, 9, p, NULL);
+	api_run_json(r, &a, NULL);
 }
 
 /*
@@ -72,7 +88,7 @@ api_auditoria_list(struct api_req *r)
  * a page of the maximum takes ~0.3 s).  vetred-admin verificar walks
  * everything.
  */
-#define VERIFY_PAGE	"1000"
+#define VERIFY_PAGE	1000
 #define VERIFY_PAGE_MAX	10000
 
 /*
@@ -89,20 +105,24 @@ api_auditoria_list(struct api_req *r)
 void
 api_auditoria_verificacion(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
-	const char *p[3] = { NULL, NULL, NULL };
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	long long id;
+	long limite = VERIFY_PAGE;
 
 	if (!api_allowed_everywhere(r)) {
-		cJSON_Delete(errs);
 		api_forbidden(r, "La cadena abarca toda la red: verificarla "
 		    "requiere un rol de toda la red.");
 		return;
 	}
-	api_qid(r, "desde", 0, &p[0], errs);
-	api_qid(r, "hasta", 0, &p[1], errs);
-	if (api_qint(r, "limite", 1, VERIFY_PAGE_MAX, &p[2], errs) == 0)
-		p[2] = VERIFY_PAGE;
+	api_args_init(&a, STMT_AUDITORIA_ESTADO);
+	if (api_qid(r, "desde", 0, &id, errs) > 0)
+		api_arg_int(&a, "desde", id);
+	if (api_qid(r, "hasta", 0, &id, errs) > 0)
+		api_arg_int(&a, "hasta", id);
+	api_qint(r, "limite", 1, VERIFY_PAGE_MAX, &limite, errs);
+	api_arg_int(&a, "limite", limite);
 	if (api_params_or_400(r, errs) < 0)
 		return;
-	api_run_json(r, STMT_AUDITORIA_ESTADO, 3, p, NULL);
+	api_run_json(r, &a, NULL);
 }

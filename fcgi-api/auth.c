@@ -10,7 +10,7 @@
  * Argon2id verification as a known one, against a hash made at start, so
  * neither the answer nor its timing tells which accounts exist.  Too many
  * failures (login_espera()) answer 429 with Retry-After before any
- * password is checked.
+ * password is checked.  Layer: resources.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +18,11 @@
 
 #include <openssl/rand.h>
 
-#include "api.h"
+#include "params.h"
+#include "problem.h"
+#include "resources.h"
+#include "sql.h"
+#include "transport.h"
 
 #define TOKEN_BYTES	32
 #define TOKEN_CHARS	(VR_B64URL_LEN(TOKEN_BYTES) - 1)	/* 43 */
@@ -58,7 +62,7 @@ client_ip(struct api_req *r)
 static const char *
 user_agent(struct api_req *r)
 {
-	return FCGX_GetParam("HTTP_USER_AGENT", r->fcgx->envp);
+	return api_header(r, "HTTP_USER_AGENT");
 }
 
 static void
@@ -94,19 +98,18 @@ issue(struct api_req *r, const char *usuario_text, const char *refresh)
 	char *access;
 	long long now = (long long)time(NULL);
 
-	u = cJSON_Parse(usuario_text);
+	u = api_own_json(r, cJSON_Parse(usuario_text));
 	id = cJSON_GetObjectItemCaseSensitive(u, "id");
 	sesion = cJSON_GetObjectItemCaseSensitive(u, "sesion");
 	gen = cJSON_GetObjectItemCaseSensitive(u, "generacion");
 	if (!cJSON_IsNumber(id) || !cJSON_IsString(sesion) ||
 	    !cJSON_IsNumber(gen) || RAND_bytes(jti_raw, sizeof(jti_raw)) != 1) {
-		cJSON_Delete(u);
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "No se pudo emitir la sesión.", NULL);
 		return;
 	}
 	vr_b64url_encode(jti_raw, sizeof(jti_raw), jti);
-	claims = cJSON_CreateObject();
+	claims = api_own_json(r, cJSON_CreateObject());
 	cJSON_AddStringToObject(claims, "iss", cfg->jwt_issuer);
 	cJSON_AddStringToObject(claims, "aud", cfg->jwt_audience);
 	cJSON_AddStringToObject(claims, "sub",
@@ -120,13 +123,11 @@ issue(struct api_req *r, const char *usuario_text, const char *refresh)
 	roles = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(u, "roles"), 1);
 	cJSON_AddItemToObject(claims, "roles",
 	    roles ? roles : cJSON_CreateArray());
-	access = vr_jwt_sign(&r->ctx->shared->jwt, claims);
-	cJSON_Delete(claims);
+	access = api_own_text(r, vr_jwt_sign(&r->ctx->shared->jwt, claims));
 	cJSON_DeleteItemFromObjectCaseSensitive(u, "sesion");
 	cJSON_DeleteItemFromObjectCaseSensitive(u, "generacion");
 	cJSON_DeleteItemFromObjectCaseSensitive(u, "validas_desde");
 	if (access == NULL) {
-		cJSON_Delete(u);
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "No se pudo emitir la sesión.", NULL);
 		return;
@@ -138,19 +139,22 @@ issue(struct api_req *r, const char *usuario_text, const char *refresh)
 	cJSON_AddStringToObject(out, "refresh_token", refresh);
 	cJSON_AddNumberToObject(out, "refresh_expires_in",
 	    (double)cfg->refresh_days * 86400);
-	cJSON_AddItemToObject(out, "usuario", u);
-	free(access);
+	/* u is the request's already: referred to, not moved. */
+	cJSON_AddItemReferenceToObject(out, "usuario", u);
 	api_json(r, 200, out, NO_STORE);
 }
 
-/* One text result of a write statement, or the problem answered. */
+/*
+ * One text result of a write statement (the request's), or the problem
+ * answered.
+ */
 static PGresult *
-write_one(struct api_req *r, int stmt, int n, const char *const *p)
+write_one(struct api_req *r, const struct api_args *a)
 {
 	PGresult *res = NULL;
 	int rc;
 
-	if ((rc = vr_db_exec_write(&r->ctx->db, stmt, n, p, &res)) < 0) {
+	if ((rc = api_exec(r, a, 1, &res)) < 0) {
 		api_db_problem(r, rc);
 		return NULL;
 	}
@@ -161,11 +165,13 @@ void
 api_auth_login(struct api_req *r)
 {
 	struct api_shared *sh = r->ctx->shared;
-	cJSON *errs = cJSON_CreateArray();
-	const char *email = NULL, *pw = NULL, *p[9], *hash = NULL, *rehash;
-	const char *stored = NULL, *uid = NULL, *gen = NULL;
+	cJSON *errs = api_errors(r);
+	const char *email = NULL, *pw = NULL, *hash = NULL, *rehash;
+	const char *stored = NULL;
 	char tok[TOKEN_CHARS + 1], hdr[64], newhash[VR_PASSWORD_HASH_LEN];
+	struct api_args a;
 	PGresult *res = NULL, *w;
+	long long uid = 0, gen = 0;
 	int rc, ok, wait;
 
 	vr_json_str(r->json, "email", 1, 1, 254, &email, errs);
@@ -173,14 +179,14 @@ api_auth_login(struct api_req *r)
 	if (api_fields_or_422(r, errs) < 0)
 		return;
 
-	p[0] = email;
-	p[1] = client_ip(r);
-	if ((rc = vr_db_exec(&r->ctx->db, STMT_LOGIN_ESPERA, 2, p, &res)) < 0) {
+	api_args_init(&a, STMT_LOGIN_ESPERA);
+	api_arg_text(&a, "email", email);
+	api_arg_text(&a, "ip", client_ip(r));
+	if ((rc = api_exec(r, &a, 0, &res)) < 0) {
 		api_db_problem(r, rc);
 		return;
 	}
 	wait = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
 	if (wait > 0) {
 		snprintf(hdr, sizeof(hdr), "Retry-After: %d\r\n", wait);
 		api_problem_hdr(r, 429, "demasiados-intentos",
@@ -189,26 +195,30 @@ api_auth_login(struct api_req *r)
 		return;
 	}
 
-	if ((rc = vr_db_exec(&r->ctx->db, STMT_USUARIO_CLAVE, 1, p, &res)) < 0) {
+	api_args_init(&a, STMT_USUARIO_CLAVE);
+	api_arg_text(&a, "email", email);
+	if ((rc = api_exec(r, &a, 0, &res)) < 0) {
 		api_db_problem(r, rc);
 		return;
 	}
 	if (PQntuples(res) == 1) {
-		uid = vr_arena_strdup(r->arena, PQgetvalue(res, 0, 0));
-		gen = vr_arena_strdup(r->arena, PQgetvalue(res, 0, 3));
+		uid = atoll(PQgetvalue(res, 0, 0));
+		gen = atoll(PQgetvalue(res, 0, 3));
 		if (!PQgetisnull(res, 0, 1) && *PQgetvalue(res, 0, 2) == 't')
-			stored = vr_arena_strdup(r->arena, PQgetvalue(res, 0, 1));
+			stored = PQgetvalue(res, 0, 1);
 	}
-	PQclear(res);
 	/* Same work whether or not the account exists or may sign in. */
 	ok = vr_password_verify(pw, stored ? stored : sh->dummy_hash) == VR_OK &&
 	    stored != NULL;
 	if (!ok) {
-		p[2] = uid;
-		p[3] = r->request_id;
-		if ((w = write_one(r, STMT_LOGIN_FALLIDO, 4, p)) == NULL)
+		api_args_init(&a, STMT_LOGIN_FALLIDO);
+		api_arg_text(&a, "email", email);
+		api_arg_text(&a, "ip", client_ip(r));
+		if (uid != 0)
+			api_arg_int(&a, "usuario", uid);
+		api_arg_text(&a, "request_id", r->request_id);
+		if (write_one(r, &a) == NULL)
 			return;
-		PQclear(w);
 		unauthorized(r, "credenciales-invalidas",
 		    "Correo o contraseña incorrectos.");
 		return;
@@ -224,16 +234,17 @@ api_auth_login(struct api_req *r)
 		    "No se pudo emitir la sesión.", NULL);
 		return;
 	}
-	p[0] = uid;
-	p[1] = email;
-	p[2] = hash;
-	p[3] = api_lltoa(r, sh->cfg->refresh_days);
-	p[4] = client_ip(r);
-	p[5] = user_agent(r);
-	p[6] = rehash;
-	p[7] = r->request_id;
-	p[8] = gen;
-	if ((w = write_one(r, STMT_SESION_INICIAR, 9, p)) == NULL)
+	api_args_init(&a, STMT_SESION_INICIAR);
+	api_arg_int(&a, "usuario", uid);
+	api_arg_text(&a, "email", email);
+	api_arg_text(&a, "hash", hash);
+	api_arg_int(&a, "dias", sh->cfg->refresh_days);
+	api_arg_text(&a, "ip", client_ip(r));
+	api_arg_text(&a, "agente", user_agent(r));
+	api_arg_text(&a, "rehash", rehash);
+	api_arg_text(&a, "request_id", r->request_id);
+	api_arg_int(&a, "generacion", gen);
+	if ((w = write_one(r, &a)) == NULL)
 		return;
 	/* NULL: revoked or disabled since the password was checked. */
 	if (PQgetisnull(w, 0, 0))
@@ -241,14 +252,13 @@ api_auth_login(struct api_req *r)
 		    "Correo o contraseña incorrectos.");
 	else
 		issue(r, PQgetvalue(w, 0, 0), tok);
-	PQclear(w);
 }
 
 /* The refresh_token of the body: 0, or -1 with the answer sent. */
 static int
 refresh_in(struct api_req *r, const char **tok)
 {
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 
 	vr_json_str(r->json, "refresh_token", 1, 1, 512, tok, errs);
 	return api_fields_or_422(r, errs);
@@ -258,8 +268,9 @@ void
 api_auth_refresh(struct api_req *r)
 {
 	const struct vr_config *cfg = r->ctx->shared->cfg;
-	const char *old, *hash, *p[6];
+	const char *old, *hash;
 	char tok[TOKEN_CHARS + 1];
+	struct api_args a;
 	cJSON *v;
 	PGresult *w;
 
@@ -275,18 +286,18 @@ api_auth_refresh(struct api_req *r)
 		    "No se pudo emitir la sesión.", NULL);
 		return;
 	}
-	p[0] = token_hash(r, old);
-	p[1] = hash;
-	p[2] = api_lltoa(r, cfg->refresh_days);
-	p[3] = client_ip(r);
-	p[4] = user_agent(r);
-	p[5] = r->request_id;
-	if ((w = write_one(r, STMT_SESION_REFRESCAR, 6, p)) == NULL)
+	api_args_init(&a, STMT_SESION_REFRESCAR);
+	api_arg_text(&a, "hash", token_hash(r, old));
+	api_arg_text(&a, "nuevo_hash", hash);
+	api_arg_int(&a, "dias", cfg->refresh_days);
+	api_arg_text(&a, "ip", client_ip(r));
+	api_arg_text(&a, "agente", user_agent(r));
+	api_arg_text(&a, "request_id", r->request_id);
+	if ((w = write_one(r, &a)) == NULL)
 		return;
-	v = cJSON_Parse(PQgetvalue(w, 0, 0));
-	PQclear(w);
+	v = api_own_json(r, cJSON_Parse(PQgetvalue(w, 0, 0)));
 	if (api_verdict_is(v, "hecho")) {
-		char *u = cJSON_PrintUnformatted(
+		const char *u = api_print(r,
 		    cJSON_GetObjectItemCaseSensitive(v, "usuario"));
 
 		if (u != NULL)
@@ -294,28 +305,26 @@ api_auth_refresh(struct api_req *r)
 		else
 			api_problem(r, 500, "error-interno", "Error interno",
 			    "No se pudo emitir la sesión.", NULL);
-		cJSON_free(u);
 	} else
 		unauthorized(r, "sesion-invalida",
 		    "La sesión no es válida; inicie sesión de nuevo.");
-	cJSON_Delete(v);
 }
 
 void
 api_auth_logout(struct api_req *r)
 {
-	const char *tok, *p[3];
-	PGresult *w;
+	struct api_args a;
+	const char *tok;
 
 	if (refresh_in(r, &tok) < 0)
 		return;
 	if (token_shaped(tok)) {
-		p[0] = token_hash(r, tok);
-		p[1] = client_ip(r);
-		p[2] = r->request_id;
-		if ((w = write_one(r, STMT_SESION_CERRAR, 3, p)) == NULL)
+		api_args_init(&a, STMT_SESION_CERRAR);
+		api_arg_text(&a, "hash", token_hash(r, tok));
+		api_arg_text(&a, "ip", client_ip(r));
+		api_arg_text(&a, "request_id", r->request_id);
+		if (write_one(r, &a) == NULL)
 			return;
-		PQclear(w);
 	}
 	api_reply(r, 204, NULL, NULL, 0, NO_STORE);
 }

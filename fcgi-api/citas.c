@@ -6,47 +6,86 @@
  * writes the row, its audit row and its outbox event in one transaction
  * (db/migrations/0007_reservas.sql).  Overlaps are refused by the
  * exclusion constraints, so no vet or room is ever double-booked, however
- * many API processes run.
+ * many API processes run.  Layer: resources.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "problem.h"
+#include "resources.h"
+#include "sql.h"
+#include "transport.h"
 
 #define ID_MAX		9007199254740991LL
-#define LIST_DEFAULT	"50"
+#define LIST_DEFAULT	50
 
 static const char *const tipos[] = { "presencial", "virtual", NULL };
 static const char *const estados[] = { "reservada", "confirmada",
 	"en_atencion", "atendida", "cancelada", "no_asistio", NULL };
 
-/* A JSON id field as decimal text in the arena; NULL when absent. */
-static const char *
-json_id(struct api_req *r, const char *name, int required, cJSON *errs)
+/*
+ * JSON id field into parameter param of a (and *v, when not NULL): 1 when
+ * given, 0 when absent, < 0 when invalid (error added).
+ */
+static int
+json_id(struct api_req *r, struct api_args *a, const char *field,
+    const char *param, int required, long long *v, cJSON *errs)
 {
-	long long v;
+	long long n;
+	int rc = vr_json_int(r->json, field, required, 1, ID_MAX, &n, errs);
 
-	if (vr_json_int(r->json, name, required, 1, ID_MAX, &v, errs) <= 0)
-		return NULL;
-	return api_lltoa(r, v);
+	if (rc > 0) {
+		api_arg_int(a, param, n);
+		if (v != NULL)
+			*v = n;
+	}
+	return rc;
 }
 
-/* A JSON RFC 3339 time field; NULL when absent or invalid. */
-static const char *
-json_time(struct api_req *r, const char *name, int required, cJSON *errs)
+/* A JSON RFC 3339 time field into parameter name of a; as json_id(). */
+static int
+json_time(struct api_req *r, struct api_args *a, const char *name,
+    int required, cJSON *errs)
 {
 	const char *s;
+	int rc;
 
-	if (vr_json_str(r->json, name, required, 1, 40, &s, errs) <= 0)
-		return NULL;
+	if ((rc = vr_json_str(r->json, name, required, 1, 40, &s, errs)) <= 0)
+		return rc;
 	if (!vr_rfc3339_valid(s)) {
 		vr_json_error(errs, name, "debe ser una fecha y hora RFC 3339 "
 		    "con zona (2026-12-01T09:00:00-05:00)");
-		return NULL;
+		return VR_EINVAL;
 	}
-	return s;
+	api_arg_text(a, name, s);
+	return 1;
+}
+
+/*
+ * The site of appointment id into *sede, 0 when there is no such
+ * appointment.  0, or -1 with the database problem answered.
+ */
+static int
+site_of(struct api_req *r, long long id, long long *sede)
+{
+	struct api_args a;
+	PGresult *res = NULL;
+	int rc;
+
+	*sede = 0;
+	api_args_init(&a, STMT_CITA_SEDE);
+	api_arg_int(&a, "id", id);
+	if ((rc = api_exec(r, &a, 0, &res)) < 0) {
+		api_db_problem(r, rc);
+		return -1;
+	}
+	if (PQntuples(res) == 1)
+		*sede = atoll(PQgetvalue(res, 0, 0));
+	return 0;
 }
 
 /*
@@ -71,22 +110,14 @@ conflict_for_caller(struct api_req *r, cJSON *v)
 	cJSON *c = cJSON_GetObjectItemCaseSensitive(v, "conflicto");
 	const cJSON *id = cJSON_GetObjectItemCaseSensitive(c, "cita_id");
 	const cJSON *rec = cJSON_GetObjectItemCaseSensitive(c, "recurso");
-	const char *p[1], *detalle = busy[2].detalle;
-	PGresult *res = NULL;
-	long long sede = 0;
+	const char *detalle = busy[2].detalle;
+	long long sede;
 	size_t i;
-	int rc;
 
 	if (!cJSON_IsNumber(id))
 		return 0;
-	p[0] = api_lltoa(r, (long long)id->valuedouble);
-	if ((rc = vr_db_exec(&r->ctx->db, STMT_CITA_SEDE, 1, p, &res)) < 0) {
-		api_db_problem(r, rc);
+	if (site_of(r, (long long)id->valuedouble, &sede) < 0)
 		return -1;
-	}
-	if (PQntuples(res) == 1)
-		sede = atoll(PQgetvalue(res, 0, 0));
-	PQclear(res);
 	if (sede != 0 && api_allowed_perm(r, "citas.leer", sede))
 		return 0;
 	for (i = 0; i < sizeof(busy) / sizeof(busy[0]); i++)
@@ -104,19 +135,19 @@ conflict_for_caller(struct api_req *r, cJSON *v)
 /* Run a booking or move and answer from its verdict, conflicts shown as
  * the caller may see them. */
 static void
-run_cita_write(struct api_req *r, int stmt, const char *const *p,
+run_cita_write(struct api_req *r, const struct api_args *a,
     const char *location_prefix)
 {
 	PGresult *res = NULL;
 	cJSON *v;
 	int rc;
 
-	if ((rc = vr_db_exec_write(&r->ctx->db, stmt, 15, p, &res)) < 0) {
+	if ((rc = api_exec(r, a, 1, &res)) < 0) {
 		api_db_problem(r, rc);
 		return;
 	}
 	v = api_verdict(res);
-	PQclear(res);
+	/* api_reply_verdict() frees v, which is why it is not the request's. */
 	if (conflict_for_caller(r, v) < 0)
 		cJSON_Delete(v);
 	else
@@ -139,51 +170,47 @@ run_cita_write(struct api_req *r, int stmt, const char *const *p,
 void
 api_cita_reservar(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
-	const char *p[15] = { NULL };
+	cJSON *errs = api_errors(r);
+	struct api_args a;
 	const char *key, *motivo = NULL, *tipo = "presencial";
 	char hash[65];
-	long long dur;
-	int t, nerr;
+	long long sede = 0, dur;
+	int t, nerr, fin, has_dur;
 
-	if (api_idempotency_key_or_400(r, &key) < 0) {
-		cJSON_Delete(errs);
+	if (api_idempotency_key_or_400(r, &key) < 0)
 		return;
-	}
-	p[0] = json_id(r, "paciente_id", 1, errs);
-	p[1] = json_id(r, "veterinario_id", 1, errs);
-	p[2] = json_id(r, "sede_id", 1, errs);
-	p[3] = json_id(r, "consultorio_id", 0, errs);
-	p[4] = json_time(r, "inicio", 1, errs);
+	api_args_init(&a, STMT_RESERVAR);
+	json_id(r, &a, "paciente_id", "paciente", 1, NULL, errs);
+	json_id(r, &a, "veterinario_id", "veterinario", 1, NULL, errs);
+	json_id(r, &a, "sede_id", "sede", 1, &sede, errs);
+	json_id(r, &a, "consultorio_id", "consultorio", 0, NULL, errs);
+	json_time(r, &a, "inicio", 1, errs);
 	/* Decided on the values read, not on the keys: a null (or
 	 * differently cased) "fin" must not leave the end unset. */
 	nerr = cJSON_GetArraySize(errs);
-	p[5] = json_time(r, "fin", 0, errs);
-	if (vr_json_int(r->json, "duracion_min", 0, 5, 240, &dur, errs) > 0)
-		p[6] = api_lltoa(r, dur);
-	if (p[5] == NULL && p[6] == NULL && cJSON_GetArraySize(errs) == nerr)
+	fin = json_time(r, &a, "fin", 0, errs) > 0;
+	has_dur = vr_json_int(r->json, "duracion_min", 0, 5, 240, &dur, errs) >
+	    0;
+	if (has_dur)
+		api_arg_int(&a, "duracion_min", dur);
+	if (!fin && !has_dur && cJSON_GetArraySize(errs) == nerr)
 		vr_json_error(errs, "duracion_min", "indique duracion_min o fin");
-	else if (p[5] != NULL && p[6] != NULL)
+	else if (fin && has_dur)
 		vr_json_error(errs, "fin", "indique duracion_min o fin, no ambos");
 	vr_json_str(r->json, "motivo", 1, 1, 500, &motivo, errs);
 	if (vr_json_enum(r->json, "tipo", 0, tipos, &t, errs) > 0)
 		tipo = tipos[t];
-	if (api_fields_or_422(r, errs) < 0)
+	if (api_fields_or_422(r, errs) < 0 || api_sede_or_403(r, sede) < 0)
 		return;
-	p[7] = motivo;
-	p[8] = tipo;
-	if (api_sede_or_403(r, atoll(p[2])) < 0)
-		return;
-	p[9] = api_acting_user(r);
-	p[10] = api_acting_role(r, atoll(p[2]));
-	p[11] = r->request_id;
-	p[12] = *r->remote_addr ? r->remote_addr : NULL;
-	p[13] = key;
+	api_arg_text(&a, "motivo", motivo);
+	api_arg_text(&a, "tipo", tipo);
+	api_args_who(&a, r, sede);
+	api_arg_text(&a, "clave", key);
 	if (key != NULL) {
 		vr_sha256_hex(r->body, r->body_len, hash);
-		p[14] = hash;
+		api_arg_text(&a, "cuerpo_sha256", hash);
 	}
-	run_cita_write(r, STMT_RESERVAR, p, "/api/v1/citas/");
+	run_cita_write(r, &a, "/api/v1/citas/");
 }
 
 /*
@@ -192,20 +219,12 @@ api_cita_reservar(struct api_req *r)
  * or -1 with the 403 (or database problem) answered.
  */
 static long long
-cita_sede(struct api_req *r, const char *id)
+cita_sede(struct api_req *r, long long id)
 {
-	PGresult *res = NULL;
-	long long sede = 0;
-	int rc;
+	long long sede;
 
-	if ((rc = vr_db_exec(&r->ctx->db, STMT_CITA_SEDE, 1, &id, &res)) < 0) {
-		api_db_problem(r, rc);
-		return -1;
-	}
-	if (PQntuples(res) == 1)
-		sede = atoll(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if (sede != 0 && api_sede_or_403(r, sede) < 0)
+	if (site_of(r, id, &sede) < 0 ||
+	    (sede != 0 && api_sede_or_403(r, sede) < 0))
 		return -1;
 	return sede;
 }
@@ -217,16 +236,17 @@ cita_sede(struct api_req *r, const char *id)
 void
 api_cita_get(struct api_req *r)
 {
+	struct api_args a;
 	long long id;
-	const char *p[1];
 	PGresult *res = NULL;
 	char etag[32];
 	int rc;
 
 	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	p[0] = api_lltoa(r, id);
-	if ((rc = vr_db_exec(&r->ctx->db, STMT_CITA_GET, 1, p, &res)) < 0) {
+	api_args_init(&a, STMT_CITA_GET);
+	api_arg_int(&a, "id", id);
+	if ((rc = api_exec(r, &a, 0, &res)) < 0) {
 		api_db_problem(r, rc);
 		return;
 	}
@@ -242,23 +262,22 @@ api_cita_get(struct api_req *r)
 		api_json_text(r, 200, NULL, PQgetvalue(res, 0, 0),
 		    (size_t)PQgetlength(res, 0, 0), etag);
 	}
-	PQclear(res);
 }
 
 /*
- * If-Match: "N" (or N), the version the client last read; NULL when absent
- * or "*" (any version).
+ * If-Match: "N" (or N), the version the client last read, into parameter
+ * "version" of a; nothing when absent or "*" (any version).
  */
-static const char *
-if_match(struct api_req *r, cJSON *errs)
+static void
+if_match(struct api_req *r, struct api_args *a, cJSON *errs)
 {
-	const char *h = FCGX_GetParam("HTTP_IF_MATCH", r->fcgx->envp);
+	const char *h = api_header(r, "HTTP_IF_MATCH");
 	char buf[16];
 	size_t n;
 	long long v;
 
 	if (h == NULL || strcmp(h, "*") == 0)
-		return NULL;
+		return;
 	n = strlen(h);
 	if (n >= 2 && h[0] == '"' && h[n - 1] == '"') {
 		h++;
@@ -271,9 +290,9 @@ if_match(struct api_req *r, cJSON *errs)
 	if (n >= sizeof(buf) || vr_parse_id(buf, &v) < 0 || v > 2147483647) {
 		vr_json_error(errs, "If-Match", "debe ser la versión de la cita "
 		    "entre comillas, como la da el ETag");
-		return NULL;
+		return;
 	}
-	return api_lltoa(r, v);
+	api_arg_int(a, "version", v);
 }
 
 /*
@@ -289,51 +308,50 @@ if_match(struct api_req *r, cJSON *errs)
 void
 api_cita_put(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
+	struct api_args a;
 	const cJSON *room;
-	const char *p[15] = { NULL };
 	const char *motivo = NULL, *motivo_c = NULL;
 	long long id, n, sede;
-	int e, given = 0;
+	int e, dur, fin, given = 0;
 
-	if (api_id_or_400(r, 0, &id) < 0) {
-		cJSON_Delete(errs);
+	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	}
-	p[0] = api_lltoa(r, id);
-	given += (p[1] = json_time(r, "inicio", 0, errs)) != NULL;
-	if (vr_json_int(r->json, "duracion_min", 0, 5, 240, &n, errs) > 0)
-		p[2] = api_lltoa(r, n), given++;
-	given += (p[3] = json_time(r, "fin", 0, errs)) != NULL;
-	if (p[2] != NULL && p[3] != NULL)
+	api_args_init(&a, STMT_CITA_UPDATE);
+	api_arg_int(&a, "id", id);
+	given += json_time(r, &a, "inicio", 0, errs) > 0;
+	if ((dur = vr_json_int(r->json, "duracion_min", 0, 5, 240, &n, errs) >
+	    0))
+		api_arg_int(&a, "duracion_min", n), given++;
+	given += (fin = json_time(r, &a, "fin", 0, errs) > 0);
+	if (dur && fin)
 		vr_json_error(errs, "fin", "indique duracion_min o fin, no ambos");
-	given += (p[4] = json_id(r, "veterinario_id", 0, errs)) != NULL;
+	given += json_id(r, &a, "veterinario_id", "veterinario", 0, NULL,
+	    errs) > 0;
 	room = cJSON_GetObjectItemCaseSensitive(r->json, "consultorio_id");
 	if (cJSON_IsNull(room))
-		p[6] = "true", given++;
+		api_arg_bool(&a, "sin_consultorio", 1), given++;
 	else
-		given += (p[5] = json_id(r, "consultorio_id", 0, errs)) != NULL;
+		given += json_id(r, &a, "consultorio_id", "consultorio", 0,
+		    NULL, errs) > 0;
 	if (vr_json_enum(r->json, "estado", 0, estados, &e, errs) > 0)
-		p[7] = estados[e], given++;
+		api_arg_text(&a, "estado", estados[e]), given++;
 	if (vr_json_str(r->json, "motivo", 0, 1, 500, &motivo, errs) > 0)
-		p[8] = motivo, given++;
+		api_arg_text(&a, "motivo", motivo), given++;
 	if (vr_json_str(r->json, "motivo_cancelacion", 0, 1, 500, &motivo_c,
 	    errs) > 0)
-		p[9] = motivo_c, given++;
+		api_arg_text(&a, "motivo_cancelacion", motivo_c), given++;
 	/* A malformed If-Match is refused even when the body names the
 	 * version (which then wins). */
-	p[10] = if_match(r, errs);
+	if_match(r, &a, errs);
 	if (vr_json_int(r->json, "version", 0, 1, 2147483647, &n, errs) > 0)
-		p[10] = api_lltoa(r, n);
+		api_arg_int(&a, "version", n);
 	if (given == 0 && cJSON_GetArraySize(errs) == 0)
 		vr_json_error(errs, "cuerpo", "no indica ningún cambio");
-	if (api_fields_or_422(r, errs) < 0 || (sede = cita_sede(r, p[0])) < 0)
+	if (api_fields_or_422(r, errs) < 0 || (sede = cita_sede(r, id)) < 0)
 		return;
-	p[11] = api_acting_user(r);
-	p[12] = api_acting_role(r, sede);
-	p[13] = r->request_id;
-	p[14] = *r->remote_addr ? r->remote_addr : NULL;
-	run_cita_write(r, STMT_CITA_UPDATE, p, NULL);
+	api_args_who(&a, r, sede);
+	run_cita_write(r, &a, NULL);
 }
 
 /*
@@ -345,29 +363,23 @@ api_cita_put(struct api_req *r)
 void
 api_cita_delete(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
-	const char *p[6] = { NULL };
+	cJSON *errs = api_errors(r);
+	struct api_args a;
 	const char *motivo = api_query(r, "motivo");
 	long long id, sede;
 
-	if (api_id_or_400(r, 0, &id) < 0) {
-		cJSON_Delete(errs);
+	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	}
 	if (motivo != NULL && (*motivo == '\0' || vr_utf8_len(motivo) > 500 ||
 	    motivo[strspn(motivo, " ")] == '\0'))
 		vr_json_error(errs, "motivo", "de 1 a 500 caracteres");
-	if (api_params_or_400(r, errs) < 0)
+	if (api_params_or_400(r, errs) < 0 || (sede = cita_sede(r, id)) < 0)
 		return;
-	p[0] = api_lltoa(r, id);
-	p[1] = motivo;
-	if ((sede = cita_sede(r, p[0])) < 0)
-		return;
-	p[2] = api_acting_user(r);
-	p[3] = api_acting_role(r, sede);
-	p[4] = r->request_id;
-	p[5] = *r->remote_addr ? r->remote_addr : NULL;
-	api_run_function(r, STMT_CITA_CANCEL, 1, 6, p, NULL);
+	api_args_init(&a, STMT_CITA_CANCEL);
+	api_arg_int(&a, "id", id);
+	api_arg_text(&a, "motivo", motivo);
+	api_args_who(&a, r, sede);
+	api_run_function(r, &a, 1, NULL);
 }
 
 /*
@@ -381,23 +393,32 @@ void
 api_citas_list(struct api_req *r)
 {
 	static const char *const cursor_kinds[2] = { NULL, NULL };
-	cJSON *errs = cJSON_CreateArray();
-	const char *p[9] = { NULL };
-	const char *cur[2] = { NULL, NULL };
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	const char *s, *cur[2] = { NULL, NULL };
+	long long id, sede = 0;
+	long limite = LIST_DEFAULT;
 
-	api_qid(r, "sede_id", 0, &p[0], errs);
-	api_qid(r, "veterinario_id", 0, &p[1], errs);
-	api_qid(r, "paciente_id", 0, &p[2], errs);
-	api_qenum(r, "estado", estados, &p[3], errs);
-	api_qtime(r, "desde", &p[4], errs);
-	api_qtime(r, "hasta", &p[5], errs);
-	if (api_qint(r, "limite", 1, 200, &p[6], errs) == 0)
-		p[6] = LIST_DEFAULT;
+	api_args_init(&a, STMT_CITAS_LIST);
+	if (api_qid(r, "sede_id", 0, &sede, errs) > 0)
+		api_arg_int(&a, "sede", sede);
+	if (api_qid(r, "veterinario_id", 0, &id, errs) > 0)
+		api_arg_int(&a, "veterinario", id);
+	if (api_qid(r, "paciente_id", 0, &id, errs) > 0)
+		api_arg_int(&a, "paciente", id);
+	if (api_qenum(r, "estado", estados, &s, errs) > 0)
+		api_arg_text(&a, "estado", s);
+	if (api_qtime(r, "desde", &s, errs) > 0)
+		api_arg_text(&a, "desde", s);
+	if (api_qtime(r, "hasta", &s, errs) > 0)
+		api_arg_text(&a, "hasta", s);
+	api_qint(r, "limite", 1, 200, &limite, errs);
+	api_arg_int(&a, "limite", limite);
 	if (api_qcursor(r, 2, cursor_kinds, cur, errs) > 0) {
-		p[7] = cur[0];
-		p[8] = cur[1];
+		api_arg_text(&a, "cursor_inicio", cur[0]);
+		api_arg_text(&a, "cursor_id", cur[1]);
 	}
-	if (api_list_params_or_4xx(r, p[0], errs) < 0)
+	if (api_list_params_or_4xx(r, sede, errs) < 0)
 		return;
-	api_run_json(r, STMT_CITAS_LIST, 9, p, NULL);
+	api_run_json(r, &a, NULL);
 }

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "transport.h"
 
 #define CORS_MAX_AGE	"600"
 #define CORS_HEADERS	"Authorization, Content-Type, Idempotency-Key, If-Match"

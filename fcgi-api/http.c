@@ -5,13 +5,17 @@
  * in the thread's buffer.  Errors are application/problem+json (RFC 9457):
  * a machine-readable "type" (/problemas/<slug>, documented in the OpenAPI
  * document), a Spanish "title" and "detail", and per-field "errors".
+ *
+ * Layer: transport.  Nothing here knows a route, a role or a verdict:
+ * api_serve() hands the request to the application main.c gives it, and
+ * reads the route and the caller back only as data, for the log line.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "api.h"
+#include "metrics.h"
+#include "transport.h"
 
 struct reason {
 	int		 status;
@@ -54,15 +58,6 @@ api_reason(int status)
 		if (reasons[i].status == status)
 			return reasons[i].text;
 	return "Unknown";
-}
-
-double
-api_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /*
@@ -118,19 +113,16 @@ api_json_text(struct api_req *r, int status, const char *type,
 	    len != 0 ? len : strlen(text), headers);
 }
 
-/* Prints obj as the body; takes ownership of obj. */
+/* Prints obj as the body; obj is the request's from now on. */
 static void
 send_object(struct api_req *r, int status, const char *type, cJSON *obj,
     const char *headers)
 {
-	char *s = cJSON_PrintUnformatted(obj);
-
-	api_json_text(r, status, type, s, 0, headers);
-	free(s);
-	cJSON_Delete(obj);
+	api_own_json(r, obj);
+	api_json_text(r, status, type, api_print(r, obj), 0, headers);
 }
 
-/* Takes ownership of obj. */
+/* obj is the request's from now on. */
 void
 api_json(struct api_req *r, int status, cJSON *obj, const char *headers)
 {
@@ -138,14 +130,15 @@ api_json(struct api_req *r, int status, cJSON *obj, const char *headers)
 }
 
 /*
- * A problem+json object with the members every problem has; the caller
- * may add members (a "conflicto", say) before api_send_problem().
+ * A problem+json object with the members every problem has, the
+ * request's; the caller may add members (a "conflicto", say) before
+ * api_send_problem().
  */
 cJSON *
 api_problem_new(struct api_req *r, int status, const char *slug,
     const char *title, const char *detail)
 {
-	cJSON *p = cJSON_CreateObject();
+	cJSON *p = api_own_json(r, cJSON_CreateObject());
 	char type[96];
 
 	snprintf(type, sizeof(type), "/problemas/%s", slug);
@@ -161,7 +154,7 @@ api_problem_new(struct api_req *r, int status, const char *slug,
 	return p;
 }
 
-/* Takes ownership of p. */
+/* p is the request's from now on. */
 void
 api_send_problem(struct api_req *r, cJSON *p, const char *headers)
 {
@@ -170,7 +163,11 @@ api_send_problem(struct api_req *r, cJSON *p, const char *headers)
 	send_object(r, status, PROBLEM_TYPE, p, headers);
 }
 
-/* Takes ownership of errors (an array, or NULL). */
+/*
+ * errors: a list of field errors (api_errors()), or NULL; the request's
+ * from now on, and referred to by the problem rather than moved into it,
+ * so that the list may be the request's already.
+ */
 void
 api_problem(struct api_req *r, int status, const char *slug,
     const char *title, const char *detail, cJSON *errors)
@@ -185,141 +182,18 @@ api_problem_hdr(struct api_req *r, int status, const char *slug,
 {
 	cJSON *p = api_problem_new(r, status, slug, title, detail);
 
-	if (errors != NULL)
-		cJSON_AddItemToObject(p, "errors", errors);
+	if (errors != NULL) {
+		api_own_json(r, errors);
+		cJSON_AddItemReferenceToObject(p, "errors", errors);
+	}
 	api_send_problem(r, p, headers);
 }
 
-/*
- * Constraints whose refusal names a field of the request: the answer
- * then says which field and why, instead of a generic refusal.
- */
-struct known_constraint {
-	const char	*name;
-	int		 status;
-	const char	*field;
-	const char	*msg;
-};
-
-static const struct known_constraint known[] = {
-	{ "pacientes_microchip_unico", 409, "microchip",
-	    "ya está registrado en otro paciente" },
-	{ "pacientes_fecha_nacimiento_pasada", 422, "fecha_nacimiento",
-	    "no puede estar en el futuro" },
-	{ "pacientes_fecha_nacimiento_minima", 422, "fecha_nacimiento",
-	    "no puede ser anterior a 1950" },
-	{ "propietarios_email_formato", 422, "propietario.email",
-	    "no es un correo válido" },
-	{ "propietarios_telefono_formato", 422, "propietario.telefono",
-	    "debe ser un celular: +51 y 9 dígitos" },
-};
-
-static int
-known_problem(struct api_req *r, const char *constraint)
+/* A FastCGI parameter (HTTP_IF_MATCH, ...), NULL when absent. */
+const char *
+api_header(const struct api_req *r, const char *param)
 {
-	cJSON *errs;
-	size_t i;
-
-	for (i = 0; constraint && i < sizeof(known) / sizeof(known[0]); i++) {
-		if (strcmp(known[i].name, constraint) != 0)
-			continue;
-		errs = cJSON_CreateArray();
-		vr_json_error(errs, known[i].field, known[i].msg);
-		if (known[i].status == 409)
-			api_problem(r, 409, "conflicto", "Conflicto",
-			    "El registro choca con uno existente.", errs);
-		else
-			api_problem(r, 422, "validacion", "Datos inválidos",
-			    "Corrija los campos indicados.", errs);
-		return 1;
-	}
-	return 0;
-}
-
-/* Answer a failed database call with the status its error code means. */
-void
-api_db_problem(struct api_req *r, int err)
-{
-	const struct vr_db *db = &r->ctx->db;
-
-	vr_log(VR_LOG_INFO, r->request_id, "database refused", "sqlstate",
-	    db->sqlstate, "constraint", db->constraint ? db->constraint : "",
-	    "error", vr_strerror(err), NULL);
-	if ((err == VR_ECONFLICT || err == VR_ECHECK) &&
-	    known_problem(r, db->constraint))
-		return;
-	switch (err) {
-	case VR_ECONFLICT:
-		api_problem(r, 409, "conflicto", "Conflicto",
-		    "El registro choca con uno existente.", NULL);
-		break;
-	case VR_EREF:
-		api_problem(r, 422, "referencia-invalida",
-		    "Referencia inválida",
-		    "Un identificador referido no existe.", NULL);
-		break;
-	case VR_ECHECK:
-	case VR_EINVAL:
-		api_problem(r, 422, "validacion", "Datos inválidos",
-		    "La base de datos rechazó un valor.", NULL);
-		break;
-	case VR_EUNAVAIL:
-	case VR_ETIMEOUT:
-	case VR_ERETRY:
-		api_metrics_db_error(r->ctx->shared->metrics);
-		api_problem(r, 503, "no-disponible", "Servicio no disponible",
-		    "La base de datos no responde; intente de nuevo.", NULL);
-		break;
-	default:
-		api_metrics_db_error(r->ctx->shared->metrics);
-		api_problem(r, 500, "error-interno", "Error interno",
-		    "Ocurrió un error inesperado.", NULL);
-	}
-}
-
-/*
- * The Idempotency-Key header: 1-255 visible ASCII characters.  0 with
- * *key NULL when absent; < 0 with the 400 answered when malformed.
- */
-int
-api_idempotency_key_or_400(struct api_req *r, const char **key)
-{
-	const char *k = FCGX_GetParam("HTTP_IDEMPOTENCY_KEY", r->fcgx->envp);
-	size_t i, n;
-	cJSON *errs;
-
-	*key = NULL;
-	if (k == NULL)
-		return 0;
-	n = strlen(k);
-	for (i = 0; i < n && k[i] > ' ' && k[i] <= '~'; i++)
-		;
-	if (n == 0 || n > 255 || i != n) {
-		errs = cJSON_CreateArray();
-		vr_json_error(errs, "Idempotency-Key",
-		    "de 1 a 255 caracteres ASCII visibles");
-		api_problem(r, 400, "idempotencia", "Cabecera inválida",
-		    "La cabecera Idempotency-Key no es válida.", errs);
-		return -1;
-	}
-	*key = k;
-	return 0;
-}
-
-/* The capture as a positive bigint id, or a 400 answered. */
-int
-api_id_or_400(struct api_req *r, int capture, long long *id)
-{
-	cJSON *errs;
-
-	if (capture < r->ncaptures &&
-	    vr_parse_id(r->captures[capture], id) == 0)
-		return 0;
-	errs = cJSON_CreateArray();
-	vr_json_error(errs, "id", "debe ser un entero positivo");
-	api_problem(r, 400, "id-invalido", "Identificador inválido",
-	    "El identificador de la ruta no es un entero positivo.", errs);
-	return -1;
+	return FCGX_GetParam(param, r->fcgx->envp);
 }
 
 static int
@@ -465,15 +339,17 @@ log_request(const struct api_req *r, double seconds)
 	    r->request_id, "request", f, n);
 }
 
-/* Serve one accepted request: parse, dispatch, measure, log. */
+/*
+ * Serve one accepted request: parse, hand to app, measure, log.  What the
+ * request allocated is released with the thread's arena, after this.
+ */
 void
-api_serve(struct api_ctx *ctx, FCGX_Request *fr)
+api_serve(struct api_ctx *ctx, FCGX_Request *fr, api_handler *app)
 {
 	struct api_req r;
 	const char *uri, *q, *len;
 	char *end;
 	double t0 = api_now(), dt;
-	int route;
 
 	memset(&r, 0, sizeof(r));
 	r.ctx = ctx;
@@ -498,7 +374,7 @@ api_serve(struct api_ctx *ctx, FCGX_Request *fr)
 		r.content_length = -1;
 
 	api_metrics_inflight(ctx->shared->metrics, 1);
-	api_dispatch(&r);
+	app(&r);
 	if (r.status == 0) {
 		vr_log(VR_LOG_ERROR, r.request_id, "handler gave no answer",
 		    "route", r.route ? r.route->pattern : "", NULL);
@@ -509,8 +385,7 @@ api_serve(struct api_ctx *ctx, FCGX_Request *fr)
 		drain(fr->in);
 	dt = api_now() - t0;
 	api_metrics_inflight(ctx->shared->metrics, -1);
-	route = r.route != NULL ? (int)(r.route - api_routes) : -1;
-	api_metrics_observe(ctx->shared->metrics, route, r.status, dt);
+	api_metrics_observe(ctx->shared->metrics, api_metrics_route(
+	    ctx->shared->metrics, r.route), r.status, dt);
 	log_request(&r, dt);
-	cJSON_Delete(r.json);
 }

@@ -20,12 +20,15 @@
  * When the window is full, the bucket that would be full soonest is
  * reused: a user who was idle loses nothing, one in the middle of a burst
  * may get a fresh bucket (a small leniency, never a refusal).
+ * Layer: authz, like the token check it follows in the router.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "api.h"
+#include "authz.h"
+#include "sql.h"
+#include "transport.h"
 
 #define RATE_SLOTS	8192	/* power of two */
 #define RATE_PROBE	8
@@ -104,10 +107,12 @@ int
 api_rate_load(struct api_rate *rl, struct vr_db *db)
 {
 	PGresult *res = NULL;
+	struct api_args a;
 	struct budget *list;
 	int i, n, rc;
 
-	if ((rc = vr_db_exec(db, STMT_LIMITES, 0, NULL, &res)) < 0)
+	api_args_init(&a, STMT_LIMITES);
+	if ((rc = api_args_run(db, &a, 0, &res)) < 0)
 		return rc;
 	n = PQntuples(res);
 	list = n ? vr_xcalloc((size_t)n, sizeof(*list)) : NULL;

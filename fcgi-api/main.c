@@ -14,6 +14,10 @@
  * Stop: SIGTERM or SIGINT shuts the listening socket down, which wakes
  * every thread blocked in accept(); a thread busy with a request finishes
  * it first.  main() then returns normally, so coverage data is written.
+ *
+ * Layer: process, the top (req.h lists the layers).  Here the layers are
+ * wired together: the transport serves with the router's dispatch, the
+ * metrics count the router's table.
  */
 #include <errno.h>
 #include <signal.h>
@@ -24,7 +28,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "authz.h"
+#include "metrics.h"
+#include "monitor.h"
+#include "resources.h"
+#include "route.h"
+#include "sql.h"
+#include "transport.h"
 
 /* Written by the signal handler, read by threads: the only such state. */
 static volatile sig_atomic_t stopping;
@@ -54,8 +64,9 @@ worker(void *arg)
 	while (!stopping) {
 		if (FCGX_Accept_r(&req) < 0)
 			break;
-		api_serve(ctx, &req);
+		api_serve(ctx, &req, api_dispatch);
 		FCGX_Finish_r(&req);
+		/* Everything the request allocated, in one place (req.h). */
 		vr_arena_reset(&ctx->arena);
 	}
 	FCGX_Free(&req, 1);
@@ -201,7 +212,7 @@ main(int argc, char **argv)
 
 	memset(&shared, 0, sizeof(shared));
 	shared.cfg = &cfg;
-	shared.metrics = api_metrics_new(api_nroutes);
+	shared.metrics = api_metrics_new(api_routes, api_nroutes);
 	pthread_mutex_init(&shared.amqp_lock, NULL);
 	if (api_auth_init(&shared, err, sizeof(err)) < 0) {
 		vr_log(VR_LOG_ERROR, NULL, "bad configuration", "error", err,

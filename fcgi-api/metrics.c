@@ -8,12 +8,14 @@
  * api_instance label tells them apart.  Authentication failures are
  * counted from the answers: a 401 of a route that needs a token is a
  * refused token, a 401 of a public (auth) route refused credentials, and
- * a 429 of the sign-in route a lockout after repeated failures.
+ * a 429 of the sign-in route a lockout after repeated failures.  The
+ * route table is given at creation (main.c passes the router's), so the
+ * counters know the routes without depending on the layer that owns them.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "metrics.h"
 
 static const int statuses[] = {
 	200, 201, 204, 400, 401, 403, 404, 405, 409, 413, 415, 422, 429,
@@ -44,6 +46,7 @@ static const char *const auth_kinds[AUTH__MAX] = {
 #define LOGIN_ROUTE	"/api/v1/auth/login"
 
 struct api_metrics {
+	const struct api_route	*rt;		/* the route table */
 	int			 nroutes;
 	struct route_stats	*routes;	/* nroutes + 1 */
 	atomic_ulong		 db_errors;
@@ -53,10 +56,11 @@ struct api_metrics {
 };
 
 struct api_metrics *
-api_metrics_new(int nroutes)
+api_metrics_new(const struct api_route *routes, int nroutes)
 {
 	struct api_metrics *m = vr_xcalloc(1, sizeof(*m));
 
+	m->rt = routes;
 	m->nroutes = nroutes;
 	m->routes = vr_xcalloc((size_t)nroutes + 1, sizeof(*m->routes));
 	return m;
@@ -69,6 +73,13 @@ api_metrics_free(struct api_metrics *m)
 		return;
 	free(m->routes);
 	free(m);
+}
+
+/* The index of rt in the table, -1 for none (a request no route matched). */
+int
+api_metrics_route(const struct api_metrics *m, const struct api_route *rt)
+{
+	return rt != NULL ? (int)(rt - m->rt) : -1;
 }
 
 static void
@@ -110,7 +121,7 @@ api_metrics_observe(struct api_metrics *m, int route, int status,
 	atomic_fetch_add_explicit(&rs->sum_us,
 	    (unsigned long)(seconds * 1e6), memory_order_relaxed);
 	if (route < m->nroutes)
-		observe_auth(m, &api_routes[route], status);
+		observe_auth(m, &m->rt[route], status);
 }
 
 void
@@ -132,11 +143,12 @@ load(atomic_ulong *v)
 }
 
 static void
-labels(struct vr_buf *b, const char *inst, int route, int nroutes)
+labels(struct vr_buf *b, const char *inst, const struct api_metrics *m,
+    int route)
 {
 	vr_buf_printf(b, "api_instance=\"%s\",method=\"%s\",route=\"%s\"",
-	    inst, route < nroutes ? api_routes[route].method : "",
-	    route < nroutes ? api_routes[route].pattern : "unmatched");
+	    inst, route < m->nroutes ? m->rt[route].method : "",
+	    route < m->nroutes ? m->rt[route].pattern : "unmatched");
 }
 
 static void
@@ -151,7 +163,7 @@ render_counts(struct api_metrics *m, const char *inst, int route,
 		if ((n = load(&rs->by_status[i])) == 0)
 			continue;
 		vr_buf_puts(b, "vetred_http_requests_total{");
-		labels(b, inst, route, m->nroutes);
+		labels(b, inst, m, route);
 		if (statuses[i] != 0)
 			vr_buf_printf(b, ",status=\"%d\"} %lu\n", statuses[i],
 			    n);
@@ -180,17 +192,17 @@ render_histogram(struct api_metrics *m, const char *inst, int route,
 		if (cum > count)
 			cum = count;
 		vr_buf_puts(b, "vetred_http_request_duration_seconds_bucket{");
-		labels(b, inst, route, m->nroutes);
+		labels(b, inst, m, route);
 		vr_buf_printf(b, ",le=\"%g\"} %lu\n", buckets[i], cum);
 	}
 	vr_buf_puts(b, "vetred_http_request_duration_seconds_bucket{");
-	labels(b, inst, route, m->nroutes);
+	labels(b, inst, m, route);
 	vr_buf_printf(b, ",le=\"+Inf\"} %lu\n", count);
 	vr_buf_puts(b, "vetred_http_request_duration_seconds_sum{");
-	labels(b, inst, route, m->nroutes);
+	labels(b, inst, m, route);
 	vr_buf_printf(b, "} %.6f\n", (double)load(&rs->sum_us) / 1e6);
 	vr_buf_puts(b, "vetred_http_request_duration_seconds_count{");
-	labels(b, inst, route, m->nroutes);
+	labels(b, inst, m, route);
 	vr_buf_printf(b, "} %lu\n", count);
 }
 

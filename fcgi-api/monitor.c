@@ -7,12 +7,16 @@
  *
  * The listener's functions run one at a time on its thread, with a
  * database connection of their own (never a worker's), for /ready and
- * for the audit sealer's lag read at scrape time.
+ * for the audit sealer's lag read at scrape time.  Layer: process, with
+ * main.c: it serves the metrics and the readiness of the resources.
  */
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "api.h"
+#include "metrics.h"
+#include "monitor.h"
+#include "resources.h"
+#include "sql.h"
 
 #define PROM_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define JSON_TYPE	"application/json; charset=utf-8"

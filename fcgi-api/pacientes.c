@@ -1,15 +1,20 @@
 /*
  * pacientes.c - patients (pets): registration with their owner, one
- * patient, and the clinical history as one timeline.
+ * patient, and the clinical history as one timeline.  Layer: resources.
  */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "problem.h"
+#include "resources.h"
+#include "sql.h"
+#include "transport.h"
 
 #define ID_MAX		9007199254740991LL
-#define HIST_DEFAULT	"50"
+#define HIST_DEFAULT	50
 
 static const char *const especies[] = { "canino", "felino", "ave", "conejo",
 	"roedor", "reptil", "otro", NULL };
@@ -36,12 +41,13 @@ copy_str(cJSON *out, const cJSON *in, const char *name, int required,
 /*
  * The inline owner: nombres, apellidos, tipo_documento (DNI default, or
  * CE), documento, telefono (+51 mobile), email?, direccion?.  Errors are
- * named "propietario.<field>".
+ * named "propietario.<field>".  The object is the request's.
  */
 static cJSON *
-owner_in(const cJSON *o, cJSON *errs)
+owner_in(struct api_req *r, const cJSON *o, cJSON *errs)
 {
-	cJSON *out = cJSON_CreateObject(), *e = cJSON_CreateArray(), *it;
+	cJSON *out = api_own_json(r, cJSON_CreateObject());
+	cJSON *e = api_errors(r), *it;
 	const char *doc, *tel, *mail;
 	char up[16];
 	int t = 0;
@@ -90,15 +96,14 @@ owner_in(const cJSON *o, cJSON *errs)
 	}
 	while (cJSON_GetArraySize(e) > 0)
 		cJSON_AddItemToArray(errs, cJSON_DetachItemFromArray(e, 0));
-	cJSON_Delete(e);
 	return out;
 }
 
-/* The patient's own fields, validated into a new object. */
+/* The patient's own fields, validated into a new object, the request's. */
 static cJSON *
-patient_in(const cJSON *in, cJSON *errs)
+patient_in(struct api_req *r, const cJSON *in, cJSON *errs)
 {
-	cJSON *out = cJSON_CreateObject();
+	cJSON *out = api_own_json(r, cJSON_CreateObject());
 	const char *s;
 	long long n;
 	int i, b;
@@ -197,24 +202,24 @@ seal_owner(struct api_req *r, cJSON *owner)
 void
 api_paciente_registro(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray(), *owner = NULL, *pet;
+	cJSON *errs = api_errors(r), *owner = NULL, *pet;
 	const cJSON *inline_owner = cJSON_GetObjectItemCaseSensitive(r->json,
 	    "propietario");
 	const cJSON *where;
-	const char *p[10] = { NULL };
+	struct api_args a;
+	const char *key;
 	char hash[65];
 	long long id, sede;
 	int has_id, intended = 0;
 
-	if (api_idempotency_key_or_400(r, &p[7]) < 0) {
-		cJSON_Delete(errs);
+	if (api_idempotency_key_or_400(r, &key) < 0)
 		return;
-	}
+	api_args_init(&a, STMT_PACIENTE_REGISTRO);
 	vr_json_bool(r->json, "duplicado_intencional", 0, &intended, errs);
 	has_id = vr_json_int(r->json, "propietario_id", 0, 1, ID_MAX, &id,
 	    errs);
 	if (has_id > 0)
-		p[0] = api_lltoa(r, id);
+		api_arg_int(&a, "propietario_id", id);
 	if (has_id != 0 && inline_owner != NULL && !cJSON_IsNull(inline_owner))
 		vr_json_error(errs, "propietario", "indique propietario_id o "
 		    "propietario, no ambos");
@@ -223,47 +228,32 @@ api_paciente_registro(struct api_req *r)
 			vr_json_error(errs, "propietario", "indique "
 			    "propietario_id o los datos del propietario");
 		else
-			owner = owner_in(inline_owner, errs);
+			owner = owner_in(r, inline_owner, errs);
 	}
-	pet = patient_in(r->json, errs);
-	if (api_fields_or_422(r, errs) < 0) {
-		cJSON_Delete(owner);
-		cJSON_Delete(pet);
+	pet = patient_in(r, r->json, errs);
+	if (api_fields_or_422(r, errs) < 0)
 		return;
-	}
 	/* Registered at a site: a role there; online (no site): any. */
 	where = cJSON_GetObjectItemCaseSensitive(pet, "sede_registro_id");
 	sede = cJSON_IsNumber(where) ? (long long)where->valuedouble : 0;
-	if (sede > 0 && api_sede_or_403(r, sede) < 0) {
-		cJSON_Delete(owner);
-		cJSON_Delete(pet);
+	if (sede > 0 && api_sede_or_403(r, sede) < 0)
 		return;
-	}
 	if ((owner != NULL && seal_owner(r, owner) < 0) ||
 	    seal_field(r, pet, "alergias") < 0) {
-		cJSON_Delete(owner);
-		cJSON_Delete(pet);
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "Ocurrió un error inesperado.", NULL);
 		return;
 	}
-	p[1] = owner ? cJSON_PrintUnformatted(owner) : NULL;
-	p[2] = cJSON_PrintUnformatted(pet);
-	p[3] = api_acting_user(r);
-	p[4] = api_acting_role(r, sede > 0 ? sede : 0);
-	p[5] = r->request_id;
-	p[6] = *r->remote_addr ? r->remote_addr : NULL;
-	if (p[7] != NULL) {
+	api_arg_text(&a, "propietario", owner ? api_print(r, owner) : NULL);
+	api_arg_text(&a, "paciente", api_print(r, pet));
+	api_args_who(&a, r, sede > 0 ? sede : 0);
+	api_arg_text(&a, "clave", key);
+	if (key != NULL) {
 		vr_sha256_hex(r->body, r->body_len, hash);
-		p[8] = hash;
+		api_arg_text(&a, "cuerpo_sha256", hash);
 	}
-	p[9] = intended ? "true" : "false";
-	api_run_function(r, STMT_PACIENTE_REGISTRO, 1, 10, p,
-	    "/api/v1/pacientes/");
-	cJSON_free((void *)p[1]);
-	cJSON_free((void *)p[2]);
-	cJSON_Delete(owner);
-	cJSON_Delete(pet);
+	api_arg_bool(&a, "duplicado_intencional", intended);
+	api_run_function(r, &a, 1, "/api/v1/pacientes/");
 }
 
 /*
@@ -274,17 +264,15 @@ api_paciente_registro(struct api_req *r)
 void
 api_paciente_get(struct api_req *r)
 {
-	const char *p[5];
+	struct api_args a;
 	long long id;
 
 	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	p[0] = api_lltoa(r, id);
-	p[1] = api_acting_user(r);
-	p[2] = api_acting_role(r, 0);
-	p[3] = r->request_id;
-	p[4] = *r->remote_addr ? r->remote_addr : NULL;
-	api_run_json(r, STMT_PACIENTE_GET, 5, p, "El paciente no existe.");
+	api_args_init(&a, STMT_PACIENTE_GET);
+	api_arg_int(&a, "id", id);
+	api_args_who(&a, r, 0);
+	api_run_json(r, &a, "El paciente no existe.");
 }
 
 /*
@@ -301,29 +289,26 @@ api_paciente_historial(struct api_req *r)
 {
 	static const char *const kinds[3] = { NULL,
 	    "cita|vacunacion|tratamiento|entrada|peso", NULL };
-	cJSON *errs = cJSON_CreateArray();
-	const char *p[10] = { NULL };
+	cJSON *errs = api_errors(r);
+	struct api_args a;
 	const char *cur[3] = { NULL, NULL, NULL };
 	long long id;
+	long limite = HIST_DEFAULT;
 
-	if (api_id_or_400(r, 0, &id) < 0) {
-		cJSON_Delete(errs);
+	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	}
-	p[0] = api_lltoa(r, id);
-	if (api_qint(r, "limite", 1, 200, &p[1], errs) == 0)
-		p[1] = HIST_DEFAULT;
+	api_args_init(&a, STMT_HISTORIAL);
+	api_arg_int(&a, "id", id);
+	api_qint(r, "limite", 1, 200, &limite, errs);
+	api_arg_int(&a, "limite", limite);
 	if (api_qcursor(r, 3, kinds, cur, errs) > 0) {
-		p[2] = cur[0];
-		p[3] = cur[1];
-		p[4] = cur[2];
+		api_arg_text(&a, "cursor_fecha", cur[0]);
+		api_arg_text(&a, "cursor_tipo", cur[1]);
+		api_arg_text(&a, "cursor_id", cur[2]);
 	}
 	if (api_params_or_400(r, errs) < 0)
 		return;
-	p[5] = api_sedes_permitidas(r);
-	p[6] = api_acting_user(r);
-	p[7] = api_acting_role(r, 0);
-	p[8] = r->request_id;
-	p[9] = *r->remote_addr ? r->remote_addr : NULL;
-	api_run_json(r, STMT_HISTORIAL, 10, p, "El paciente no existe.");
+	api_arg_text(&a, "sedes", api_sedes_permitidas(r));
+	api_args_who(&a, r, 0);
+	api_run_json(r, &a, "El paciente no existe.");
 }

@@ -1,5 +1,5 @@
 /*
- * result.c - answers from the database functions, and query parameters.
+ * result.c - answers from the database functions.  Layer: problem.
  *
  * The write and read paths of citas, pacientes, sedes and usuarios are
  * PostgreSQL functions (db/functions/) returning one jsonb verdict:
@@ -9,17 +9,13 @@
  * verdict says what happened in the domain's words (a code of the table
  * veredictos, db/migrations/0029); what that is in HTTP — status,
  * problem type and title — is decided here alone, in verdicts[] below.
- *
- * Query parameters are checked with the same answer-or-collect shape as
- * the JSON getters: each api_q*() returns 1 (present, *out set), 0
- * (absent) or < 0 (invalid, error added to errs); api_params_or_400()
- * answers once with every error.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "problem.h"
+#include "transport.h"
 
 /*
  * Every verdict code (the rows of veredictos) and how the API answers it:
@@ -222,15 +218,13 @@ api_reply_result(struct api_req *r, PGresult *res,
  * autocommit write, never retried after a lost connection.
  */
 void
-api_run_function(struct api_req *r, int stmt, int write, int nparams,
-    const char *const *params, const char *location_prefix)
+api_run_function(struct api_req *r, const struct api_args *a, int write,
+    const char *location_prefix)
 {
-	struct vr_db *db = &r->ctx->db;
 	PGresult *res = NULL;
 	int rc;
 
-	rc = write ? vr_db_exec_write(db, stmt, nparams, params, &res) :
-	    vr_db_exec(db, stmt, nparams, params, &res);
+	rc = api_args_run(&r->ctx->db, a, write, &res);
 	if (rc < 0)
 		api_db_problem(r, rc);
 	else
@@ -243,14 +237,14 @@ api_run_function(struct api_req *r, int stmt, int write, int nparams,
  * with it, or 404 with not_found as detail when it is NULL.
  */
 void
-api_run_json(struct api_req *r, int stmt, int nparams,
-    const char *const *params, const char *not_found)
+api_run_json(struct api_req *r, const struct api_args *a,
+    const char *not_found)
 {
 	PGresult *res = NULL;
 	char *text;
 	int rc;
 
-	if ((rc = vr_db_exec(&r->ctx->db, stmt, nparams, params, &res)) < 0)
+	if ((rc = api_args_run(&r->ctx->db, a, 0, &res)) < 0)
 		api_db_problem(r, rc);
 	else if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
 		api_problem(r, 404, "no-encontrado", "No encontrado",
@@ -263,184 +257,4 @@ api_run_json(struct api_req *r, int stmt, int nparams,
 		free(text);
 	}
 	PQclear(res);
-}
-
-const char *
-api_lltoa(struct api_req *r, long long v)
-{
-	return vr_arena_printf(r->arena, "%lld", v);
-}
-
-int
-api_qid(struct api_req *r, const char *name, int required, const char **out,
-    cJSON *errs)
-{
-	const char *v = api_query(r, name);
-	long long id;
-
-	if (v == NULL) {
-		if (!required)
-			return 0;
-		vr_json_error(errs, name, "es obligatorio");
-		return VR_EINVAL;
-	}
-	if (vr_parse_id(v, &id) < 0) {
-		vr_json_error(errs, name, "debe ser un entero positivo");
-		return VR_EINVAL;
-	}
-	*out = v;
-	return 1;
-}
-
-int
-api_qint(struct api_req *r, const char *name, long min, long max,
-    const char **out, cJSON *errs)
-{
-	const char *v = api_query(r, name);
-	char *end, msg[64];
-	long n;
-
-	if (v == NULL)
-		return 0;
-	n = strtol(v, &end, 10);
-	if (*v == '\0' || *end != '\0' || strlen(v) > 9 || n < min ||
-	    n > max) {
-		snprintf(msg, sizeof(msg), "debe ser un entero entre %ld y %ld",
-		    min, max);
-		vr_json_error(errs, name, msg);
-		return VR_EINVAL;
-	}
-	*out = v;
-	return 1;
-}
-
-int
-api_qtime(struct api_req *r, const char *name, const char **out, cJSON *errs)
-{
-	const char *v = api_query(r, name);
-
-	if (v == NULL)
-		return 0;
-	if (!vr_rfc3339_valid(v)) {
-		vr_json_error(errs, name, "debe ser una fecha y hora RFC 3339 "
-		    "con zona (2026-12-01T09:00:00-05:00)");
-		return VR_EINVAL;
-	}
-	*out = v;
-	return 1;
-}
-
-int
-api_qdate(struct api_req *r, const char *name, int required,
-    const char **out, cJSON *errs)
-{
-	const char *v = api_query(r, name);
-
-	if (v == NULL) {
-		if (!required)
-			return 0;
-		vr_json_error(errs, name, "es obligatorio");
-		return VR_EINVAL;
-	}
-	if (!vr_date_valid(v)) {
-		vr_json_error(errs, name, "debe ser una fecha AAAA-MM-DD");
-		return VR_EINVAL;
-	}
-	*out = v;
-	return 1;
-}
-
-int
-api_qenum(struct api_req *r, const char *name, const char *const *allowed,
-    const char **out, cJSON *errs)
-{
-	const char *v = api_query(r, name);
-	int i;
-
-	if (v == NULL)
-		return 0;
-	for (i = 0; allowed[i] != NULL; i++) {
-		if (strcmp(v, allowed[i]) == 0) {
-			*out = allowed[i];
-			return 1;
-		}
-	}
-	vr_json_error(errs, name, "valor no reconocido");
-	return VR_EINVAL;
-}
-
-/*
- * The "cursor" parameter: nparts fields separated by '_', each a decimal
- * number (kinds[i] == NULL) or one of the words in kinds[i] (a
- * '|'-separated list).  The parts are copied into the arena.  At most 18
- * characters a part: a number then fits a bigint and, read as
- * microseconds since 1970, a timestamp, so the database never refuses it.
- */
-int
-api_qcursor(struct api_req *r, int nparts, const char *const *kinds,
-    const char **parts, cJSON *errs)
-{
-	const char *v = api_query(r, "cursor"), *p, *end;
-	char *part;
-	size_t n;
-	int i;
-
-	if (v == NULL)
-		return 0;
-	for (i = 0, p = v; i < nparts; i++) {
-		end = (i == nparts - 1) ? p + strlen(p) : strchr(p, '_');
-		if (end == NULL || end == p || end - p > 18)
-			goto bad;
-		n = (size_t)(end - p);
-		part = vr_arena_strndup(r->arena, p, n);
-		if (kinds[i] == NULL) {
-			if (strspn(part, "0123456789") != n)
-				goto bad;
-		} else {
-			const char *k = kinds[i];
-			size_t klen;
-			int ok = 0;
-
-			while (*k && !ok) {
-				klen = strcspn(k, "|");
-				ok = klen == n && memcmp(k, part, n) == 0;
-				k += klen + (k[klen] == '|');
-			}
-			if (!ok)
-				goto bad;
-		}
-		parts[i] = part;
-		p = end + 1;
-	}
-	return 1;
-bad:
-	vr_json_error(errs, "cursor", "cursor inválido: use el "
-	    "siguiente_cursor de la página anterior");
-	return VR_EINVAL;
-}
-
-/* 0 when errs is empty (and freed), else the 422 answered. */
-int
-api_fields_or_422(struct api_req *r, cJSON *errs)
-{
-	if (cJSON_GetArraySize(errs) == 0) {
-		cJSON_Delete(errs);
-		return 0;
-	}
-	api_problem(r, 422, "validacion", "Datos inválidos",
-	    "Corrija los campos indicados.", errs);
-	return -1;
-}
-
-/* 0 when errs is empty (and freed), else the 400 answered. */
-int
-api_params_or_400(struct api_req *r, cJSON *errs)
-{
-	if (cJSON_GetArraySize(errs) == 0) {
-		cJSON_Delete(errs);
-		return 0;
-	}
-	api_problem(r, 400, "parametro-invalido", "Parámetro inválido",
-	    "Corrija los parámetros de consulta indicados.", errs);
-	return -1;
 }

@@ -12,11 +12,18 @@
  * Access-Control-Request-Method) is answered by cors.c with the path's
  * methods instead of the 405.  The OpenAPI document must
  * list exactly these routes; a unit test holds the two together.
+ *
+ * Layer: routing, the top of the request path: it calls the handlers
+ * (resources), the token and role checks (authz) and the transport's
+ * answers; none of them calls back here.
  */
 #include <string.h>
 #include <strings.h>
 
-#include "api.h"
+#include "authz.h"
+#include "resources.h"
+#include "route.h"
+#include "transport.h"
 
 const struct api_route api_routes[] = {
 	{ "GET", "/health", api_health, NULL, 0 },
@@ -181,7 +188,8 @@ body_or_4xx(struct api_req *r)
 	}
 	/* The length includes the NUL after the body: nothing may follow
 	 * the document (an embedded NUL was refused as invalid UTF-8). */
-	r->json = cJSON_ParseWithLengthOpts(r->body, r->body_len + 1, &end, 1);
+	r->json = api_own_json(r, cJSON_ParseWithLengthOpts(r->body,
+	    r->body_len + 1, &end, 1));
 	if (r->json == NULL) {
 		api_problem(r, 400, "json-invalido", "JSON mal formado",
 		    "El cuerpo no es un documento JSON válido.", NULL);
@@ -256,9 +264,8 @@ api_dispatch(struct api_req *r)
 		}
 	}
 	if (r->route == NULL && strcmp(r->method, "OPTIONS") == 0 &&
-	    FCGX_GetParam("HTTP_ORIGIN", r->fcgx->envp) != NULL &&
-	    FCGX_GetParam("HTTP_ACCESS_CONTROL_REQUEST_METHOD",
-	    r->fcgx->envp) != NULL) {
+	    api_header(r, "HTTP_ORIGIN") != NULL &&
+	    api_header(r, "HTTP_ACCESS_CONTROL_REQUEST_METHOD") != NULL) {
 		preflight(r, path_found ? allow : "");
 		return;
 	}

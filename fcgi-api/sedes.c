@@ -1,10 +1,15 @@
 /*
  * sedes.c - the clinics of the network (sites) and their rooms.
+ * Layer: resources.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "problem.h"
+#include "resources.h"
+#include "sql.h"
 
 /*
  * GET /api/v1/sedes[?activa=true|false] - permission sedes.leer.
@@ -14,13 +19,16 @@ void
 api_sedes_list(struct api_req *r)
 {
 	static const char *const booleans[] = { "true", "false", NULL };
-	cJSON *errs = cJSON_CreateArray();
-	const char *p[1] = { NULL };
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	const char *activa;
 
-	api_qenum(r, "activa", booleans, &p[0], errs);
+	api_args_init(&a, STMT_SEDES_LIST);
+	if (api_qenum(r, "activa", booleans, &activa, errs) > 0)
+		api_arg_bool(&a, "activa", activa == booleans[0]);
 	if (api_params_or_400(r, errs) < 0)
 		return;
-	api_run_json(r, STMT_SEDES_LIST, 1, p, NULL);
+	api_run_json(r, &a, NULL);
 }
 
 /*
@@ -30,13 +38,14 @@ api_sedes_list(struct api_req *r)
 void
 api_sede_get(struct api_req *r)
 {
-	const char *p[1];
+	struct api_args a;
 	long long id;
 
 	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	p[0] = api_lltoa(r, id);
-	api_run_json(r, STMT_SEDE_GET, 1, p, "La sede no existe.");
+	api_args_init(&a, STMT_SEDE_GET);
+	api_arg_int(&a, "id", id);
+	api_run_json(r, &a, "La sede no existe.");
 }
 
 /*
@@ -49,13 +58,14 @@ api_sede_get(struct api_req *r)
 void
 api_consultorios_list(struct api_req *r)
 {
-	const char *p[1];
+	struct api_args a;
 	long long id;
 
 	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	p[0] = api_lltoa(r, id);
-	api_run_json(r, STMT_CONSULTORIOS_LIST, 1, p, "La sede no existe.");
+	api_args_init(&a, STMT_CONSULTORIOS_LIST);
+	api_arg_int(&a, "sede", id);
+	api_run_json(r, &a, "La sede no existe.");
 }
 
 struct sede_in {
@@ -67,9 +77,9 @@ struct sede_in {
 static int
 sede_in_or_422(struct api_req *r, struct sede_in *in)
 {
-	cJSON *errs = cJSON_CreateArray();
+	cJSON *errs = api_errors(r);
 	PGresult *res = NULL;
-	const char *p[1];
+	struct api_args a;
 	int rc;
 
 	memset(in, 0, sizeof(*in));
@@ -86,18 +96,15 @@ sede_in_or_422(struct api_req *r, struct sede_in *in)
 		    "dígitos o un fijo de 8");
 	if (vr_json_str(r->json, "zona_horaria", 0, 1, 64, &in->zona_horaria,
 	    errs) > 0) {
-		p[0] = in->zona_horaria;
-		rc = vr_db_exec(&r->ctx->db, STMT_TZ_VALID, 1, p, &res);
-		if (rc < 0) {
-			PQclear(res);
-			cJSON_Delete(errs);
+		api_args_init(&a, STMT_TZ_VALID);
+		api_arg_text(&a, "zona", in->zona_horaria);
+		if ((rc = api_exec(r, &a, 0, &res)) < 0) {
 			api_db_problem(r, rc);
 			return -1;
 		}
 		if (PQntuples(res) == 0)
 			vr_json_error(errs, "zona_horaria", "no es una zona "
 			    "horaria IANA conocida (p. ej. America/Lima)");
-		PQclear(res);
 	}
 	return api_fields_or_422(r, errs);
 }
@@ -113,19 +120,17 @@ void
 api_sede_create(struct api_req *r)
 {
 	struct sede_in in;
-	const char *p[10] = { NULL };
+	struct api_args a;
 
 	if (sede_in_or_422(r, &in) < 0)
 		return;
-	p[0] = in.codigo;
-	p[1] = in.nombre;
-	p[2] = in.ciudad;
-	p[3] = in.direccion;
-	p[4] = in.telefono;
-	p[5] = in.zona_horaria;
-	p[6] = api_acting_user(r);
-	p[7] = api_acting_role(r, 0);
-	p[8] = r->request_id;
-	p[9] = *r->remote_addr ? r->remote_addr : NULL;
-	api_run_function(r, STMT_SEDE_CREAR, 1, 10, p, "/api/v1/sedes/");
+	api_args_init(&a, STMT_SEDE_CREAR);
+	api_arg_text(&a, "codigo", in.codigo);
+	api_arg_text(&a, "nombre", in.nombre);
+	api_arg_text(&a, "ciudad", in.ciudad);
+	api_arg_text(&a, "direccion", in.direccion);
+	api_arg_text(&a, "telefono", in.telefono);
+	api_arg_text(&a, "zona_horaria", in.zona_horaria);
+	api_args_who(&a, r, 0);
+	api_run_function(r, &a, 1, "/api/v1/sedes/");
 }

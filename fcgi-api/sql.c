@@ -1,10 +1,11 @@
 /*
  * sql.c - every SQL statement of the API, in one table indexed by
  * enum api_stmt.  Each is prepared once per connection (lib/db.c) and run
- * with parameters; rows are shaped into JSON by PostgreSQL itself, so the
- * handlers pass text through instead of rebuilding objects.
+ * with parameters, named and typed in api_sql_args (below) and set by
+ * name (args.c); rows are shaped into JSON by PostgreSQL itself, so the
+ * handlers pass text through instead of rebuilding objects.  Layer: base.
  */
-#include "api.h"
+#include "sql.h"
 
 const char *const api_sql[STMT__MAX] = {
 	[STMT_PING] = "SELECT 1",
@@ -164,4 +165,58 @@ const char *const api_sql[STMT__MAX] = {
 	[STMT_USUARIO_PUT] = "SELECT actualizar_usuario($1::bigint, $2,"
 	    " $3::boolean, $4, $5::jsonb, $6::bigint[], $7::bigint, $8, $9,"
 	    " $10::inet)",
+};
+
+/*
+ * The parameters of each statement, in the order of its $N (sql.h).  A
+ * number or boolean is sent binary in the type named here, which the
+ * statement's cast gives the parameter; the rest as text.  "who":
+ * usuario:int8 rol request_id ip.
+ */
+const char *const api_sql_args[STMT__MAX] = {
+	[STMT_PING] = "",
+	[STMT_SEDES_LIST] = "activa:bool",
+	[STMT_SEDE_GET] = "id:int8",
+	[STMT_SEDE_CREAR] = "codigo nombre ciudad direccion telefono "
+	    "zona_horaria who",
+	[STMT_CONSULTORIOS_LIST] = "sede:int8",
+	[STMT_TZ_VALID] = "zona",
+	[STMT_RESERVAR] = "paciente:int8 veterinario:int8 sede:int8 "
+	    "consultorio:int8 inicio fin duracion_min:int4 motivo tipo who "
+	    "clave cuerpo_sha256",
+	[STMT_CITA_GET] = "id:int8",
+	[STMT_CITA_UPDATE] = "id:int8 inicio duracion_min:int4 fin "
+	    "veterinario:int8 consultorio:int8 sin_consultorio:bool estado "
+	    "motivo motivo_cancelacion version:int4 who",
+	[STMT_CITA_CANCEL] = "id:int8 motivo who",
+	[STMT_CITAS_LIST] = "sede:int8 veterinario:int8 paciente:int8 estado "
+	    "desde hasta limite:int4 cursor_inicio:int8 cursor_id:int8",
+	[STMT_VETS_LIST] = "sede:int8",
+	[STMT_DISPONIBILIDAD] = "veterinario:int8 sede:int8 fecha "
+	    "duracion_min:int4 paso_min:int4",
+	[STMT_PACIENTE_REGISTRO] = "propietario_id:int8 propietario paciente "
+	    "who clave cuerpo_sha256 duplicado_intencional:bool",
+	[STMT_PACIENTE_GET] = "id:int8 who",
+	[STMT_HISTORIAL] = "id:int8 limite:int4 cursor_fecha:int8 cursor_tipo "
+	    "cursor_id:int8 sedes who",
+	[STMT_LOGIN_ESPERA] = "email ip",
+	[STMT_USUARIO_CLAVE] = "email",
+	[STMT_LOGIN_FALLIDO] = "email ip usuario:int8 request_id",
+	[STMT_SESION_INICIAR] = "usuario:int8 email hash dias:int4 ip agente "
+	    "rehash request_id generacion:int8",
+	[STMT_SESION_REFRESCAR] = "hash nuevo_hash dias:int4 ip agente "
+	    "request_id",
+	[STMT_SESION_CERRAR] = "hash ip request_id",
+	[STMT_REVOCADOS] = "segundos:int4",
+	[STMT_SESIONES_REVOCADAS] = "segundos:int4",
+	[STMT_CITA_SEDE] = "id:int8",
+	[STMT_USUARIOS_LIST] = "sedes limite:int4 cursor_id:int8",
+	[STMT_USUARIO_GET] = "id:int8 sedes",
+	[STMT_USUARIO_CREAR] = "email nombre hash roles sedes who",
+	[STMT_USUARIO_PUT] = "id:int8 nombre activo:bool hash roles sedes who",
+	[STMT_AUDITORIA_LIST] = "desde hasta autor:int8 entidad entidad_id "
+	    "accion sede:int8 limite:int4 cursor_id:int8",
+	[STMT_AUDITORIA_ESTADO] = "desde:int8 hasta:int8 limite:int8",
+	[STMT_AUDITORIA_RETRASO] = "",
+	[STMT_LIMITES] = "",
 };

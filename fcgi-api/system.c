@@ -6,10 +6,13 @@
  * /ready checks this thread's database connection (reconnecting if it was
  * lost) and the broker; the broker check logs in over AMQP, so its result
  * is shared by the process's threads for READY_AMQP_TTL seconds.
+ * Layer: resources.
  */
 #include <string.h>
 
-#include "api.h"
+#include "resources.h"
+#include "sql.h"
+#include "transport.h"
 
 #define READY_AMQP_TTL		2.0
 #define READY_AMQP_TIMEOUT_MS	1000
@@ -55,11 +58,14 @@ void
 api_ready(struct api_req *r)
 {
 	PGresult *res = NULL;
-	int db = vr_db_exec(&r->ctx->db, STMT_PING, 0, NULL, &res) == 0;
-	int mq = api_broker_ok(r->ctx->shared);
+	struct api_args a;
+	int db, mq;
 	cJSON *o;
 
-	PQclear(res);
+	api_args_init(&a, STMT_PING);
+	db = api_exec(r, &a, 0, &res) == 0;
+	mq = api_broker_ok(r->ctx->shared);
+
 	if (db && mq) {
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "estado", "listo");
@@ -68,7 +74,7 @@ api_ready(struct api_req *r)
 		api_json(r, 200, o, NULL);
 		return;
 	}
-	o = cJSON_CreateArray();
+	o = api_errors(r);
 	if (!db)
 		vr_json_error(o, "base_de_datos", "no responde");
 	if (!mq)

@@ -6,16 +6,21 @@
  * roles held at its sites, and the accounts of people who work only
  * there; nobody grants admin_red but a network administrator.  The scope
  * is passed to the database functions (db/migrations/0011_usuarios.sql),
- * which decide under the row lock.
+ * which decide under the row lock.  Layer: resources.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "authz.h"
+#include "params.h"
+#include "problem.h"
+#include "resources.h"
+#include "sql.h"
+#include "transport.h"
 
 #define ID_MAX		9007199254740991LL
-#define LIST_DEFAULT	"50"
+#define LIST_DEFAULT	50
 #define MAX_ROLES	32
 
 /*
@@ -28,9 +33,7 @@ roles_in(struct api_req *r, int required, cJSON *errs)
 	const cJSON *roles = cJSON_GetObjectItemCaseSensitive(r->json, "roles");
 	const cJSON *g, *rol, *sede;
 	cJSON *out, *o;
-	char *s;
-	const char *text;
-	int k, bad = 0;
+	int k;
 
 	if (roles == NULL && !required)
 		return NULL;
@@ -39,7 +42,7 @@ roles_in(struct api_req *r, int required, cJSON *errs)
 		    "{rol, sede}");
 		return NULL;
 	}
-	out = cJSON_CreateArray();
+	out = api_own_json(r, cJSON_CreateArray());
 	cJSON_ArrayForEach(g, roles) {
 		rol = cJSON_GetObjectItemCaseSensitive(g, "rol");
 		sede = cJSON_GetObjectItemCaseSensitive(g, "sede");
@@ -48,28 +51,24 @@ roles_in(struct api_req *r, int required, cJSON *errs)
 			vr_json_error(errs, "roles", "rol desconocido: use "
 			    "admin_red, admin_sede, veterinario, recepcion, "
 			    "farmacia o auditor");
-			bad = 1;
-			break;
+			return NULL;
 		}
 		if (!(cJSON_IsNull(sede) || sede == NULL) && !(cJSON_IsNumber(sede)
 		    && sede->valuedouble >= 1 && sede->valuedouble <= ID_MAX &&
 		    sede->valuedouble == (double)(long long)sede->valuedouble)) {
 			vr_json_error(errs, "roles", "sede debe ser el id de una "
 			    "sede o null (toda la red)");
-			bad = 1;
-			break;
+			return NULL;
 		}
 		if (k == ROL_ADMIN_RED && cJSON_IsNumber(sede)) {
 			vr_json_error(errs, "roles", "admin_red abarca toda la "
 			    "red: sede debe ser null");
-			bad = 1;
-			break;
+			return NULL;
 		}
 		if (k == ROL_ADMIN_SEDE && !cJSON_IsNumber(sede)) {
 			vr_json_error(errs, "roles", "admin_sede necesita una "
 			    "sede");
-			bad = 1;
-			break;
+			return NULL;
 		}
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "rol", api_rol_names[k]);
@@ -79,15 +78,7 @@ roles_in(struct api_req *r, int required, cJSON *errs)
 			cJSON_AddNullToObject(o, "sede");
 		cJSON_AddItemToArray(out, o);
 	}
-	if (bad) {
-		cJSON_Delete(out);
-		return NULL;
-	}
-	s = cJSON_PrintUnformatted(out);
-	cJSON_Delete(out);
-	text = s ? vr_arena_strdup(r->arena, s) : NULL;
-	cJSON_free(s);
-	return text;
+	return api_print(r, out);
 }
 
 /* The Argon2id hash of body field "password", checked by the policy. */
@@ -120,17 +111,20 @@ void
 api_usuarios_list(struct api_req *r)
 {
 	static const char *const kinds[1] = { NULL };
-	cJSON *errs = cJSON_CreateArray();
-	const char *p[3] = { NULL }, *cur[1] = { NULL };
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	const char *cur[1] = { NULL };
+	long limite = LIST_DEFAULT;
 
-	if (api_qint(r, "limite", 1, 200, &p[1], errs) == 0)
-		p[1] = LIST_DEFAULT;
+	api_args_init(&a, STMT_USUARIOS_LIST);
+	api_qint(r, "limite", 1, 200, &limite, errs);
+	api_arg_int(&a, "limite", limite);
 	if (api_qcursor(r, 1, kinds, cur, errs) > 0)
-		p[2] = cur[0];
+		api_arg_text(&a, "cursor_id", cur[0]);
 	if (api_params_or_400(r, errs) < 0)
 		return;
-	p[0] = api_sedes_permitidas(r);
-	api_run_json(r, STMT_USUARIOS_LIST, 3, p, NULL);
+	api_arg_text(&a, "sedes", api_sedes_permitidas(r));
+	api_run_json(r, &a, NULL);
 }
 
 /*
@@ -140,16 +134,17 @@ api_usuarios_list(struct api_req *r)
 void
 api_usuario_get(struct api_req *r)
 {
+	struct api_args a;
 	long long id;
-	const char *p[2];
 	PGresult *res = NULL;
 	int rc;
 
 	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	p[0] = api_lltoa(r, id);
-	p[1] = api_sedes_permitidas(r);
-	if ((rc = vr_db_exec(&r->ctx->db, STMT_USUARIO_GET, 2, p, &res)) < 0) {
+	api_args_init(&a, STMT_USUARIO_GET);
+	api_arg_int(&a, "id", id);
+	api_arg_text(&a, "sedes", api_sedes_permitidas(r));
+	if ((rc = api_exec(r, &a, 0, &res)) < 0) {
 		api_db_problem(r, rc);
 		return;
 	}
@@ -161,7 +156,6 @@ api_usuario_get(struct api_req *r)
 	else
 		api_json_text(r, 200, NULL, PQgetvalue(res, 0, 0),
 		    (size_t)PQgetlength(res, 0, 0), NULL);
-	PQclear(res);
 }
 
 /*
@@ -173,25 +167,26 @@ api_usuario_get(struct api_req *r)
 void
 api_usuario_crear(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
-	const char *p[9] = { NULL }, *email = NULL, *nombre = NULL;
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	const char *email = NULL, *nombre = NULL, *roles, *hash;
 
 	if (vr_json_str(r->json, "email", 1, 3, 254, &email, errs) > 0 &&
 	    !vr_valid_email(email))
 		vr_json_error(errs, "email", "no es un correo válido");
 	vr_json_str(r->json, "nombre", 1, 1, 160, &nombre, errs);
-	p[3] = roles_in(r, 1, errs);
-	p[2] = password_in(r, email, errs);
+	roles = roles_in(r, 1, errs);
+	hash = password_in(r, email, errs);
 	if (api_fields_or_422(r, errs) < 0)
 		return;
-	p[0] = email;
-	p[1] = nombre;
-	p[4] = api_sedes_permitidas(r);
-	p[5] = api_acting_user(r);
-	p[6] = api_acting_role(r, 0);
-	p[7] = r->request_id;
-	p[8] = *r->remote_addr ? r->remote_addr : NULL;
-	api_run_function(r, STMT_USUARIO_CREAR, 1, 9, p, "/api/v1/usuarios/");
+	api_args_init(&a, STMT_USUARIO_CREAR);
+	api_arg_text(&a, "email", email);
+	api_arg_text(&a, "nombre", nombre);
+	api_arg_text(&a, "hash", hash);
+	api_arg_text(&a, "roles", roles);
+	api_arg_text(&a, "sedes", api_sedes_permitidas(r));
+	api_args_who(&a, r, 0);
+	api_run_function(r, &a, 1, "/api/v1/usuarios/");
 }
 
 /*
@@ -203,31 +198,29 @@ api_usuario_crear(struct api_req *r)
 void
 api_usuario_put(struct api_req *r)
 {
-	cJSON *errs = cJSON_CreateArray();
-	const char *p[10] = { NULL }, *nombre = NULL;
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	const char *nombre = NULL, *hash, *roles;
 	long long id;
 	int activo, given = 0;
 
-	if (api_id_or_400(r, 0, &id) < 0) {
-		cJSON_Delete(errs);
+	if (api_id_or_400(r, 0, &id) < 0)
 		return;
-	}
+	api_args_init(&a, STMT_USUARIO_PUT);
+	api_arg_int(&a, "id", id);
 	if (vr_json_str(r->json, "nombre", 0, 1, 160, &nombre, errs) > 0)
-		given++;
+		api_arg_text(&a, "nombre", nombre), given++;
 	if (vr_json_bool(r->json, "activo", 0, &activo, errs) > 0)
-		p[2] = activo ? "true" : "false", given++;
-	given += (p[3] = password_in(r, NULL, errs)) != NULL;
-	given += (p[4] = roles_in(r, 0, errs)) != NULL;
+		api_arg_bool(&a, "activo", activo), given++;
+	if ((hash = password_in(r, NULL, errs)) != NULL)
+		api_arg_text(&a, "hash", hash), given++;
+	if ((roles = roles_in(r, 0, errs)) != NULL)
+		api_arg_text(&a, "roles", roles), given++;
 	if (given == 0 && cJSON_GetArraySize(errs) == 0)
 		vr_json_error(errs, "cuerpo", "no indica ningún cambio");
 	if (api_fields_or_422(r, errs) < 0)
 		return;
-	p[0] = api_lltoa(r, id);
-	p[1] = nombre;
-	p[5] = api_sedes_permitidas(r);
-	p[6] = api_acting_user(r);
-	p[7] = api_acting_role(r, 0);
-	p[8] = r->request_id;
-	p[9] = *r->remote_addr ? r->remote_addr : NULL;
-	api_run_function(r, STMT_USUARIO_PUT, 1, 10, p, NULL);
+	api_arg_text(&a, "sedes", api_sedes_permitidas(r));
+	api_args_who(&a, r, 0);
+	api_run_function(r, &a, 1, NULL);
 }

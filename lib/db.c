@@ -246,7 +246,8 @@ lost(struct vr_db *db)
  */
 static int
 run(struct vr_db *db, int stmt, const char *sql, int nparams,
-    const char *const *params, PGresult **out, int retry)
+    const char *const *params, const int *lengths, const int *formats,
+    PGresult **out, int retry)
 {
 	char name[16];
 	PGresult *res;
@@ -272,7 +273,7 @@ run(struct vr_db *db, int stmt, const char *sql, int nparams,
 		else {
 			snprintf(name, sizeof(name), "vr%d", stmt);
 			res = PQexecPrepared(db->conn, name, nparams, params,
-			    NULL, NULL, 0);
+			    lengths, formats, 0);
 		}
 		st = PQresultStatus(res);
 		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
@@ -300,25 +301,37 @@ int
 vr_db_exec(struct vr_db *db, int stmt, int nparams, const char *const *params,
     PGresult **out)
 {
-	if (stmt < 0 || stmt >= db->nsql)
-		return VR_EINVAL;
-	return run(db, stmt, NULL, nparams, params, out, 1);
+	return vr_db_exec_fmt(db, stmt, nparams, params, NULL, NULL, 0, out);
 }
 
 int
 vr_db_exec_write(struct vr_db *db, int stmt, int nparams,
     const char *const *params, PGresult **out)
 {
+	return vr_db_exec_fmt(db, stmt, nparams, params, NULL, NULL, 1, out);
+}
+
+/*
+ * As vr_db_exec() (write 0) or vr_db_exec_write() (write 1), with each
+ * parameter's length and format (1: binary, in the type the statement
+ * gives it; 0: text); NULL formats: all text.
+ */
+int
+vr_db_exec_fmt(struct vr_db *db, int stmt, int nparams,
+    const char *const *params, const int *lengths, const int *formats,
+    int write, PGresult **out)
+{
 	if (stmt < 0 || stmt >= db->nsql)
 		return VR_EINVAL;
-	return run(db, stmt, NULL, nparams, params, out, 0);
+	return run(db, stmt, NULL, nparams, params, lengths, formats, out,
+	    !write);
 }
 
 /* A one-off SQL text without parameters (DDL, migrations, health). */
 int
 vr_db_query(struct vr_db *db, const char *sql, PGresult **out)
 {
-	return run(db, -1, sql, 0, NULL, out, 1);
+	return run(db, -1, sql, 0, NULL, NULL, NULL, out, 1);
 }
 
 int

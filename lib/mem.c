@@ -4,7 +4,9 @@
  * Out of memory has one policy: log it and abort.  Callers never test for
  * NULL.  The arena hands out 16-byte aligned blocks from chunks; a reset
  * frees all chunks but the first, so a thread serving requests reuses one
- * chunk and rarely calls malloc.
+ * chunk and rarely calls malloc.  Cleanups tie other memory (a cJSON
+ * tree, a PGresult) to the arena, so a request's memory of every kind is
+ * released in one place: the reset after its answer.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -70,10 +72,17 @@ vr_xstrdup(const char *s)
 	return memcpy(vr_xmalloc(n), s, n);
 }
 
+struct vr_arena_cleanup {
+	struct vr_arena_cleanup	*next;
+	vr_cleanup_fn		*fn;
+	void			*p;
+};
+
 void
 vr_arena_init(struct vr_arena *a)
 {
 	a->head = a->first = NULL;
+	a->cleanups = NULL;
 }
 
 static struct vr_arena_chunk *
@@ -149,6 +158,40 @@ vr_arena_printf(struct vr_arena *a, const char *fmt, ...)
 }
 
 /*
+ * fn(p) runs at the next reset or free of a (p NULL: nothing to do).  The
+ * same fn and p registered again are registered once: giving an object to
+ * the arena twice does not free it twice.  The record lives in the arena.
+ */
+void
+vr_arena_defer(struct vr_arena *a, vr_cleanup_fn *fn, void *p)
+{
+	struct vr_arena_cleanup *c;
+
+	if (p == NULL)
+		return;
+	for (c = a->cleanups; c != NULL; c = c->next)
+		if (c->fn == fn && c->p == p)
+			return;
+	c = vr_arena_alloc(a, sizeof(*c));
+	c->fn = fn;
+	c->p = p;
+	c->next = a->cleanups;
+	a->cleanups = c;
+}
+
+/* The cleanups, latest first; one registered by a cleanup runs too. */
+static void
+run_cleanups(struct vr_arena *a)
+{
+	struct vr_arena_cleanup *c;
+
+	while ((c = a->cleanups) != NULL) {
+		a->cleanups = c->next;
+		c->fn(c->p);
+	}
+}
+
+/*
  * Chunks form a list from head to first; first is the oldest and is the
  * one kept on reset.
  */
@@ -157,6 +200,7 @@ vr_arena_reset(struct vr_arena *a)
 {
 	struct vr_arena_chunk *c, *next;
 
+	run_cleanups(a);
 	for (c = a->head; c != NULL && c != a->first; c = next) {
 		next = c->next;
 		free(c);

@@ -54,12 +54,19 @@ char	*vr_xstrdup(const char *s);
 /*
  * Arena: bump allocation from chunks; vr_arena_reset() frees everything
  * allocated since the last reset but keeps the first chunk for reuse.
+ * Memory that is not the arena's (a cJSON tree, a PGresult) is tied to
+ * it with vr_arena_defer(): the cleanup runs at the next reset or free,
+ * the latest registered first.
  */
 struct vr_arena_chunk;
+struct vr_arena_cleanup;
 struct vr_arena {
 	struct vr_arena_chunk	*head;
 	struct vr_arena_chunk	*first;
+	struct vr_arena_cleanup	*cleanups;	/* latest first */
 };
+
+typedef void vr_cleanup_fn(void *p);
 
 void	 vr_arena_init(struct vr_arena *a);
 void	*vr_arena_alloc(struct vr_arena *a, size_t n);
@@ -67,6 +74,7 @@ char	*vr_arena_strdup(struct vr_arena *a, const char *s);
 char	*vr_arena_strndup(struct vr_arena *a, const char *s, size_t n);
 char	*vr_arena_printf(struct vr_arena *a, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+void	 vr_arena_defer(struct vr_arena *a, vr_cleanup_fn *fn, void *p);
 void	 vr_arena_reset(struct vr_arena *a);
 void	 vr_arena_free(struct vr_arena *a);
 
@@ -243,6 +251,9 @@ int	 vr_db_exec(struct vr_db *db, int stmt, int nparams,
 	    const char *const *params, PGresult **out);
 int	 vr_db_exec_write(struct vr_db *db, int stmt, int nparams,
 	    const char *const *params, PGresult **out);
+int	 vr_db_exec_fmt(struct vr_db *db, int stmt, int nparams,
+	    const char *const *params, const int *lengths,
+	    const int *formats, int write, PGresult **out);
 int	 vr_db_query(struct vr_db *db, const char *sql, PGresult **out);
 int	 vr_db_begin(struct vr_db *db);
 int	 vr_db_commit(struct vr_db *db);

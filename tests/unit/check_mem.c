@@ -198,6 +198,61 @@ START_TEST(arena_reset_reuses_first_chunk)
 }
 END_TEST
 
+/* Cleanups record the order they ran in. */
+static int ran[8], nran;
+
+static void
+note(void *p)
+{
+	ran[nran++] = *(int *)p;
+}
+
+/* A cleanup that registers another one (note(&late)) on its arena. */
+static int late = 9;
+
+static void
+note_and_defer(void *a)
+{
+	ran[nran++] = 8;
+	vr_arena_defer(a, note, &late);
+}
+
+/*
+ * Cleanups run at the next reset, the latest registered first, once each
+ * (a pair registered twice runs once), and not again at the next reset;
+ * free runs the ones left.
+ */
+START_TEST(arena_cleanups_run_once_latest_first)
+{
+	struct vr_arena a;
+	int one = 1, two = 2, three = 3;
+
+	nran = 0;
+	vr_arena_init(&a);
+	vr_arena_defer(&a, note, &one);
+	vr_arena_defer(&a, note, &two);
+	vr_arena_defer(&a, note, &one);		/* again: once */
+	vr_arena_defer(&a, note, NULL);		/* nothing to do */
+	vr_arena_alloc(&a, 40000);		/* a second chunk */
+	vr_arena_defer(&a, free, vr_xmalloc(10));	/* ASan: no leak */
+	ck_assert_int_eq(nran, 0);
+	vr_arena_reset(&a);
+	ck_assert_int_eq(nran, 2);
+	ck_assert_int_eq(ran[0], 2);
+	ck_assert_int_eq(ran[1], 1);
+	vr_arena_reset(&a);
+	ck_assert_int_eq(nran, 2);
+	vr_arena_defer(&a, note, &three);
+	vr_arena_defer(&a, note_and_defer, &a);
+	vr_arena_free(&a);
+	ck_assert_int_eq(nran, 5);
+	ck_assert_int_eq(ran[2], 8);
+	ck_assert_int_eq(ran[3], 9);		/* registered by a cleanup */
+	ck_assert_int_eq(ran[4], 3);
+	ck_assert_ptr_null(a.cleanups);
+}
+END_TEST
+
 START_TEST(arena_strings)
 {
 	struct vr_arena a;
@@ -380,6 +435,7 @@ mem_suite(void)
 	tcase_add_test(tc, arena_large_block);
 	tcase_add_test(tc, arena_reset_reuses_first_chunk);
 	tcase_add_test(tc, arena_strings);
+	tcase_add_test(tc, arena_cleanups_run_once_latest_first);
 	tcase_add_exit_test(tc, arena_alloc_huge_aborts, ABORTED);
 	suite_add_tcase(s, tc);
 

@@ -11,7 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api.h"
+#include "metrics.h"
+#include "route.h"
 #include "tests.h"
 
 static struct api_metrics *m;
@@ -20,7 +21,7 @@ static struct vr_buf out;
 static void
 setup(void)
 {
-	m = api_metrics_new(api_nroutes);
+	m = api_metrics_new(api_routes, api_nroutes);
 	vr_buf_init(&out);
 }
 

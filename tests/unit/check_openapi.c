@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "authz.h"
+#include "problem.h"
+#include "resources.h"
+#include "route.h"
 #include "tests.h"
 
 static cJSON *doc;

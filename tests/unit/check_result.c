@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "problem.h"
+#include "transport.h"
 #include "tests.h"
 
 /* Migrations up to this one landed before verdicts had codes. */

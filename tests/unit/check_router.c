@@ -17,7 +17,13 @@
 
 #include <openssl/rand.h>
 
-#include "api.h"
+#include "authz.h"
+#include "metrics.h"
+#include "problem.h"
+#include "resources.h"
+#include "route.h"
+#include "sql.h"
+#include "transport.h"
 #include "tests.h"
 
 /* ---- an in-memory FastCGI request ----------------------------------- */
@@ -109,7 +115,7 @@ setup(void)
 	f->cfg.max_body = 1024;
 	f->cfg.amqp_url = "amqp://guest:guest@127.0.0.1:1/";
 	f->shared.cfg = &f->cfg;
-	f->shared.metrics = api_metrics_new(api_nroutes);
+	f->shared.metrics = api_metrics_new(api_routes, api_nroutes);
 	pthread_mutex_init(&f->shared.amqp_lock, NULL);
 	f->ctx.shared = &f->shared;
 	vr_arena_init(&f->ctx.arena);
@@ -129,7 +135,6 @@ setup(void)
 static void
 teardown(void)
 {
-	cJSON_Delete(f->r.json);
 	api_auth_forget(&f->ctx);
 	vr_db_close(&f->ctx.db);
 	vr_arena_free(&f->ctx.arena);
@@ -1026,7 +1031,7 @@ serve(char **env)
 		f->env[i++] = f->auth;
 	f->env[i] = NULL;
 	f->fr.envp = f->env;
-	api_serve(&f->ctx, &f->fr);
+	api_serve(&f->ctx, &f->fr, api_dispatch);
 }
 
 static int

@@ -53,6 +53,7 @@ static const struct {
 	{ "password", password_suite },
 	{ "cifra", cifra_suite },
 	{ "result", result_suite },
+	{ "sql", sql_suite },
 };
 
 #define NSUITES	(sizeof(suites) / sizeof(suites[0]))

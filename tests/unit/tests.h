@@ -27,6 +27,7 @@ Suite	*jwt_suite(void);
 Suite	*password_suite(void);
 Suite	*cifra_suite(void);
 Suite	*result_suite(void);
+Suite	*sql_suite(void);
 
 /*
  * A private schema, ut_<pid of the runner>, isolates the database suites.

@@ -1,0 +1,60 @@
+/*
+ * resources.h - the handlers, one file per resource: they see validated
+ * input and answer through the layers below (authz, input, problem,
+ * transport).  Each handler's contract is written above it.
+ * Layer: resources, above authz; only the router and the process above.
+ */
+#ifndef API_RESOURCES_H
+#define API_RESOURCES_H
+
+#include "req.h"
+
+/* system.c */
+void	api_health(struct api_req *r);
+void	api_ready(struct api_req *r);
+int	api_broker_ok(struct api_shared *sh);
+void	api_openapi_get(struct api_req *r);
+
+/* openapi_doc.c: the document, NUL-terminated at api_openapi_end */
+extern const char api_openapi_start[];
+extern const char api_openapi_end[];
+
+/* auth.c */
+int	api_auth_init(struct api_shared *sh, char *err, size_t errlen);
+void	api_auth_login(struct api_req *r);
+void	api_auth_refresh(struct api_req *r);
+void	api_auth_logout(struct api_req *r);
+
+/* usuarios.c */
+void	api_usuarios_list(struct api_req *r);
+void	api_usuario_get(struct api_req *r);
+void	api_usuario_crear(struct api_req *r);
+void	api_usuario_put(struct api_req *r);
+
+/* auditoria.c */
+void	api_auditoria_list(struct api_req *r);
+void	api_auditoria_verificacion(struct api_req *r);
+
+/* citas.c */
+void	api_cita_reservar(struct api_req *r);
+void	api_cita_get(struct api_req *r);
+void	api_cita_put(struct api_req *r);
+void	api_cita_delete(struct api_req *r);
+void	api_citas_list(struct api_req *r);
+
+/* agenda.c */
+void	api_veterinarios_list(struct api_req *r);
+void	api_disponibilidad(struct api_req *r);
+
+/* pacientes.c */
+void	api_paciente_registro(struct api_req *r);
+void	api_paciente_get(struct api_req *r);
+void	api_paciente_historial(struct api_req *r);
+
+/* sedes.c */
+void	api_sedes_list(struct api_req *r);
+void	api_sede_get(struct api_req *r);
+void	api_sede_create(struct api_req *r);
+void	api_consultorios_list(struct api_req *r);
+
+#endif /* API_RESOURCES_H */
