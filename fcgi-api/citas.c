@@ -4,7 +4,7 @@
  * The handlers check the shape of the input (types, formats, bounds) and
  * hand it to one database function that applies every booking rule and
  * writes the row, its audit row and its outbox event in one transaction
- * (db/migrations/0007_reservas.sql).  Overlaps are refused by the
+ * (db/functions/citas.sql).  Overlaps are refused by the
  * exclusion constraints, so no vet or room is ever double-booked, however
  * many API processes run.  Layer: resources.
  */

@@ -48,8 +48,8 @@ const char *const api_sql[STMT__MAX] = {
 	    "SELECT 1 FROM pg_timezone_names WHERE name = $1",
 
 	/*
-	 * The functions of db/migrations/0007_reservas.sql; each answers a
-	 * jsonb {estado, cuerpo | tipo, detalle, errores, conflicto}.
+	 * The functions of db/functions/citas.sql; each answers a verdict,
+	 * jsonb {codigo, cuerpo | detalle, errores, conflicto} (result.c).
 	 */
 	/* $1 paciente, $2 veterinario, $3 sede, $4 consultorio, $5 inicio,
 	 * $6 fin or NULL, $7 duracion_min or NULL, $8 motivo, $9 tipo,
@@ -97,7 +97,7 @@ const char *const api_sql[STMT__MAX] = {
 	/* $1 propietario_id, $2 owner (jsonb), $3 patient (jsonb),
 	 * $4 usuario, $5 rol, $6 request_id, $7 ip, $8 idempotency key,
 	 * $9 SHA-256 of the body (hex), $10 duplicado_intencional
-	 * (db/migrations/0020_registro_idempotente.sql) */
+	 * (db/functions/pacientes.sql) */
 	[STMT_PACIENTE_REGISTRO] =
 	    "SELECT registrar_paciente_unico($1::bigint, $2::jsonb, $3::jsonb,"
 	    " $4::bigint, $5, $6, $7::inet, $8, decode($9, 'hex'), $10::boolean)",

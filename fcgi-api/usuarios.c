@@ -5,7 +5,7 @@
  * A network administrator manages everyone; a site administrator only the
  * roles held at its sites, and the accounts of people who work only
  * there; nobody grants admin_red but a network administrator.  The scope
- * is passed to the database functions (db/migrations/0011_usuarios.sql),
+ * is passed to the database functions (db/functions/usuarios.sql),
  * which decide under the row lock.  Layer: resources.
  */
 #include <stdio.h>
