@@ -716,21 +716,6 @@ static const char create_rule_re[] = "CREATE[[:space:]]+(OR[[:space:]]+"
     "REPLACE[[:space:]]+)?((CONSTRAINT|MATERIALIZED|RECURSIVE|TEMP|TEMPORARY)"
     "[[:space:]]+)*(FUNCTION|PROCEDURE|TRIGGER|VIEW)[[:space:]]";
 
-/* The whole file, NUL-terminated (malloc'd). */
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	size_t n = 0;
-
-	ck_assert_msg(f != NULL, "cannot read %s (run from the repository "
-	    "root)", path);
-	ck_assert_int_ge(getdelim(&text, &n, '\0', f), 0);
-	fclose(f);
-	return text;
-}
-
 static int
 matches(const char *re, int flags, const char *text)
 {
@@ -763,7 +748,7 @@ rules_in_migrations_after(unsigned long after, char *bad, size_t badlen)
 		    after || strcmp(e->d_name + strlen(e->d_name) - 4, ".sql"))
 			continue;
 		snprintf(path, sizeof(path), "db/migrations/%s", e->d_name);
-		text = slurp(path);
+		text = ut_slurp(path);
 		if (matches(create_rule_re, REG_ICASE, text)) {
 			n++;
 			strncat(bad, " ", badlen - strlen(bad) - 1);
@@ -948,7 +933,7 @@ read_function_files(struct rule_files *f)
 		ck_assert_int_lt(f->n, 64);
 		snprintf(path, sizeof(path), "db/functions/%s", e->d_name);
 		f->name[f->n] = strdup(e->d_name);
-		f->text[f->n++] = slurp(path);
+		f->text[f->n++] = ut_slurp(path);
 	}
 	closedir(d);
 }

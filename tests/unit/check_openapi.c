@@ -390,27 +390,6 @@ slugs_free(struct slugs *l)
 		free(l->s[--l->n]);
 }
 
-/* The whole file, NUL-terminated (malloc'd). */
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf;
-	long len;
-
-	ck_assert_msg(f != NULL, "cannot read %s (run from the repository "
-	    "root)", path);
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)len + 1);
-	ck_assert_ptr_nonnull(buf);
-	ck_assert_uint_eq(fread(buf, 1, (size_t)len, f), (size_t)len);
-	buf[len] = '\0';
-	fclose(f);
-	return buf;
-}
-
 /*
  * Adds group `group` of every match of the extended regex re in the files
  * of pattern; returns how many matches there were.
@@ -430,7 +409,7 @@ collect(struct slugs *l, const char *pattern, const char *re, int group)
 	ck_assert_msg(glob(pattern, 0, NULL, &g) == 0, "no file matches %s",
 	    pattern);
 	for (i = 0; i < g.gl_pathc; i++) {
-		text = slurp(g.gl_pathv[i]);
+		text = ut_slurp(g.gl_pathv[i]);
 		for (p = text; regexec(&rx, p, 4, m, 0) == 0;
 		    p += m[0].rm_eo, n++)
 			slug_add(l, p + m[group].rm_so, (size_t)

@@ -61,21 +61,6 @@ names_free(struct names *l)
 	}
 }
 
-/* The whole file, NUL-terminated (malloc'd). */
-static char *
-slurp(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *text = NULL;
-	size_t n = 0;
-
-	ck_assert_msg(f != NULL, "cannot read %s (run from the repository "
-	    "root)", path);
-	ck_assert_int_ge(getdelim(&text, &n, '\0', f), 0);
-	fclose(f);
-	return text;
-}
-
 /*
  * The SQL files that must speak the domain only: every file of
  * db/functions and the migrations numbered after `after`.
@@ -120,7 +105,7 @@ returned_codes(struct names *codes)
 	ck_assert_int_eq(regcomp(&rx, "veredicto\\('([a-z-]+)'",
 	    REG_EXTENDED), 0);
 	for (i = 0; i < files.n; i++) {
-		text = slurp(files.s[i]);
+		text = ut_slurp(files.s[i]);
 		for (p = text; regexec(&rx, p, 2, m, 0) == 0;
 		    p += m[0].rm_eo, n++)
 			names_add(codes, p + m[1].rm_so, (size_t)(m[1].rm_eo -
@@ -253,7 +238,7 @@ static int
 http_in_file(const char *path, char *bad, size_t badlen)
 {
 	const struct api_verdict_kind *k;
-	char *text = slurp(path), *line, *next, *p;
+	char *text = ut_slurp(path), *line, *next, *p;
 	int n = 0, lineno = 1, st;
 	size_t i;
 

@@ -18,6 +18,20 @@
 #include "vr.h"
 #include "tests.h"
 
+char *
+ut_slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t n = 0;
+
+	ck_assert_msg(f != NULL, "cannot read %s (run from the repository "
+	    "root)", path);
+	ck_assert_int_ge(getdelim(&text, &n, '\0', f), 0);
+	fclose(f);
+	return text;
+}
+
 /*
  * Under AddressSanitizer malloc(SIZE_MAX) must return NULL, as it does
  * without it, so the out-of-memory tests see vr_x*() abort.

@@ -47,6 +47,10 @@ const char	*ut_db_url_with_path(const char *search_path);
 void		 ut_db_fresh_schema(void);
 void		 ut_db_drop_schema(void);
 PGconn		*ut_db_admin(void);
+/* A file of the repository, whole and NUL-terminated (malloc'd); fails
+ * the test when it cannot be read (run from the repository root). */
+char		*ut_slurp(const char *path);
+
 void		 ut_db_exec(PGconn *c, const char *sql);
 long		 ut_db_count(PGconn *c, const char *sql);
 
