@@ -10,7 +10,8 @@ include config.mk
 
 LIB_SRCS = lib/err.c lib/mem.c lib/config.c lib/log.c lib/db.c \
 	   lib/migrate.c lib/json.c lib/valid.c lib/time.c lib/crypto.c lib/amqp.c \
-	   lib/b64.c lib/jwt.c lib/password.c lib/cifra.c lib/httpd.c lib/cli.c
+	   lib/b64.c lib/jwt.c lib/password.c lib/cifra.c lib/keyring.c lib/auth.c \
+	   lib/httpd.c lib/cli.c
 
 API_SRCS = fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/sql.c fcgi-api/system.c \
@@ -33,6 +34,7 @@ UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
 	    tests/unit/check_amqp.c tests/unit/check_router.c \
 	    tests/unit/check_metrics.c tests/unit/check_openapi.c \
 	    tests/unit/check_b64.c tests/unit/check_jwt.c \
+	    tests/unit/check_keyring.c tests/unit/check_auth.c \
 	    tests/unit/check_password.c tests/unit/check_cifra.c \
 	    tests/unit/check_httpd.c tests/unit/check_result.c \
 	    tests/unit/check_sql.c

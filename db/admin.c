@@ -440,7 +440,7 @@ cifrar_tabla(struct vr_db *db, int t, const struct vr_jwt_keys *ring,
 static int
 cifrar(const struct vr_config *cfg)
 {
-	struct vr_jwt_keys ring, search;
+	struct vr_keyring kr;
 	struct vr_buf b[2 * NSEALED];
 	const char *sql[2 * NSEALED];
 	struct vr_db db;
@@ -448,8 +448,8 @@ cifrar(const struct vr_config *cfg)
 	long total[NSEALED] = { 0 };
 	int t, rc = 0;
 
-	if (vr_data_keys_load(&ring, cfg->data_keys, err, sizeof(err)) < 0 ||
-	    vr_jwt_keys_load(&search, cfg->search_key, err, sizeof(err)) < 0) {
+	if (vr_keyring_load(&kr, VR_KEYS_SEAL | VR_KEYS_SEARCH, cfg, err,
+	    sizeof(err)) < 0) {
 		fail("bad key configuration", "error", err);
 		return 2;
 	}
@@ -466,9 +466,10 @@ cifrar(const struct vr_config *cfg)
 			vr_buf_free(&b[t]);
 		return 2;
 	}
-	snprintf(like, sizeof(like), "v1:%s:%%", ring.k[0].kid);
+	snprintf(like, sizeof(like), "v1:%s:%%", kr.seal.k[0].kid);
 	for (t = 0; t < NSEALED && rc == 0; t++)
-		rc = cifrar_tabla(&db, t, &ring, &search, like, &total[t]);
+		rc = cifrar_tabla(&db, t, &kr.seal, &kr.search, like,
+		    &total[t]);
 	if (rc == 2)
 		fail("sealing failed", "error", db.errmsg);
 	else if (rc < 0)
@@ -479,7 +480,7 @@ cifrar(const struct vr_config *cfg)
 			snprintf(like, sizeof(like), "%ld", total[t]);
 			vr_log(VR_LOG_INFO, NULL, "rows sealed", "tabla",
 			    sealed_tables[t].table, "filas", like, "clave",
-			    ring.k[0].kid, NULL);
+			    kr.seal.k[0].kid, NULL);
 		}
 	vr_db_close(&db);
 	for (t = 0; t < 2 * NSEALED; t++)

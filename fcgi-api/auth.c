@@ -123,7 +123,7 @@ issue(struct api_req *r, const char *usuario_text, const char *refresh)
 	roles = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(u, "roles"), 1);
 	cJSON_AddItemToObject(claims, "roles",
 	    roles ? roles : cJSON_CreateArray());
-	access = api_own_text(r, vr_jwt_sign(&r->ctx->shared->jwt, claims));
+	access = api_own_text(r, vr_jwt_sign(&r->ctx->shared->keys.sign, claims));
 	cJSON_DeleteItemFromObjectCaseSensitive(u, "sesion");
 	cJSON_DeleteItemFromObjectCaseSensitive(u, "generacion");
 	cJSON_DeleteItemFromObjectCaseSensitive(u, "validas_desde");
@@ -339,21 +339,7 @@ api_auth_init(struct api_shared *sh, char *err, size_t errlen)
 	unsigned char raw[24];
 	char pw[VR_B64URL_LEN(24)];
 
-	if (vr_jwt_keys_load(&sh->jwt, sh->cfg->jwt_keys, err, errlen) < 0)
-		return -1;
-	if (*sh->cfg->data_keys == '\0') {
-		snprintf(err, errlen, "VETRED_DATA_KEYS is not set: give "
-		    "kid=path of at least one 32-byte column key file");
-		return -1;
-	}
-	if (vr_data_keys_load(&sh->data, sh->cfg->data_keys, err, errlen) < 0)
-		return -1;
-	if (*sh->cfg->search_key == '\0') {
-		snprintf(err, errlen, "VETRED_SEARCH_KEY is not set: give "
-		    "kid=path of the search key file");
-		return -1;
-	}
-	if (vr_jwt_keys_load(&sh->search, sh->cfg->search_key, err, errlen) < 0)
+	if (vr_keyring_load(&sh->keys, VR_KEYS_ALL, sh->cfg, err, errlen) < 0)
 		return -1;
 	if (vr_common_passwords_load(sh->cfg->common_passwords) < 0) {
 		snprintf(err, errlen, "cannot read the common-password list "

@@ -332,7 +332,7 @@ log_request(const struct api_req *r, double seconds)
 	size_t n = 6;
 
 	if (r->auth.ok)
-		f[n++] = (struct vr_log_field)VR_LF_INT("user_id", r->auth.uid);
+		f[n++] = (struct vr_log_field)VR_LF_INT("user_id", r->auth.who.uid);
 	if (r->sede > 0)
 		f[n++] = (struct vr_log_field)VR_LF_INT("sede_id", r->sede);
 	vr_log_fields(r->status >= 500 ? VR_LOG_ERROR : VR_LOG_INFO,

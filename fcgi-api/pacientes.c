@@ -148,7 +148,7 @@ seal_field(struct api_req *r, cJSON *o, const char *name)
 
 	if (!cJSON_IsString(v))
 		return 0;
-	if (vr_seal(&r->ctx->shared->data.k[0], name, v->valuestring,
+	if (vr_seal(&r->ctx->shared->keys.seal.k[0], name, v->valuestring,
 	    &sealed) < 0)
 		return -1;
 	cJSON_SetValuestring(v, sealed);
@@ -173,7 +173,7 @@ seal_owner(struct api_req *r, cJSON *owner)
 	size_t i;
 
 	if (cJSON_IsString(doc)) {
-		vr_search_hash(&sh->search.k[0], doc->valuestring, hex);
+		vr_search_hash(&sh->keys.search.k[0], doc->valuestring, hex);
 		cJSON_AddStringToObject(owner, "documento_hmac", hex);
 	}
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)

@@ -38,23 +38,13 @@
 struct api_metrics;
 struct api_rate;
 
-#define API_MAX_GRANTS	32
-
-struct api_grant {
-	int		 rol;		/* enum api_rol (authz.h) */
-	long long	 sede;		/* 0: every site */
-};
-
-#define API_SID_LEN	36	/* a session id: the text of a uuid */
-
-/* The authenticated caller, from the access token (authz.h). */
+/*
+ * The caller: who the access token names (vr_auth_verify(), grants'
+ * roles index api_rol_names of authz.h), and whether it was accepted.
+ */
 struct api_auth {
 	int		 ok;
-	long long	 uid;
-	long long	 gen;		/* the user's token generation */
-	char		 sid[API_SID_LEN + 1];	/* session; "" if none */
-	int		 n;
-	struct api_grant g[API_MAX_GRANTS];
+	struct vr_auth	 who;
 };
 
 /*
@@ -67,8 +57,7 @@ struct api_auth {
 struct api_token_memo {
 	char		*tok;
 	size_t		 len;
-	long long	 exp;
-	struct api_auth	 auth;
+	struct vr_auth	 auth;		/* auth.exp: kept until then */
 };
 
 /* Tokens of uid of a generation below gen are revoked. */
@@ -83,14 +72,12 @@ struct api_shared {
 	pthread_mutex_t		 amqp_lock;	/* guards the two below */
 	double			 amqp_checked_at;
 	int			 amqp_ok;
-	struct vr_jwt_keys	 jwt;		/* k[0] signs */
+	struct vr_keyring	 keys;		/* signing, column, search */
 	char			 dummy_hash[VR_PASSWORD_HASH_LEN];
-	struct vr_jwt_keys	 data;		/* column keys; k[0] seals */
-	struct vr_jwt_keys	 search;	/* k[0]: the search HMAC key */
 	pthread_rwlock_t	 rev_lock;	/* guards the four below */
 	struct api_revocation	*rev;
 	int			 rev_n;
-	char			(*rev_sid)[API_SID_LEN + 1];	/* sorted */
+	char			(*rev_sid)[VR_SID_LEN + 1];	/* sorted */
 	int			 rev_sid_n;
 	struct api_rate		*rate;		/* per-user budgets (limite.c) */
 	char			**cors;		/* allowed origins (cors.c) */

@@ -89,7 +89,7 @@ unseal_tree(struct api_req *r, cJSON *v)
 
 	cJSON_ArrayForEach(e, v) {
 		if (cJSON_IsString(e) && vr_is_sealed(e->valuestring)) {
-			rc = e->string ? vr_unseal(&r->ctx->shared->data,
+			rc = e->string ? vr_unseal(&r->ctx->shared->keys.seal,
 			    e->string, e->valuestring, &plain) : VR_EINVAL;
 			if (rc < 0) {
 				vr_log(VR_LOG_ERROR, r->request_id, "sealed value "

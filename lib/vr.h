@@ -356,6 +356,60 @@ int	 vr_unseal(const struct vr_jwt_keys *ks, const char *aad,
 void	 vr_search_hash(const struct vr_jwt_key *k, const char *text,
 	    char hex[65]);
 
+/* ---- key ring (keyring.c) ------------------------------------------- */
+
+/*
+ * Every key a process holds, loaded once at start from the files the
+ * configuration names: token signing keys (VETRED_JWT_KEYS, sign.k[0]
+ * signs, all verify), column keys (VETRED_DATA_KEYS, seal.k[0] seals, all
+ * open) and the search key (VETRED_SEARCH_KEY, search.k[0]).  A process
+ * loads the roles it uses (VR_KEYS_*); the others stay empty (n == 0).
+ */
+enum vr_key_role {
+	VR_KEYS_SIGN = 1 << 0,
+	VR_KEYS_SEAL = 1 << 1,
+	VR_KEYS_SEARCH = 1 << 2,
+	VR_KEYS_ALL = VR_KEYS_SIGN | VR_KEYS_SEAL | VR_KEYS_SEARCH
+};
+
+struct vr_keyring {
+	struct vr_jwt_keys	 sign;
+	struct vr_jwt_keys	 seal;
+	struct vr_jwt_keys	 search;
+};
+
+int	 vr_keyring_load(struct vr_keyring *kr, unsigned roles,
+	    const struct vr_config *cfg, char *err, size_t errlen);
+
+/* ---- access token verification (auth.c) ------------------------------ */
+
+/*
+ * Who an access token says is asking: the user, the session and token
+ * generation that revocation is checked against, and the roles per site.
+ * Role names are the service's: vr_auth_verify() gets its table and
+ * stores indexes into it; a grant naming a role not in it is skipped.
+ */
+#define VR_AUTH_MAX_GRANTS	32
+#define VR_SID_LEN		36	/* a session id: the text of a uuid */
+
+struct vr_grant {
+	int		 rol;		/* index into the caller's role names */
+	long long	 sede;		/* 0: every site */
+};
+
+struct vr_auth {
+	long long	 uid;
+	long long	 gen;		/* the user's token generation; 0: none */
+	long long	 exp;		/* the token's expiry, seconds */
+	char		 sid[VR_SID_LEN + 1];	/* session; "" if none */
+	int		 n;
+	struct vr_grant	 g[VR_AUTH_MAX_GRANTS];
+};
+
+int	 vr_auth_verify(const struct vr_keyring *kr, const char *iss,
+	    const char *aud, const char *const *roles, int nroles,
+	    const char *token, long long now, struct vr_auth *out);
+
 /* ---- passwords (password.c) ------------------------------------------ */
 
 #define VR_PASSWORD_MIN	10	/* characters */

@@ -82,7 +82,7 @@ admin_token_with(cJSON *sid, cJSON *gen)
 	cJSON_AddStringToObject(g, "rol", "admin_red");
 	cJSON_AddNullToObject(g, "sede");
 	cJSON_AddItemToArray(roles, g);
-	tok = vr_jwt_sign(&f->shared.jwt, c);
+	tok = vr_jwt_sign(&f->shared.keys.sign, c);
 	cJSON_Delete(c);
 	snprintf(f->auth, sizeof(f->auth), "HTTP_AUTHORIZATION=Bearer %s", tok);
 	free(tok);
@@ -94,12 +94,12 @@ admin_token_with(cJSON *sid, cJSON *gen)
 static void
 admin_token(void)
 {
-	struct vr_jwt_key *k = &f->shared.jwt.k[0];
+	struct vr_jwt_key *k = &f->shared.keys.sign.k[0];
 
 	snprintf(k->kid, sizeof(k->kid), "ut");
 	k->len = 32;
 	ck_assert_int_eq(RAND_bytes(k->key, (int)k->len), 1);
-	f->shared.jwt.n = 1;
+	f->shared.keys.sign.n = 1;
 	f->cfg.jwt_issuer = "vetred";
 	f->cfg.jwt_audience = "vetred-api";
 	f->cfg.access_ttl = 900;
@@ -586,12 +586,12 @@ START_TEST(budget_buckets_reused)
 	f->shared.rate = rl;
 	for (uid = 1; uid <= 20000; uid++) {
 		r = req("GET", "/api/v1/sedes/0", "", 0);
-		r->auth.uid = uid;
+		r->auth.who.uid = uid;
 		f->out.wrNext = f->obuf;
 		ck_assert_int_eq(api_rate_or_429(r), 0);
 	}
 	r = req("GET", "/api/v1/sedes/0", "", 0);
-	r->auth.uid = 20000;
+	r->auth.who.uid = 20000;
 	f->out.wrNext = f->obuf;
 	ck_assert_int_lt(api_rate_or_429(r), 0);
 	assert_problem(429, "demasiadas-solicitudes");
@@ -605,7 +605,7 @@ START_TEST(budget_buckets_reused)
 	f->shared.rate = rl;
 	for (uid = 0; uid < 10; uid++) {
 		r = req("GET", "/api/v1/sedes/0", "", 0);
-		r->auth.uid = 7;
+		r->auth.who.uid = 7;
 		ck_assert_int_eq(api_rate_or_429(r), 0);
 	}
 	api_rate_free(rl);
@@ -645,7 +645,7 @@ START_TEST(dispatch_token_memo)
 	assert_problem(401, "token-invalido");
 	f->out.wrNext = f->obuf;
 	f->shared.rev_n = 0;
-	f->ctx.memo[0].exp = 1;			/* expired memo: verify again */
+	f->ctx.memo[0].auth.exp = 1;		/* expired memo: verify again */
 	api_dispatch(req("GET", "/api/v1/sedes/0", "", 0));
 	assert_problem(400, "id-invalido");
 	ck_assert_ptr_nonnull(f->ctx.memo[1].tok);
