@@ -47,6 +47,15 @@
 
 #include "vr.h"
 
+/*
+ * What vetred-admin reads: the core every process reads and the password
+ * settings (lib/password.c's table), for the commands that hash.
+ */
+struct admin_config {
+	struct vr_config	 core;
+	struct vr_password_cfg	 pw;
+};
+
 #define SEAL_BATCH	"500"	/* audit rows read per sealing transaction */
 #define SEAL_HEARTBEAT_S 600	/* an idle sealer's log line, seconds */
 
@@ -223,7 +232,7 @@ log_started(long every)
  * that fails is logged and tried again at the next tick.
  */
 static int
-seal(const struct vr_config *cfg, long every)
+seal(const struct admin_config *cfg, long every)
 {
 	struct sigaction sa;
 	struct timespec ts;
@@ -232,7 +241,7 @@ seal(const struct vr_config *cfg, long every)
 	long n;
 	int quiet;
 
-	if (vr_db_open(&db, cfg->database_url, NULL, 0, 0) < 0) {
+	if (vr_db_open(&db, cfg->core.database_url, NULL, 0, 0) < 0) {
 		fail("cannot connect to the database", "error", db.errmsg);
 		return 2;
 	}
@@ -269,7 +278,7 @@ seal(const struct vr_config *cfg, long every)
 
 /* verificar [LOG...]: the chain, and the heads the logs recorded. */
 static int
-verify(const struct vr_config *cfg, char **logs, int nlogs)
+verify(const struct admin_config *cfg, char **logs, int nlogs)
 {
 	static const char *const sql[] = { "SELECT auditoria_estado($1)",
 	    NULL };
@@ -281,7 +290,7 @@ verify(const struct vr_config *cfg, char **logs, int nlogs)
 
 	if ((anchors = read_anchors(logs, nlogs)) == NULL)
 		return 2;
-	if (vr_db_open(&db, cfg->database_url, sql, 1, 0) < 0) {
+	if (vr_db_open(&db, cfg->core.database_url, sql, 1, 0) < 0) {
 		free(anchors);
 		fail("cannot connect to the database", "error", db.errmsg);
 		return 2;
@@ -438,7 +447,7 @@ cifrar_tabla(struct vr_db *db, int t, const struct vr_jwt_keys *ring,
 }
 
 static int
-cifrar(const struct vr_config *cfg)
+cifrar(const struct admin_config *cfg)
 {
 	struct vr_keyring kr;
 	struct vr_buf b[2 * NSEALED];
@@ -448,7 +457,7 @@ cifrar(const struct vr_config *cfg)
 	long total[NSEALED] = { 0 };
 	int t, rc = 0;
 
-	if (vr_keyring_load(&kr, VR_KEYS_SEAL | VR_KEYS_SEARCH, cfg, err,
+	if (vr_keyring_load(&kr, VR_KEYS_SEAL | VR_KEYS_SEARCH, &cfg->core, err,
 	    sizeof(err)) < 0) {
 		fail("bad key configuration", "error", err);
 		return 2;
@@ -460,7 +469,7 @@ cifrar(const struct vr_config *cfg)
 		sql[2 * t] = b[2 * t].data;
 		sql[2 * t + 1] = b[2 * t + 1].data;
 	}
-	if (vr_db_open(&db, cfg->database_url, sql, 2 * NSEALED, 0) < 0) {
+	if (vr_db_open(&db, cfg->core.database_url, sql, 2 * NSEALED, 0) < 0) {
 		fail("cannot connect to the database", "error", db.errmsg);
 		for (t = 0; t < 2 * NSEALED; t++)
 			vr_buf_free(&b[t]);
@@ -493,15 +502,15 @@ cifrar(const struct vr_config *cfg)
  * or NULL) and hashed into hash.  0, or the exit status of the refusal.
  */
 static int
-password_in(const struct vr_config *cfg, const char *email, char *hash,
+password_in(const struct admin_config *cfg, const char *email, char *hash,
     size_t hashlen)
 {
 	char pw[1100];
 	const char *why;
 
-	if (vr_common_passwords_load(cfg->common_passwords) < 0) {
+	if (vr_common_passwords_load(cfg->pw.common_passwords) < 0) {
 		fail("cannot read the common passwords", "file",
-		    cfg->common_passwords);
+		    cfg->pw.common_passwords);
 		return 2;
 	}
 	if (read_password(pw, sizeof(pw)) == NULL) {
@@ -512,7 +521,7 @@ password_in(const struct vr_config *cfg, const char *email, char *hash,
 		fail("password refused", "motivo", why);
 		return 1;
 	}
-	if (vr_password_hash(pw, &cfg->kdf, hash, hashlen) < 0) {
+	if (vr_password_hash(pw, &cfg->pw.kdf, hash, hashlen) < 0) {
 		fail("hashing failed", NULL, NULL);
 		return 2;
 	}
@@ -521,7 +530,7 @@ password_in(const struct vr_config *cfg, const char *email, char *hash,
 
 /* hash: the Argon2id hash of the password on stdin, on stdout. */
 static int
-cmd_hash(const struct vr_config *cfg, char **args, int nargs, int force)
+cmd_hash(const struct admin_config *cfg, char **args, int nargs, int force)
 {
 	char hash[VR_PASSWORD_HASH_LEN];
 	int rc;
@@ -537,7 +546,7 @@ cmd_hash(const struct vr_config *cfg, char **args, int nargs, int force)
 
 /* clave EMAIL: set the user's password; its sessions are revoked. */
 static int
-cmd_clave(const struct vr_config *cfg, char **args, int nargs, int force)
+cmd_clave(const struct admin_config *cfg, char **args, int nargs, int force)
 {
 	static const char *const sql[] = { "UPDATE usuarios SET "
 	    "password_hash = $2 WHERE lower(email) = lower($1)", NULL };
@@ -551,7 +560,7 @@ cmd_clave(const struct vr_config *cfg, char **args, int nargs, int force)
 	(void)force;
 	if ((rc = password_in(cfg, args[0], hash, sizeof(hash))) != 0)
 		return rc;
-	if (vr_db_open(&db, cfg->database_url, sql, 1, 0) < 0) {
+	if (vr_db_open(&db, cfg->core.database_url, sql, 1, 0) < 0) {
 		fail("cannot connect to the database", "error", db.errmsg);
 		return 2;
 	}
@@ -616,7 +625,7 @@ crear_admin_verdict(const char *json, const char *email, int force)
  * of a fresh database.  Exit 3 while an active one exists, unless forced.
  */
 static int
-cmd_crear_admin(const struct vr_config *cfg, char **args, int nargs,
+cmd_crear_admin(const struct admin_config *cfg, char **args, int nargs,
     int force)
 {
 	static const char *const sql[] = { "SELECT crear_admin_red($1, $2, "
@@ -633,7 +642,7 @@ cmd_crear_admin(const struct vr_config *cfg, char **args, int nargs,
 	}
 	if ((rc = password_in(cfg, args[0], hash, sizeof(hash))) != 0)
 		return rc;
-	if (vr_db_open(&db, cfg->database_url, sql, 1, 0) < 0) {
+	if (vr_db_open(&db, cfg->core.database_url, sql, 1, 0) < 0) {
 		fail("cannot connect to the database", "error", db.errmsg);
 		return 2;
 	}
@@ -652,7 +661,7 @@ cmd_crear_admin(const struct vr_config *cfg, char **args, int nargs,
 }
 
 static int
-cmd_sellar(const struct vr_config *cfg, char **args, int nargs, int force)
+cmd_sellar(const struct admin_config *cfg, char **args, int nargs, int force)
 {
 	long long secs = 0;
 
@@ -663,7 +672,7 @@ cmd_sellar(const struct vr_config *cfg, char **args, int nargs, int force)
 }
 
 static int
-cmd_verificar(const struct vr_config *cfg, char **args, int nargs,
+cmd_verificar(const struct admin_config *cfg, char **args, int nargs,
     int force)
 {
 	(void)force;
@@ -671,7 +680,7 @@ cmd_verificar(const struct vr_config *cfg, char **args, int nargs,
 }
 
 static int
-cmd_cifrar(const struct vr_config *cfg, char **args, int nargs, int force)
+cmd_cifrar(const struct admin_config *cfg, char **args, int nargs, int force)
 {
 	(void)args;
 	(void)nargs;
@@ -684,7 +693,7 @@ static const struct command {
 	const char	*name;
 	int		 min, max;
 	int		 forcible;
-	int		(*fn)(const struct vr_config *, char **, int, int);
+	int		(*fn)(const struct admin_config *, char **, int, int);
 } commands[] = {
 	{ "hash", 0, 0, 0, cmd_hash },
 	{ "clave", 1, 1, 0, cmd_clave },
@@ -700,7 +709,7 @@ main(int argc, char **argv)
 {
 	static const char *const flags[] = { "--forzar", "--force", NULL };
 	const struct command *c = NULL;
-	struct vr_config cfg;
+	struct admin_config cfg;
 	char err[256], **pos;
 	int i, n = 0, force = 0, rc, dashdash = 0;
 
@@ -726,7 +735,9 @@ main(int argc, char **argv)
 		free(pos);
 		return usage();
 	}
-	if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
+	if (vr_config_load(&cfg.core, err, sizeof(err)) < 0 ||
+	    vr_config_parse(&cfg.pw, vr_password_vars, vr_password_nvars, err,
+	    sizeof(err)) < 0) {
 		fail("bad configuration", "error", err);
 		free(pos);
 		return 2;

@@ -154,7 +154,7 @@ revoked_sessions(struct vr_db *db, int secs, char (**out)[VR_SID_LEN + 1])
 int
 api_revocations_load(struct api_shared *sh, struct vr_db *db)
 {
-	int secs = sh->cfg->access_ttl + 120;
+	int secs = sh->api->access_ttl + 120;
 	struct api_args a;
 	PGresult *res = NULL;
 	struct api_revocation *list;

@@ -327,7 +327,7 @@ log_request(const struct api_req *r, double seconds)
 		VR_LF_INT("status", r->status),
 		VR_LF_DBL("duration_ms", seconds * 1e3),
 		VR_LF_INT("bytes", r->bytes),
-		VR_LF_STR("instance", r->ctx->shared->cfg->instance),
+		VR_LF_STR("instance", r->ctx->shared->api->instance),
 	};
 	size_t n = 6;
 

@@ -65,9 +65,32 @@ struct api_revocation {
 	long long	 uid, gen;
 };
 
+/*
+ * The API's own settings (config.c, the table api_config_vars), read once
+ * at start beside the core every process reads (struct vr_config).
+ */
+struct api_config {
+	const char	*api_socket;	/* VETRED_API_SOCKET: path or host:port */
+	const char	*instance;	/* VETRED_API_INSTANCE: name in logs */
+	int		 api_threads;	/* VETRED_API_THREADS */
+	int		 api_backlog;	/* VETRED_API_BACKLOG */
+	long		 max_body;	/* VETRED_MAX_BODY_BYTES */
+	int		 access_ttl;	/* VETRED_ACCESS_TOKEN_TTL_S */
+	int		 refresh_days;	/* VETRED_REFRESH_TOKEN_TTL_DAYS */
+	const char	*metrics_addr;	/* VETRED_METRICS_ADDR; NULL: none */
+	const char	*cors_origins;	/* VETRED_CORS_ORIGINS (cors.c) */
+	struct vr_password_cfg pw;	/* VETRED_ARGON2_*, common passwords */
+};
+
+extern const struct vr_cfg_var api_config_vars[];
+extern const size_t api_config_nvars;
+
+int	api_config_load(struct api_config *c, char *err, size_t errlen);
+
 /* State shared by the threads of one process; created in main.c. */
 struct api_shared {
-	const struct vr_config	*cfg;
+	const struct vr_config	*cfg;		/* the core */
+	const struct api_config	*api;		/* the API's own */
 	struct api_metrics	*metrics;
 	pthread_mutex_t		 amqp_lock;	/* guards the two below */
 	double			 amqp_checked_at;

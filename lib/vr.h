@@ -101,34 +101,61 @@ struct vr_kdf_params {
 };
 
 /*
- * Read once at start from VETRED_* environment variables; strings point
- * into the environment and live as long as the process.
+ * A configuration table: each service declares its variables in its own
+ * directory as rows {env name, type, default, min, max, offset, doc} and
+ * vr_config_parse() fills the struct they describe (base) from the
+ * environment.  An unset or empty variable takes the default; a string's
+ * default may be NULL.  A malformed or out-of-range value is refused
+ * with err naming the variable.  Strings point into the environment and
+ * live as long as the process.
+ */
+enum vr_cfg_type {
+	VR_CFG_STR,		/* const char * */
+	VR_CFG_INT,		/* int, in [min, max] */
+	VR_CFG_LONG,		/* long, in [min, max] */
+	VR_CFG_U32,		/* uint32_t, in [min, max] */
+	VR_CFG_LOG_LEVEL	/* int: debug, info, warn or error */
+};
+
+struct vr_cfg_var {
+	const char	*name;
+	int		 type;		/* enum vr_cfg_type */
+	const char	*sdef;		/* a string's default */
+	long		 def, min, max;	/* a number's */
+	size_t		 off;		/* offsetof the field in base */
+	const char	*doc;
+};
+
+#define VR_CFG_S(n, d, st, f, doc)	\
+	{ (n), VR_CFG_STR, (d), 0, 0, 0, offsetof(st, f), (doc) }
+#define VR_CFG_N(n, t, d, lo, hi, st, f, doc)	\
+	{ (n), (t), NULL, (d), (lo), (hi), offsetof(st, f), (doc) }
+
+int	vr_config_parse(void *base, const struct vr_cfg_var *vars, size_t n,
+	    char *err, size_t errlen);
+
+/*
+ * The core every process loads (vr_config_load(), the table
+ * vr_core_vars): where the database and the broker are, logging, the
+ * key files and the tokens' issuer and audience.  A service's own
+ * settings are in a table of its own.
  */
 struct vr_config {
 	const char	*database_url;	/* VETRED_DATABASE_URL */
 	const char	*amqp_url;	/* VETRED_AMQP_URL */
-	const char	*api_socket;	/* VETRED_API_SOCKET: path or host:port */
-	const char	*instance;	/* VETRED_API_INSTANCE: name in logs */
-	const char	*migrations_dir;/* VETRED_MIGRATIONS_DIR */
-	const char	*functions_dir;	/* VETRED_FUNCTIONS_DIR */
-	int		 api_threads;	/* VETRED_API_THREADS */
-	int		 api_backlog;	/* VETRED_API_BACKLOG */
-	long		 max_body;	/* VETRED_MAX_BODY_BYTES */
 	int		 db_timeout_ms;	/* VETRED_DB_STATEMENT_TIMEOUT_MS */
 	int		 log_level;	/* VETRED_LOG_LEVEL */
+	const char	*log_file;	/* VETRED_LOG_FILE; NULL: stderr as is */
+	long		 log_max_bytes;	/* VETRED_LOG_MAX_BYTES */
 	const char	*jwt_keys;	/* VETRED_JWT_KEYS: kid=path,... */
 	const char	*jwt_issuer;	/* VETRED_JWT_ISSUER */
 	const char	*jwt_audience;	/* VETRED_JWT_AUDIENCE */
-	int		 access_ttl;	/* VETRED_ACCESS_TOKEN_TTL_S */
-	int		 refresh_days;	/* VETRED_REFRESH_TOKEN_TTL_DAYS */
-	struct vr_kdf_params kdf;	/* VETRED_ARGON2_* */
-	const char	*common_passwords; /* VETRED_COMMON_PASSWORDS_FILE */
 	const char	*data_keys;	/* VETRED_DATA_KEYS: kid=path,... */
 	const char	*search_key;	/* VETRED_SEARCH_KEY: kid=path */
-	const char	*metrics_addr;	/* VETRED_METRICS_ADDR; NULL: none */
-	const char	*log_file;	/* VETRED_LOG_FILE; NULL: stderr as is */
-	long		 log_max_bytes;	/* VETRED_LOG_MAX_BYTES */
 };
+
+extern const struct vr_cfg_var vr_core_vars[];
+extern const size_t vr_core_nvars;
 
 int	vr_config_load(struct vr_config *c, char *err, size_t errlen);
 int	vr_env_int(const char *name, long def, long min, long max, long *out);
@@ -417,6 +444,19 @@ int	 vr_auth_verify(const struct vr_keyring *kr, const char *iss,
 #define VR_PASSWORD_HASH_LEN	128	/* buffer for an encoded hash */
 
 extern const struct vr_kdf_params vr_kdf_default;
+
+/*
+ * What a process that hashes passwords reads (VETRED_ARGON2_*,
+ * VETRED_COMMON_PASSWORDS_FILE): the table vr_password_vars, with
+ * offsets into struct vr_password_cfg, parsed by vr_config_parse().
+ */
+struct vr_password_cfg {
+	struct vr_kdf_params kdf;
+	const char	*common_passwords;
+};
+
+extern const struct vr_cfg_var vr_password_vars[];
+extern const size_t vr_password_nvars;
 
 int	 vr_password_hash(const char *pw, const struct vr_kdf_params *prm,
 	    char *out, size_t outlen);

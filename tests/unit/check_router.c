@@ -32,6 +32,7 @@
 
 struct fake {
 	struct vr_config	 cfg;
+	struct api_config	 api;
 	struct api_shared	 shared;
 	struct api_ctx		 ctx;
 	FCGX_Request		 fr;
@@ -102,7 +103,7 @@ admin_token(void)
 	f->shared.keys.sign.n = 1;
 	f->cfg.jwt_issuer = "vetred";
 	f->cfg.jwt_audience = "vetred-api";
-	f->cfg.access_ttl = 900;
+	f->api.access_ttl = 900;
 	pthread_rwlock_init(&f->shared.rev_lock, NULL);
 	admin_token_with(cJSON_CreateString(SID), cJSON_CreateNumber(2));
 }
@@ -111,10 +112,11 @@ static void
 setup(void)
 {
 	f = vr_xcalloc(1, sizeof(*f));
-	f->cfg.instance = "api-test";
-	f->cfg.max_body = 1024;
+	f->api.instance = "api-test";
+	f->api.max_body = 1024;
 	f->cfg.amqp_url = "amqp://guest:guest@127.0.0.1:1/";
 	f->shared.cfg = &f->cfg;
+	f->shared.api = &f->api;
 	f->shared.metrics = api_metrics_new(api_routes, api_nroutes);
 	pthread_mutex_init(&f->shared.amqp_lock, NULL);
 	f->ctx.shared = &f->shared;
@@ -943,6 +945,15 @@ END_TEST
 
 /* ---- cors.c ----------------------------------------------------- */
 
+/* As main.c does: the API's table read, then the origins parsed. */
+static int
+cors_init(struct api_shared *sh, struct api_config *api, char *err,
+    size_t errlen)
+{
+	ck_assert_int_eq(api_config_load(api, err, errlen), 0);
+	return api_cors_init(sh, err, errlen);
+}
+
 START_TEST(cors_origins_parsed_and_checked)
 {
 	static const char *const bad[] = { "*", "https://a.pe/", "a.pe",
@@ -950,17 +961,19 @@ START_TEST(cors_origins_parsed_and_checked)
 	    "https://a.pe/x", "https://", "https://.a.pe", "https://a.pe.",
 	    "https://a.pe:8x", "https://a.pe,null", NULL };
 	struct api_shared sh;
+	struct api_config api;
 	char err[256];
 	int i;
 
 	memset(&sh, 0, sizeof(sh));
+	sh.api = &api;
 	unsetenv("VETRED_CORS_ORIGINS");
-	ck_assert_int_eq(api_cors_init(&sh, err, sizeof(err)), 0);
+	ck_assert_int_eq(cors_init(&sh, &api, err, sizeof(err)), 0);
 	ck_assert_int_eq(sh.ncors, 0);
 	ck_assert_ptr_null(api_cors_origin(&sh, "https://a.pe"));
 	setenv("VETRED_CORS_ORIGINS", " https://a.pe , ,http://localhost:5173,"
 	    "https://x-1.b.pe:8443", 1);
-	ck_assert_int_eq(api_cors_init(&sh, err, sizeof(err)), 0);
+	ck_assert_int_eq(cors_init(&sh, &api, err, sizeof(err)), 0);
 	ck_assert_int_eq(sh.ncors, 3);
 	ck_assert_str_eq(api_cors_origin(&sh, "https://a.pe"), "https://a.pe");
 	ck_assert_ptr_nonnull(api_cors_origin(&sh, "http://localhost:5173"));
@@ -971,7 +984,7 @@ START_TEST(cors_origins_parsed_and_checked)
 	api_cors_free(&sh);
 	for (i = 0; bad[i] != NULL; i++) {
 		setenv("VETRED_CORS_ORIGINS", bad[i], 1);
-		ck_assert_msg(api_cors_init(&sh, err, sizeof(err)) < 0,
+		ck_assert_msg(cors_init(&sh, &api, err, sizeof(err)) < 0,
 		    "accepted %s", bad[i]);
 		ck_assert_ptr_nonnull(strstr(err, "VETRED_CORS_ORIGINS"));
 		ck_assert_int_eq(sh.ncors, 0);
