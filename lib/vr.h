@@ -373,6 +373,34 @@ const char *vr_jwt_reason(int verdict);
 
 /* ---- column encryption (cifra.c) -------------------------------------- */
 
+/*
+ * The sealed columns of the schema, one table for every process that
+ * seals or opens them (the API, vetred-admin cifrar): a value is sealed
+ * for its column ("v2:", the additional data "table.column"), so it
+ * opens in no other column, of this table or another.  Values sealed
+ * before ("v1:", the additional data the column's name alone) still
+ * open in a column of that name; vetred-admin cifrar re-seals them.
+ * search: the column whose keyed hash is kept beside it
+ * (propietarios.documento_hmac).
+ */
+struct vr_sealed_col {
+	const char	*table;
+	const char	*column;
+	int		 search;
+};
+
+extern const struct vr_sealed_col vr_sealed_cols[];
+extern const size_t vr_sealed_ncols;
+
+const struct vr_sealed_col *vr_sealed_col(const char *table,
+	    const char *column);
+const struct vr_sealed_col *vr_sealed_named(const char *column);
+int	 vr_seal_col(const struct vr_jwt_key *k, const struct vr_sealed_col *c,
+	    const char *plain, char **out);
+int	 vr_unseal_col(const struct vr_jwt_keys *ks,
+	    const struct vr_sealed_col *c, const char *sealed, char **out);
+int	 vr_seal_version(const char *s);
+
 int	 vr_data_keys_load(struct vr_jwt_keys *ks, const char *spec, char *err,
 	    size_t errlen);
 int	 vr_is_sealed(const char *s);
