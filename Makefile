@@ -10,9 +10,10 @@ include config.mk
 
 LIB_SRCS = lib/err.c lib/mem.c lib/config.c lib/log.c lib/db.c \
 	   lib/migrate.c lib/json.c lib/valid.c lib/time.c lib/crypto.c lib/amqp.c \
-	   lib/b64.c lib/jwt.c lib/password.c lib/cifra.c lib/httpd.c lib/cli.c
+	   lib/b64.c lib/jwt.c lib/password.c lib/cifra.c lib/keyring.c lib/auth.c \
+	   lib/httpd.c lib/cli.c
 
-API_SRCS = fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
+API_SRCS = fcgi-api/config.c fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/sql.c fcgi-api/system.c \
 	   fcgi-api/sedes.c fcgi-api/result.c fcgi-api/citas.c \
 	   fcgi-api/agenda.c fcgi-api/pacientes.c fcgi-api/openapi_doc.c \
@@ -22,7 +23,7 @@ API_SRCS = fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/problem.c fcgi-api/params.c fcgi-api/args.c
 API_MAIN = fcgi-api/main.c
 
-MIGRATE_SRCS = db/migrate.c
+MIGRATE_SRCS = db/migrate.c db/migrate_config.c
 ADMIN_SRCS = db/admin.c
 
 UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
@@ -33,6 +34,7 @@ UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
 	    tests/unit/check_amqp.c tests/unit/check_router.c \
 	    tests/unit/check_metrics.c tests/unit/check_openapi.c \
 	    tests/unit/check_b64.c tests/unit/check_jwt.c \
+	    tests/unit/check_keyring.c tests/unit/check_auth.c \
 	    tests/unit/check_password.c tests/unit/check_cifra.c \
 	    tests/unit/check_httpd.c tests/unit/check_result.c \
 	    tests/unit/check_sql.c
@@ -82,7 +84,7 @@ $(MIGRATE): $(call obj,$(MIGRATE_SRCS)) $(LIB)
 $(ADMIN): $(call obj,$(ADMIN_SRCS)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(UNIT): $(call obj,$(UNIT_SRCS) $(API_SRCS)) $(LIB)
+$(UNIT): $(call obj,$(UNIT_SRCS) $(API_SRCS) db/migrate_config.c) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 $(INTEG): $(call obj,$(INTEG_SRCS)) $(LIB)
@@ -90,7 +92,7 @@ $(INTEG): $(call obj,$(INTEG_SRCS)) $(LIB)
 
 $(B)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ifcgi-api -Itests -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ifcgi-api -Idb -Itests -c -o $@ $<
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)

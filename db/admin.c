@@ -47,6 +47,15 @@
 
 #include "vr.h"
 
+/*
+ * What vetred-admin reads: the core every process reads and the password
+ * settings (lib/password.c's table), for the commands that hash.
+ */
+struct admin_config {
+	struct vr_config	 core;
+	struct vr_password_cfg	 pw;
+};
+
 #define SEAL_BATCH	"500"	/* audit rows read per sealing transaction */
 #define SEAL_HEARTBEAT_S 600	/* an idle sealer's log line, seconds */
 
@@ -223,7 +232,7 @@ log_started(long every)
  * that fails is logged and tried again at the next tick.
  */
 static int
-seal(const struct vr_config *cfg, long every)
+seal(const struct admin_config *cfg, long every)
 {
 	struct sigaction sa;
 	struct timespec ts;
@@ -232,7 +241,7 @@ seal(const struct vr_config *cfg, long every)
 	long n;
 	int quiet;
 
-	if (vr_db_open(&db, cfg->database_url, NULL, 0, 0) < 0) {
+	if (vr_db_open(&db, cfg->core.database_url, NULL, 0, 0) < 0) {
 		fail("cannot connect to the database", "error", db.errmsg);
 		return 2;
 	}
@@ -269,7 +278,7 @@ seal(const struct vr_config *cfg, long every)
 
 /* verificar [LOG...]: the chain, and the heads the logs recorded. */
 static int
-verify(const struct vr_config *cfg, char **logs, int nlogs)
+verify(const struct admin_config *cfg, char **logs, int nlogs)
 {
 	static const char *const sql[] = { "SELECT auditoria_estado($1)",
 	    NULL };
@@ -281,7 +290,7 @@ verify(const struct vr_config *cfg, char **logs, int nlogs)
 
 	if ((anchors = read_anchors(logs, nlogs)) == NULL)
 		return 2;
-	if (vr_db_open(&db, cfg->database_url, sql, 1, 0) < 0) {
+	if (vr_db_open(&db, cfg->core.database_url, sql, 1, 0) < 0) {
 		free(anchors);
 		fail("cannot connect to the database", "error", db.errmsg);
 		return 2;
@@ -311,23 +320,47 @@ read_password(char *buf, size_t n)
 }
 
 /*
- * What cifrar seals: per table, the columns (the first one, for
- * propietarios, also gives the search hash).
+ * What cifrar seals: lib/cifra.c's sealed columns, grouped by table (the
+ * rows of one table are consecutive there); hmac: the column whose keyed
+ * hash goes to documento_hmac, plus one (0: none).
  */
-static const struct sealed_table {
-	const char	*table;
-	const char	*cols[5];
-	int		 ncols;
-	int		 hmac;		/* 1: documento_hmac of cols[0] */
-} sealed_tables[] = {
-	{ "propietarios", { "numero_documento", "telefono", "email",
-	    "direccion" }, 4, 1 },
-	{ "historia_entradas", { "anamnesis", "examen", "diagnostico", "plan",
-	    "texto" }, 5, 0 },
-	{ "tratamientos", { "descripcion" }, 1, 0 },
-	{ "pacientes", { "alergias" }, 1, 0 },
+#define MAX_SEALED_TABLES	8
+#define MAX_SEALED_COLS		6
+
+struct sealed_table {
+	const char			*table;
+	const struct vr_sealed_col	*cols[MAX_SEALED_COLS];
+	int				 ncols;
+	int				 hmac;
 };
-#define NSEALED	((int)(sizeof(sealed_tables) / sizeof(sealed_tables[0])))
+
+static struct sealed_table sealed_tables[MAX_SEALED_TABLES];
+static int nsealed;
+
+static void
+sealed_tables_init(void)
+{
+	const struct vr_sealed_col *c;
+	struct sealed_table *t = NULL;
+	size_t i;
+
+	nsealed = 0;
+	for (i = 0; i < vr_sealed_ncols; i++) {
+		c = &vr_sealed_cols[i];
+		if (t == NULL || strcmp(t->table, c->table) != 0) {
+			if (nsealed == MAX_SEALED_TABLES)
+				abort();
+			t = &sealed_tables[nsealed++];
+			memset(t, 0, sizeof(*t));
+			t->table = c->table;
+		}
+		if (t->ncols == MAX_SEALED_COLS)
+			abort();
+		if (c->search)
+			t->hmac = t->ncols + 1;
+		t->cols[t->ncols++] = c;
+	}
+}
 
 /* SELECT and UPDATE of one table, as vr_db statements 2t and 2t+1. */
 static void
@@ -338,28 +371,32 @@ sealed_sql(const struct sealed_table *t, struct vr_buf *sel,
 
 	vr_buf_printf(sel, "SELECT id");
 	for (c = 0; c < t->ncols; c++)
-		vr_buf_printf(sel, ", %s", t->cols[c]);
+		vr_buf_printf(sel, ", %s", t->cols[c]->column);
 	vr_buf_printf(sel, " FROM %s WHERE ", t->table);
 	for (c = 0; c < t->ncols; c++)
 		vr_buf_printf(sel, "%s%s NOT LIKE $1", c ? " OR " : "",
-		    t->cols[c]);
+		    t->cols[c]->column);
 	vr_buf_printf(sel, " ORDER BY id LIMIT 500");
 	vr_buf_printf(upd, "UPDATE %s SET ", t->table);
 	for (c = 0; c < t->ncols; c++)
-		vr_buf_printf(upd, "%s%s = $%d", c ? ", " : "", t->cols[c],
-		    c + 2);
+		vr_buf_printf(upd, "%s%s = $%d", c ? ", " : "",
+		    t->cols[c]->column, c + 2);
 	if (t->hmac)
 		vr_buf_printf(upd, ", documento_hmac = decode($%d, 'hex')",
 		    t->ncols + 2);
 	vr_buf_printf(upd, " WHERE id = $1::bigint");
 	for (c = 0; c < t->ncols; c++)
 		vr_buf_printf(upd, " AND %s IS NOT DISTINCT FROM $%d::text",
-		    t->cols[c], t->ncols + 2 + t->hmac + c);
+		    t->cols[c]->column, t->ncols + 2 + (t->hmac != 0) + c);
 }
 
-/* Column c of row i re-sealed under ring->k[0]; NULL stays NULL. */
+/*
+ * Column c of row i re-sealed for col (v2) under ring->k[0]; NULL stays
+ * NULL.
+ */
 static char *
-reseal(const struct vr_jwt_keys *ring, const char *col, PGresult *res,
+reseal(const struct vr_jwt_keys *ring, const struct vr_sealed_col *col,
+    PGresult *res,
     int i, int c, char **plain_out, int *rc)
 {
 	const char *v = PQgetvalue(res, i, c + 1);
@@ -368,11 +405,11 @@ reseal(const struct vr_jwt_keys *ring, const char *col, PGresult *res,
 	if (PQgetisnull(res, i, c + 1))
 		return NULL;
 	if (vr_is_sealed(v)) {
-		if ((*rc = vr_unseal(ring, col, v, &plain)) < 0)
+		if ((*rc = vr_unseal_col(ring, col, v, &plain)) < 0)
 			return NULL;
 	} else
 		plain = vr_xstrdup(v);
-	if ((*rc = vr_seal(&ring->k[0], col, plain, &sealed)) < 0)
+	if ((*rc = vr_seal_col(&ring->k[0], col, plain, &sealed)) < 0)
 		sealed = NULL;
 	if (plain_out != NULL)
 		*plain_out = plain;
@@ -402,7 +439,7 @@ cifrar_tabla(struct vr_db *db, int t, const struct vr_jwt_keys *ring,
 				v[c] = NULL;
 			for (c = 0; c < tb->ncols && rc == 0; c++)
 				v[c] = reseal(ring, tb->cols[c], res, i, c,
-				    c == 0 && tb->hmac ? &first : NULL, &rc);
+				    c == tb->hmac - 1 ? &first : NULL, &rc);
 			if (rc == 0) {
 				k = 0;
 				q[k++] = PQgetvalue(res, i, 0);
@@ -438,51 +475,53 @@ cifrar_tabla(struct vr_db *db, int t, const struct vr_jwt_keys *ring,
 }
 
 static int
-cifrar(const struct vr_config *cfg)
+cifrar(const struct admin_config *cfg)
 {
-	struct vr_jwt_keys ring, search;
-	struct vr_buf b[2 * NSEALED];
-	const char *sql[2 * NSEALED];
+	struct vr_keyring kr;
+	struct vr_buf b[2 * MAX_SEALED_TABLES];
+	const char *sql[2 * MAX_SEALED_TABLES];
 	struct vr_db db;
 	char err[256], like[64];
-	long total[NSEALED] = { 0 };
+	long total[MAX_SEALED_TABLES] = { 0 };
 	int t, rc = 0;
 
-	if (vr_data_keys_load(&ring, cfg->data_keys, err, sizeof(err)) < 0 ||
-	    vr_jwt_keys_load(&search, cfg->search_key, err, sizeof(err)) < 0) {
+	if (vr_keyring_load(&kr, VR_KEYS_SEAL | VR_KEYS_SEARCH, &cfg->core, err,
+	    sizeof(err)) < 0) {
 		fail("bad key configuration", "error", err);
 		return 2;
 	}
-	for (t = 0; t < NSEALED; t++) {
+	sealed_tables_init();
+	for (t = 0; t < nsealed; t++) {
 		vr_buf_init(&b[2 * t]);
 		vr_buf_init(&b[2 * t + 1]);
 		sealed_sql(&sealed_tables[t], &b[2 * t], &b[2 * t + 1]);
 		sql[2 * t] = b[2 * t].data;
 		sql[2 * t + 1] = b[2 * t + 1].data;
 	}
-	if (vr_db_open(&db, cfg->database_url, sql, 2 * NSEALED, 0) < 0) {
+	if (vr_db_open(&db, cfg->core.database_url, sql, 2 * nsealed, 0) < 0) {
 		fail("cannot connect to the database", "error", db.errmsg);
-		for (t = 0; t < 2 * NSEALED; t++)
+		for (t = 0; t < 2 * nsealed; t++)
 			vr_buf_free(&b[t]);
 		return 2;
 	}
-	snprintf(like, sizeof(like), "v1:%s:%%", ring.k[0].kid);
-	for (t = 0; t < NSEALED && rc == 0; t++)
-		rc = cifrar_tabla(&db, t, &ring, &search, like, &total[t]);
+	snprintf(like, sizeof(like), "v2:%s:%%", kr.seal.k[0].kid);
+	for (t = 0; t < nsealed && rc == 0; t++)
+		rc = cifrar_tabla(&db, t, &kr.seal, &kr.search, like,
+		    &total[t]);
 	if (rc == 2)
 		fail("sealing failed", "error", db.errmsg);
 	else if (rc < 0)
 		fail("a sealed value does not open with VETRED_DATA_KEYS",
 		    "error", vr_strerror(rc));
 	else
-		for (t = 0; t < NSEALED; t++) {
+		for (t = 0; t < nsealed; t++) {
 			snprintf(like, sizeof(like), "%ld", total[t]);
 			vr_log(VR_LOG_INFO, NULL, "rows sealed", "tabla",
 			    sealed_tables[t].table, "filas", like, "clave",
-			    ring.k[0].kid, NULL);
+			    kr.seal.k[0].kid, NULL);
 		}
 	vr_db_close(&db);
-	for (t = 0; t < 2 * NSEALED; t++)
+	for (t = 0; t < 2 * nsealed; t++)
 		vr_buf_free(&b[t]);
 	return rc == 0 ? 0 : 2;
 }
@@ -492,15 +531,15 @@ cifrar(const struct vr_config *cfg)
  * or NULL) and hashed into hash.  0, or the exit status of the refusal.
  */
 static int
-password_in(const struct vr_config *cfg, const char *email, char *hash,
+password_in(const struct admin_config *cfg, const char *email, char *hash,
     size_t hashlen)
 {
 	char pw[1100];
 	const char *why;
 
-	if (vr_common_passwords_load(cfg->common_passwords) < 0) {
+	if (vr_common_passwords_load(cfg->pw.common_passwords) < 0) {
 		fail("cannot read the common passwords", "file",
-		    cfg->common_passwords);
+		    cfg->pw.common_passwords);
 		return 2;
 	}
 	if (read_password(pw, sizeof(pw)) == NULL) {
@@ -511,7 +550,7 @@ password_in(const struct vr_config *cfg, const char *email, char *hash,
 		fail("password refused", "motivo", why);
 		return 1;
 	}
-	if (vr_password_hash(pw, &cfg->kdf, hash, hashlen) < 0) {
+	if (vr_password_hash(pw, &cfg->pw.kdf, hash, hashlen) < 0) {
 		fail("hashing failed", NULL, NULL);
 		return 2;
 	}
@@ -520,7 +559,7 @@ password_in(const struct vr_config *cfg, const char *email, char *hash,
 
 /* hash: the Argon2id hash of the password on stdin, on stdout. */
 static int
-cmd_hash(const struct vr_config *cfg, char **args, int nargs, int force)
+cmd_hash(const struct admin_config *cfg, char **args, int nargs, int force)
 {
 	char hash[VR_PASSWORD_HASH_LEN];
 	int rc;
@@ -536,7 +575,7 @@ cmd_hash(const struct vr_config *cfg, char **args, int nargs, int force)
 
 /* clave EMAIL: set the user's password; its sessions are revoked. */
 static int
-cmd_clave(const struct vr_config *cfg, char **args, int nargs, int force)
+cmd_clave(const struct admin_config *cfg, char **args, int nargs, int force)
 {
 	static const char *const sql[] = { "UPDATE usuarios SET "
 	    "password_hash = $2 WHERE lower(email) = lower($1)", NULL };
@@ -550,7 +589,7 @@ cmd_clave(const struct vr_config *cfg, char **args, int nargs, int force)
 	(void)force;
 	if ((rc = password_in(cfg, args[0], hash, sizeof(hash))) != 0)
 		return rc;
-	if (vr_db_open(&db, cfg->database_url, sql, 1, 0) < 0) {
+	if (vr_db_open(&db, cfg->core.database_url, sql, 1, 0) < 0) {
 		fail("cannot connect to the database", "error", db.errmsg);
 		return 2;
 	}
@@ -615,7 +654,7 @@ crear_admin_verdict(const char *json, const char *email, int force)
  * of a fresh database.  Exit 3 while an active one exists, unless forced.
  */
 static int
-cmd_crear_admin(const struct vr_config *cfg, char **args, int nargs,
+cmd_crear_admin(const struct admin_config *cfg, char **args, int nargs,
     int force)
 {
 	static const char *const sql[] = { "SELECT crear_admin_red($1, $2, "
@@ -632,7 +671,7 @@ cmd_crear_admin(const struct vr_config *cfg, char **args, int nargs,
 	}
 	if ((rc = password_in(cfg, args[0], hash, sizeof(hash))) != 0)
 		return rc;
-	if (vr_db_open(&db, cfg->database_url, sql, 1, 0) < 0) {
+	if (vr_db_open(&db, cfg->core.database_url, sql, 1, 0) < 0) {
 		fail("cannot connect to the database", "error", db.errmsg);
 		return 2;
 	}
@@ -651,7 +690,7 @@ cmd_crear_admin(const struct vr_config *cfg, char **args, int nargs,
 }
 
 static int
-cmd_sellar(const struct vr_config *cfg, char **args, int nargs, int force)
+cmd_sellar(const struct admin_config *cfg, char **args, int nargs, int force)
 {
 	long long secs = 0;
 
@@ -662,7 +701,7 @@ cmd_sellar(const struct vr_config *cfg, char **args, int nargs, int force)
 }
 
 static int
-cmd_verificar(const struct vr_config *cfg, char **args, int nargs,
+cmd_verificar(const struct admin_config *cfg, char **args, int nargs,
     int force)
 {
 	(void)force;
@@ -670,7 +709,7 @@ cmd_verificar(const struct vr_config *cfg, char **args, int nargs,
 }
 
 static int
-cmd_cifrar(const struct vr_config *cfg, char **args, int nargs, int force)
+cmd_cifrar(const struct admin_config *cfg, char **args, int nargs, int force)
 {
 	(void)args;
 	(void)nargs;
@@ -683,7 +722,7 @@ static const struct command {
 	const char	*name;
 	int		 min, max;
 	int		 forcible;
-	int		(*fn)(const struct vr_config *, char **, int, int);
+	int		(*fn)(const struct admin_config *, char **, int, int);
 } commands[] = {
 	{ "hash", 0, 0, 0, cmd_hash },
 	{ "clave", 1, 1, 0, cmd_clave },
@@ -699,7 +738,7 @@ main(int argc, char **argv)
 {
 	static const char *const flags[] = { "--forzar", "--force", NULL };
 	const struct command *c = NULL;
-	struct vr_config cfg;
+	struct admin_config cfg;
 	char err[256], **pos;
 	int i, n = 0, force = 0, rc, dashdash = 0;
 
@@ -725,7 +764,9 @@ main(int argc, char **argv)
 		free(pos);
 		return usage();
 	}
-	if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
+	if (vr_config_load(&cfg.core, err, sizeof(err)) < 0 ||
+	    vr_config_parse(&cfg.pw, vr_password_vars, vr_password_nvars, err,
+	    sizeof(err)) < 0) {
 		fail("bad configuration", "error", err);
 		free(pos);
 		return 2;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "vr.h"
+#include "migrate_config.h"
 
 static void
 log_result(int rc, int applied, int functions, const char *err)
@@ -42,6 +43,7 @@ int
 main(int argc, char *argv[])
 {
 	struct vr_config cfg;
+	struct migrate_config mc;
 	struct vr_db db;
 	char err[512];
 	int applied = 0, functions = 0, rc;
@@ -54,20 +56,22 @@ main(int argc, char *argv[])
 		fprintf(stderr, "%s", usage);
 		return 2;
 	}
-	if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
+	if (vr_config_load(&cfg, err, sizeof(err)) < 0 ||
+	    vr_config_parse(&mc, migrate_vars, migrate_nvars, err,
+	    sizeof(err)) < 0) {
 		vr_log(VR_LOG_ERROR, NULL, "bad configuration", "error", err,
 		    NULL);
 		return 2;
 	}
 	vr_log_init("migrate", cfg.log_level);
 	if (argc == 2)
-		cfg.migrations_dir = argv[1];
+		mc.migrations_dir = argv[1];
 	if (vr_db_open(&db, cfg.database_url, NULL, 0, 0) < 0) {
 		vr_log(VR_LOG_ERROR, NULL, "cannot connect", "error",
 		    db.errmsg, NULL);
 		return 1;
 	}
-	rc = vr_migrate_schema(&db, cfg.migrations_dir, cfg.functions_dir,
+	rc = vr_migrate_schema(&db, mc.migrations_dir, mc.functions_dir,
 	    &applied, &functions, err, sizeof(err));
 	vr_db_close(&db);
 	log_result(rc, applied, functions, err);

@@ -108,7 +108,7 @@ sid_cmp(const void *a, const void *b)
 
 /* 1 when the token of a was revoked: an older generation, or its session. */
 static int
-revoked(struct api_shared *sh, const struct api_auth *a)
+revoked(struct api_shared *sh, const struct vr_auth *a)
 {
 	int i, r = 0;
 
@@ -127,11 +127,11 @@ revoked(struct api_shared *sh, const struct api_auth *a)
 
 /* The sessions revoked within secs seconds, sorted; -1 on error. */
 static int
-revoked_sessions(struct vr_db *db, int secs, char (**out)[API_SID_LEN + 1])
+revoked_sessions(struct vr_db *db, int secs, char (**out)[VR_SID_LEN + 1])
 {
 	struct api_args a;
 	PGresult *res = NULL;
-	char (*list)[API_SID_LEN + 1];
+	char (*list)[VR_SID_LEN + 1];
 	int i, n, rc;
 
 	*out = NULL;
@@ -154,11 +154,11 @@ revoked_sessions(struct vr_db *db, int secs, char (**out)[API_SID_LEN + 1])
 int
 api_revocations_load(struct api_shared *sh, struct vr_db *db)
 {
-	int secs = sh->cfg->access_ttl + 120;
+	int secs = sh->api->access_ttl + 120;
 	struct api_args a;
 	PGresult *res = NULL;
 	struct api_revocation *list;
-	char (*sids)[API_SID_LEN + 1];
+	char (*sids)[VR_SID_LEN + 1];
 	int i, n, nsid, rc;
 
 	api_args_init(&a, STMT_REVOCADOS);
@@ -196,58 +196,6 @@ unauthenticated(struct api_req *r, const char *slug, const char *detail,
 	api_problem_hdr(r, 401, slug, "No autenticado", detail, NULL, hdr);
 }
 
-/* Roles of the token: [{"rol": name, "sede": id or null}, ...]. */
-static int
-grants(struct api_auth *a, const cJSON *roles)
-{
-	const cJSON *g, *rol, *sede;
-	int k;
-
-	if (!cJSON_IsArray(roles))
-		return -1;
-	cJSON_ArrayForEach(g, roles) {
-		rol = cJSON_GetObjectItemCaseSensitive(g, "rol");
-		sede = cJSON_GetObjectItemCaseSensitive(g, "sede");
-		if (!cJSON_IsString(rol) || (k = api_rol_parse(rol->valuestring))
-		    < 0 || a->n == API_MAX_GRANTS)
-			continue;
-		if (cJSON_IsNumber(sede) && sede->valuedouble >= 1 &&
-		    sede->valuedouble < 9007199254740992.0)
-			a->g[a->n].sede = (long long)sede->valuedouble;
-		else if (cJSON_IsNull(sede))
-			a->g[a->n].sede = 0;
-		else
-			continue;
-		a->g[a->n++].rol = k;
-	}
-	return 0;
-}
-
-/*
- * The generation ("gen", absent in tokens older than it: 0) and session
- * ("sid", may be absent) of the token; -1 when present but malformed.
- */
-static int
-session(struct api_auth *a, const cJSON *claims)
-{
-	const cJSON *gen = cJSON_GetObjectItemCaseSensitive(claims, "gen");
-	const cJSON *sid = cJSON_GetObjectItemCaseSensitive(claims, "sid");
-
-	if (gen != NULL) {
-		if (!cJSON_IsNumber(gen) || gen->valuedouble < 0 ||
-		    gen->valuedouble >= 9007199254740992.0)
-			return -1;
-		a->gen = (long long)gen->valuedouble;
-	}
-	if (sid != NULL) {
-		if (!cJSON_IsString(sid) || strlen(sid->valuestring) !=
-		    API_SID_LEN)
-			return -1;
-		memcpy(a->sid, sid->valuestring, API_SID_LEN + 1);
-	}
-	return 0;
-}
-
 /* The memo of a token this thread verified and that has not expired. */
 static const struct api_token_memo *
 memo_find(struct api_ctx *ctx, const char *tok, size_t n, long long now)
@@ -256,15 +204,15 @@ memo_find(struct api_ctx *ctx, const char *tok, size_t n, long long now)
 
 	for (i = 0; i < API_TOKEN_MEMO; i++)
 		if (ctx->memo[i].tok != NULL && ctx->memo[i].len == n &&
-		    ctx->memo[i].exp > now && memcmp(ctx->memo[i].tok, tok, n)
-		    == 0)
+		    ctx->memo[i].auth.exp > now &&
+		    memcmp(ctx->memo[i].tok, tok, n) == 0)
 			return &ctx->memo[i];
 	return NULL;
 }
 
 static void
-memo_add(struct api_ctx *ctx, const char *tok, size_t n, long long exp,
-    const struct api_auth *a)
+memo_add(struct api_ctx *ctx, const char *tok, size_t n,
+    const struct vr_auth *a)
 {
 	struct api_token_memo *m = &ctx->memo[ctx->memo_next];
 
@@ -273,7 +221,6 @@ memo_add(struct api_ctx *ctx, const char *tok, size_t n, long long exp,
 	m->tok = vr_xmalloc(n);
 	memcpy(m->tok, tok, n);
 	m->len = n;
-	m->exp = exp;
 	m->auth = *a;
 }
 
@@ -295,8 +242,7 @@ api_authenticate(struct api_req *r)
 	struct api_shared *sh = r->ctx->shared;
 	const char *h = api_header(r, "HTTP_AUTHORIZATION");
 	const struct api_token_memo *m;
-	long long now = (long long)time(NULL), exp = 0;
-	cJSON *claims = NULL;
+	long long now = (long long)time(NULL);
 	size_t n;
 	int v;
 
@@ -314,22 +260,12 @@ api_authenticate(struct api_req *r)
 		;
 	n = strlen(h);
 	if ((m = memo_find(r->ctx, h, n, now)) != NULL) {
-		r->auth = m->auth;
+		r->auth.who = m->auth;
 		goto verified;
 	}
-	v = vr_jwt_verify(&sh->jwt, h, sh->cfg->jwt_issuer,
-	    sh->cfg->jwt_audience, now, &claims);
-	api_own_json(r, claims);
-	if (v == VR_JWT_OK) {
-		memset(&r->auth, 0, sizeof(r->auth));
-		vr_parse_id(cJSON_GetObjectItemCaseSensitive(claims,
-		    "sub")->valuestring, &r->auth.uid);
-		exp = (long long)cJSON_GetObjectItemCaseSensitive(claims,
-		    "exp")->valuedouble;
-		if (grants(&r->auth, cJSON_GetObjectItemCaseSensitive(claims,
-		    "roles")) < 0 || session(&r->auth, claims) < 0)
-			v = VR_JWT_CLAIMS;
-	}
+	v = vr_auth_verify(&sh->keys, sh->cfg->jwt_issuer,
+	    sh->cfg->jwt_audience, api_rol_names, ROL__N, h, now,
+	    &r->auth.who);
 	if (v != VR_JWT_OK) {
 		vr_log(VR_LOG_INFO, r->request_id, "token refused", "reason",
 		    vr_jwt_reason(v), NULL);
@@ -338,9 +274,9 @@ api_authenticate(struct api_req *r)
 		    "El token de acceso no es válido.", BAD_TOKEN);
 		return -1;
 	}
-	memo_add(r->ctx, h, n, exp, &r->auth);
+	memo_add(r->ctx, h, n, &r->auth.who);
 verified:
-	if (revoked(sh, &r->auth)) {
+	if (revoked(sh, &r->auth.who)) {
 		unauthenticated(r, "token-invalido", "La sesión fue cerrada "
 		    "(cierre de sesión, cambio de contraseña o de roles, o "
 		    "usuario inactivo); inicie sesión de nuevo.", BAD_TOKEN);
@@ -356,24 +292,25 @@ verified:
  * The grant that allows the route's permission at sede (0: at some site),
  * or NULL.  A network-wide grant is preferred, then the first listed.
  */
-static const struct api_grant *
+static const struct vr_grant *
 grant_of(const struct api_req *r, unsigned roles, long long sede)
 {
-	const struct api_grant *best = NULL;
+	const struct vr_grant *best = NULL;
 	int i;
 
-	for (i = 0; i < r->auth.n; i++) {
-		if (!(roles & R(r->auth.g[i].rol)))
+	for (i = 0; i < r->auth.who.n; i++) {
+		if (!(roles & R(r->auth.who.g[i].rol)))
 			continue;
-		if (r->auth.g[i].sede == 0)
-			return &r->auth.g[i];
-		if (best == NULL && (sede == 0 || r->auth.g[i].sede == sede))
-			best = &r->auth.g[i];
+		if (r->auth.who.g[i].sede == 0)
+			return &r->auth.who.g[i];
+		if (best == NULL && (sede == 0 ||
+		    r->auth.who.g[i].sede == sede))
+			best = &r->auth.who.g[i];
 	}
 	return best;
 }
 
-static const struct api_grant *
+static const struct vr_grant *
 grant_for(const struct api_req *r, long long sede)
 {
 	return grant_of(r, r->route && r->route->perm ?
@@ -397,7 +334,7 @@ api_allowed_perm(const struct api_req *r, const char *perm, long long sede)
 int
 api_allowed_everywhere(const struct api_req *r)
 {
-	const struct api_grant *g = grant_for(r, 0);
+	const struct vr_grant *g = grant_for(r, 0);
 
 	return g != NULL && g->sede == 0;
 }
@@ -406,7 +343,7 @@ api_allowed_everywhere(const struct api_req *r)
 const char *
 api_acting_role(const struct api_req *r, long long sede)
 {
-	const struct api_grant *g = grant_for(r, sede);
+	const struct vr_grant *g = grant_for(r, sede);
 
 	return g ? api_rol_names[g->rol] : NULL;
 }
@@ -419,7 +356,7 @@ void
 api_args_who(struct api_args *a, struct api_req *r, long long sede)
 {
 	if (r->auth.ok)
-		api_arg_int(a, "usuario", r->auth.uid);
+		api_arg_int(a, "usuario", r->auth.who.uid);
 	api_arg_text(a, "rol", api_acting_role(r, sede));
 	api_arg_text(a, "request_id", r->request_id);
 	api_arg_text(a, "ip", *r->remote_addr ? r->remote_addr : NULL);
@@ -474,10 +411,11 @@ api_sedes_permitidas(struct api_req *r)
 		return NULL;
 	vr_buf_init(&b);
 	vr_buf_puts(&b, "{");
-	for (i = 0; i < r->auth.n; i++)
-		if (r->auth.g[i].sede != 0 && api_allowed(r, r->auth.g[i].sede))
+	for (i = 0; i < r->auth.who.n; i++)
+		if (r->auth.who.g[i].sede != 0 &&
+		    api_allowed(r, r->auth.who.g[i].sede))
 			vr_buf_printf(&b, "%s%lld", b.len > 1 ? "," : "",
-			    r->auth.g[i].sede);
+			    r->auth.who.g[i].sede);
 	vr_buf_puts(&b, "}");
 	out = vr_arena_strndup(r->arena, b.data, b.len);
 	vr_buf_free(&b);

@@ -91,6 +91,7 @@ static void
 issue(struct api_req *r, const char *usuario_text, const char *refresh)
 {
 	const struct vr_config *cfg = r->ctx->shared->cfg;
+	const struct api_config *api = r->ctx->shared->api;
 	unsigned char jti_raw[16];
 	char jti[VR_B64URL_LEN(16)];
 	cJSON *u, *claims, *out, *roles;
@@ -115,7 +116,7 @@ issue(struct api_req *r, const char *usuario_text, const char *refresh)
 	cJSON_AddStringToObject(claims, "sub",
 	    api_lltoa(r, (long long)id->valuedouble));
 	cJSON_AddNumberToObject(claims, "iat", (double)now);
-	cJSON_AddNumberToObject(claims, "exp", (double)(now + cfg->access_ttl));
+	cJSON_AddNumberToObject(claims, "exp", (double)(now + api->access_ttl));
 	cJSON_AddStringToObject(claims, "jti", jti);
 	/* What revocation is checked against (access.c). */
 	cJSON_AddStringToObject(claims, "sid", sesion->valuestring);
@@ -123,7 +124,7 @@ issue(struct api_req *r, const char *usuario_text, const char *refresh)
 	roles = cJSON_Duplicate(cJSON_GetObjectItemCaseSensitive(u, "roles"), 1);
 	cJSON_AddItemToObject(claims, "roles",
 	    roles ? roles : cJSON_CreateArray());
-	access = api_own_text(r, vr_jwt_sign(&r->ctx->shared->jwt, claims));
+	access = api_own_text(r, vr_jwt_sign(&r->ctx->shared->keys.sign, claims));
 	cJSON_DeleteItemFromObjectCaseSensitive(u, "sesion");
 	cJSON_DeleteItemFromObjectCaseSensitive(u, "generacion");
 	cJSON_DeleteItemFromObjectCaseSensitive(u, "validas_desde");
@@ -135,10 +136,10 @@ issue(struct api_req *r, const char *usuario_text, const char *refresh)
 	out = cJSON_CreateObject();
 	cJSON_AddStringToObject(out, "access_token", access);
 	cJSON_AddStringToObject(out, "token_type", "Bearer");
-	cJSON_AddNumberToObject(out, "expires_in", cfg->access_ttl);
+	cJSON_AddNumberToObject(out, "expires_in", api->access_ttl);
 	cJSON_AddStringToObject(out, "refresh_token", refresh);
 	cJSON_AddNumberToObject(out, "refresh_expires_in",
-	    (double)cfg->refresh_days * 86400);
+	    (double)api->refresh_days * 86400);
 	/* u is the request's already: referred to, not moved. */
 	cJSON_AddItemReferenceToObject(out, "usuario", u);
 	api_json(r, 200, out, NO_STORE);
@@ -225,8 +226,8 @@ api_auth_login(struct api_req *r)
 	}
 
 	rehash = NULL;
-	if (vr_password_needs_rehash(stored, &sh->cfg->kdf) &&
-	    vr_password_hash(pw, &sh->cfg->kdf, newhash, sizeof(newhash)) ==
+	if (vr_password_needs_rehash(stored, &sh->api->pw.kdf) &&
+	    vr_password_hash(pw, &sh->api->pw.kdf, newhash, sizeof(newhash)) ==
 	    VR_OK)
 		rehash = newhash;
 	if (new_token(r, tok, &hash) < 0) {
@@ -238,7 +239,7 @@ api_auth_login(struct api_req *r)
 	api_arg_int(&a, "usuario", uid);
 	api_arg_text(&a, "email", email);
 	api_arg_text(&a, "hash", hash);
-	api_arg_int(&a, "dias", sh->cfg->refresh_days);
+	api_arg_int(&a, "dias", sh->api->refresh_days);
 	api_arg_text(&a, "ip", client_ip(r));
 	api_arg_text(&a, "agente", user_agent(r));
 	api_arg_text(&a, "rehash", rehash);
@@ -267,7 +268,7 @@ refresh_in(struct api_req *r, const char **tok)
 void
 api_auth_refresh(struct api_req *r)
 {
-	const struct vr_config *cfg = r->ctx->shared->cfg;
+	const struct api_config *api = r->ctx->shared->api;
 	const char *old, *hash;
 	char tok[TOKEN_CHARS + 1];
 	struct api_args a;
@@ -289,7 +290,7 @@ api_auth_refresh(struct api_req *r)
 	api_args_init(&a, STMT_SESION_REFRESCAR);
 	api_arg_text(&a, "hash", token_hash(r, old));
 	api_arg_text(&a, "nuevo_hash", hash);
-	api_arg_int(&a, "dias", cfg->refresh_days);
+	api_arg_int(&a, "dias", api->refresh_days);
 	api_arg_text(&a, "ip", client_ip(r));
 	api_arg_text(&a, "agente", user_agent(r));
 	api_arg_text(&a, "request_id", r->request_id);
@@ -339,32 +340,18 @@ api_auth_init(struct api_shared *sh, char *err, size_t errlen)
 	unsigned char raw[24];
 	char pw[VR_B64URL_LEN(24)];
 
-	if (vr_jwt_keys_load(&sh->jwt, sh->cfg->jwt_keys, err, errlen) < 0)
+	if (vr_keyring_load(&sh->keys, VR_KEYS_ALL, sh->cfg, err, errlen) < 0)
 		return -1;
-	if (*sh->cfg->data_keys == '\0') {
-		snprintf(err, errlen, "VETRED_DATA_KEYS is not set: give "
-		    "kid=path of at least one 32-byte column key file");
-		return -1;
-	}
-	if (vr_data_keys_load(&sh->data, sh->cfg->data_keys, err, errlen) < 0)
-		return -1;
-	if (*sh->cfg->search_key == '\0') {
-		snprintf(err, errlen, "VETRED_SEARCH_KEY is not set: give "
-		    "kid=path of the search key file");
-		return -1;
-	}
-	if (vr_jwt_keys_load(&sh->search, sh->cfg->search_key, err, errlen) < 0)
-		return -1;
-	if (vr_common_passwords_load(sh->cfg->common_passwords) < 0) {
+	if (vr_common_passwords_load(sh->api->pw.common_passwords) < 0) {
 		snprintf(err, errlen, "cannot read the common-password list "
 		    "%s (VETRED_COMMON_PASSWORDS_FILE)",
-		    sh->cfg->common_passwords);
+		    sh->api->pw.common_passwords);
 		return -1;
 	}
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return -1;
 	vr_b64url_encode(raw, sizeof(raw), pw);
-	if (vr_password_hash(pw, &sh->cfg->kdf, sh->dummy_hash,
+	if (vr_password_hash(pw, &sh->api->pw.kdf, sh->dummy_hash,
 	    sizeof(sh->dummy_hash)) < 0) {
 		snprintf(err, errlen, "cannot hash with the Argon2id "
 		    "parameters of VETRED_ARGON2_*");

@@ -67,7 +67,7 @@ api_cors_origin_valid(const char *s, size_t n)
 int
 api_cors_init(struct api_shared *sh, char *err, size_t errlen)
 {
-	const char *list = vr_env_str("VETRED_CORS_ORIGINS", ""), *p, *e;
+	const char *list = sh->api->cors_origins, *p, *e;
 	size_t n;
 
 	sh->cors = NULL;

@@ -327,12 +327,12 @@ log_request(const struct api_req *r, double seconds)
 		VR_LF_INT("status", r->status),
 		VR_LF_DBL("duration_ms", seconds * 1e3),
 		VR_LF_INT("bytes", r->bytes),
-		VR_LF_STR("instance", r->ctx->shared->cfg->instance),
+		VR_LF_STR("instance", r->ctx->shared->api->instance),
 	};
 	size_t n = 6;
 
 	if (r->auth.ok)
-		f[n++] = (struct vr_log_field)VR_LF_INT("user_id", r->auth.uid);
+		f[n++] = (struct vr_log_field)VR_LF_INT("user_id", r->auth.who.uid);
 	if (r->sede > 0)
 		f[n++] = (struct vr_log_field)VR_LF_INT("sede_id", r->sede);
 	vr_log_fields(r->status >= 500 ? VR_LOG_ERROR : VR_LOG_INFO,

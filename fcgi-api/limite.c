@@ -188,12 +188,12 @@ api_rate_or_429(struct api_req *r)
 
 	if (rl == NULL)
 		return 0;
-	budget_of(rl, r->auth.uid, &rate, &burst);
+	budget_of(rl, r->auth.who.uid, &rate, &burst);
 	if (rate <= 0)
 		return 0;
 	now = api_now();
 	pthread_mutex_lock(&rl->lock);
-	b = bucket_of(rl, r->auth.uid, burst, now);
+	b = bucket_of(rl, r->auth.who.uid, burst, now);
 	b->tokens = fmin(burst, b->tokens + (now - b->at) * rate);
 	b->at = now;
 	if (b->tokens >= 1)

@@ -119,7 +119,7 @@ is_unix_path(const char *s)
 }
 
 static int
-open_listener(const struct vr_config *cfg)
+open_listener(const struct api_config *cfg)
 {
 	struct stat st;
 	int fd;
@@ -152,7 +152,7 @@ install_signals(void)
 }
 
 static void
-log_listening(const struct vr_config *cfg, const struct api_monitor *mon,
+log_listening(const struct api_config *cfg, const struct api_monitor *mon,
     int threads)
 {
 	struct vr_log_field f[] = { VR_LF_STR("socket", cfg->api_socket),
@@ -173,6 +173,7 @@ int
 main(int argc, char **argv)
 {
 	struct vr_config cfg;
+	struct api_config acfg;
 	struct api_shared shared;
 	struct api_ctx *ctxs;
 	struct revocation_arg ra;
@@ -190,7 +191,8 @@ main(int argc, char **argv)
 		}
 		return i;
 	}
-	if (vr_config_load(&cfg, err, sizeof(err)) < 0) {
+	if (vr_config_load(&cfg, err, sizeof(err)) < 0 ||
+	    api_config_load(&acfg, err, sizeof(err)) < 0) {
 		vr_log(VR_LOG_ERROR, NULL, "bad configuration", "error", err,
 		    NULL);
 		return 2;
@@ -203,15 +205,16 @@ main(int argc, char **argv)
 		vr_log(VR_LOG_ERROR, NULL, "FCGX_Init failed", NULL);
 		return 1;
 	}
-	if ((listen_fd = open_listener(&cfg)) < 0) {
+	if ((listen_fd = open_listener(&acfg)) < 0) {
 		vr_log(VR_LOG_ERROR, NULL, "cannot listen", "socket",
-		    cfg.api_socket, "error", strerror(errno), NULL);
+		    acfg.api_socket, "error", strerror(errno), NULL);
 		return 1;
 	}
 	install_signals();
 
 	memset(&shared, 0, sizeof(shared));
 	shared.cfg = &cfg;
+	shared.api = &acfg;
 	shared.metrics = api_metrics_new(api_routes, api_nroutes);
 	pthread_mutex_init(&shared.amqp_lock, NULL);
 	if (api_auth_init(&shared, err, sizeof(err)) < 0) {
@@ -245,13 +248,13 @@ main(int argc, char **argv)
 		stopping = 1;
 		pthread_join(rev_tid, NULL);
 		close(listen_fd);
-		if (is_unix_path(cfg.api_socket))
-			unlink(cfg.api_socket);
+		if (is_unix_path(acfg.api_socket))
+			unlink(acfg.api_socket);
 		return 1;
 	}
-	ctxs = vr_xcalloc((size_t)cfg.api_threads, sizeof(*ctxs));
-	tids = vr_xcalloc((size_t)cfg.api_threads, sizeof(*tids));
-	for (i = 0; i < cfg.api_threads; i++) {
+	ctxs = vr_xcalloc((size_t)acfg.api_threads, sizeof(*ctxs));
+	tids = vr_xcalloc((size_t)acfg.api_threads, sizeof(*tids));
+	for (i = 0; i < acfg.api_threads; i++) {
 		ctxs[i].shared = &shared;
 		ctxs[i].id = i;
 		vr_arena_init(&ctxs[i].arena);
@@ -260,8 +263,8 @@ main(int argc, char **argv)
 			break;
 		started++;
 	}
-	log_listening(&cfg, &mon, started);
-	if (started < cfg.api_threads) {
+	log_listening(&acfg, &mon, started);
+	if (started < acfg.api_threads) {
 		vr_log(VR_LOG_ERROR, NULL, "could not start all threads", NULL);
 		on_signal(SIGTERM);
 	}
@@ -276,9 +279,9 @@ main(int argc, char **argv)
 	pthread_rwlock_destroy(&shared.rev_lock);
 
 	close(listen_fd);
-	if (is_unix_path(cfg.api_socket))
-		unlink(cfg.api_socket);
-	for (i = 0; i < cfg.api_threads; i++) {
+	if (is_unix_path(acfg.api_socket))
+		unlink(acfg.api_socket);
+	for (i = 0; i < acfg.api_threads; i++) {
 		vr_arena_free(&ctxs[i].arena);
 		vr_buf_free(&ctxs[i].out);
 		api_auth_forget(&ctxs[i]);

@@ -26,7 +26,7 @@ static void
 render_seal_lag(struct api_monitor *mon, struct vr_buf *b)
 {
 	PGresult *res = NULL;
-	const char *inst = mon->sh->cfg->instance;
+	const char *inst = mon->sh->api->instance;
 	int ok = vr_db_exec(&mon->db, STMT_AUDITORIA_RETRASO, 0, NULL,
 	    &res) == 0;
 
@@ -58,7 +58,7 @@ mon_metrics(void *arg, struct vr_buf *b, const char **ctype)
 	*ctype = PROM_TYPE;
 	vr_metrics_build_info(b, "fcgi-api", vr_version());
 	vr_metrics_process(b);
-	api_metrics_render(mon->sh->metrics, mon->sh->cfg->instance, b);
+	api_metrics_render(mon->sh->metrics, mon->sh->api->instance, b);
 	render_seal_lag(mon, b);
 	return 200;
 }
@@ -71,7 +71,7 @@ mon_health(void *arg, struct vr_buf *b, const char **ctype)
 
 	*ctype = JSON_TYPE;
 	vr_buf_puts(b, "{\"estado\":\"ok\",\"instancia\":");
-	vr_buf_json_string(b, mon->sh->cfg->instance);
+	vr_buf_json_string(b, mon->sh->api->instance);
 	vr_buf_puts(b, "}");
 	return 200;
 }
@@ -100,7 +100,7 @@ static const struct vr_httpd_route mon_routes[] = {
 };
 
 /*
- * Start the listener on cfg->metrics_addr (none when it is NULL).  0, or
+ * Start the listener on api->metrics_addr (none when it is NULL).  0, or
  * < 0 with err set: the address cannot be listened on.
  */
 int
@@ -108,16 +108,17 @@ api_monitor_start(struct api_monitor *mon, struct api_shared *sh, char *err,
     size_t errlen)
 {
 	const struct vr_config *cfg = sh->cfg;
+	const struct api_config *api = sh->api;
 	int rc;
 
 	mon->sh = sh;
 	mon->httpd = NULL;
-	if (cfg->metrics_addr == NULL)
+	if (api->metrics_addr == NULL)
 		return 0;
 	/* Not reachable yet is fine: each call reconnects. */
 	vr_db_open(&mon->db, cfg->database_url, api_sql, STMT__MAX,
 	    cfg->db_timeout_ms);
-	rc = vr_httpd_start(&mon->httpd, cfg->metrics_addr, mon_routes,
+	rc = vr_httpd_start(&mon->httpd, api->metrics_addr, mon_routes,
 	    sizeof(mon_routes) / sizeof(mon_routes[0]), mon, err, errlen);
 	if (rc < 0)
 		vr_db_close(&mon->db);

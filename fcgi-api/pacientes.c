@@ -139,17 +139,21 @@ patient_in(struct api_req *r, const cJSON *in, cJSON *errs)
 	return out;
 }
 
-/* Field name of o sealed in place (lib/cifra.c) when it is a string. */
+/*
+ * Member name of o, bound for table.name (lib/cifra.c's sealed columns),
+ * sealed in place when it is a string.
+ */
 static int
-seal_field(struct api_req *r, cJSON *o, const char *name)
+seal_field(struct api_req *r, cJSON *o, const char *table, const char *name)
 {
 	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	const struct vr_sealed_col *c = vr_sealed_col(table, name);
 	char *sealed;
 
 	if (!cJSON_IsString(v))
 		return 0;
-	if (vr_seal(&r->ctx->shared->data.k[0], name, v->valuestring,
-	    &sealed) < 0)
+	if (c == NULL || vr_seal_col(&r->ctx->shared->keys.seal.k[0], c,
+	    v->valuestring, &sealed) < 0)
 		return -1;
 	cJSON_SetValuestring(v, sealed);
 	free(sealed);
@@ -173,11 +177,11 @@ seal_owner(struct api_req *r, cJSON *owner)
 	size_t i;
 
 	if (cJSON_IsString(doc)) {
-		vr_search_hash(&sh->search.k[0], doc->valuestring, hex);
+		vr_search_hash(&sh->keys.search.k[0], doc->valuestring, hex);
 		cJSON_AddStringToObject(owner, "documento_hmac", hex);
 	}
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (seal_field(r, owner, fields[i]) < 0)
+		if (seal_field(r, owner, "propietarios", fields[i]) < 0)
 			return -1;
 	return 0;
 }
@@ -239,7 +243,7 @@ api_paciente_registro(struct api_req *r)
 	if (sede > 0 && api_sede_or_403(r, sede) < 0)
 		return;
 	if ((owner != NULL && seal_owner(r, owner) < 0) ||
-	    seal_field(r, pet, "alergias") < 0) {
+	    seal_field(r, pet, "pacientes", "alergias") < 0) {
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "Ocurrió un error inesperado.", NULL);
 		return;

@@ -38,23 +38,13 @@
 struct api_metrics;
 struct api_rate;
 
-#define API_MAX_GRANTS	32
-
-struct api_grant {
-	int		 rol;		/* enum api_rol (authz.h) */
-	long long	 sede;		/* 0: every site */
-};
-
-#define API_SID_LEN	36	/* a session id: the text of a uuid */
-
-/* The authenticated caller, from the access token (authz.h). */
+/*
+ * The caller: who the access token names (vr_auth_verify(), grants'
+ * roles index api_rol_names of authz.h), and whether it was accepted.
+ */
 struct api_auth {
 	int		 ok;
-	long long	 uid;
-	long long	 gen;		/* the user's token generation */
-	char		 sid[API_SID_LEN + 1];	/* session; "" if none */
-	int		 n;
-	struct api_grant g[API_MAX_GRANTS];
+	struct vr_auth	 who;
 };
 
 /*
@@ -67,8 +57,7 @@ struct api_auth {
 struct api_token_memo {
 	char		*tok;
 	size_t		 len;
-	long long	 exp;
-	struct api_auth	 auth;
+	struct vr_auth	 auth;		/* auth.exp: kept until then */
 };
 
 /* Tokens of uid of a generation below gen are revoked. */
@@ -76,21 +65,42 @@ struct api_revocation {
 	long long	 uid, gen;
 };
 
+/*
+ * The API's own settings (config.c, the table api_config_vars), read once
+ * at start beside the core every process reads (struct vr_config).
+ */
+struct api_config {
+	const char	*api_socket;	/* VETRED_API_SOCKET: path or host:port */
+	const char	*instance;	/* VETRED_API_INSTANCE: name in logs */
+	int		 api_threads;	/* VETRED_API_THREADS */
+	int		 api_backlog;	/* VETRED_API_BACKLOG */
+	long		 max_body;	/* VETRED_MAX_BODY_BYTES */
+	int		 access_ttl;	/* VETRED_ACCESS_TOKEN_TTL_S */
+	int		 refresh_days;	/* VETRED_REFRESH_TOKEN_TTL_DAYS */
+	const char	*metrics_addr;	/* VETRED_METRICS_ADDR; NULL: none */
+	const char	*cors_origins;	/* VETRED_CORS_ORIGINS (cors.c) */
+	struct vr_password_cfg pw;	/* VETRED_ARGON2_*, common passwords */
+};
+
+extern const struct vr_cfg_var api_config_vars[];
+extern const size_t api_config_nvars;
+
+int	api_config_load(struct api_config *c, char *err, size_t errlen);
+
 /* State shared by the threads of one process; created in main.c. */
 struct api_shared {
-	const struct vr_config	*cfg;
+	const struct vr_config	*cfg;		/* the core */
+	const struct api_config	*api;		/* the API's own */
 	struct api_metrics	*metrics;
 	pthread_mutex_t		 amqp_lock;	/* guards the two below */
 	double			 amqp_checked_at;
 	int			 amqp_ok;
-	struct vr_jwt_keys	 jwt;		/* k[0] signs */
+	struct vr_keyring	 keys;		/* signing, column, search */
 	char			 dummy_hash[VR_PASSWORD_HASH_LEN];
-	struct vr_jwt_keys	 data;		/* column keys; k[0] seals */
-	struct vr_jwt_keys	 search;	/* k[0]: the search HMAC key */
 	pthread_rwlock_t	 rev_lock;	/* guards the four below */
 	struct api_revocation	*rev;
 	int			 rev_n;
-	char			(*rev_sid)[API_SID_LEN + 1];	/* sorted */
+	char			(*rev_sid)[VR_SID_LEN + 1];	/* sorted */
 	int			 rev_sid_n;
 	struct api_rate		*rate;		/* per-user budgets (limite.c) */
 	char			**cors;		/* allowed origins (cors.c) */

@@ -76,9 +76,11 @@ api_verdict_is(const cJSON *v, const char *code)
 }
 
 /*
- * Opens every sealed string (lib/cifra.c) of a JSON value in place, with
- * its member name as the additional data.  0, or -1 when one does not
- * open (altered, or sealed with a key this process does not hold).
+ * Opens every sealed string (lib/cifra.c) of a JSON value in place: a
+ * member is the sealed column of its name (vr_sealed_named(): names are
+ * unique across the sealed columns), and opens only as a value of that
+ * column.  0, or -1 when one does not open (altered, moved from another
+ * column, or sealed with a key this process does not hold).
  */
 static int
 unseal_tree(struct api_req *r, cJSON *v)
@@ -89,8 +91,11 @@ unseal_tree(struct api_req *r, cJSON *v)
 
 	cJSON_ArrayForEach(e, v) {
 		if (cJSON_IsString(e) && vr_is_sealed(e->valuestring)) {
-			rc = e->string ? vr_unseal(&r->ctx->shared->data,
-			    e->string, e->valuestring, &plain) : VR_EINVAL;
+			const struct vr_sealed_col *c = e->string ?
+			    vr_sealed_named(e->string) : NULL;
+
+			rc = c ? vr_unseal_col(&r->ctx->shared->keys.seal, c,
+			    e->valuestring, &plain) : VR_EINVAL;
 			if (rc < 0) {
 				vr_log(VR_LOG_ERROR, r->request_id, "sealed value "
 				    "does not open", "field", e->string ?
@@ -117,7 +122,7 @@ api_unseal_json(struct api_req *r, const char *text)
 	cJSON *v;
 	char *out = NULL;
 
-	if (strstr(text, "\"v1:") == NULL)
+	if (strstr(text, "\"v1:") == NULL && strstr(text, "\"v2:") == NULL)
 		return vr_xstrdup(text);
 	if ((v = cJSON_Parse(text)) != NULL && unseal_tree(r, v) == 0)
 		out = cJSON_PrintUnformatted(v);

@@ -158,9 +158,9 @@ body_or_4xx(struct api_req *r)
 		    "Content-Length no es válido.", NULL);
 		return -1;
 	}
-	if (r->content_length > r->ctx->shared->cfg->max_body) {
+	if (r->content_length > r->ctx->shared->api->max_body) {
 		snprintf(detail, sizeof(detail), "El cuerpo supera el límite "
-		    "de %ld bytes.", r->ctx->shared->cfg->max_body);
+		    "de %ld bytes.", r->ctx->shared->api->max_body);
 		api_problem(r, 413, "cuerpo-demasiado-grande",
 		    "Cuerpo demasiado grande", detail, NULL);
 		return -1;

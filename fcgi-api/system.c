@@ -27,7 +27,7 @@ api_health(struct api_req *r)
 
 	cJSON_AddStringToObject(o, "estado", "ok");
 	cJSON_AddStringToObject(o, "instancia",
-	    r->ctx->shared->cfg->instance);
+	    r->ctx->shared->api->instance);
 	api_json(r, 200, o, NULL);
 }
 

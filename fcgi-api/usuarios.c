@@ -94,7 +94,7 @@ password_in(struct api_req *r, const char *email, cJSON *errs)
 		vr_json_error(errs, "password", why);
 		return NULL;
 	}
-	if (vr_password_hash(pw, &r->ctx->shared->cfg->kdf, hash,
+	if (vr_password_hash(pw, &r->ctx->shared->api->pw.kdf, hash,
 	    sizeof(hash)) < 0) {
 		vr_json_error(errs, "password", "no se pudo procesar");
 		return NULL;

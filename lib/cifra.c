@@ -4,10 +4,14 @@
  *
  * A sealed value is text, so it fits the columns it replaces:
  *
- *     v1:<kid>:<nonce, 12 bytes, base64url>:<ciphertext and tag, base64url>
+ *     v2:<kid>:<nonce, 12 bytes, base64url>:<ciphertext and tag, base64url>
  *
- * The additional data is the column's name: a value copied into another
- * column does not open.  Data keys come from files like the token keys
+ * The additional data is the column's identity, "table.column" (the
+ * table vr_sealed_cols): a value copied into another column, of its
+ * table or of another, does not open.  Values of the first format, "v1:",
+ * bound only the column's name (the same column name in another table
+ * opened them); they still open, and vetred-admin cifrar re-seals them
+ * as v2.  Data keys come from files like the token keys
  * (VETRED_DATA_KEYS = "kid=path,..."; exactly 32 bytes each): the first
  * seals, all open, so a key is rotated by putting the new one first and
  * re-sealing the rows (vetred-admin cifrar).  The search key
@@ -44,16 +48,74 @@ vr_data_keys_load(struct vr_jwt_keys *ks, const char *spec, char *err,
 	return VR_OK;
 }
 
+/*
+ * The sealed columns.  Column names are unique across tables (the unit
+ * suite cifra checks it), so a response member names its column
+ * (vr_sealed_named()); a second column of a name already here needs its
+ * responses to say which table each member came from.
+ */
+const struct vr_sealed_col vr_sealed_cols[] = {
+	{ "propietarios", "numero_documento", 1 },
+	{ "propietarios", "telefono", 0 },
+	{ "propietarios", "email", 0 },
+	{ "propietarios", "direccion", 0 },
+	{ "historia_entradas", "anamnesis", 0 },
+	{ "historia_entradas", "examen", 0 },
+	{ "historia_entradas", "diagnostico", 0 },
+	{ "historia_entradas", "plan", 0 },
+	{ "historia_entradas", "texto", 0 },
+	{ "tratamientos", "descripcion", 0 },
+	{ "pacientes", "alergias", 0 },
+};
+
+const size_t vr_sealed_ncols = sizeof(vr_sealed_cols) /
+    sizeof(vr_sealed_cols[0]);
+
+const struct vr_sealed_col *
+vr_sealed_col(const char *table, const char *column)
+{
+	size_t i;
+
+	for (i = 0; i < vr_sealed_ncols; i++)
+		if (strcmp(vr_sealed_cols[i].table, table) == 0 &&
+		    strcmp(vr_sealed_cols[i].column, column) == 0)
+			return &vr_sealed_cols[i];
+	return NULL;
+}
+
+/* The sealed column of that name, in whichever table; NULL if none. */
+const struct vr_sealed_col *
+vr_sealed_named(const char *column)
+{
+	size_t i;
+
+	for (i = 0; i < vr_sealed_ncols; i++)
+		if (strcmp(vr_sealed_cols[i].column, column) == 0)
+			return &vr_sealed_cols[i];
+	return NULL;
+}
+
+/* 2 or 1 for a value sealed in that format, 0 for anything else. */
+int
+vr_seal_version(const char *s)
+{
+	if (s == NULL)
+		return 0;
+	if (strncmp(s, "v2:", 3) == 0)
+		return 2;
+	return strncmp(s, "v1:", 3) == 0;
+}
+
 int
 vr_is_sealed(const char *s)
 {
-	return s != NULL && strncmp(s, "v1:", 3) == 0;
+	return vr_seal_version(s) != 0;
 }
 
-/* *out: the sealed text (malloc'd).  VR_OK or VR_EIO. */
-int
-vr_seal(const struct vr_jwt_key *k, const char *aad, const char *plain,
-    char **out)
+/* *out: plain sealed as prefix:kid:..., aad bound in.  VR_OK or VR_EIO. */
+static int
+seal_as(const char *prefix, const struct vr_jwt_key *k, const char *aad,
+    const char *plain, char **out)
 {
 	unsigned char nonce[NONCE_LEN], *ct;
 	size_t n = strlen(plain), o;
@@ -79,12 +141,47 @@ vr_seal(const struct vr_jwt_key *k, const char *aad, const char *plain,
 	}
 	*out = vr_xmalloc(4 + strlen(k->kid) + VR_B64URL_LEN(NONCE_LEN) +
 	    VR_B64URL_LEN(n + TAG_LEN) + 2);
-	o = (size_t)sprintf(*out, "v1:%s:", k->kid);
+	o = (size_t)sprintf(*out, "%s:%s:", prefix, k->kid);
 	o += vr_b64url_encode(nonce, sizeof(nonce), *out + o);
 	(*out)[o++] = ':';
 	vr_b64url_encode(ct, n + TAG_LEN, *out + o);
 	free(ct);
 	return VR_OK;
+}
+
+/* *out: the sealed text (malloc'd), v1 with aad.  VR_OK or VR_EIO. */
+int
+vr_seal(const struct vr_jwt_key *k, const char *aad, const char *plain,
+    char **out)
+{
+	return seal_as("v1", k, aad, plain, out);
+}
+
+/* *out: plain sealed for column c (v2).  VR_OK or VR_EIO. */
+int
+vr_seal_col(const struct vr_jwt_key *k, const struct vr_sealed_col *c,
+    const char *plain, char **out)
+{
+	char aad[128];
+
+	snprintf(aad, sizeof(aad), "%s.%s", c->table, c->column);
+	return seal_as("v2", k, aad, plain, out);
+}
+
+/*
+ * *out: the plain text of a value of column c: v2 sealed for c, or v1
+ * sealed for a column of c's name.  Errors as vr_unseal().
+ */
+int
+vr_unseal_col(const struct vr_jwt_keys *ks, const struct vr_sealed_col *c,
+    const char *sealed, char **out)
+{
+	char aad[128];
+
+	if (vr_seal_version(sealed) == 1)
+		return vr_unseal(ks, c->column, sealed, out);
+	snprintf(aad, sizeof(aad), "%s.%s", c->table, c->column);
+	return vr_unseal(ks, aad, sealed, out);
 }
 
 /*

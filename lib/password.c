@@ -27,6 +27,22 @@
 
 const struct vr_kdf_params vr_kdf_default = { 19456, 2, 1 };
 
+/* Floors are the OWASP minimum for Argon2id; defaults vr_kdf_default. */
+const struct vr_cfg_var vr_password_vars[] = {
+	{ "VETRED_ARGON2_MEMORY_KIB", VR_CFG_U32, NULL, 19456, 19456, 1048576,
+	    offsetof(struct vr_password_cfg, kdf.m_kib), "Argon2id memory" },
+	{ "VETRED_ARGON2_PASSES", VR_CFG_U32, NULL, 2, 2, 16,
+	    offsetof(struct vr_password_cfg, kdf.t_cost), "Argon2id passes" },
+	{ "VETRED_ARGON2_LANES", VR_CFG_U32, NULL, 1, 1, 8,
+	    offsetof(struct vr_password_cfg, kdf.lanes), "Argon2id lanes" },
+	VR_CFG_S("VETRED_COMMON_PASSWORDS_FILE", "data/contrasenas-comunes.txt",
+	    struct vr_password_cfg, common_passwords,
+	    "passwords refused at sign-up, one a line"),
+};
+
+const size_t vr_password_nvars =
+    sizeof(vr_password_vars) / sizeof(vr_password_vars[0]);
+
 int
 vr_password_hash(const char *pw, const struct vr_kdf_params *prm, char *out,
     size_t outlen)

@@ -101,34 +101,61 @@ struct vr_kdf_params {
 };
 
 /*
- * Read once at start from VETRED_* environment variables; strings point
- * into the environment and live as long as the process.
+ * A configuration table: each service declares its variables in its own
+ * directory as rows {env name, type, default, min, max, offset, doc} and
+ * vr_config_parse() fills the struct they describe (base) from the
+ * environment.  An unset or empty variable takes the default; a string's
+ * default may be NULL.  A malformed or out-of-range value is refused
+ * with err naming the variable.  Strings point into the environment and
+ * live as long as the process.
+ */
+enum vr_cfg_type {
+	VR_CFG_STR,		/* const char * */
+	VR_CFG_INT,		/* int, in [min, max] */
+	VR_CFG_LONG,		/* long, in [min, max] */
+	VR_CFG_U32,		/* uint32_t, in [min, max] */
+	VR_CFG_LOG_LEVEL	/* int: debug, info, warn or error */
+};
+
+struct vr_cfg_var {
+	const char	*name;
+	int		 type;		/* enum vr_cfg_type */
+	const char	*sdef;		/* a string's default */
+	long		 def, min, max;	/* a number's */
+	size_t		 off;		/* offsetof the field in base */
+	const char	*doc;
+};
+
+#define VR_CFG_S(n, d, st, f, doc)	\
+	{ (n), VR_CFG_STR, (d), 0, 0, 0, offsetof(st, f), (doc) }
+#define VR_CFG_N(n, t, d, lo, hi, st, f, doc)	\
+	{ (n), (t), NULL, (d), (lo), (hi), offsetof(st, f), (doc) }
+
+int	vr_config_parse(void *base, const struct vr_cfg_var *vars, size_t n,
+	    char *err, size_t errlen);
+
+/*
+ * The core every process loads (vr_config_load(), the table
+ * vr_core_vars): where the database and the broker are, logging, the
+ * key files and the tokens' issuer and audience.  A service's own
+ * settings are in a table of its own.
  */
 struct vr_config {
 	const char	*database_url;	/* VETRED_DATABASE_URL */
 	const char	*amqp_url;	/* VETRED_AMQP_URL */
-	const char	*api_socket;	/* VETRED_API_SOCKET: path or host:port */
-	const char	*instance;	/* VETRED_API_INSTANCE: name in logs */
-	const char	*migrations_dir;/* VETRED_MIGRATIONS_DIR */
-	const char	*functions_dir;	/* VETRED_FUNCTIONS_DIR */
-	int		 api_threads;	/* VETRED_API_THREADS */
-	int		 api_backlog;	/* VETRED_API_BACKLOG */
-	long		 max_body;	/* VETRED_MAX_BODY_BYTES */
 	int		 db_timeout_ms;	/* VETRED_DB_STATEMENT_TIMEOUT_MS */
 	int		 log_level;	/* VETRED_LOG_LEVEL */
+	const char	*log_file;	/* VETRED_LOG_FILE; NULL: stderr as is */
+	long		 log_max_bytes;	/* VETRED_LOG_MAX_BYTES */
 	const char	*jwt_keys;	/* VETRED_JWT_KEYS: kid=path,... */
 	const char	*jwt_issuer;	/* VETRED_JWT_ISSUER */
 	const char	*jwt_audience;	/* VETRED_JWT_AUDIENCE */
-	int		 access_ttl;	/* VETRED_ACCESS_TOKEN_TTL_S */
-	int		 refresh_days;	/* VETRED_REFRESH_TOKEN_TTL_DAYS */
-	struct vr_kdf_params kdf;	/* VETRED_ARGON2_* */
-	const char	*common_passwords; /* VETRED_COMMON_PASSWORDS_FILE */
 	const char	*data_keys;	/* VETRED_DATA_KEYS: kid=path,... */
 	const char	*search_key;	/* VETRED_SEARCH_KEY: kid=path */
-	const char	*metrics_addr;	/* VETRED_METRICS_ADDR; NULL: none */
-	const char	*log_file;	/* VETRED_LOG_FILE; NULL: stderr as is */
-	long		 log_max_bytes;	/* VETRED_LOG_MAX_BYTES */
 };
+
+extern const struct vr_cfg_var vr_core_vars[];
+extern const size_t vr_core_nvars;
 
 int	vr_config_load(struct vr_config *c, char *err, size_t errlen);
 int	vr_env_int(const char *name, long def, long min, long max, long *out);
@@ -346,6 +373,34 @@ const char *vr_jwt_reason(int verdict);
 
 /* ---- column encryption (cifra.c) -------------------------------------- */
 
+/*
+ * The sealed columns of the schema, one table for every process that
+ * seals or opens them (the API, vetred-admin cifrar): a value is sealed
+ * for its column ("v2:", the additional data "table.column"), so it
+ * opens in no other column, of this table or another.  Values sealed
+ * before ("v1:", the additional data the column's name alone) still
+ * open in a column of that name; vetred-admin cifrar re-seals them.
+ * search: the column whose keyed hash is kept beside it
+ * (propietarios.documento_hmac).
+ */
+struct vr_sealed_col {
+	const char	*table;
+	const char	*column;
+	int		 search;
+};
+
+extern const struct vr_sealed_col vr_sealed_cols[];
+extern const size_t vr_sealed_ncols;
+
+const struct vr_sealed_col *vr_sealed_col(const char *table,
+	    const char *column);
+const struct vr_sealed_col *vr_sealed_named(const char *column);
+int	 vr_seal_col(const struct vr_jwt_key *k, const struct vr_sealed_col *c,
+	    const char *plain, char **out);
+int	 vr_unseal_col(const struct vr_jwt_keys *ks,
+	    const struct vr_sealed_col *c, const char *sealed, char **out);
+int	 vr_seal_version(const char *s);
+
 int	 vr_data_keys_load(struct vr_jwt_keys *ks, const char *spec, char *err,
 	    size_t errlen);
 int	 vr_is_sealed(const char *s);
@@ -356,6 +411,60 @@ int	 vr_unseal(const struct vr_jwt_keys *ks, const char *aad,
 void	 vr_search_hash(const struct vr_jwt_key *k, const char *text,
 	    char hex[65]);
 
+/* ---- key ring (keyring.c) ------------------------------------------- */
+
+/*
+ * Every key a process holds, loaded once at start from the files the
+ * configuration names: token signing keys (VETRED_JWT_KEYS, sign.k[0]
+ * signs, all verify), column keys (VETRED_DATA_KEYS, seal.k[0] seals, all
+ * open) and the search key (VETRED_SEARCH_KEY, search.k[0]).  A process
+ * loads the roles it uses (VR_KEYS_*); the others stay empty (n == 0).
+ */
+enum vr_key_role {
+	VR_KEYS_SIGN = 1 << 0,
+	VR_KEYS_SEAL = 1 << 1,
+	VR_KEYS_SEARCH = 1 << 2,
+	VR_KEYS_ALL = VR_KEYS_SIGN | VR_KEYS_SEAL | VR_KEYS_SEARCH
+};
+
+struct vr_keyring {
+	struct vr_jwt_keys	 sign;
+	struct vr_jwt_keys	 seal;
+	struct vr_jwt_keys	 search;
+};
+
+int	 vr_keyring_load(struct vr_keyring *kr, unsigned roles,
+	    const struct vr_config *cfg, char *err, size_t errlen);
+
+/* ---- access token verification (auth.c) ------------------------------ */
+
+/*
+ * Who an access token says is asking: the user, the session and token
+ * generation that revocation is checked against, and the roles per site.
+ * Role names are the service's: vr_auth_verify() gets its table and
+ * stores indexes into it; a grant naming a role not in it is skipped.
+ */
+#define VR_AUTH_MAX_GRANTS	32
+#define VR_SID_LEN		36	/* a session id: the text of a uuid */
+
+struct vr_grant {
+	int		 rol;		/* index into the caller's role names */
+	long long	 sede;		/* 0: every site */
+};
+
+struct vr_auth {
+	long long	 uid;
+	long long	 gen;		/* the user's token generation; 0: none */
+	long long	 exp;		/* the token's expiry, seconds */
+	char		 sid[VR_SID_LEN + 1];	/* session; "" if none */
+	int		 n;
+	struct vr_grant	 g[VR_AUTH_MAX_GRANTS];
+};
+
+int	 vr_auth_verify(const struct vr_keyring *kr, const char *iss,
+	    const char *aud, const char *const *roles, int nroles,
+	    const char *token, long long now, struct vr_auth *out);
+
 /* ---- passwords (password.c) ------------------------------------------ */
 
 #define VR_PASSWORD_MIN	10	/* characters */
@@ -363,6 +472,19 @@ void	 vr_search_hash(const struct vr_jwt_key *k, const char *text,
 #define VR_PASSWORD_HASH_LEN	128	/* buffer for an encoded hash */
 
 extern const struct vr_kdf_params vr_kdf_default;
+
+/*
+ * What a process that hashes passwords reads (VETRED_ARGON2_*,
+ * VETRED_COMMON_PASSWORDS_FILE): the table vr_password_vars, with
+ * offsets into struct vr_password_cfg, parsed by vr_config_parse().
+ */
+struct vr_password_cfg {
+	struct vr_kdf_params kdf;
+	const char	*common_passwords;
+};
+
+extern const struct vr_cfg_var vr_password_vars[];
+extern const size_t vr_password_nvars;
 
 int	 vr_password_hash(const char *pw, const struct vr_kdf_params *prm,
 	    char *out, size_t outlen);

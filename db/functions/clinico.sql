@@ -15,11 +15,11 @@ BEGIN
 	        IS NOT DISTINCT FROM
 	        (OLD.id, OLD.paciente_id, OLD.cita_id, OLD.veterinario_id, OLD.sede_id,
 	         OLD.tipo, OLD.corrige_id, OLD.firmado_en, OLD.creado_en)
-	    AND coalesce(NEW.anamnesis LIKE 'v1:%', OLD.anamnesis IS NULL)
-	    AND coalesce(NEW.examen LIKE 'v1:%', OLD.examen IS NULL)
-	    AND coalesce(NEW.diagnostico LIKE 'v1:%', OLD.diagnostico IS NULL)
-	    AND coalesce(NEW.plan LIKE 'v1:%', OLD.plan IS NULL)
-	    AND coalesce(NEW.texto LIKE 'v1:%', OLD.texto IS NULL) THEN
+	    AND coalesce(NEW.anamnesis ~ '^v[12]:', OLD.anamnesis IS NULL)
+	    AND coalesce(NEW.examen ~ '^v[12]:', OLD.examen IS NULL)
+	    AND coalesce(NEW.diagnostico ~ '^v[12]:', OLD.diagnostico IS NULL)
+	    AND coalesce(NEW.plan ~ '^v[12]:', OLD.plan IS NULL)
+	    AND coalesce(NEW.texto ~ '^v[12]:', OLD.texto IS NULL) THEN
 		NEW.actualizado_en := OLD.actualizado_en;
 		RETURN NEW;
 	END IF;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "itest.h"
+#include "vr.h"
 
 #define SEDE	1LL
 
@@ -44,10 +45,10 @@ get_paciente(long long id, struct http_resp *r)
 
 /*
  * The owner's document, phone, e-mail and address are stored sealed
- * (AES-256-GCM, the column's name bound in): the raw columns hold none of
- * the plain values, the API shows them, an altered or moved value is a
- * 500 (never wrong data), and vetred-admin cifrar re-seals every row
- * under a new key and back.
+ * (AES-256-GCM, v2: the column, table.column, bound in): the raw
+ * columns hold none of the plain values, the API shows them, an altered
+ * or moved value is a 500 (never wrong data), and vetred-admin cifrar
+ * re-seals every row under a new key and back.
  */
 START_TEST(datos_del_propietario_cifrados)
 {
@@ -72,9 +73,9 @@ START_TEST(datos_del_propietario_cifrados)
 	http_free(&r);
 
 	ck_assert_int_eq(db_countf("SELECT count(*) FROM propietarios WHERE "
-	    "id = %lld AND numero_documento LIKE 'v1:datos1:%%' AND telefono "
-	    "LIKE 'v1:datos1:%%' AND email LIKE 'v1:datos1:%%' AND direccion "
-	    "LIKE 'v1:datos1:%%' AND position('%s' IN numero_documento) = 0 "
+	    "id = %lld AND numero_documento LIKE 'v2:datos1:%%' AND telefono "
+	    "LIKE 'v2:datos1:%%' AND email LIKE 'v2:datos1:%%' AND direccion "
+	    "LIKE 'v2:datos1:%%' AND position('%s' IN numero_documento) = 0 "
 	    "AND position('912345678' IN telefono) = 0 AND position('rosa' IN "
 	    "email) = 0 AND position('Cusco' IN direccion) = 0 AND "
 	    "documento_hmac = decode('%s', 'hex')", prop, dni, doc_hmac(dni)), 1);
@@ -120,7 +121,7 @@ START_TEST(datos_del_propietario_cifrados)
 	ck_assert_int_eq(run_admin("cifrar", NULL, out, sizeof(out)), 0);
 	ck_assert_ptr_nonnull(strstr(out, "\"clave\":\"k2\""));
 	ck_assert_int_eq(db_count("SELECT count(*) FROM propietarios WHERE "
-	    "numero_documento NOT LIKE 'v1:k2:%'"), 0);
+	    "numero_documento NOT LIKE 'v2:k2:%'"), 0);
 	ck_assert_int_eq(db_countf("SELECT count(*) FROM propietarios WHERE "
 	    "id = %lld AND documento_hmac = decode('%s', 'hex')", prop,
 	    doc_hmac(dni)), 1);
@@ -128,12 +129,12 @@ START_TEST(datos_del_propietario_cifrados)
 	setenv("VETRED_DATA_KEYS", env, 1);
 	ck_assert_int_eq(run_admin("cifrar", NULL, out, sizeof(out)), 0);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM propietarios WHERE "
-	    "numero_documento NOT LIKE 'v1:datos1:%'"), 0);
+	    "numero_documento NOT LIKE 'v2:datos1:%'"), 0);
 	/* A key it does not hold: refused, nothing changed. */
 	setenv("VETRED_DATA_KEYS", env + strlen(saved) + 1, 1);
 	ck_assert_int_eq(run_admin("cifrar", NULL, out, sizeof(out)), 2);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM propietarios WHERE "
-	    "numero_documento NOT LIKE 'v1:datos1:%'"), 0);
+	    "numero_documento NOT LIKE 'v2:datos1:%'"), 0);
 	setenv("VETRED_DATA_KEYS", saved, 1);
 	http_get(path, &r);
 	ck_assert_int_eq(r.status, 200);
@@ -142,6 +143,85 @@ START_TEST(datos_del_propietario_cifrados)
 	free(saved);
 	free(raw);
 	free(orig);
+	free(dni);
+}
+END_TEST
+
+/*
+ * Values sealed before seals named their table (v1: the column's name
+ * bound in) still read, and vetred-admin cifrar re-seals them as v2; a v2
+ * value copied into another table's column does not open there (500,
+ * never the other column's data), even where the signed-entry trigger
+ * lets the tables' owner write sealed text.
+ */
+START_TEST(sellos_v1_y_columna)
+{
+	char *dni = fx_dni_libre(), body[1024], path[64], out[512], err[256];
+	char *v1, *orig, *entrada, *pac, *anamnesis;
+	struct vr_jwt_keys ring;
+	long long id, prop;
+	struct http_resp r;
+
+	snprintf(body, sizeof(body), "{\"propietario\":{\"nombres\":\"Eva\","
+	    "\"apellidos\":\"Mamani\",\"documento\":\"%s\",\"telefono\":"
+	    "\"+51911122233\"},\"nombre\":\"Pipo\",\"especie\":\"canino\"}",
+	    dni);
+	registrar(body, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	id = json_ll(r.json, "id");
+	prop = json_ll(cJSON_GetObjectItem(r.json, "propietario"), "id");
+	http_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/pacientes/%lld", id);
+
+	/* An old row: its phone sealed as v1, bound to "telefono". */
+	ck_assert_msg(vr_data_keys_load(&ring, getenv("VETRED_DATA_KEYS"), err,
+	    sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(vr_seal(&ring.k[0], "telefono", "+51944455566", &v1),
+	    VR_OK);
+	db_execf("UPDATE propietarios SET telefono = '%s' WHERE id = %lld", v1,
+	    prop);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(json_s(cJSON_GetObjectItem(r.json, "propietario"),
+	    "telefono"), "+51944455566");
+	http_free(&r);
+	ck_assert_int_eq(run_admin("cifrar", NULL, out, sizeof(out)), 0);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM propietarios WHERE "
+	    "id = %lld AND telefono LIKE 'v2:%s:%%'", prop, ring.k[0].kid), 1);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM propietarios WHERE "
+	    "telefono LIKE 'v1:%' OR numero_documento LIKE 'v1:%'"), 0);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(json_s(cJSON_GetObjectItem(r.json, "propietario"),
+	    "telefono"), "+51944455566");
+	http_free(&r);
+
+	/* The owner's v2 phone moved into a clinical entry's anamnesis. */
+	entrada = db_value("SELECT id FROM historia_entradas WHERE tipo = "
+	    "'consulta' ORDER BY id LIMIT 1");
+	ck_assert_ptr_nonnull(entrada);
+	pac = db_valuef("SELECT paciente_id FROM historia_entradas WHERE id = "
+	    "%s", entrada);
+	anamnesis = db_valuef("SELECT anamnesis FROM historia_entradas WHERE "
+	    "id = %s", entrada);
+	orig = db_valuef("SELECT telefono FROM propietarios WHERE id = %lld",
+	    prop);
+	snprintf(path, sizeof(path), "/api/v1/pacientes/%s/historial", pac);
+	db_execf("UPDATE historia_entradas SET anamnesis = '%s' WHERE id = %s",
+	    orig, entrada);
+	http_get(path, &r);
+	assert_problem(&r, 500, "error-interno");
+	http_free(&r);
+	db_execf("UPDATE historia_entradas SET anamnesis = '%s' WHERE id = %s",
+	    anamnesis, entrada);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+	free(anamnesis);
+	free(pac);
+	free(entrada);
+	free(orig);
+	free(v1);
 	free(dni);
 }
 END_TEST
@@ -155,20 +235,21 @@ START_TEST(texto_clinico_cifrado)
 
 	ck_assert_ptr_nonnull(pac);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM historia_entradas WHERE "
-	    "anamnesis NOT LIKE 'v1:%' OR examen NOT LIKE 'v1:%' OR "
-	    "diagnostico NOT LIKE 'v1:%' OR plan NOT LIKE 'v1:%' OR "
-	    "texto NOT LIKE 'v1:%'"), 0);
+	    "anamnesis NOT LIKE 'v2:%' OR examen NOT LIKE 'v2:%' OR "
+	    "diagnostico NOT LIKE 'v2:%' OR plan NOT LIKE 'v2:%' OR "
+	    "texto NOT LIKE 'v2:%'"), 0);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM historia_entradas WHERE "
 	    "anamnesis LIKE '%Come bien%'"), 0);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM tratamientos WHERE "
-	    "descripcion NOT LIKE 'v1:%'"), 0);
+	    "descripcion NOT LIKE 'v2:%'"), 0);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM pacientes WHERE "
-	    "alergias NOT LIKE 'v1:%'"), 0);
+	    "alergias NOT LIKE 'v2:%'"), 0);
 	snprintf(path, sizeof(path), "/api/v1/pacientes/%s/historial", pac);
 	http_get(path, &r);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_ptr_nonnull(strstr(r.body, "Control anual. Come bien"));
 	ck_assert_ptr_null(strstr(r.body, "v1:"));
+	ck_assert_ptr_null(strstr(r.body, "v2:"));
 	http_free(&r);
 	free(pac);
 }
@@ -209,7 +290,7 @@ START_TEST(registro_con_propietario_nuevo)
 	ck_assert_str_eq(json_s(o, "email"), "ana.quispe@correo.pe");
 	http_free(&r);
 	ck_assert_int_eq(db_countf("SELECT count(*) FROM pacientes WHERE id = "
-	    "%lld AND alergias LIKE 'v1:datos1:%%' AND position('penicilina' "
+	    "%lld AND alergias LIKE 'v2:datos1:%%' AND position('penicilina' "
 	    "IN alergias) = 0", id), 1);
 
 	/* Owner, pet, their two audit rows and one event, in one go. */
@@ -1003,6 +1084,7 @@ pacientes_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, registro_con_propietario_nuevo);
 	tcase_add_test(tc, datos_del_propietario_cifrados);
+	tcase_add_test(tc, sellos_v1_y_columna);
 	tcase_add_test(tc, texto_clinico_cifrado);
 	tcase_add_test(tc, mismo_documento_reutiliza_al_propietario);
 	tcase_add_test(tc, registro_con_propietario_id_o_ce);

@@ -1,7 +1,8 @@
 /*
  * check_cifra.c - column encryption (lib/cifra.c): AES-256-GCM sealing
- * with the column name bound in, key rotation, refusals, search hashes;
- * and the e-mail check the API applies before sealing.
+ * with the column bound in (v2: "table.column"; v1: its name, still
+ * opened), the one table of sealed columns, key rotation, refusals,
+ * search hashes; and the e-mail check the API applies before sealing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +54,92 @@ START_TEST(seal_and_open)
 }
 END_TEST
 
+/* v2: bound to table.column; another column, of any table, refuses it. */
+START_TEST(column_bound)
+{
+	static const struct vr_sealed_col other_email = { "usuarios", "email",
+	    0 };
+	const struct vr_sealed_col *email = vr_sealed_col("propietarios",
+	    "email");
+	char *s, *p = NULL;
+
+	ring_of(2);
+	ck_assert_ptr_nonnull(email);
+	ck_assert_int_eq(vr_seal_col(&ring.k[0], email, "rosa@correo.pe", &s),
+	    VR_OK);
+	ck_assert_int_eq(strncmp(s, "v2:k1:", 6), 0);
+	ck_assert_int_eq(vr_seal_version(s), 2);
+	ck_assert(vr_is_sealed(s));
+	ck_assert_int_eq(vr_unseal_col(&ring, email, s, &p), VR_OK);
+	ck_assert_str_eq(p, "rosa@correo.pe");
+	free(p);
+	p = NULL;
+	ck_assert_int_eq(vr_unseal_col(&ring, &other_email, s, &p), VR_EAUTH);
+	ck_assert_ptr_null(p);
+	ck_assert_int_eq(vr_unseal_col(&ring, vr_sealed_col("propietarios",
+	    "telefono"), s, &p), VR_EAUTH);
+	ck_assert_int_eq(vr_unseal(&ring, "email", s, &p), VR_EAUTH);
+	ck_assert_int_eq(vr_unseal(&ring, "propietarios.email", s, &p), VR_OK);
+	free(p);
+	free(s);
+}
+END_TEST
+
+/* v1 values, bound to the column's name, still open in that column. */
+START_TEST(v1_still_opens)
+{
+	const struct vr_sealed_col *tel = vr_sealed_col("propietarios",
+	    "telefono");
+	char *s, *p = NULL;
+
+	ring_of(1);
+	ck_assert_int_eq(vr_seal(&ring.k[0], "telefono", "+51987654321", &s),
+	    VR_OK);
+	ck_assert_int_eq(vr_seal_version(s), 1);
+	ck_assert_int_eq(vr_unseal_col(&ring, tel, s, &p), VR_OK);
+	ck_assert_str_eq(p, "+51987654321");
+	free(p);
+	ck_assert_int_eq(vr_unseal_col(&ring, vr_sealed_col("propietarios",
+	    "email"), s, &p), VR_EAUTH);
+	free(s);
+	ck_assert_int_eq(vr_seal_version("v3:k1:a:b"), 0);
+	ck_assert_int_eq(vr_seal_version("V2:k1:a:b"), 0);
+	ck_assert_int_eq(vr_seal_version(NULL), 0);
+	ck_assert(!vr_is_sealed("+51987654321"));
+}
+END_TEST
+
+/*
+ * The table: a column name in one table only (a response member names
+ * its column), a table's rows together (vetred-admin groups them), one
+ * search column.
+ */
+START_TEST(sealed_table)
+{
+	size_t i, j;
+	int search = 0;
+
+	ck_assert_uint_gt(vr_sealed_ncols, 0);
+	for (i = 0; i < vr_sealed_ncols; i++) {
+		search += vr_sealed_cols[i].search;
+		ck_assert_ptr_eq(vr_sealed_named(vr_sealed_cols[i].column),
+		    &vr_sealed_cols[i]);
+		ck_assert_ptr_eq(vr_sealed_col(vr_sealed_cols[i].table,
+		    vr_sealed_cols[i].column), &vr_sealed_cols[i]);
+		for (j = i + 2; j < vr_sealed_ncols; j++)
+			ck_assert_msg(strcmp(vr_sealed_cols[i].table,
+			    vr_sealed_cols[j].table) != 0 ||
+			    strcmp(vr_sealed_cols[j - 1].table,
+			    vr_sealed_cols[i].table) == 0,
+			    "rows of %s apart", vr_sealed_cols[i].table);
+	}
+	ck_assert_int_eq(search, 1);
+	ck_assert(vr_sealed_col("propietarios", "numero_documento")->search);
+	ck_assert_ptr_null(vr_sealed_col("pacientes", "email"));
+	ck_assert_ptr_null(vr_sealed_named("nombre"));
+}
+END_TEST
+
 /* Same value twice: two different sealed texts (a fresh nonce each). */
 START_TEST(nonce_per_value)
 {
@@ -99,7 +186,7 @@ START_TEST(refusals)
 	ck_assert_int_eq(vr_unseal(&ring, "x", "v1:k1:AAAAAAAAAAAAAAAA:!!!!",
 	    &p), VR_EINVAL);
 	ck_assert(!vr_is_sealed(NULL));
-	ck_assert(!vr_is_sealed("v2:k1:a:b"));
+	ck_assert(!vr_is_sealed("v3:k1:a:b"));	/* a format not known */
 	free(s);
 }
 END_TEST
@@ -177,6 +264,9 @@ cifra_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, seal_and_open);
+	tcase_add_test(tc, column_bound);
+	tcase_add_test(tc, v1_still_opens);
+	tcase_add_test(tc, sealed_table);
 	tcase_add_test(tc, nonce_per_value);
 	tcase_add_test(tc, refusals);
 	tcase_add_test(tc, data_keys_32_bytes);

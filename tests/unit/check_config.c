@@ -1,6 +1,10 @@
 /*
- * check_config.c - lib/config.c: defaults, every override, and every
- * malformed or out-of-range value refused with the variable named.
+ * check_config.c - configuration tables: lib/config.c's parser and core,
+ * the API's table (fcgi-api/config.c), vetred-migrate's
+ * (db/migrate_config.c) and the password settings (lib/password.c):
+ * defaults, every override, and every malformed or out-of-range value
+ * refused with the variable named; and the README's configuration table
+ * lists every variable of every table.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -8,7 +12,30 @@
 #include <string.h>
 
 #include "vr.h"
+#include "req.h"
+#include "migrate_config.h"
 #include "tests.h"
+
+/* What the three services read, loaded as each of them does. */
+struct all {
+	struct vr_config	c;
+	struct api_config	a;
+	struct migrate_config	m;
+};
+
+static int
+load(struct all *x, char *err, size_t errlen)
+{
+	int rc;
+
+	memset(x, 0, sizeof(*x));
+	if ((rc = vr_config_load(&x->c, err, errlen)) < 0 ||
+	    (rc = api_config_load(&x->a, err, errlen)) < 0 ||
+	    (rc = vr_config_parse(&x->m, migrate_vars, migrate_nvars, err,
+	    errlen)) < 0)
+		return rc;
+	return 0;
+}
 
 static const char *const vars[] = {
 	"VETRED_DATABASE_URL", "VETRED_AMQP_URL", "VETRED_API_SOCKET",
@@ -56,55 +83,55 @@ static const struct {
 /* The defaults of the README's configuration table. */
 START_TEST(defaults)
 {
-	struct vr_config c;
+	struct all c;
 	char err[256] = "";
 
-	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), 0);
-	ck_assert_str_eq(c.database_url,
+	ck_assert_int_eq(load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.c.database_url,
 	    "postgresql://vetred@127.0.0.1:18432/vetred");
-	ck_assert_str_eq(c.amqp_url, "amqp://vetred:vetred@127.0.0.1:18672/%2f");
-	ck_assert_str_eq(c.api_socket, "var/dev/run/api-1.sock");
-	ck_assert_str_eq(c.instance, "api");
-	ck_assert_str_eq(c.migrations_dir, "db/migrations");
-	ck_assert_str_eq(c.functions_dir, "db/functions");
-	ck_assert_int_eq(c.api_threads, 4);
-	ck_assert_int_eq(c.api_backlog, 4096);
-	ck_assert_int_eq(c.max_body, 1048576);
-	ck_assert_int_eq(c.db_timeout_ms, 5000);
-	ck_assert_int_eq(c.log_level, VR_LOG_INFO);
-	ck_assert_str_eq(c.jwt_keys, "");
-	ck_assert_str_eq(c.jwt_issuer, "vetred");
-	ck_assert_str_eq(c.jwt_audience, "vetred-api");
-	ck_assert_int_eq(c.access_ttl, 900);
-	ck_assert_int_eq(c.refresh_days, 30);
-	ck_assert_uint_eq(c.kdf.m_kib, 19456);
-	ck_assert_uint_eq(c.kdf.t_cost, 2);
-	ck_assert_uint_eq(c.kdf.lanes, 1);
-	ck_assert_str_eq(c.common_passwords, "data/contrasenas-comunes.txt");
-	ck_assert_str_eq(c.data_keys, "");
-	ck_assert_str_eq(c.search_key, "");
+	ck_assert_str_eq(c.c.amqp_url, "amqp://vetred:vetred@127.0.0.1:18672/%2f");
+	ck_assert_str_eq(c.a.api_socket, "var/dev/run/api-1.sock");
+	ck_assert_str_eq(c.a.instance, "api");
+	ck_assert_str_eq(c.m.migrations_dir, "db/migrations");
+	ck_assert_str_eq(c.m.functions_dir, "db/functions");
+	ck_assert_int_eq(c.a.api_threads, 4);
+	ck_assert_int_eq(c.a.api_backlog, 4096);
+	ck_assert_int_eq(c.a.max_body, 1048576);
+	ck_assert_int_eq(c.c.db_timeout_ms, 5000);
+	ck_assert_int_eq(c.c.log_level, VR_LOG_INFO);
+	ck_assert_str_eq(c.c.jwt_keys, "");
+	ck_assert_str_eq(c.c.jwt_issuer, "vetred");
+	ck_assert_str_eq(c.c.jwt_audience, "vetred-api");
+	ck_assert_int_eq(c.a.access_ttl, 900);
+	ck_assert_int_eq(c.a.refresh_days, 30);
+	ck_assert_uint_eq(c.a.pw.kdf.m_kib, 19456);
+	ck_assert_uint_eq(c.a.pw.kdf.t_cost, 2);
+	ck_assert_uint_eq(c.a.pw.kdf.lanes, 1);
+	ck_assert_str_eq(c.a.pw.common_passwords, "data/contrasenas-comunes.txt");
+	ck_assert_str_eq(c.c.data_keys, "");
+	ck_assert_str_eq(c.c.search_key, "");
 }
 END_TEST
 
 /* An empty variable is the same as an unset one. */
 START_TEST(empty_means_default)
 {
-	struct vr_config c;
+	struct all c;
 	char err[256];
 	size_t i;
 
 	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		setenv(vars[i], "", 1);
-	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), 0);
-	ck_assert_str_eq(c.instance, "api");
-	ck_assert_int_eq(c.api_threads, 4);
-	ck_assert_int_eq(c.log_level, VR_LOG_INFO);
+	ck_assert_int_eq(load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.a.instance, "api");
+	ck_assert_int_eq(c.a.api_threads, 4);
+	ck_assert_int_eq(c.c.log_level, VR_LOG_INFO);
 }
 END_TEST
 
 START_TEST(every_override)
 {
-	struct vr_config c;
+	struct all c;
 	char err[256];
 
 	setenv("VETRED_DATABASE_URL", "postgresql://u@db:5432/x", 1);
@@ -118,18 +145,18 @@ START_TEST(every_override)
 	setenv("VETRED_MAX_BODY_BYTES", "2048", 1);
 	setenv("VETRED_DB_STATEMENT_TIMEOUT_MS", "0", 1);
 	setenv("VETRED_LOG_LEVEL", "debug", 1);
-	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), 0);
-	ck_assert_str_eq(c.database_url, "postgresql://u@db:5432/x");
-	ck_assert_str_eq(c.amqp_url, "amqp://u:p@mq:5672/v");
-	ck_assert_str_eq(c.api_socket, "127.0.0.1:9000");
-	ck_assert_str_eq(c.instance, "api-7");
-	ck_assert_str_eq(c.migrations_dir, "/srv/migrations");
-	ck_assert_str_eq(c.functions_dir, "/srv/functions");
-	ck_assert_int_eq(c.api_threads, 8);
-	ck_assert_int_eq(c.api_backlog, 128);
-	ck_assert_int_eq(c.max_body, 2048);
-	ck_assert_int_eq(c.db_timeout_ms, 0);
-	ck_assert_int_eq(c.log_level, VR_LOG_DEBUG);
+	ck_assert_int_eq(load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.c.database_url, "postgresql://u@db:5432/x");
+	ck_assert_str_eq(c.c.amqp_url, "amqp://u:p@mq:5672/v");
+	ck_assert_str_eq(c.a.api_socket, "127.0.0.1:9000");
+	ck_assert_str_eq(c.a.instance, "api-7");
+	ck_assert_str_eq(c.m.migrations_dir, "/srv/migrations");
+	ck_assert_str_eq(c.m.functions_dir, "/srv/functions");
+	ck_assert_int_eq(c.a.api_threads, 8);
+	ck_assert_int_eq(c.a.api_backlog, 128);
+	ck_assert_int_eq(c.a.max_body, 2048);
+	ck_assert_int_eq(c.c.db_timeout_ms, 0);
+	ck_assert_int_eq(c.c.log_level, VR_LOG_DEBUG);
 }
 END_TEST
 
@@ -137,14 +164,14 @@ START_TEST(log_levels)
 {
 	static const char *const names[] = { "debug", "info", "warn",
 	    "error" };
-	struct vr_config c;
+	struct all c;
 	char err[256];
 	int i;
 
 	for (i = 0; i < 4; i++) {
 		setenv("VETRED_LOG_LEVEL", names[i], 1);
-		ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), 0);
-		ck_assert_int_eq(c.log_level, i);
+		ck_assert_int_eq(load(&c, err, sizeof(err)), 0);
+		ck_assert_int_eq(c.c.log_level, i);
 	}
 }
 END_TEST
@@ -153,14 +180,14 @@ START_TEST(bad_log_level)
 {
 	static const char *const bad[] = { "INFO", "verbose", "warning",
 	    " info", "info ", "0", "trace" };
-	struct vr_config c;
+	struct all c;
 	char err[256];
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		setenv("VETRED_LOG_LEVEL", bad[i], 1);
 		err[0] = '\0';
-		ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)),
+		ck_assert_int_eq(load(&c, err, sizeof(err)),
 		    VR_ECONFIG);
 		ck_assert_msg(strstr(err, "VETRED_LOG_LEVEL") != NULL,
 		    "\"%s\": error does not name the variable: %s", bad[i],
@@ -177,20 +204,20 @@ START_TEST(instance_name)
 	static const char *const bad[] = { "a b", "a\"b", "a\\b", "api\n",
 	    "ñu", "a/b", "a{b}", "a,b",
 	    "01234567890123456789012345678901234567890123456789012345678901234" };
-	struct vr_config c;
+	struct all c;
 	char err[256];
 	size_t i;
 
 	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		setenv("VETRED_API_INSTANCE", ok[i], 1);
-		ck_assert_msg(vr_config_load(&c, err, sizeof(err)) == 0,
+		ck_assert_msg(load(&c, err, sizeof(err)) == 0,
 		    "\"%s\" refused: %s", ok[i], err);
-		ck_assert_str_eq(c.instance, ok[i]);
+		ck_assert_str_eq(c.a.instance, ok[i]);
 	}
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		setenv("VETRED_API_INSTANCE", bad[i], 1);
 		err[0] = '\0';
-		ck_assert_msg(vr_config_load(&c, err, sizeof(err)) ==
+		ck_assert_msg(load(&c, err, sizeof(err)) ==
 		    VR_ECONFIG, "\"%s\" accepted", bad[i]);
 		ck_assert_msg(strstr(err, "VETRED_API_INSTANCE") != NULL,
 		    "error does not name the variable: %s", err);
@@ -201,7 +228,7 @@ END_TEST
 /* Each bound is accepted, one past it refused. */
 START_TEST(int_bounds)
 {
-	struct vr_config c;
+	struct all c;
 	char err[256], v[32];
 	int i;
 
@@ -209,23 +236,23 @@ START_TEST(int_bounds)
 		clean_env();
 		snprintf(v, sizeof(v), "%ld", ints[i].min);
 		setenv(ints[i].name, v, 1);
-		ck_assert_msg(vr_config_load(&c, err, sizeof(err)) == 0,
+		ck_assert_msg(load(&c, err, sizeof(err)) == 0,
 		    "%s=%s refused: %s", ints[i].name, v, err);
 		snprintf(v, sizeof(v), "%ld", ints[i].max);
 		setenv(ints[i].name, v, 1);
-		ck_assert_msg(vr_config_load(&c, err, sizeof(err)) == 0,
+		ck_assert_msg(load(&c, err, sizeof(err)) == 0,
 		    "%s=%s refused: %s", ints[i].name, v, err);
 		snprintf(v, sizeof(v), "%ld", ints[i].min - 1);
 		setenv(ints[i].name, v, 1);
 		err[0] = '\0';
-		ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)),
+		ck_assert_int_eq(load(&c, err, sizeof(err)),
 		    VR_ECONFIG);
 		ck_assert_msg(strstr(err, ints[i].name) != NULL,
 		    "%s=%s: error does not name it: %s", ints[i].name, v, err);
 		snprintf(v, sizeof(v), "%ld", ints[i].max + 1);
 		setenv(ints[i].name, v, 1);
 		err[0] = '\0';
-		ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)),
+		ck_assert_int_eq(load(&c, err, sizeof(err)),
 		    VR_ECONFIG);
 		ck_assert_msg(strstr(err, ints[i].name) != NULL,
 		    "%s=%s: error does not name it: %s", ints[i].name, v, err);
@@ -239,7 +266,7 @@ START_TEST(int_malformed)
 	static const char *const bad[] = { "abc", "12x", "1.5", "0x10",
 	    "1e3", "--5", "5 ", "99999999999999999999",
 	    "-99999999999999999999", "-", "+" };
-	struct vr_config c;
+	struct all c;
 	char err[256];
 	size_t j;
 	int i;
@@ -249,7 +276,7 @@ START_TEST(int_malformed)
 			clean_env();
 			setenv(ints[i].name, bad[j], 1);
 			err[0] = '\0';
-			ck_assert_msg(vr_config_load(&c, err, sizeof(err)) ==
+			ck_assert_msg(load(&c, err, sizeof(err)) ==
 			    VR_ECONFIG, "%s=\"%s\" accepted", ints[i].name,
 			    bad[j]);
 			ck_assert_msg(strstr(err, ints[i].name) != NULL,
@@ -263,12 +290,12 @@ END_TEST
 /* The error text is cut to errlen and stays a C string. */
 START_TEST(error_fits_errlen)
 {
-	struct vr_config c;
+	struct all c;
 	char err[8];
 
 	memset(err, 'x', sizeof(err));
 	setenv("VETRED_API_THREADS", "0", 1);
-	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), VR_ECONFIG);
+	ck_assert_int_eq(load(&c, err, sizeof(err)), VR_ECONFIG);
 	ck_assert_str_eq(err, "VETRED_");
 }
 END_TEST
@@ -315,27 +342,78 @@ END_TEST
 /* The monitoring listener and the log file's rotation. */
 START_TEST(metrics_and_log_file)
 {
-	struct vr_config c;
+	struct all c;
 	char err[256];
 
 	clean_env();
-	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), 0);
-	ck_assert_str_eq(c.metrics_addr, "127.0.0.1:9101");
-	ck_assert_ptr_null(c.log_file);
-	ck_assert_int_eq(c.log_max_bytes, 64L << 20);
+	ck_assert_int_eq(load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.a.metrics_addr, "127.0.0.1:9101");
+	ck_assert_ptr_null(c.c.log_file);
+	ck_assert_int_eq(c.c.log_max_bytes, 64L << 20);
 	setenv("VETRED_METRICS_ADDR", "off", 1);
 	setenv("VETRED_LOG_FILE", "/var/log/api-1.log", 1);
 	setenv("VETRED_LOG_MAX_BYTES", "0", 1);
-	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), 0);
-	ck_assert_ptr_null(c.metrics_addr);
-	ck_assert_str_eq(c.log_file, "/var/log/api-1.log");
-	ck_assert_int_eq(c.log_max_bytes, 0);
+	ck_assert_int_eq(load(&c, err, sizeof(err)), 0);
+	ck_assert_ptr_null(c.a.metrics_addr);
+	ck_assert_str_eq(c.c.log_file, "/var/log/api-1.log");
+	ck_assert_int_eq(c.c.log_max_bytes, 0);
 	setenv("VETRED_LOG_MAX_BYTES", "1048575", 1);
-	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), VR_ECONFIG);
+	ck_assert_int_eq(load(&c, err, sizeof(err)), VR_ECONFIG);
 	ck_assert_ptr_nonnull(strstr(err, "VETRED_LOG_MAX_BYTES"));
 	setenv("VETRED_LOG_MAX_BYTES", "x", 1);
-	ck_assert_int_eq(vr_config_load(&c, err, sizeof(err)), VR_ECONFIG);
+	ck_assert_int_eq(load(&c, err, sizeof(err)), VR_ECONFIG);
 	clean_env();
+}
+END_TEST
+
+/*
+ * The README's configuration table has a row for every variable of every
+ * table, and each row's default is the table's (numbers and strings;
+ * "(unset)", "(none)" or "(required ...)" for an empty or NULL one).
+ */
+START_TEST(readme_lists_every_variable)
+{
+	static const struct vr_cfg_var *const tables[4] = { vr_core_vars,
+	    api_config_vars, vr_password_vars, migrate_vars };
+	size_t nt[4] = { vr_core_nvars, api_config_nvars, vr_password_nvars,
+	    migrate_nvars };
+	char *text, row[160], def[160];
+	const struct vr_cfg_var *v;
+	const char *p;
+	FILE *f;
+	long len;
+	size_t i, j;
+
+	f = fopen("README.md", "r");
+	ck_assert_msg(f != NULL, "README.md: run from the repository");
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	text = malloc((size_t)len + 1);
+	ck_assert_uint_eq(fread(text, 1, (size_t)len, f), (size_t)len);
+	text[len] = '\0';
+	fclose(f);
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < nt[i]; j++) {
+			v = &tables[i][j];
+			snprintf(row, sizeof(row), "\n| `%s` | ", v->name);
+			p = strstr(text, row);
+			ck_assert_msg(p != NULL, "README lacks a row for %s",
+			    v->name);
+			p += strlen(row);
+			if (v->type == VR_CFG_STR && v->sdef != NULL &&
+			    *v->sdef != '\0')
+				snprintf(def, sizeof(def), "`%s` |", v->sdef);
+			else if (v->type == VR_CFG_STR)
+				snprintf(def, sizeof(def), "(");
+			else if (v->type == VR_CFG_LOG_LEVEL)
+				snprintf(def, sizeof(def), "`info` |");
+			else
+				snprintf(def, sizeof(def), "`%ld` |", v->def);
+			ck_assert_msg(strncmp(p, def, strlen(def)) == 0,
+			    "README's default of %s is not %s", v->name, def);
+		}
+	free(text);
 }
 END_TEST
 
@@ -358,6 +436,7 @@ config_suite(void)
 	tcase_add_test(tc, error_fits_errlen);
 	tcase_add_test(tc, env_int_direct);
 	tcase_add_test(tc, env_str_direct);
+	tcase_add_test(tc, readme_lists_every_variable);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -32,6 +32,7 @@
 
 struct fake {
 	struct vr_config	 cfg;
+	struct api_config	 api;
 	struct api_shared	 shared;
 	struct api_ctx		 ctx;
 	FCGX_Request		 fr;
@@ -82,7 +83,7 @@ admin_token_with(cJSON *sid, cJSON *gen)
 	cJSON_AddStringToObject(g, "rol", "admin_red");
 	cJSON_AddNullToObject(g, "sede");
 	cJSON_AddItemToArray(roles, g);
-	tok = vr_jwt_sign(&f->shared.jwt, c);
+	tok = vr_jwt_sign(&f->shared.keys.sign, c);
 	cJSON_Delete(c);
 	snprintf(f->auth, sizeof(f->auth), "HTTP_AUTHORIZATION=Bearer %s", tok);
 	free(tok);
@@ -94,15 +95,15 @@ admin_token_with(cJSON *sid, cJSON *gen)
 static void
 admin_token(void)
 {
-	struct vr_jwt_key *k = &f->shared.jwt.k[0];
+	struct vr_jwt_key *k = &f->shared.keys.sign.k[0];
 
 	snprintf(k->kid, sizeof(k->kid), "ut");
 	k->len = 32;
 	ck_assert_int_eq(RAND_bytes(k->key, (int)k->len), 1);
-	f->shared.jwt.n = 1;
+	f->shared.keys.sign.n = 1;
 	f->cfg.jwt_issuer = "vetred";
 	f->cfg.jwt_audience = "vetred-api";
-	f->cfg.access_ttl = 900;
+	f->api.access_ttl = 900;
 	pthread_rwlock_init(&f->shared.rev_lock, NULL);
 	admin_token_with(cJSON_CreateString(SID), cJSON_CreateNumber(2));
 }
@@ -111,10 +112,11 @@ static void
 setup(void)
 {
 	f = vr_xcalloc(1, sizeof(*f));
-	f->cfg.instance = "api-test";
-	f->cfg.max_body = 1024;
+	f->api.instance = "api-test";
+	f->api.max_body = 1024;
 	f->cfg.amqp_url = "amqp://guest:guest@127.0.0.1:1/";
 	f->shared.cfg = &f->cfg;
+	f->shared.api = &f->api;
 	f->shared.metrics = api_metrics_new(api_routes, api_nroutes);
 	pthread_mutex_init(&f->shared.amqp_lock, NULL);
 	f->ctx.shared = &f->shared;
@@ -586,12 +588,12 @@ START_TEST(budget_buckets_reused)
 	f->shared.rate = rl;
 	for (uid = 1; uid <= 20000; uid++) {
 		r = req("GET", "/api/v1/sedes/0", "", 0);
-		r->auth.uid = uid;
+		r->auth.who.uid = uid;
 		f->out.wrNext = f->obuf;
 		ck_assert_int_eq(api_rate_or_429(r), 0);
 	}
 	r = req("GET", "/api/v1/sedes/0", "", 0);
-	r->auth.uid = 20000;
+	r->auth.who.uid = 20000;
 	f->out.wrNext = f->obuf;
 	ck_assert_int_lt(api_rate_or_429(r), 0);
 	assert_problem(429, "demasiadas-solicitudes");
@@ -605,7 +607,7 @@ START_TEST(budget_buckets_reused)
 	f->shared.rate = rl;
 	for (uid = 0; uid < 10; uid++) {
 		r = req("GET", "/api/v1/sedes/0", "", 0);
-		r->auth.uid = 7;
+		r->auth.who.uid = 7;
 		ck_assert_int_eq(api_rate_or_429(r), 0);
 	}
 	api_rate_free(rl);
@@ -645,7 +647,7 @@ START_TEST(dispatch_token_memo)
 	assert_problem(401, "token-invalido");
 	f->out.wrNext = f->obuf;
 	f->shared.rev_n = 0;
-	f->ctx.memo[0].exp = 1;			/* expired memo: verify again */
+	f->ctx.memo[0].auth.exp = 1;		/* expired memo: verify again */
 	api_dispatch(req("GET", "/api/v1/sedes/0", "", 0));
 	assert_problem(400, "id-invalido");
 	ck_assert_ptr_nonnull(f->ctx.memo[1].tok);
@@ -943,6 +945,15 @@ END_TEST
 
 /* ---- cors.c ----------------------------------------------------- */
 
+/* As main.c does: the API's table read, then the origins parsed. */
+static int
+cors_init(struct api_shared *sh, struct api_config *api, char *err,
+    size_t errlen)
+{
+	ck_assert_int_eq(api_config_load(api, err, errlen), 0);
+	return api_cors_init(sh, err, errlen);
+}
+
 START_TEST(cors_origins_parsed_and_checked)
 {
 	static const char *const bad[] = { "*", "https://a.pe/", "a.pe",
@@ -950,17 +961,19 @@ START_TEST(cors_origins_parsed_and_checked)
 	    "https://a.pe/x", "https://", "https://.a.pe", "https://a.pe.",
 	    "https://a.pe:8x", "https://a.pe,null", NULL };
 	struct api_shared sh;
+	struct api_config api;
 	char err[256];
 	int i;
 
 	memset(&sh, 0, sizeof(sh));
+	sh.api = &api;
 	unsetenv("VETRED_CORS_ORIGINS");
-	ck_assert_int_eq(api_cors_init(&sh, err, sizeof(err)), 0);
+	ck_assert_int_eq(cors_init(&sh, &api, err, sizeof(err)), 0);
 	ck_assert_int_eq(sh.ncors, 0);
 	ck_assert_ptr_null(api_cors_origin(&sh, "https://a.pe"));
 	setenv("VETRED_CORS_ORIGINS", " https://a.pe , ,http://localhost:5173,"
 	    "https://x-1.b.pe:8443", 1);
-	ck_assert_int_eq(api_cors_init(&sh, err, sizeof(err)), 0);
+	ck_assert_int_eq(cors_init(&sh, &api, err, sizeof(err)), 0);
 	ck_assert_int_eq(sh.ncors, 3);
 	ck_assert_str_eq(api_cors_origin(&sh, "https://a.pe"), "https://a.pe");
 	ck_assert_ptr_nonnull(api_cors_origin(&sh, "http://localhost:5173"));
@@ -971,7 +984,7 @@ START_TEST(cors_origins_parsed_and_checked)
 	api_cors_free(&sh);
 	for (i = 0; bad[i] != NULL; i++) {
 		setenv("VETRED_CORS_ORIGINS", bad[i], 1);
-		ck_assert_msg(api_cors_init(&sh, err, sizeof(err)) < 0,
+		ck_assert_msg(cors_init(&sh, &api, err, sizeof(err)) < 0,
 		    "accepted %s", bad[i]);
 		ck_assert_ptr_nonnull(strstr(err, "VETRED_CORS_ORIGINS"));
 		ck_assert_int_eq(sh.ncors, 0);

@@ -64,6 +64,8 @@ static const struct {
 	{ "openapi", openapi_suite },
 	{ "b64", b64_suite },
 	{ "jwt", jwt_suite },
+	{ "keyring", keyring_suite },
+	{ "auth", auth_suite },
 	{ "password", password_suite },
 	{ "cifra", cifra_suite },
 	{ "result", result_suite },

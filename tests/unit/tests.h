@@ -24,6 +24,8 @@ Suite	*httpd_suite(void);
 Suite	*openapi_suite(void);
 Suite	*b64_suite(void);
 Suite	*jwt_suite(void);
+Suite	*keyring_suite(void);
+Suite	*auth_suite(void);
 Suite	*password_suite(void);
 Suite	*cifra_suite(void);
 Suite	*result_suite(void);
