@@ -353,7 +353,7 @@ END_TEST
 START_TEST(compose_admin_una_vez)
 {
 	struct run *r = malloc(sizeof(*r));
-	char dir[64], env[3000], pwfile[128], pw[128], *v;
+	char dir[64], env[8192], pwfile[128], pw[128], *v;
 	struct stat st;
 	FILE *f;
 
