@@ -199,8 +199,8 @@ main(int argc, char **argv)
 	}
 	vr_log_init("fcgi-api", cfg.log_level);
 	if (vr_log_rotation(cfg.log_file, cfg.log_max_bytes) < 0)
-		vr_log(VR_LOG_WARN, NULL, "log rotation off: stderr unreadable",
-		    NULL);
+		vr_log(VR_LOG_WARN, NULL, "log file not used: stderr closed "
+		    "or the file cannot be opened", NULL);
 	if (FCGX_Init() != 0) {
 		vr_log(VR_LOG_ERROR, NULL, "FCGX_Init failed", NULL);
 		return 1;

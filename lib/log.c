@@ -12,6 +12,8 @@
  * Rotation (vr_log_rotation): the bytes written are counted; the write
  * that passes the cap claims the rotation (a compare-and-swap, so one
  * thread does it), renames the file and dup2()s a new one onto fd 2.
+ * When stderr is not the file yet (a supervisor's pipe), the file is
+ * opened onto fds 1 and 2 first, so every line is written by the process.
  * dup2 swaps the descriptor atomically: a concurrent write lands whole in
  * the old file or in the new one.
  */
@@ -237,15 +239,32 @@ end_line(struct line *l)
 int
 vr_log_rotation(const char *path, long long max_bytes)
 {
-	struct stat st;
+	struct stat st, file;
+	int fd;
 
 	rot_path = path;
 	rot_max = path != NULL && *path != '\0' ? max_bytes : 0;
 	if (rot_max <= 0)
 		return 0;
-	/* Continue the count of the file stderr already appends to. */
 	if (fstat(STDERR_FILENO, &st) < 0)
 		return VR_EIO;
+	/*
+	 * stderr is the file, or is made the file: a supervisor's pipe
+	 * (supervisord copies what it reads, in Python) would otherwise carry
+	 * every request's line, and the first rotation would leave it anyway.
+	 */
+	if (stat(path, &file) < 0 || file.st_dev != st.st_dev ||
+	    file.st_ino != st.st_ino) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return VR_EIO;
+		dup2(fd, STDERR_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		close(fd);
+		if (fstat(STDERR_FILENO, &st) < 0)
+			return VR_EIO;
+	}
+	/* Continue the count of the file stderr appends to. */
 	atomic_store(&rot_written, S_ISREG(st.st_mode) ? (long long)st.st_size :
 	    0);
 	return 0;

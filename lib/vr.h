@@ -225,10 +225,11 @@ void	vr_log_fields(int level, const char *request_id, const char *msg,
 	    const struct vr_log_field *f, size_t n);
 
 /*
- * Size-capped log file: when the process's stderr is appended to path (a
- * supervisor script's redirection), then once max_bytes were written to
- * it, path is renamed to path.1 (the previous .1 is lost) and stderr (and
- * stdout, which scripts point at the same file) reopened on a new path.
+ * Size-capped log file: stderr and stdout are pointed at path (opened to
+ * append, unless stderr already is that file), and once max_bytes were
+ * written to it, path is renamed to path.1 (the previous .1 is lost) and
+ * both reopened on a new path.  VR_EIO when stderr is closed or path cannot
+ * be opened.
  * path NULL or max_bytes 0: stderr is left as it is, for a supervisor
  * that rotates (journald, docker's log driver).  Call before threads
  * start.

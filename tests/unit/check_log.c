@@ -628,6 +628,51 @@ START_TEST(rotation_by_size)
 }
 END_TEST
 
+/*
+ * A supervisor's pipe on stderr: the process opens the file itself, so
+ * its lines are written there and none passes through the pipe; a file
+ * that cannot be opened is an error.
+ */
+START_TEST(rotation_takes_the_file_from_a_pipe)
+{
+	char dir[] = "/tmp/vr-ut-log-XXXXXX", path[256], bad[300], buf[512];
+	int pfd[2], saved_err, saved_out, n;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/api-1.log", dir);
+	snprintf(bad, sizeof(bad), "%s/no/such/dir.log", dir);
+	ck_assert_int_eq(pipe(pfd), 0);
+	ck_assert_int_eq(fcntl(pfd[0], F_SETFL, O_NONBLOCK), 0);
+	fflush(stderr);
+	fflush(stdout);
+	saved_err = dup(STDERR_FILENO);
+	saved_out = dup(STDOUT_FILENO);
+	dup2(pfd[1], STDERR_FILENO);
+	dup2(pfd[1], STDOUT_FILENO);
+	vr_log_init("api-test", VR_LOG_INFO);
+	ck_assert_int_eq(vr_log_rotation(bad, 1 << 20), VR_EIO);
+	ck_assert_int_eq(vr_log_rotation(path, 1 << 20), 0);
+	vr_log(VR_LOG_INFO, NULL, "al archivo", NULL);
+	vr_log_rotation(NULL, 0);
+	dup2(saved_err, STDERR_FILENO);
+	dup2(saved_out, STDOUT_FILENO);
+	close(saved_err);
+	close(saved_out);
+	close(pfd[1]);
+
+	n = (int)read(pfd[0], buf, sizeof(buf));
+	ck_assert_int_le(n, 0);		/* nothing went through the pipe */
+	close(pfd[0]);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	ck_assert_ptr_nonnull(strstr(buf, "\"msg\":\"al archivo\""));
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 /* No path or no cap: nothing to rotate; an unreadable stderr fails. */
 START_TEST(rotation_off)
 {
@@ -672,6 +717,7 @@ log_suite(void)
 	tcase_add_test(tc, typed_fields_truncated);
 	tcase_add_test(tc, typed_fields_at_the_edge);
 	tcase_add_test(tc, rotation_by_size);
+	tcase_add_test(tc, rotation_takes_the_file_from_a_pipe);
 	tcase_add_test(tc, rotation_off);
 	suite_add_tcase(s, tc);
 	return s;
