@@ -87,6 +87,7 @@ DECLARE
 	prop bigint := p_propietario;
 	creado boolean := false;
 	nuevo bigint;
+	fila pacientes%ROWTYPE;
 	cuerpo jsonb;
 	sede bigint := (p_pac->>'sede_registro_id')::bigint;
 BEGIN
@@ -129,7 +130,8 @@ BEGIN
 	    p_pac->>'sexo', coalesce((p_pac->>'esterilizado')::boolean, false),
 	    (p_pac->>'fecha_nacimiento')::date, p_pac->>'microchip',
 	    p_pac->>'color', p_pac->>'alergias', sede)
-	RETURNING id INTO nuevo;
+	RETURNING * INTO fila;
+	nuevo := fila.id;
 	IF p_pac ? 'peso_gramos' THEN
 		INSERT INTO paciente_pesos (paciente_id, peso_gramos, registrado_por)
 		VALUES (nuevo, (p_pac->>'peso_gramos')::int, p_usuario);
@@ -139,7 +141,7 @@ BEGIN
 	    p_request_id, p_ip, NULL, jsonb_build_object('id', nuevo,
 	        'propietario_id', prop, 'especie', p_pac->>'especie'));
 	PERFORM publicar('paciente.registrado', 'paciente', nuevo::text,
-	    (SELECT evento_paciente(p, creado) FROM pacientes p WHERE p.id = nuevo));
+	    evento_paciente(fila, creado));
 	RETURN veredicto('creado', jsonb_build_object('cuerpo', cuerpo));
 END
 $$;

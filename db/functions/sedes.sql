@@ -54,13 +54,15 @@ RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
 	nuevo bigint;
+	fila sedes%ROWTYPE;
 	cuerpo jsonb;
 BEGIN
 	INSERT INTO sedes (codigo, nombre, ciudad, direccion, telefono, zona_horaria)
 	VALUES (p_codigo, p_nombre, p_ciudad, p_direccion, p_telefono,
 	    coalesce(p_zona, 'America/Lima'))
 	ON CONFLICT (codigo) DO NOTHING
-	RETURNING id INTO nuevo;
+	RETURNING * INTO fila;
+	nuevo := fila.id;
 	IF nuevo IS NULL THEN
 		RETURN veredicto('conflicto', jsonb_build_object(
 		    'detalle', 'Ya existe una sede con ese código.',
@@ -70,7 +72,7 @@ BEGIN
 	PERFORM auditar(p_usuario, p_rol, nuevo, 'crear', 'sedes', nuevo::text,
 	    p_request_id, p_ip, NULL, cuerpo);
 	PERFORM publicar('sede.creada', 'sede', nuevo::text,
-	    (SELECT evento_sede(s) FROM sedes s WHERE s.id = nuevo));
+	    evento_sede(fila));
 	RETURN veredicto('creado', jsonb_build_object('cuerpo', cuerpo));
 END
 $$;
