@@ -23,6 +23,9 @@ API_SRCS = fcgi-api/config.c fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.
 	   fcgi-api/problem.c fcgi-api/params.c fcgi-api/args.c
 API_MAIN = fcgi-api/main.c
 
+SCHED_SRCS = scheduler/config.c scheduler/relay.c scheduler/monitor.c
+SCHED_MAIN = scheduler/main.c
+
 MIGRATE_SRCS = db/migrate.c db/migrate_config.c
 ADMIN_SRCS = db/admin.c
 
@@ -62,12 +65,13 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 
 LIB	= $(B)/libvr.a
 API	= $(B)/vetred-api
+SCHED	= $(B)/vetred-scheduler
 MIGRATE	= $(B)/vetred-migrate
 ADMIN	= $(B)/vetred-admin
 UNIT	= $(B)/unit-tests
 INTEG	= $(B)/integration-tests
 
-all: $(API) $(MIGRATE) $(ADMIN)
+all: $(API) $(SCHED) $(MIGRATE) $(ADMIN)
 
 tests: $(UNIT) $(INTEG)
 
@@ -78,13 +82,16 @@ $(LIB): $(call obj,$(LIB_SRCS))
 $(API): $(call obj,$(API_SRCS) $(API_MAIN)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+$(SCHED): $(call obj,$(SCHED_SRCS) $(SCHED_MAIN)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 $(MIGRATE): $(call obj,$(MIGRATE_SRCS)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(ADMIN): $(call obj,$(ADMIN_SRCS)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(UNIT): $(call obj,$(UNIT_SRCS) $(API_SRCS) db/migrate_config.c) $(LIB)
+$(UNIT): $(call obj,$(UNIT_SRCS) $(API_SRCS) $(SCHED_SRCS) db/migrate_config.c) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 $(INTEG): $(call obj,$(INTEG_SRCS)) $(LIB)
@@ -92,7 +99,7 @@ $(INTEG): $(call obj,$(INTEG_SRCS)) $(LIB)
 
 $(B)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ifcgi-api -Idb -Itests -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ifcgi-api -Idb -Ischeduler -Itests -c -o $@ $<
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)

@@ -50,6 +50,11 @@ API_TUNABLES = (
     "VETRED_RATE_BURST", "VETRED_RATE_PER_USER",
     "VETRED_REFRESH_TOKEN_TTL_DAYS",
 )
+SCHEDULER_TUNABLES = (
+    "VETRED_LOG_LEVEL", "VETRED_RELAY_BATCH", "VETRED_RELAY_POLL_MS",
+    "VETRED_RELAY_LEASE_MS", "VETRED_RELAY_CONFIRM_TIMEOUT_MS",
+    "VETRED_RELAY_BACKOFF_MAX_MS",
+)
 COMMON_ENV = {"VETRED_STACK": "{dir}"}
 
 SERVICES = [
@@ -78,6 +83,19 @@ SERVICES = [
          },
          passes=API_TUNABLES, binary="{bin}/vetred-api",
          log="{logdir}/api-{n}.log", rotate=False, stop=("TERM", 15)),
+    # The outbox relay; a second row (or VETRED_* on another host) is a
+    # standby that takes over through the lease.
+    dict(name="scheduler", priority=150,
+         command=["{bin}/vetred-scheduler"],
+         env={
+             "VETRED_DATABASE_URL": "{db_url}",
+             "VETRED_AMQP_URL": "{amqp_url}",
+             "VETRED_SCHEDULER_METRICS_ADDR": "127.0.0.1:{metrics_port_sched}",
+             "VETRED_LOG_FILE": "{logdir}/scheduler.log",
+             "VETRED_LOG_MAX_BYTES": "{log_max}",
+         },
+         passes=SCHEDULER_TUNABLES, binary="{bin}/vetred-scheduler",
+         log="{logdir}/scheduler.log", rotate=False, stop=("TERM", 15)),
     # In the foreground under supervisord; QUIT: finish what is in flight.
     dict(name="nginx", priority=300,
          command=["nginx", "-p", "{ngx}", "-c", "{ngx}/nginx.conf",
@@ -88,7 +106,8 @@ SERVICES = [
 SETTINGS = ("dir", "repo", "bin", "rundir", "logdir", "ngx", "db_url",
             "api_db_url", "amqp_url", "api_procs", "api_threads",
             "jwt_keys", "common_passwords", "data_keys", "search_key",
-            "metrics_port", "log_max", "cors_origins", "seal_s")
+            "metrics_port", "metrics_port_sched", "log_max", "cors_origins",
+            "seal_s")
 
 class Settings(dict):
     """format_map source: "{x}" is a setting, "{n}" the process number,

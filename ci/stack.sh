@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # ci/stack.sh — the private local stack of VetRed: PostgreSQL 15, RabbitMQ,
 # and, under a private supervisord (Debian's supervisor), the audit sealer,
-# N vetred-api FastCGI processes and nginx, all under one stack directory.
+# the scheduler (outbox relay), N vetred-api FastCGI processes and nginx,
+# all under one stack directory.
 #
 #   ci/stack.sh start | stop | clean | status | env | rotate
+#   ci/stack.sh broker stop | start      only the private RabbitMQ node
 #
 # start brings up what is not running and restarts a supervised service
 # whose binary or settings changed; supervisord restarts a service that
@@ -29,10 +31,11 @@
 #   VETRED_TLS_CERT/KEY     <stack dir>/tls/cert.pem, key.pem; unset: a
 #                           self-signed certificate for localhost and
 #                           127.0.0.1, made on first start
-#   VETRED_API_PROCS        2
+#   VETRED_API_PROCS        2                1 to 9
 #   VETRED_METRICS_PORT     HTTP port + 20   api-N's own monitoring listener
 #                                            (/metrics, /health, /ready) is
-#                                            on 127.0.0.1:(this + N)
+#                                            on 127.0.0.1:(this + N), the
+#                                            scheduler's on (this + 10)
 #   VETRED_ACCESS_LOG       1                0: nginx writes no access log
 #   VETRED_LOG_MAX_BYTES    67108864         api-N.log and nginx's logs
 #                                            move to *.1 past this size
@@ -60,7 +63,8 @@
 #                           <stack dir>/keys/busqueda.key
 #
 # `start` writes <stack dir>/env (export lines for VETRED_DATABASE_URL,
-# VETRED_AMQP_URL, VETRED_HTTP_URL, VETRED_STACK_DIR, VETRED_METRICS_URLS)
+# VETRED_AMQP_URL, VETRED_HTTP_URL, VETRED_STACK_DIR, VETRED_METRICS_URLS,
+# VETRED_WORKER_METRICS_URLS, VETRED_STACK_BIN: where the binaries are)
 # for tests to source;
 # `env` prints it.  The ports and choices of the last start are kept in
 # <stack dir>/stack.conf so that `stop` and `status` need no environment.
@@ -213,7 +217,7 @@ want_settings() {
   done
   DIST_PORT="${VETRED_AMQP_DIST_PORT:-$((AMQP_PORT + 1))}"
   is_int "$DIST_PORT" || die "VETRED_AMQP_DIST_PORT must be a number"
-  [ "$API_PROCS" -ge 1 ] || die "VETRED_API_PROCS must be at least 1"
+  [ "$API_PROCS" -ge 1 ] && [ "$API_PROCS" -le 9 ] || die "VETRED_API_PROCS must be 1 to 9"
   BIN="$(abspath "${VETRED_BIN:-build/release}")"
   MIGRATIONS_DIR="$(abspath "${VETRED_MIGRATIONS_DIR:-db/migrations}")"
   FUNCTIONS_DIR="$(abspath "${VETRED_FUNCTIONS_DIR:-db/functions}")"
@@ -612,11 +616,15 @@ rmq_stop() {
 
 # metrics_port N: the port of api-N's monitoring listener.
 metrics_port() { echo $((METRICS_PORT + $1)); }
+# The scheduler's: the API's base + 10 (room for 9 API processes).
+sched_metrics_port() { echo $((METRICS_PORT + 10)); }
 metrics_urls() {
   local i out=""
   for ((i = 1; i <= API_PROCS; i++)); do out+="${out:+ }http://127.0.0.1:$(metrics_port "$i")"; done
   printf '%s' "$out"
 }
+# Every worker's listener (the scheduler's, so far).
+worker_metrics_urls() { printf 'http://127.0.0.1:%s' "$(sched_metrics_port)"; }
 
 # Development keys, base64, owner-only (the API refuses key files others
 # can read): the token signing key (48 random bytes), the column key and
@@ -728,7 +736,7 @@ services() {
     logdir="$LOGDIR" ngx="$NGX" db_url="$DB_URL" api_db_url="$API_DB_URL" amqp_url="$AMQP_URL" \
     api_procs="$API_PROCS" api_threads="$API_THREADS" jwt_keys="$JWT_KEYS" \
     common_passwords="$COMMON_PASSWORDS" data_keys="$DATA_KEYS" search_key="$SEARCH_KEY" \
-    metrics_port="$METRICS_PORT" log_max="$LOG_MAX" cors_origins="$CORS_ORIGINS" seal_s="$SEAL_S"
+    metrics_port="$METRICS_PORT" metrics_port_sched="$(sched_metrics_port)" log_max="$LOG_MAX" cors_origins="$CORS_ORIGINS" seal_s="$SEAL_S"
 }
 # sup_state NAME: RUNNING, STARTING, BACKOFF, STOPPED, EXITED, FATAL, ...
 # (STOPPED when supervisord does not run).
@@ -875,6 +883,8 @@ write_env() {
     printf 'export VETRED_SEARCH_KEY=%q\n' "$SEARCH_KEY"
     printf 'export VETRED_API_DATABASE_URL=%q\n' "$API_DB_URL"
     printf 'export VETRED_METRICS_URLS=%q\n' "$(metrics_urls)"
+    printf 'export VETRED_WORKER_METRICS_URLS=%q\n' "$(worker_metrics_urls)"
+    printf 'export VETRED_STACK_BIN=%q\n' "$BIN"
     printf 'export VETRED_CORS_ORIGINS=%q\n' "$CORS_ORIGINS"
   } >"$ENVFILE.tmp"
   mv -f "$ENVFILE.tmp" "$ENVFILE"
@@ -905,6 +915,7 @@ preflight() {
     wait_port_free "$HTTP_PORT" VETRED_HTTP_PORT
     wait_port_free "$HTTPS_PORT" VETRED_HTTPS_PORT
     for ((i = 1; i <= API_PROCS; i++)); do wait_port_free "$(metrics_port "$i")" VETRED_METRICS_PORT; done
+    wait_port_free "$(sched_metrics_port)" VETRED_METRICS_PORT
   fi
   return 0
 }
@@ -1013,6 +1024,7 @@ cmd_status() {
           state=RUNNING-WITHOUT-SOCKET
         fi
         [ -n "$info" ] && info+=", $RUNDIR/api-$i.sock, metrics http://127.0.0.1:$(metrics_port "$i")/metrics" ;;
+      scheduler) [ -n "$info" ] && info+=", metrics http://127.0.0.1:$(sched_metrics_port)/metrics" ;;
       nginx) [ -n "$info" ] && info+=", http://127.0.0.1:$HTTP_PORT" ;;
     esac
     [ -n "$info" ] && info+=")"
@@ -1022,6 +1034,18 @@ cmd_status() {
   if pid="$(sup_pid)"; then line supervisor "running (pid $pid, $SUP/supervisord.conf)"
   else line supervisor "stopped"; all=3; fi
   return "$all"
+}
+
+# broker stop|start: only the private RabbitMQ node, the rest running (the
+# tests of the outbox relay take the broker away and bring it back).
+cmd_broker() {
+  load_state
+  [ "$AMQP_PRIVATE" = 1 ] || die "broker: the stack uses VETRED_AMQP_URL, not a private node"
+  case "${1:-}" in
+    stop) rmq_stop ;;
+    start) rmq_start ;;
+    *) die "usage: ${0##*/} broker stop|start" ;;
+  esac
 }
 
 cmd_env() {
@@ -1035,6 +1059,7 @@ case "${1:-}" in
   clean) cmd_clean ;;
   status) cmd_status ;;
   env) cmd_env ;;
+  broker) cmd_broker "${2:-}" ;;
   rotate) load_state; rotate_logs ;;
-  *) echo "usage: ${0##*/} start|stop|clean|status|env|rotate" >&2; exit 2 ;;
+  *) echo "usage: ${0##*/} start|stop|clean|status|env|rotate|broker stop|start" >&2; exit 2 ;;
 esac

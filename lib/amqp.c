@@ -1,13 +1,234 @@
 /*
- * amqp.c - RabbitMQ helpers shared by the services.
+ * amqp.c - RabbitMQ for every service: the one table of the topology,
+ * declared by each process at start (idempotently: declaring what
+ * exists with the same arguments is a no-op), and a publisher with
+ * confirms.
+ *
+ * The topology (vr_amqp_exchanges, vr_amqp_queues, vr_amqp_bindings):
+ *
+ *   vetred.eventos       topic   domain events, routing key = event type
+ *                                (cita.reservada, ...)
+ *   vetred.trabajos      direct  job messages, routing key = job name
+ *   vetred.no_enrutados  fanout  alternate exchange of the two above: a
+ *                                message no queue is bound for lands in
+ *                                the queue of that name, for inspection,
+ *                                instead of being dropped
+ *   vetred.muertos       fanout  dead letters (a handler's verdict, or a
+ *                                work queue's delivery limit reached)
+ *   vetred.reintento.5s, .30s, .5m
+ *                        fanout  delayed retry: each feeds a queue of its
+ *                                name whose messages expire after the
+ *                                delay and are dead-lettered, keeping
+ *                                their routing key, to
+ *   vetred.reencolar     direct  where each work queue is bound under
+ *                                its own name: a message retried with
+ *                                routing key = its work queue returns to
+ *                                it after the delay
+ *
+ * Work queues (one per consumer, vr_amqp_declare_work_queue()) are quorum
+ * queues with a delivery limit, dead-lettering to vetred.muertos.  The
+ * broker's own queues above are quorum too, except the retry queues:
+ * classic durable queues, which expire messages at the head in order.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include <amqp.h>
+#include <amqp_framing.h>
 #include <amqp_tcp_socket.h>
 
 #include "vr.h"
+
+#define AMQP_CHANNEL	1
+#define AMQP_FRAME_MAX	131072
+
+const struct vr_amqp_exchange vr_amqp_exchanges[] = {
+	{ VR_AMQP_EVENTOS, "topic", VR_AMQP_NO_ENRUTADOS },
+	{ VR_AMQP_TRABAJOS, "direct", VR_AMQP_NO_ENRUTADOS },
+	{ VR_AMQP_NO_ENRUTADOS, "fanout", NULL },
+	{ VR_AMQP_MUERTOS, "fanout", NULL },
+	{ VR_AMQP_REENCOLAR, "direct", NULL },
+	{ "vetred.reintento.5s", "fanout", NULL },
+	{ "vetred.reintento.30s", "fanout", NULL },
+	{ "vetred.reintento.5m", "fanout", NULL },
+};
+const size_t vr_amqp_nexchanges =
+    sizeof(vr_amqp_exchanges) / sizeof(vr_amqp_exchanges[0]);
+
+const struct vr_amqp_queue vr_amqp_queues[] = {
+	{ VR_AMQP_NO_ENRUTADOS, 1, 0, NULL },
+	{ VR_AMQP_MUERTOS, 1, 0, NULL },
+	{ "vetred.reintento.5s", 0, 5000, VR_AMQP_REENCOLAR },
+	{ "vetred.reintento.30s", 0, 30000, VR_AMQP_REENCOLAR },
+	{ "vetred.reintento.5m", 0, 300000, VR_AMQP_REENCOLAR },
+};
+const size_t vr_amqp_nqueues =
+    sizeof(vr_amqp_queues) / sizeof(vr_amqp_queues[0]);
+
+const struct vr_amqp_binding vr_amqp_bindings[] = {
+	{ VR_AMQP_NO_ENRUTADOS, VR_AMQP_NO_ENRUTADOS, "" },
+	{ VR_AMQP_MUERTOS, VR_AMQP_MUERTOS, "" },
+	{ "vetred.reintento.5s", "vetred.reintento.5s", "" },
+	{ "vetred.reintento.30s", "vetred.reintento.30s", "" },
+	{ "vetred.reintento.5m", "vetred.reintento.5m", "" },
+};
+const size_t vr_amqp_nbindings =
+    sizeof(vr_amqp_bindings) / sizeof(vr_amqp_bindings[0]);
+
+/* The retry delays, shortest first: attempt n waits vr_amqp_retry[n-1]. */
+const struct vr_amqp_retry vr_amqp_retries[] = {
+	{ "vetred.reintento.5s", 5000 },
+	{ "vetred.reintento.30s", 30000 },
+	{ "vetred.reintento.5m", 300000 },
+};
+const size_t vr_amqp_nretries =
+    sizeof(vr_amqp_retries) / sizeof(vr_amqp_retries[0]);
+
+struct vr_amqp {
+	amqp_connection_state_t	 conn;
+	int			 confirms;	/* confirm.select done */
+	uint64_t		 next_tag;	/* of the next publish */
+	uint64_t		 acked;		/* every tag <= this answered */
+	char			 err[200];
+};
+
+static void
+set_err(char *err, size_t errlen, const char *what, const char *why)
+{
+	if (err != NULL && errlen > 0)
+		snprintf(err, errlen, "%s: %s", what, why);
+}
+
+/* Why an RPC failed, in words: the broker's close reason when it sent one. */
+static void
+reply_err(amqp_rpc_reply_t r, const char *what, char *err, size_t errlen)
+{
+	char why[160];
+
+	switch (r.reply_type) {
+	case AMQP_RESPONSE_NORMAL:
+		snprintf(why, sizeof(why), "ok");
+		break;
+	case AMQP_RESPONSE_NONE:
+		snprintf(why, sizeof(why), "no reply");
+		break;
+	case AMQP_RESPONSE_LIBRARY_EXCEPTION:
+		snprintf(why, sizeof(why), "%s", amqp_error_string2(r.library_error));
+		break;
+	case AMQP_RESPONSE_SERVER_EXCEPTION:
+		if (r.reply.id == AMQP_CHANNEL_CLOSE_METHOD) {
+			amqp_channel_close_t *m = r.reply.decoded;
+			snprintf(why, sizeof(why), "channel closed %u: %.*s",
+			    m->reply_code, (int)m->reply_text.len,
+			    (const char *)m->reply_text.bytes);
+		} else if (r.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+			amqp_connection_close_t *m = r.reply.decoded;
+			snprintf(why, sizeof(why), "connection closed %u: %.*s",
+			    m->reply_code, (int)m->reply_text.len,
+			    (const char *)m->reply_text.bytes);
+		} else
+			snprintf(why, sizeof(why), "server method 0x%08x",
+			    (unsigned)r.reply.id);
+		break;
+	default:
+		snprintf(why, sizeof(why), "reply type %d", (int)r.reply_type);
+	}
+	set_err(err, errlen, what, why);
+}
+
+static void
+timeval_ms(struct timeval *tv, int ms)
+{
+	tv->tv_sec = ms / 1000;
+	tv->tv_usec = (ms % 1000) * 1000;
+}
+
+/*
+ * Open a connection, log in and open channel 1.  name is shown by the
+ * broker (rabbitmqctl list_connections client_properties).  0,
+ * VR_EINVAL for a malformed URL, VR_EUNAVAIL (err says why).
+ */
+int
+vr_amqp_connect(struct vr_amqp **out, const char *url, const char *name,
+    int timeout_ms, char *err, size_t errlen)
+{
+	struct amqp_connection_info ci;
+	amqp_table_entry_t prop[1];
+	amqp_table_t props;
+	struct timeval tv;
+	struct vr_amqp *a;
+	amqp_socket_t *sock;
+	amqp_rpc_reply_t r;
+	char copy[512];
+	int st;
+
+	*out = NULL;
+	if (url == NULL || strlen(url) >= sizeof(copy)) {
+		set_err(err, errlen, "amqp", "URL missing or too long");
+		return VR_EINVAL;
+	}
+	memcpy(copy, url, strlen(url) + 1);
+	amqp_default_connection_info(&ci);
+	if (amqp_parse_url(copy, &ci) != AMQP_STATUS_OK) {
+		set_err(err, errlen, "amqp", "malformed URL");
+		return VR_EINVAL;
+	}
+	a = vr_xcalloc(1, sizeof(*a));
+	a->next_tag = 1;
+	timeval_ms(&tv, timeout_ms);
+	if ((a->conn = amqp_new_connection()) == NULL)
+		goto nomem;
+	if ((sock = amqp_tcp_socket_new(a->conn)) == NULL)
+		goto nomem;
+	st = amqp_socket_open_noblock(sock, ci.host, ci.port, &tv);
+	if (st != AMQP_STATUS_OK) {
+		set_err(err, errlen, "amqp connect", amqp_error_string2(st));
+		goto fail;
+	}
+	amqp_set_handshake_timeout(a->conn, &tv);
+	amqp_set_rpc_timeout(a->conn, &tv);
+	prop[0].key = amqp_cstring_bytes("connection_name");
+	prop[0].value.kind = AMQP_FIELD_KIND_UTF8;
+	prop[0].value.value.bytes = amqp_cstring_bytes(name != NULL ? name : "vetred");
+	props.num_entries = 1;
+	props.entries = prop;
+	r = amqp_login_with_properties(a->conn, ci.vhost, 0, AMQP_FRAME_MAX, 0,
+	    &props, AMQP_SASL_METHOD_PLAIN, ci.user, ci.password);
+	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+		reply_err(r, "amqp login", err, errlen);
+		goto fail;
+	}
+	amqp_channel_open(a->conn, AMQP_CHANNEL);
+	r = amqp_get_rpc_reply(a->conn);
+	if (r.reply_type != AMQP_RESPONSE_NORMAL) {
+		reply_err(r, "amqp channel", err, errlen);
+		goto fail;
+	}
+	*out = a;
+	return 0;
+nomem:
+	set_err(err, errlen, "amqp", "out of memory");
+fail:
+	vr_amqp_close(a);
+	return VR_EUNAVAIL;
+}
+
+void
+vr_amqp_close(struct vr_amqp *a)
+{
+	if (a == NULL)
+		return;
+	if (a->conn != NULL) {
+		/* Best effort: on a dead socket these fail at once. */
+		amqp_channel_close(a->conn, AMQP_CHANNEL, AMQP_REPLY_SUCCESS);
+		amqp_connection_close(a->conn, AMQP_REPLY_SUCCESS);
+		amqp_destroy_connection(a->conn);
+	}
+	free(a);
+}
 
 /*
  * Open a connection and log in, then close: proves the broker is up and
@@ -16,39 +237,356 @@
 int
 vr_amqp_ping(const char *url, int timeout_ms)
 {
-	struct amqp_connection_info ci;
-	struct timeval tv;
-	amqp_connection_state_t conn;
-	amqp_socket_t *sock;
-	amqp_rpc_reply_t r;
-	char copy[512];
-	int rc = VR_EUNAVAIL;
+	struct vr_amqp *a;
+	int rc;
 
-	if (url == NULL || strlen(url) >= sizeof(copy))
-		return VR_EINVAL;
-	memcpy(copy, url, strlen(url) + 1);
-	amqp_default_connection_info(&ci);
-	if (amqp_parse_url(copy, &ci) != AMQP_STATUS_OK)
-		return VR_EINVAL;
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	if ((conn = amqp_new_connection()) == NULL)
-		return VR_ENOMEM;
-	if ((sock = amqp_tcp_socket_new(conn)) == NULL)
-		goto out;
-	if (amqp_socket_open_noblock(sock, ci.host, ci.port, &tv) !=
-	    AMQP_STATUS_OK)
-		goto out;
-	if (amqp_set_handshake_timeout(conn, &tv) != AMQP_STATUS_OK ||
-	    amqp_set_rpc_timeout(conn, &tv) != AMQP_STATUS_OK)
-		goto out;
-	r = amqp_login(conn, ci.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
-	    ci.user, ci.password);
-	if (r.reply_type != AMQP_RESPONSE_NORMAL)
-		goto out;
-	rc = 0;
-	amqp_connection_close(conn, AMQP_REPLY_SUCCESS);
-out:
-	amqp_destroy_connection(conn);
-	return rc;
+	if ((rc = vr_amqp_connect(&a, url, "vetred ping", timeout_ms, NULL, 0)) != 0)
+		return rc;
+	vr_amqp_close(a);
+	return 0;
+}
+
+/* Table entries of a declaration's arguments; at most 4 per call. */
+struct args {
+	amqp_table_entry_t	e[4];
+	amqp_table_t		t;
+};
+
+static void
+arg_str(struct args *x, const char *k, const char *v)
+{
+	amqp_table_entry_t *e = &x->e[x->t.num_entries++];
+
+	e->key = amqp_cstring_bytes(k);
+	e->value.kind = AMQP_FIELD_KIND_UTF8;
+	e->value.value.bytes = amqp_cstring_bytes(v);
+}
+
+static void
+arg_int(struct args *x, const char *k, long long v)
+{
+	amqp_table_entry_t *e = &x->e[x->t.num_entries++];
+
+	e->key = amqp_cstring_bytes(k);
+	e->value.kind = AMQP_FIELD_KIND_I64;
+	e->value.value.i64 = v;
+}
+
+static void
+args_init(struct args *x)
+{
+	x->t.num_entries = 0;
+	x->t.entries = x->e;
+}
+
+static int
+rpc_ok(struct vr_amqp *a, const char *what, const char *name, char *err,
+    size_t errlen)
+{
+	amqp_rpc_reply_t r = amqp_get_rpc_reply(a->conn);
+	char w[160];
+
+	if (r.reply_type == AMQP_RESPONSE_NORMAL)
+		return 0;
+	snprintf(w, sizeof(w), "%s %s", what, name);
+	reply_err(r, w, err, errlen);
+	return VR_EUNAVAIL;
+}
+
+static int
+declare_queue(struct vr_amqp *a, const char *name, int quorum, int ttl_ms,
+    const char *dlx, int delivery_limit, char *err, size_t errlen)
+{
+	struct args x;
+
+	args_init(&x);
+	if (quorum)
+		arg_str(&x, "x-queue-type", "quorum");
+	if (ttl_ms > 0)
+		arg_int(&x, "x-message-ttl", ttl_ms);
+	if (dlx != NULL)
+		arg_str(&x, "x-dead-letter-exchange", dlx);
+	if (delivery_limit > 0)
+		arg_int(&x, "x-delivery-limit", delivery_limit);
+	amqp_queue_declare(a->conn, AMQP_CHANNEL, amqp_cstring_bytes(name), 0,
+	    1, 0, 0, x.t);
+	return rpc_ok(a, "declare queue", name, err, errlen);
+}
+
+static int
+bind(struct vr_amqp *a, const char *queue, const char *exchange,
+    const char *key, char *err, size_t errlen)
+{
+	amqp_queue_bind(a->conn, AMQP_CHANNEL, amqp_cstring_bytes(queue),
+	    amqp_cstring_bytes(exchange), amqp_cstring_bytes(key),
+	    amqp_empty_table);
+	return rpc_ok(a, "bind queue", queue, err, errlen);
+}
+
+/*
+ * Declare the whole table.  Any mismatch (an exchange or queue that
+ * exists with other arguments) closes the channel: VR_EUNAVAIL, with the
+ * broker's reason in err; the caller closes the connection.
+ */
+int
+vr_amqp_declare(struct vr_amqp *a, char *err, size_t errlen)
+{
+	const struct vr_amqp_exchange *x;
+	const struct vr_amqp_queue *q;
+	const struct vr_amqp_binding *b;
+	struct args ar;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < vr_amqp_nexchanges; i++) {
+		x = &vr_amqp_exchanges[i];
+		args_init(&ar);
+		if (x->alternate != NULL)
+			arg_str(&ar, "alternate-exchange", x->alternate);
+		amqp_exchange_declare(a->conn, AMQP_CHANNEL,
+		    amqp_cstring_bytes(x->name), amqp_cstring_bytes(x->type),
+		    0, 1, 0, 0, ar.t);
+		if ((rc = rpc_ok(a, "declare exchange", x->name, err, errlen)) != 0)
+			return rc;
+	}
+	for (i = 0; i < vr_amqp_nqueues; i++) {
+		q = &vr_amqp_queues[i];
+		rc = declare_queue(a, q->name, q->quorum, q->ttl_ms,
+		    q->dead_letter, 0, err, errlen);
+		if (rc != 0)
+			return rc;
+	}
+	for (i = 0; i < vr_amqp_nbindings; i++) {
+		b = &vr_amqp_bindings[i];
+		if ((rc = bind(a, b->queue, b->exchange, b->key, err, errlen)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * A consumer's work queue: quorum, dead-lettering to vetred.muertos after
+ * delivery_limit deliveries, bound to exchange under each of keys (NULL
+ * terminated; "#" every event) and to vetred.reencolar under its name.
+ */
+int
+vr_amqp_declare_work_queue(struct vr_amqp *a, const char *queue,
+    const char *exchange, const char *const *keys, int delivery_limit,
+    char *err, size_t errlen)
+{
+	int rc;
+
+	rc = declare_queue(a, queue, 1, 0, VR_AMQP_MUERTOS, delivery_limit,
+	    err, errlen);
+	if (rc != 0)
+		return rc;
+	for (; keys != NULL && *keys != NULL; keys++)
+		if ((rc = bind(a, queue, exchange, *keys, err, errlen)) != 0)
+			return rc;
+	return bind(a, queue, VR_AMQP_REENCOLAR, queue, err, errlen);
+}
+
+/* Put the channel in confirm mode: every publish is acked or nacked. */
+int
+vr_amqp_confirm_select(struct vr_amqp *a, char *err, size_t errlen)
+{
+	int rc;
+
+	amqp_confirm_select(a->conn, AMQP_CHANNEL);
+	if ((rc = rpc_ok(a, "confirm", "select", err, errlen)) != 0)
+		return rc;
+	a->confirms = 1;
+	a->next_tag = 1;
+	a->acked = 0;
+	return 0;
+}
+
+/*
+ * Publish one persistent JSON message; *tag is its delivery tag, which
+ * vr_amqp_confirms() reports on.  Does not wait.  VR_EUNAVAIL when the
+ * connection failed.
+ */
+int
+vr_amqp_publish(struct vr_amqp *a, const char *exchange, const char *key,
+    const struct vr_amqp_msg *m, uint64_t *tag)
+{
+	amqp_basic_properties_t p;
+	amqp_table_entry_t h[2];
+	int st, nh = 0;
+
+	memset(&p, 0, sizeof(p));
+	p._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG |
+	    AMQP_BASIC_HEADERS_FLAG;
+	p.content_type = amqp_cstring_bytes("application/json");
+	p.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+	if (m->message_id != NULL) {
+		p._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
+		p.message_id = amqp_cstring_bytes(m->message_id);
+	}
+	if (m->type != NULL) {
+		p._flags |= AMQP_BASIC_TYPE_FLAG;
+		p.type = amqp_cstring_bytes(m->type);
+	}
+	if (m->timestamp > 0) {
+		p._flags |= AMQP_BASIC_TIMESTAMP_FLAG;
+		p.timestamp = (uint64_t)m->timestamp;
+	}
+	if (m->app_id != NULL) {
+		p._flags |= AMQP_BASIC_APP_ID_FLAG;
+		p.app_id = amqp_cstring_bytes(m->app_id);
+	}
+	h[nh].key = amqp_cstring_bytes("version");
+	h[nh].value.kind = AMQP_FIELD_KIND_I32;
+	h[nh++].value.value.i32 = m->version > 0 ? m->version : 1;
+	if (m->request_id != NULL && m->request_id[0] != '\0') {
+		p._flags |= AMQP_BASIC_CORRELATION_ID_FLAG;
+		p.correlation_id = amqp_cstring_bytes(m->request_id);
+		h[nh].key = amqp_cstring_bytes("request_id");
+		h[nh].value.kind = AMQP_FIELD_KIND_UTF8;
+		h[nh++].value.value.bytes = amqp_cstring_bytes(m->request_id);
+	}
+	p.headers.num_entries = nh;
+	p.headers.entries = h;
+	st = amqp_basic_publish(a->conn, AMQP_CHANNEL,
+	    amqp_cstring_bytes(exchange), amqp_cstring_bytes(key), 0, 0, &p,
+	    (amqp_bytes_t){ m->len, (void *)m->body });
+	if (st != AMQP_STATUS_OK) {
+		snprintf(a->err, sizeof(a->err), "publish: %s",
+		    amqp_error_string2(st));
+		return VR_EUNAVAIL;
+	}
+	if (tag != NULL)
+		*tag = a->next_tag;
+	a->next_tag++;
+	return 0;
+}
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+mark(unsigned char *status, uint64_t first, size_t n, uint64_t tag,
+    int multiple, unsigned char v)
+{
+	uint64_t lo, t;
+
+	if (tag < first)
+		return;
+	lo = multiple ? first : tag;
+	for (t = lo; t <= tag && t - first < n; t++)
+		if (status[t - first] == 0)
+			status[t - first] = v;
+}
+
+/*
+ * Wait until each of the n publishes with tags first .. first + n - 1
+ * was acked (status[i] = VR_AMQP_ACKED) or nacked (VR_AMQP_NACKED), at
+ * most timeout_ms.  0 when all were answered, VR_ETIMEOUT, VR_EUNAVAIL
+ * when the connection or channel failed (the answered ones are marked).
+ */
+int
+vr_amqp_confirms(struct vr_amqp *a, uint64_t first, size_t n,
+    unsigned char *status, int timeout_ms)
+{
+	long long deadline = mono_ms() + timeout_ms;
+	amqp_frame_t f;
+	struct timeval tv;
+	size_t left, i;
+	long long now;
+	int st;
+
+	for (;;) {
+		for (left = 0, i = 0; i < n; i++)
+			left += status[i] == 0;
+		if (left == 0)
+			return 0;
+		now = mono_ms();
+		if (now >= deadline) {
+			snprintf(a->err, sizeof(a->err), "confirms: timeout");
+			return VR_ETIMEOUT;
+		}
+		timeval_ms(&tv, (int)(deadline - now));
+		st = amqp_simple_wait_frame_noblock(a->conn, &f, &tv);
+		if (st == AMQP_STATUS_TIMEOUT)
+			continue;
+		if (st != AMQP_STATUS_OK) {
+			snprintf(a->err, sizeof(a->err), "confirms: %s",
+			    amqp_error_string2(st));
+			return VR_EUNAVAIL;
+		}
+		if (f.frame_type != AMQP_FRAME_METHOD)
+			continue;
+		switch (f.payload.method.id) {
+		case AMQP_BASIC_ACK_METHOD: {
+			amqp_basic_ack_t *m = f.payload.method.decoded;
+			mark(status, first, n, m->delivery_tag, m->multiple,
+			    VR_AMQP_ACKED);
+			break;
+		}
+		case AMQP_BASIC_NACK_METHOD: {
+			amqp_basic_nack_t *m = f.payload.method.decoded;
+			mark(status, first, n, m->delivery_tag, m->multiple,
+			    VR_AMQP_NACKED);
+			break;
+		}
+		case AMQP_CHANNEL_CLOSE_METHOD:
+		case AMQP_CONNECTION_CLOSE_METHOD:
+			snprintf(a->err, sizeof(a->err), "confirms: closed by the broker");
+			return VR_EUNAVAIL;
+		default:
+			break;
+		}
+		amqp_maybe_release_buffers(a->conn);
+	}
+}
+
+/*
+ * Read what the broker sent while nobody waited (the socket polled
+ * readable): 0 when the connection still stands, VR_EUNAVAIL when the
+ * broker closed it or the socket failed.  Does not block.
+ */
+int
+vr_amqp_poll(struct vr_amqp *a)
+{
+	struct timeval tv = { 0, 0 };
+	amqp_frame_t f;
+	int st;
+
+	for (;;) {
+		st = amqp_simple_wait_frame_noblock(a->conn, &f, &tv);
+		if (st == AMQP_STATUS_TIMEOUT)
+			return 0;
+		if (st != AMQP_STATUS_OK) {
+			snprintf(a->err, sizeof(a->err), "connection: %s",
+			    amqp_error_string2(st));
+			return VR_EUNAVAIL;
+		}
+		if (f.frame_type == AMQP_FRAME_METHOD &&
+		    (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
+		    f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD)) {
+			snprintf(a->err, sizeof(a->err), "connection: closed "
+			    "by the broker");
+			return VR_EUNAVAIL;
+		}
+		amqp_maybe_release_buffers(a->conn);
+	}
+}
+
+const char *
+vr_amqp_error(const struct vr_amqp *a)
+{
+	return a->err;
+}
+
+/* The connection's socket, to poll() on beside others; -1 if none. */
+int
+vr_amqp_fd(const struct vr_amqp *a)
+{
+	return a != NULL && a->conn != NULL ? amqp_get_sockfd(a->conn) : -1;
 }

@@ -198,6 +198,7 @@ connect_db(struct vr_db *db)
 	if (db->was_up)
 		bump(&n_reconnects, 1);
 	db->was_up = 1;
+	db->generation++;
 	return 0;
 }
 

@@ -258,6 +258,9 @@ struct vr_db {
 	const char		*constraint;	/* of the last failure, or NULL */
 	char			 constraint_buf[64];
 	int			 was_up;	/* connected at least once */
+	unsigned long		 generation;	/* connections made: a session
+						   setting (LISTEN) is lost
+						   when it moves */
 };
 
 /*
@@ -497,9 +500,88 @@ int	 vr_common_passwords_load(const char *path);
 size_t	 vr_common_passwords_count(void);
 const char *vr_password_weak(const char *pw, const char *email);
 
-/* ---- AMQP ------------------------------------------------------------- */
+/* ---- AMQP (amqp.c) ---------------------------------------------------- */
 
-int	vr_amqp_ping(const char *url, int timeout_ms);
+/*
+ * The broker's topology, one table every service declares at start
+ * (vr_amqp_declare(); see amqp.c for what each part is for).
+ */
+#define VR_AMQP_EVENTOS		"vetred.eventos"
+#define VR_AMQP_TRABAJOS	"vetred.trabajos"
+#define VR_AMQP_NO_ENRUTADOS	"vetred.no_enrutados"
+#define VR_AMQP_MUERTOS		"vetred.muertos"
+#define VR_AMQP_REENCOLAR	"vetred.reencolar"
+
+struct vr_amqp_exchange {
+	const char	*name;
+	const char	*type;		/* topic, direct, fanout */
+	const char	*alternate;	/* alternate exchange, or NULL */
+};
+
+struct vr_amqp_queue {
+	const char	*name;
+	int		 quorum;	/* 1 quorum, 0 classic durable */
+	int		 ttl_ms;	/* message TTL; 0: none */
+	const char	*dead_letter;	/* dead-letter exchange, or NULL */
+};
+
+struct vr_amqp_binding {
+	const char	*queue;
+	const char	*exchange;
+	const char	*key;
+};
+
+struct vr_amqp_retry {
+	const char	*exchange;	/* publish here, key = the work queue */
+	int		 delay_ms;
+};
+
+extern const struct vr_amqp_exchange vr_amqp_exchanges[];
+extern const size_t vr_amqp_nexchanges;
+extern const struct vr_amqp_queue vr_amqp_queues[];
+extern const size_t vr_amqp_nqueues;
+extern const struct vr_amqp_binding vr_amqp_bindings[];
+extern const size_t vr_amqp_nbindings;
+extern const struct vr_amqp_retry vr_amqp_retries[];
+extern const size_t vr_amqp_nretries;
+
+/*
+ * A message: persistent JSON, with message_id (the event id), type (the
+ * event type or job name), the payload schema's version and the request
+ * id (headers "version" and "request_id"; the request id is also the
+ * correlation id), timestamp in seconds.
+ */
+struct vr_amqp_msg {
+	const char	*message_id;
+	const char	*type;
+	const char	*request_id;	/* NULL or "": none */
+	const char	*app_id;
+	int		 version;
+	long long	 timestamp;
+	const char	*body;
+	size_t		 len;
+};
+
+enum { VR_AMQP_ACKED = 1, VR_AMQP_NACKED = 2 };
+
+struct vr_amqp;
+
+int	 vr_amqp_connect(struct vr_amqp **out, const char *url,
+	    const char *name, int timeout_ms, char *err, size_t errlen);
+void	 vr_amqp_close(struct vr_amqp *a);
+int	 vr_amqp_ping(const char *url, int timeout_ms);
+int	 vr_amqp_declare(struct vr_amqp *a, char *err, size_t errlen);
+int	 vr_amqp_declare_work_queue(struct vr_amqp *a, const char *queue,
+	    const char *exchange, const char *const *keys,
+	    int delivery_limit, char *err, size_t errlen);
+int	 vr_amqp_confirm_select(struct vr_amqp *a, char *err, size_t errlen);
+int	 vr_amqp_publish(struct vr_amqp *a, const char *exchange,
+	    const char *key, const struct vr_amqp_msg *m, uint64_t *tag);
+int	 vr_amqp_confirms(struct vr_amqp *a, uint64_t first, size_t n,
+	    unsigned char *status, int timeout_ms);
+int	 vr_amqp_poll(struct vr_amqp *a);
+const char *vr_amqp_error(const struct vr_amqp *a);
+int	 vr_amqp_fd(const struct vr_amqp *a);
 
 /* ---- monitoring listener (httpd.c) ------------------------------------ */
 

@@ -384,7 +384,7 @@ BEGIN
 			PERFORM auditar(p_usuario, p_rol, p_sede, 'crear', 'citas',
 			        nuevo::text, p_request_id, p_ip, NULL, hechos),
 			    publicar('cita.reservada', 'cita', nuevo::text,
-			        evento_cita(cuerpo));
+			        evento_cita(cuerpo), p_request_id);
 			res := veredicto('creado', jsonb_build_object('cuerpo', cuerpo));
 		END IF;
 	END IF;
@@ -482,7 +482,7 @@ BEGIN
 	SELECT e.tipo, e.payload INTO evento, payload FROM evento_cambio_cita(antes, despues) e;
 	PERFORM auditar(p_usuario, p_rol, c.sede_id, 'actualizar', 'citas', p_id::text,
 	    p_request_id, p_ip, antes, despues);
-	PERFORM publicar(evento, 'cita', p_id::text, payload);
+	PERFORM publicar(evento, 'cita', p_id::text, payload, p_request_id);
 	RETURN veredicto('hecho', jsonb_build_object('cuerpo', despues));
 END
 $$;
@@ -521,7 +521,7 @@ BEGIN
 	PERFORM auditar(p_usuario, p_rol, c.sede_id, 'cancelar', 'citas', p_id::text,
 	    p_request_id, p_ip, antes, despues);
 	PERFORM publicar('cita.cancelada', 'cita', p_id::text,
-	    (evento_cambio_cita(antes, despues)).payload);
+	    (evento_cambio_cita(antes, despues)).payload, p_request_id);
 	RETURN veredicto('cancelado');
 END
 $$;

@@ -101,13 +101,42 @@ $$;
 COMMENT ON FUNCTION auditar(bigint, text, bigint, text, text, text, text, inet, jsonb, jsonb) IS
 	'Appends one audit row (in the caller''s transaction); for a change, only the fields whose values differ, before and after.';
 
-CREATE OR REPLACE FUNCTION publicar(p_tipo text, p_agregado text, p_agregado_id text, p_payload jsonb)
+CREATE OR REPLACE FUNCTION publicar(p_tipo text, p_agregado text,
+    p_agregado_id text, p_payload jsonb, p_request_id text)
 RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
-	INSERT INTO outbox (tipo, agregado, agregado_id, payload)
-	VALUES (p_tipo, p_agregado, p_agregado_id, p_payload);
+	INSERT INTO outbox (tipo, agregado, agregado_id, payload, request_id)
+	VALUES (p_tipo, p_agregado, p_agregado_id, p_payload, p_request_id);
 END
 $$;
+COMMENT ON FUNCTION publicar(text, text, text, jsonb, text) IS
+	'Writes one outbox event (in the caller''s transaction), with the request that caused it; the scheduler relays it.';
+
+CREATE OR REPLACE FUNCTION publicar(p_tipo text, p_agregado text, p_agregado_id text, p_payload jsonb)
+RETURNS void
+LANGUAGE sql AS $$
+	SELECT publicar(p_tipo, p_agregado, p_agregado_id, p_payload, NULL)
+$$;
 COMMENT ON FUNCTION publicar(text, text, text, jsonb) IS
-	'Writes one outbox event (in the caller''s transaction); the scheduler relays it.';
+	'Writes one outbox event that no request caused (a periodic job''s); the scheduler relays it.';
+
+-- The relay's doorbell (db/migrations/0033): a statement that wrote
+-- outbox rows notifies vetred_outbox, but only while the relay sleeps
+-- on it, since a notifying transaction commits alone (PostgreSQL holds
+-- a database-wide lock across a notifier's commit).  While the relay
+-- drains it reads the table again by itself before it sleeps.
+CREATE OR REPLACE FUNCTION outbox_avisar() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF coalesce((SELECT escuchando FROM relevo_escucha
+	    WHERE canal = 'vetred_outbox'), true) THEN
+		PERFORM pg_notify('vetred_outbox', '');
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION outbox_avisar() IS
+	'AFTER INSERT statement trigger of outbox: wakes the relay (NOTIFY vetred_outbox) when it sleeps.';
+CREATE OR REPLACE TRIGGER outbox_avisar AFTER INSERT ON outbox
+	FOR EACH STATEMENT EXECUTE FUNCTION outbox_avisar();

@@ -141,7 +141,7 @@ BEGIN
 	    p_request_id, p_ip, NULL, jsonb_build_object('id', nuevo,
 	        'propietario_id', prop, 'especie', p_pac->>'especie'));
 	PERFORM publicar('paciente.registrado', 'paciente', nuevo::text,
-	    evento_paciente(fila, creado));
+	    evento_paciente(fila, creado), p_request_id);
 	RETURN veredicto('creado', jsonb_build_object('cuerpo', cuerpo));
 END
 $$;

@@ -72,7 +72,7 @@ BEGIN
 	PERFORM auditar(p_usuario, p_rol, nuevo, 'crear', 'sedes', nuevo::text,
 	    p_request_id, p_ip, NULL, cuerpo);
 	PERFORM publicar('sede.creada', 'sede', nuevo::text,
-	    evento_sede(fila));
+	    evento_sede(fila), p_request_id);
 	RETURN veredicto('creado', jsonb_build_object('cuerpo', cuerpo));
 END
 $$;

@@ -129,7 +129,7 @@ BEGIN
 	PERFORM auditar(p_usuario, p_rol, NULL, 'crear', 'usuarios', nuevo::text,
 	    p_request_id, p_ip, NULL, despues);
 	PERFORM publicar('usuario.creado', 'usuario', nuevo::text,
-	    evento_usuario(nuevo));
+	    evento_usuario(nuevo), p_request_id);
 	RETURN veredicto('creado', jsonb_build_object('cuerpo', despues));
 END
 $$;
@@ -201,7 +201,8 @@ BEGIN
 	    p_request_id, p_ip, antes - 'ultimo_acceso_en', despues - 'ultimo_acceso_en');
 	PERFORM publicar('usuario.actualizado', 'usuario', p_id::text,
 	    evento_usuario(p_id, jsonb_build_object('sesiones_cortadas',
-	        (SELECT sesiones_generacion FROM usuarios WHERE id = p_id) > generacion)));
+	        (SELECT sesiones_generacion FROM usuarios WHERE id = p_id) > generacion)),
+	    p_request_id);
 	RETURN veredicto('hecho', jsonb_build_object('cuerpo', despues));
 END
 $$;
