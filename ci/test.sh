@@ -53,7 +53,7 @@ say() { printf '\n==> %s\n' "$*"; }
 coverage_report() {
   say "coverage (minimum ${COVERAGE_MIN}% of lines)"
   mkdir -p build/coverage
-  gcovr -r . build/cov --filter 'lib/' --filter 'fcgi-api/' --filter 'db/' \
+  gcovr -r . build/cov --filter 'lib/' --filter 'fcgi-api/' --filter 'scheduler/' --filter 'db/' \
     --html-details build/coverage/index.html --print-summary \
     --fail-under-line "$COVERAGE_MIN" --txt build/coverage/summary.txt
   cat build/coverage/summary.txt | tail -n 25
@@ -130,9 +130,11 @@ ci/stack.sh stop
 
 say "sanitizer reports from the services"
 if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-    "$VETRED_STACK_DIR"/log/api-*.log* "$VETRED_STACK_DIR"/log/sealer.log 2>/dev/null; then
+    "$VETRED_STACK_DIR"/log/api-*.log* "$VETRED_STACK_DIR"/log/sealer.log \
+    "$VETRED_STACK_DIR"/log/scheduler*.log* 2>/dev/null; then
   grep -hE -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-    "$VETRED_STACK_DIR"/log/api-*.log* "$VETRED_STACK_DIR"/log/sealer.log | head -80
+    "$VETRED_STACK_DIR"/log/api-*.log* "$VETRED_STACK_DIR"/log/sealer.log \
+    "$VETRED_STACK_DIR"/log/scheduler*.log* 2>/dev/null | head -80
   failed=1
 else
   echo "none"

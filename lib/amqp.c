@@ -89,6 +89,7 @@ const size_t vr_amqp_nretries =
 
 struct vr_amqp {
 	amqp_connection_state_t	 conn;
+	int			 open;		/* logged in, channel open */
 	int			 confirms;	/* confirm.select done */
 	uint64_t		 next_tag;	/* of the next publish */
 	uint64_t		 acked;		/* every tag <= this answered */
@@ -207,6 +208,7 @@ vr_amqp_connect(struct vr_amqp **out, const char *url, const char *name,
 		reply_err(r, "amqp channel", err, errlen);
 		goto fail;
 	}
+	a->open = 1;
 	*out = a;
 	return 0;
 nomem:
@@ -222,9 +224,14 @@ vr_amqp_close(struct vr_amqp *a)
 	if (a == NULL)
 		return;
 	if (a->conn != NULL) {
-		/* Best effort: on a dead socket these fail at once. */
-		amqp_channel_close(a->conn, AMQP_CHANNEL, AMQP_REPLY_SUCCESS);
-		amqp_connection_close(a->conn, AMQP_REPLY_SUCCESS);
+		/* A polite close only on a connection that works: the
+		 * close handshakes would wait out the RPC timeout on one the
+		 * broker dropped. */
+		if (a->open) {
+			amqp_channel_close(a->conn, AMQP_CHANNEL,
+			    AMQP_REPLY_SUCCESS);
+			amqp_connection_close(a->conn, AMQP_REPLY_SUCCESS);
+		}
 		amqp_destroy_connection(a->conn);
 	}
 	free(a);
@@ -453,6 +460,7 @@ vr_amqp_publish(struct vr_amqp *a, const char *exchange, const char *key,
 	if (st != AMQP_STATUS_OK) {
 		snprintf(a->err, sizeof(a->err), "publish: %s",
 		    amqp_error_string2(st));
+		a->open = 0;
 		return VR_EUNAVAIL;
 	}
 	if (tag != NULL)
@@ -518,6 +526,7 @@ vr_amqp_confirms(struct vr_amqp *a, uint64_t first, size_t n,
 		if (st != AMQP_STATUS_OK) {
 			snprintf(a->err, sizeof(a->err), "confirms: %s",
 			    amqp_error_string2(st));
+			a->open = 0;
 			return VR_EUNAVAIL;
 		}
 		if (f.frame_type != AMQP_FRAME_METHOD)
@@ -538,6 +547,7 @@ vr_amqp_confirms(struct vr_amqp *a, uint64_t first, size_t n,
 		case AMQP_CHANNEL_CLOSE_METHOD:
 		case AMQP_CONNECTION_CLOSE_METHOD:
 			snprintf(a->err, sizeof(a->err), "confirms: closed by the broker");
+			a->open = 0;
 			return VR_EUNAVAIL;
 		default:
 			break;
@@ -565,6 +575,7 @@ vr_amqp_poll(struct vr_amqp *a)
 		if (st != AMQP_STATUS_OK) {
 			snprintf(a->err, sizeof(a->err), "connection: %s",
 			    amqp_error_string2(st));
+			a->open = 0;
 			return VR_EUNAVAIL;
 		}
 		if (f.frame_type == AMQP_FRAME_METHOD &&
@@ -572,6 +583,7 @@ vr_amqp_poll(struct vr_amqp *a)
 		    f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD)) {
 			snprintf(a->err, sizeof(a->err), "connection: closed "
 			    "by the broker");
+			a->open = 0;
 			return VR_EUNAVAIL;
 		}
 		amqp_maybe_release_buffers(a->conn);

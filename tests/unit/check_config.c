@@ -14,6 +14,7 @@
 #include "vr.h"
 #include "req.h"
 #include "migrate_config.h"
+#include "scheduler.h"
 #include "tests.h"
 
 /* What the three services read, loaded as each of them does. */
@@ -49,6 +50,9 @@ static const char *const vars[] = {
 	"VETRED_JWT_AUDIENCE", "VETRED_COMMON_PASSWORDS_FILE",
 	"VETRED_DATA_KEYS", "VETRED_SEARCH_KEY", "VETRED_METRICS_ADDR",
 	"VETRED_LOG_FILE", "VETRED_LOG_MAX_BYTES",
+	"VETRED_SCHEDULER_INSTANCE", "VETRED_SCHEDULER_METRICS_ADDR",
+	"VETRED_RELAY_BATCH", "VETRED_RELAY_POLL_MS", "VETRED_RELAY_LEASE_MS",
+	"VETRED_RELAY_CONFIRM_TIMEOUT_MS", "VETRED_RELAY_BACKOFF_MAX_MS",
 };
 
 static void
@@ -373,10 +377,11 @@ END_TEST
  */
 START_TEST(readme_lists_every_variable)
 {
-	static const struct vr_cfg_var *const tables[4] = { vr_core_vars,
-	    api_config_vars, vr_password_vars, migrate_vars };
-	size_t nt[4] = { vr_core_nvars, api_config_nvars, vr_password_nvars,
-	    migrate_nvars };
+	static const struct vr_cfg_var *const tables[5] = { vr_core_vars,
+	    api_config_vars, vr_password_vars, migrate_vars,
+	    sched_config_vars };
+	size_t nt[5] = { vr_core_nvars, api_config_nvars, vr_password_nvars,
+	    migrate_nvars, sched_config_nvars };
 	char *text, row[160], def[160];
 	const struct vr_cfg_var *v;
 	const char *p;
@@ -393,7 +398,7 @@ START_TEST(readme_lists_every_variable)
 	ck_assert_uint_eq(fread(text, 1, (size_t)len, f), (size_t)len);
 	text[len] = '\0';
 	fclose(f);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < 5; i++)
 		for (j = 0; j < nt[i]; j++) {
 			v = &tables[i][j];
 			snprintf(row, sizeof(row), "\n| `%s` | ", v->name);
@@ -417,6 +422,64 @@ START_TEST(readme_lists_every_variable)
 }
 END_TEST
 
+/*
+ * The scheduler's table: defaults, bounds, "off" for no listener, and an
+ * instance name that could not go into a metrics label refused.
+ */
+START_TEST(scheduler_settings)
+{
+	static const struct {
+		const char	*name;
+		long		 min, max;
+	} b[] = {
+		{ "VETRED_RELAY_BATCH", 1, 10000 },
+		{ "VETRED_RELAY_POLL_MS", 10, 60000 },
+		{ "VETRED_RELAY_LEASE_MS", 500, 60000 },
+		{ "VETRED_RELAY_CONFIRM_TIMEOUT_MS", 100, 120000 },
+		{ "VETRED_RELAY_BACKOFF_MAX_MS", 100, 300000 },
+	};
+	struct sched_config c;
+	char err[256], v[32];
+	size_t i;
+
+	ck_assert_int_eq(sched_config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.instance, "scheduler");
+	ck_assert_str_eq(c.metrics_addr, "127.0.0.1:9120");
+	ck_assert_int_eq(c.batch, 500);
+	ck_assert_int_eq(c.poll_ms, 1000);
+	ck_assert_int_eq(c.lease_ms, 3000);
+	ck_assert_int_eq(c.confirm_ms, 5000);
+	ck_assert_int_eq(c.backoff_max_ms, 5000);
+	setenv("VETRED_SCHEDULER_METRICS_ADDR", "off", 1);
+	setenv("VETRED_SCHEDULER_INSTANCE", "relay-b.2", 1);
+	ck_assert_int_eq(sched_config_load(&c, err, sizeof(err)), 0);
+	ck_assert_ptr_null(c.metrics_addr);
+	ck_assert_str_eq(c.instance, "relay-b.2");
+	setenv("VETRED_SCHEDULER_INSTANCE", "a\"b", 1);
+	ck_assert_int_eq(sched_config_load(&c, err, sizeof(err)), VR_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "VETRED_SCHEDULER_INSTANCE"));
+	setenv("VETRED_SCHEDULER_INSTANCE", "x23456789012345678901234567890"
+	    "123456789012345678901234567890123456", 1);
+	ck_assert_int_eq(sched_config_load(&c, err, sizeof(err)), VR_ECONFIG);
+	unsetenv("VETRED_SCHEDULER_INSTANCE");
+	for (i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
+		snprintf(v, sizeof(v), "%ld", b[i].min - 1);
+		setenv(b[i].name, v, 1);
+		ck_assert_int_eq(sched_config_load(&c, err, sizeof(err)),
+		    VR_ECONFIG);
+		ck_assert_ptr_nonnull(strstr(err, b[i].name));
+		snprintf(v, sizeof(v), "%ld", b[i].max + 1);
+		setenv(b[i].name, v, 1);
+		ck_assert_int_eq(sched_config_load(&c, err, sizeof(err)),
+		    VR_ECONFIG);
+		snprintf(v, sizeof(v), "%ld", b[i].max);
+		setenv(b[i].name, v, 1);
+		ck_assert_int_eq(sched_config_load(&c, err, sizeof(err)), 0);
+		unsetenv(b[i].name);
+	}
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -437,6 +500,7 @@ config_suite(void)
 	tcase_add_test(tc, env_int_direct);
 	tcase_add_test(tc, env_str_direct);
 	tcase_add_test(tc, readme_lists_every_variable);
+	tcase_add_test(tc, scheduler_settings);
 	suite_add_tcase(s, tc);
 	return s;
 }
