@@ -3,6 +3,7 @@
 #   make run        install what is missing, start the whole stack
 #   make test       coverage + sanitizer builds, unit and integration tests
 #   make bench      load benchmarks (bench/README.md)
+#   make bench-relay  the outbox relay's benchmark alone (bench/relay.py)
 # MODE=release|cov|asan selects the build directory build/$(MODE).
 
 include config.mk
@@ -68,6 +69,7 @@ API	= $(B)/vetred-api
 SCHED	= $(B)/vetred-scheduler
 MIGRATE	= $(B)/vetred-migrate
 ADMIN	= $(B)/vetred-admin
+BENCHPUB = $(B)/bench-publish
 UNIT	= $(B)/unit-tests
 INTEG	= $(B)/integration-tests
 
@@ -83,6 +85,9 @@ $(API): $(call obj,$(API_SRCS) $(API_MAIN)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(SCHED): $(call obj,$(SCHED_SRCS) $(SCHED_MAIN)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BENCHPUB): $(call obj,bench/publish_bare.c) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 $(MIGRATE): $(call obj,$(MIGRATE_SRCS)) $(LIB)
@@ -128,12 +133,18 @@ coverage:
 
 bench:
 	ci/deps.sh
-	$(MAKE) MODE=release all
+	$(MAKE) MODE=release all $(BENCHPUB)
 	bench/run.py
+	bench/relay.py
+
+bench-relay:
+	ci/deps.sh
+	$(MAKE) MODE=release all $(BENCHPUB)
+	bench/relay.py
 
 clean:
 	rm -rf build
 
-.PHONY: all tests run stop test coverage bench clean
+.PHONY: all tests run stop test coverage bench bench-relay clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -6,7 +6,9 @@ a report can be rendered again without running anything:
 
     python3 bench/report.py [FIGURES.json [REPORT.md]]
 
-(default: bench/figures.json and bench/README.md).
+(default: bench/figures.json and bench/README.md).  The outbox relay's
+figures (bench/relay.py) are read from relay.json beside the figures,
+when there is one, into the section "Outbox relay".
 
 The figures are one JSON object:
   settings  durations, connections, thread counts of the run (SETTINGS)
@@ -304,8 +306,53 @@ def yes_no(ok):
 
 # ---------------------------------------------------------------- the report
 
+RELAY_RATIO_MIN = 70.0          # % of the bare publisher-with-confirms loop
+RELAY_RATE_MIN = 10000          # events/s on the 2-core machine
+
+
+def relay_section(r):
+    """The section of bench/relay.py's figures (relay.json), or []."""
+    if not r:
+        return []
+    ratio_ok = is_num(r.get("ratio")) and r["ratio"] >= RELAY_RATIO_MIN
+    rate_ok = num_ge(r.get("relay_per_second"), RELAY_RATE_MIN)
+    out = [
+        "",
+        "## Outbox relay",
+        "",
+        f"Measured by `bench/relay.py` (`make bench-relay`) on **{r.get('date', 'n/a')}**, "
+        f"{r.get('nproc', 'n/a')} CPUs.",
+        "The question (from the issue): vetred-scheduler drains a backlog of "
+        f"{fmt_int(r.get('events'))} events; how fast, next",
+        "to a bare publisher-with-confirms loop (`bench/publish_bare.c`: no database, the same",
+        f"batch of {r.get('batch')}, the same message size, broker and quorum queue) in the same run?",
+        "",
+        "| | measured (median of the rounds) | target | verdict |",
+        "| --- | ---: | ---: | --- |",
+        f"| relay: events/s, pending rows to confirmed and marked | {fmt_int(r.get('relay_per_second'))} "
+        f"| ≥ {fmt_int(RELAY_RATE_MIN)} | {verdict(rate_ok)} |",
+        f"| bare loop: messages/s | {fmt_int(r.get('bare_per_second'))} | — | — |",
+        f"| relay ÷ bare loop | {r.get('ratio')} % | ≥ {RELAY_RATIO_MIN:.0f} % | {verdict(ratio_ok)} |",
+        "",
+        "| round | relay events/s | span s | message bytes | CPU % busy | bare loop msg/s | CPU % busy |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for i, x in enumerate(r.get("rounds", []), 1):
+        a, b = x.get("relay", {}), x.get("bare", {})
+        out.append(f"| {i} | {fmt_int(a.get('per_second'))} | {a.get('span_s')} | {a.get('size')} "
+                   f"| {a.get('cpu_busy')} | {fmt_int(b.get('per_second'))} | {b.get('cpu_busy')} |")
+    out += [
+        "",
+        "The relay's rate is the rows over the span of their `publicado_en` (first to last",
+        "marked); each round writes the backlog in one statement first, with the supervised",
+        "scheduler stopped, and empties the queue before each loop. Both loops share the 2",
+        "CPUs with RabbitMQ and PostgreSQL: the relay also reads the rows and marks them",
+        "published (one `UPDATE` per batch), which the bare loop does not."]
+    return out
+
+
 class Report:
-    def __init__(self, fig):
+    def __init__(self, fig, relay=None):
+        self.relay = relay
         self.f = fig
         s = fig.settings
         self.s = s
@@ -909,7 +956,7 @@ class Report:
             f"**{yes_no(rps_def >= SITE_RPS)}**; all three demo sites at",
             f"≥ {fmt_int(SITE_RPS)} req/s each at once (≥ {fmt_int(SITES * SITE_RPS)} req/s in total): "
             f"**{yes_no(rps_def >= SITES * SITE_RPS)}**.",
-            ""] + self.booking_section() + [
+            ""] + self.booking_section() + relay_section(self.relay) + [
             "",
             "## The machine",
             "",
@@ -1054,9 +1101,19 @@ class Report:
         return "\n".join(out) + "\n"
 
 
-def render(data):
-    """The report (Markdown) of a figures object."""
-    return Report(Figures(data)).render()
+def render(data, relay=None):
+    """The report (Markdown) of a figures object (and of relay.json's)."""
+    return Report(Figures(data), relay).render()
+
+
+def load_relay(figures_path):
+    """relay.json beside the figures, or None."""
+    path = os.path.join(os.path.dirname(os.path.abspath(figures_path)), "relay.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
 
 
 def write(data, report_path, figures_path=None):
@@ -1064,8 +1121,9 @@ def write(data, report_path, figures_path=None):
     report_path = os.path.abspath(report_path)
     if figures_path is None:
         figures_path = os.path.join(os.path.dirname(report_path), "figures.json")
+    relay = load_relay(figures_path)
     for path, text in ((figures_path, json.dumps(data, indent=1, sort_keys=True) + "\n"),
-                       (report_path, render(data))):
+                       (report_path, render(data, relay))):
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -1081,7 +1139,7 @@ def main(argv):
         return 2
     with open(figures, encoding="utf-8") as fh:
         data = json.load(fh)
-    text = render(data)
+    text = render(data, load_relay(figures))
     tmp = report + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -59,15 +59,14 @@ static const char *const sql[ST__MAX] = {
 	    "RETURNING t.desde",
 	[ST_RELEASE] =
 	    "DELETE FROM relevo_turno WHERE nombre = 'outbox' AND titular = $1",
-	/* $1 batch size */
+	/* $1 batch size, $2 '{id,...}' in flight (published, unconfirmed) */
 	[ST_BATCH] =
 	    "SELECT id, evento_id, tipo, agregado, version_esquema, "
-	    "coalesce(request_id, ''), extract(epoch FROM creado_en)::bigint, "
-	    "jsonb_build_object('id', evento_id, 'tipo', tipo, 'version', "
-	    "version_esquema, 'ocurrido_en', creado_en, 'agregado', agregado, "
-	    "'agregado_id', agregado_id, 'request_id', request_id, "
-	    "'datos', payload)::text "
-	    "FROM outbox WHERE publicado_en IS NULL ORDER BY id LIMIT $1::int",
+	    "coalesce(request_id, ''), "
+	    "to_char(creado_en AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
+	    "extract(epoch FROM creado_en)::bigint, agregado_id, payload "
+	    "FROM outbox WHERE publicado_en IS NULL "
+	    "AND NOT (id = ANY($2::bigint[])) ORDER BY id LIMIT $1::int",
 	/* $1 '{id,...}' */
 	[ST_MARK] =
 	    "UPDATE outbox SET publicado_en = greatest(clock_timestamp(), creado_en) "
@@ -83,6 +82,15 @@ static const char *const sql[ST__MAX] = {
 #define IDLE_BEFORE_SLEEP_MS	200
 #define NAP_MAX_MS		16
 
+/* A batch published and not yet settled (confirmed and marked). */
+struct flight {
+	int			 n;		/* 0: none */
+	uint64_t		 first;		/* delivery tag of ids[0] */
+	double			 t0;		/* when its first went out */
+	unsigned char		*status;
+	long long		*ids;
+};
+
 struct relay {
 	struct sched_relay	*r;
 	struct vr_db		 db;
@@ -93,9 +101,10 @@ struct relay {
 	long long		 renewed;	/* mono ms of the last renewal */
 	int			 leader;
 	int			 listening;	/* relevo_escucha says so */
-	unsigned char		*status;
-	long long		*ids;
+	struct flight		 fl[2];		/* published, awaiting confirms */
+	int			 cur;		/* fl[cur] the older */
 	struct vr_buf		 idlist;
+	struct vr_buf		 body;		/* of the message being sent */
 };
 
 static long long
@@ -244,23 +253,78 @@ lease(struct relay *x)
 }
 
 /*
- * Publish one batch.  How many rows were pending in it (0: none), or
+ * The message body: the event's envelope around its payload (the payload
+ * is jsonb's text, already valid JSON), built here rather than by the
+ * database, whose CPU the relay shares with the writers.
+ */
+static void
+envelope(struct vr_buf *b, PGresult *res, int i)
+{
+	const char *rid = PQgetvalue(res, i, 5);
+
+	vr_buf_reset(b);
+	vr_buf_puts(b, "{\"id\":");
+	vr_buf_json_string(b, PQgetvalue(res, i, 1));
+	vr_buf_puts(b, ",\"tipo\":");
+	vr_buf_json_string(b, PQgetvalue(res, i, 2));
+	vr_buf_printf(b, ",\"version\":%d,\"ocurrido_en\":",
+	    atoi(PQgetvalue(res, i, 4)));
+	vr_buf_json_string(b, PQgetvalue(res, i, 6));
+	vr_buf_puts(b, ",\"agregado\":");
+	vr_buf_json_string(b, PQgetvalue(res, i, 3));
+	vr_buf_puts(b, ",\"agregado_id\":");
+	vr_buf_json_string(b, PQgetvalue(res, i, 8));
+	vr_buf_puts(b, ",\"request_id\":");
+	if (*rid != '\0')
+		vr_buf_json_string(b, rid);
+	else
+		vr_buf_puts(b, "null");
+	vr_buf_puts(b, ",\"datos\":");
+	vr_buf_append(b, PQgetvalue(res, i, 9), (size_t)PQgetlength(res, i, 9));
+	vr_buf_puts(b, "}");
+}
+
+/* '{id,...}' of the batch in flight (none: '{}'), into x->idlist. */
+static const char *
+id_array(struct relay *x, const struct flight *f, int n)
+{
+	int i;
+
+	vr_buf_reset(&x->idlist);
+	vr_buf_puts(&x->idlist, "{");
+	for (i = 0; f != NULL && i < n; i++)
+		vr_buf_printf(&x->idlist, "%s%lld", i ? "," : "", f->ids[i]);
+	vr_buf_puts(&x->idlist, "}");
+	return x->idlist.data;
+}
+
+/* Forget what is in flight: it stays pending and goes out again. */
+static void
+abandon(struct relay *x)
+{
+	x->fl[0].n = x->fl[1].n = 0;
+}
+
+/*
+ * Read up to a batch of pending rows, leaving out the batch still in
+ * flight (other), and publish them as f.  How many (0: none pending), or
  * VR_EUNAVAIL when the database or the broker failed.
  */
 static int
-batch(struct relay *x)
+publish(struct relay *x, struct flight *f, const struct flight *other)
 {
 	const struct sched_config *sc = x->r->sc;
 	char lim[16];
-	const char *p[1] = { lim };
+	const char *p[2] = { lim, NULL };
 	struct vr_amqp_msg m;
 	PGresult *res;
-	uint64_t first = 0, tag;
-	double t0;
-	int n, i, ok, rc;
+	uint64_t tag;
+	int n, i, rc;
 
+	f->n = 0;
 	snprintf(lim, sizeof(lim), "%d", sc->batch);
-	if (vr_db_exec(&x->db, ST_BATCH, 1, p, &res) != 0)
+	p[1] = id_array(x, other, other->n);
+	if (vr_db_exec(&x->db, ST_BATCH, 2, p, &res) != 0)
 		return VR_EUNAVAIL;
 	if ((n = PQntuples(res)) == 0) {
 		PQclear(res);
@@ -270,19 +334,20 @@ batch(struct relay *x)
 		PQclear(res);
 		return VR_EUNAVAIL;
 	}
-	memset(x->status, 0, (size_t)n);
-	t0 = mono_s();
+	memset(f->status, 0, (size_t)n);
+	f->t0 = mono_s();
 	for (i = 0; i < n; i++) {
-		x->ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
+		f->ids[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
 		memset(&m, 0, sizeof(m));
 		m.message_id = PQgetvalue(res, i, 1);
 		m.type = PQgetvalue(res, i, 2);
 		m.version = atoi(PQgetvalue(res, i, 4));
 		m.request_id = PQgetvalue(res, i, 5);
-		m.timestamp = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+		m.timestamp = strtoll(PQgetvalue(res, i, 7), NULL, 10);
 		m.app_id = "vetred-scheduler";
-		m.body = PQgetvalue(res, i, 7);
-		m.len = (size_t)PQgetlength(res, i, 7);
+		envelope(&x->body, res, i);
+		m.body = x->body.data;
+		m.len = x->body.len;
 		/* Job messages (a periodic job's, aggregate "trabajo") go
 		 * to the jobs exchange; every other event to the events'. */
 		rc = vr_amqp_publish(x->amqp,
@@ -291,46 +356,87 @@ batch(struct relay *x)
 		if (rc != 0)
 			break;
 		if (i == 0)
-			first = tag;
+			f->first = tag;
 	}
 	PQclear(res);
 	if (i < n) {
 		drop_broker(x, vr_amqp_error(x->amqp));
+		abandon(x);
 		return VR_EUNAVAIL;
 	}
-	rc = vr_amqp_confirms(x->amqp, first, (size_t)n, x->status,
-	    sc->confirm_ms);
-	for (ok = 0; ok < n && x->status[ok] == VR_AMQP_ACKED; ok++)
+	f->n = n;
+	return n;
+}
+
+/*
+ * Wait for f's confirms and mark its confirmed prefix published.  0, or
+ * VR_EUNAVAIL (a nack, a timeout, a lost connection: what is not marked
+ * goes out again, after what was marked).
+ */
+static int
+settle(struct relay *x, struct flight *f)
+{
+	const char *p[1];
+	int ok, rc, n = f->n;
+
+	if (n == 0)
+		return 0;
+	f->n = 0;
+	rc = vr_amqp_confirms(x->amqp, f->first, (size_t)n, f->status,
+	    x->r->sc->confirm_ms);
+	for (ok = 0; ok < n && f->status[ok] == VR_AMQP_ACKED; ok++)
 		;
 	if (ok > 0) {
-		vr_buf_reset(&x->idlist);
-		vr_buf_puts(&x->idlist, "{");
-		for (i = 0; i < ok; i++)
-			vr_buf_printf(&x->idlist, "%s%lld", i ? "," : "",
-			    x->ids[i]);
-		vr_buf_puts(&x->idlist, "}");
-		p[0] = x->idlist.data;
+		p[0] = id_array(x, f, ok);
 		if (vr_db_exec_write(&x->db, ST_MARK, 1, p, NULL) != 0) {
 			/* Published but not marked: published again later,
 			 * and the consumers drop the second copy. */
+			abandon(x);
 			return VR_EUNAVAIL;
 		}
-		sched_stats_confirm(x->r->st, mono_s() - t0, ok);
+		sched_stats_confirm(x->r->st, mono_s() - f->t0, ok);
 	}
 	add(x->r->st, &x->r->st->batches, 1);
 	if (rc != 0) {
 		drop_broker(x, vr_amqp_error(x->amqp));
+		abandon(x);
 		return VR_EUNAVAIL;
 	}
 	if (ok < n) {
-		/* A nack: the broker could not take a message.  The rest
-		 * waits for the back-off, in order. */
+		/* A nack: the broker could not take a message.  Drop the
+		 * channel, so that nothing published after it is marked
+		 * before it went out again. */
 		add(x->r->st, &x->r->st->nacked, n - ok);
-		vr_log(VR_LOG_WARN, NULL, "broker nacked a publication", NULL);
-		x->next_connect = mono_ms() + x->backoff_ms;
+		drop_broker(x, "the broker nacked a publication");
+		abandon(x);
 		return VR_EUNAVAIL;
 	}
-	return n;
+	return 0;
+}
+
+/*
+ * One step of the pipeline: publish the next batch while the one before
+ * awaits its confirms, then settle that one.  Rows published in this
+ * step (0: nothing pending and nothing in flight), or VR_EUNAVAIL.
+ */
+static int
+batch(struct relay *x)
+{
+	struct flight *older = &x->fl[x->cur], *next = &x->fl[1 - x->cur];
+	int n;
+
+	n = publish(x, next, older);
+	if (n == VR_EUNAVAIL) {
+		if (older->n > 0 && x->amqp != NULL)
+			settle(x, older);
+		return VR_EUNAVAIL;
+	}
+	if (settle(x, older) != 0)
+		return VR_EUNAVAIL;
+	x->cur = 1 - x->cur;
+	if (n == 0 && next->n == 0)
+		return 0;
+	return n > 0 ? n : 1;
 }
 
 /* Anything queued by libpq or on the socket: count and drop them. */
@@ -405,9 +511,12 @@ sched_relay_run(struct sched_relay *r)
 	x.r = r;
 	x.backoff_ms = 100;
 	x.listening = -1;
-	x.status = vr_xmalloc((size_t)sc->batch);
-	x.ids = vr_xcalloc((size_t)sc->batch, sizeof(*x.ids));
+	for (n = 0; n < 2; n++) {
+		x.fl[n].status = vr_xmalloc((size_t)sc->batch);
+		x.fl[n].ids = vr_xcalloc((size_t)sc->batch, sizeof(*x.fl[n].ids));
+	}
 	vr_buf_init(&x.idlist);
+	vr_buf_init(&x.body);
 	vr_db_open(&x.db, r->cfg->database_url, sql, ST__MAX,
 	    r->cfg->db_timeout_ms);
 
@@ -423,6 +532,7 @@ sched_relay_run(struct sched_relay *r)
 		}
 		set_flag(r->st, &r->st->db_up, 1);
 		if (!lease(&x)) {
+			abandon(&x);
 			wait_for(&x, lease_wait, 0);
 			continue;
 		}
@@ -465,6 +575,9 @@ sched_relay_run(struct sched_relay *r)
 	if (x.leader) {
 		const char *p[1] = { r->holder };
 
+		/* Finish the batch in flight, then hand over at once. */
+		if (x.amqp != NULL)
+			settle(&x, &x.fl[x.cur]);
 		say_listening(&x, 0);
 		vr_db_exec_write(&x.db, ST_RELEASE, 1, p, NULL);
 		vr_log(VR_LOG_INFO, NULL, "relay lease released", NULL);
@@ -472,7 +585,10 @@ sched_relay_run(struct sched_relay *r)
 	vr_amqp_close(x.amqp);
 	vr_db_close(&x.db);
 	vr_buf_free(&x.idlist);
-	free(x.status);
-	free(x.ids);
+	vr_buf_free(&x.body);
+	for (n = 0; n < 2; n++) {
+		free(x.fl[n].status);
+		free(x.fl[n].ids);
+	}
 	return 0;
 }
