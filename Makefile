@@ -12,7 +12,7 @@ include config.mk
 LIB_SRCS = lib/err.c lib/mem.c lib/config.c lib/log.c lib/db.c \
 	   lib/migrate.c lib/json.c lib/valid.c lib/time.c lib/crypto.c lib/amqp.c \
 	   lib/b64.c lib/jwt.c lib/password.c lib/cifra.c lib/keyring.c lib/auth.c \
-	   lib/httpd.c lib/cli.c
+	   lib/httpd.c lib/cli.c lib/cron.c
 
 API_SRCS = fcgi-api/config.c fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/sql.c fcgi-api/system.c \
@@ -41,7 +41,7 @@ UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
 	    tests/unit/check_keyring.c tests/unit/check_auth.c \
 	    tests/unit/check_password.c tests/unit/check_cifra.c \
 	    tests/unit/check_httpd.c tests/unit/check_result.c \
-	    tests/unit/check_sql.c
+	    tests/unit/check_sql.c tests/unit/check_cron.c
 
 INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_system.c \

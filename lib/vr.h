@@ -500,6 +500,36 @@ int	 vr_common_passwords_load(const char *path);
 size_t	 vr_common_passwords_count(void);
 const char *vr_password_weak(const char *pw, const char *email);
 
+/* ---- schedules (cron.c) ---------------------------------------------- */
+
+/*
+ * A cron schedule (5 fields or a macro; see cron.c), as bit sets, and
+ * civil (wall-clock, zone-less) minutes: the caller converts instants
+ * to and from the job's zone.  Errors are in Spanish, for the operator.
+ */
+struct vr_cron {
+	uint64_t	 minute;	/* bit n: minute n, 0-59 */
+	uint32_t	 hour;		/* 0-23 */
+	uint32_t	 dom;		/* 1-31 */
+	uint16_t	 month;		/* 1-12 */
+	uint8_t		 dow;		/* 0-6, Sunday 0 */
+	int		 dom_any, dow_any;	/* the field was "*" */
+};
+
+struct vr_civil {
+	int	year, mon, day, hour, min;
+};
+
+#define VR_CIVIL_LEN	17	/* "YYYY-MM-DD HH:MM" and the NUL */
+
+int	vr_cron_parse(const char *expr, struct vr_cron *out, char *err,
+	    size_t errlen);
+int	vr_cron_next(const struct vr_cron *c, const struct vr_civil *after,
+	    struct vr_civil *out);
+int	vr_civil_valid(const struct vr_civil *t);
+int	vr_civil_parse(const char *s, struct vr_civil *t);
+void	vr_civil_format(const struct vr_civil *t, char out[VR_CIVIL_LEN]);
+
 /* ---- AMQP (amqp.c) ---------------------------------------------------- */
 
 /*

@@ -70,6 +70,7 @@ static const struct {
 	{ "cifra", cifra_suite },
 	{ "result", result_suite },
 	{ "sql", sql_suite },
+	{ "cron", cron_suite },
 };
 
 #define NSUITES	(sizeof(suites) / sizeof(suites[0]))

@@ -30,6 +30,7 @@ Suite	*password_suite(void);
 Suite	*cifra_suite(void);
 Suite	*result_suite(void);
 Suite	*sql_suite(void);
+Suite	*cron_suite(void);
 
 /*
  * A private schema, ut_<pid of the runner>, isolates the database suites.
