@@ -24,7 +24,8 @@ API_SRCS = fcgi-api/config.c fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.
 	   fcgi-api/problem.c fcgi-api/params.c fcgi-api/args.c
 API_MAIN = fcgi-api/main.c
 
-SCHED_SRCS = scheduler/config.c scheduler/relay.c scheduler/monitor.c
+SCHED_SRCS = scheduler/config.c scheduler/sql.c scheduler/relay.c scheduler/jobs.c \
+	     scheduler/monitor.c
 SCHED_MAIN = scheduler/main.c
 
 MIGRATE_SRCS = db/migrate.c db/migrate_config.c

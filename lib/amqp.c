@@ -12,7 +12,8 @@
  *   vetred.no_enrutados  fanout  alternate exchange of the two above: a
  *                                message no queue is bound for lands in
  *                                the queue of that name, for inspection,
- *                                instead of being dropped
+ *                                instead of being dropped (the newest
+ *                                100,000 are kept)
  *   vetred.muertos       fanout  dead letters (a handler's verdict, or a
  *                                work queue's delivery limit reached)
  *   vetred.reintento.5s, .30s, .5m
@@ -59,11 +60,12 @@ const size_t vr_amqp_nexchanges =
     sizeof(vr_amqp_exchanges) / sizeof(vr_amqp_exchanges[0]);
 
 const struct vr_amqp_queue vr_amqp_queues[] = {
-	{ VR_AMQP_NO_ENRUTADOS, 1, 0, NULL },
-	{ VR_AMQP_MUERTOS, 1, 0, NULL },
-	{ "vetred.reintento.5s", 0, 5000, VR_AMQP_REENCOLAR },
-	{ "vetred.reintento.30s", 0, 30000, VR_AMQP_REENCOLAR },
-	{ "vetred.reintento.5m", 0, 300000, VR_AMQP_REENCOLAR },
+	/* Kept for inspection, not forever: the newest 100,000. */
+	{ VR_AMQP_NO_ENRUTADOS, 1, 0, NULL, 100000 },
+	{ VR_AMQP_MUERTOS, 1, 0, NULL, 0 },
+	{ "vetred.reintento.5s", 0, 5000, VR_AMQP_REENCOLAR, 0 },
+	{ "vetred.reintento.30s", 0, 30000, VR_AMQP_REENCOLAR, 0 },
+	{ "vetred.reintento.5m", 0, 300000, VR_AMQP_REENCOLAR, 0 },
 };
 const size_t vr_amqp_nqueues =
     sizeof(vr_amqp_queues) / sizeof(vr_amqp_queues[0]);
@@ -253,9 +255,9 @@ vr_amqp_ping(const char *url, int timeout_ms)
 	return 0;
 }
 
-/* Table entries of a declaration's arguments; at most 4 per call. */
+/* Table entries of a declaration's arguments; at most 5 per call. */
 struct args {
-	amqp_table_entry_t	e[4];
+	amqp_table_entry_t	e[5];
 	amqp_table_t		t;
 };
 
@@ -302,11 +304,14 @@ rpc_ok(struct vr_amqp *a, const char *what, const char *name, char *err,
 
 static int
 declare_queue(struct vr_amqp *a, const char *name, int quorum, int ttl_ms,
-    const char *dlx, int delivery_limit, char *err, size_t errlen)
+    const char *dlx, int delivery_limit, int max_len, char *err,
+    size_t errlen)
 {
 	struct args x;
 
 	args_init(&x);
+	if (max_len > 0)
+		arg_int(&x, "x-max-length", max_len);
 	if (quorum)
 		arg_str(&x, "x-queue-type", "quorum");
 	if (ttl_ms > 0)
@@ -359,7 +364,7 @@ vr_amqp_declare(struct vr_amqp *a, char *err, size_t errlen)
 	for (i = 0; i < vr_amqp_nqueues; i++) {
 		q = &vr_amqp_queues[i];
 		rc = declare_queue(a, q->name, q->quorum, q->ttl_ms,
-		    q->dead_letter, 0, err, errlen);
+		    q->dead_letter, 0, q->max_len, err, errlen);
 		if (rc != 0)
 			return rc;
 	}
@@ -383,7 +388,7 @@ vr_amqp_declare_work_queue(struct vr_amqp *a, const char *queue,
 {
 	int rc;
 
-	rc = declare_queue(a, queue, 1, 0, VR_AMQP_MUERTOS, delivery_limit,
+	rc = declare_queue(a, queue, 1, 0, VR_AMQP_MUERTOS, delivery_limit, 0,
 	    err, errlen);
 	if (rc != 0)
 		return rc;

@@ -553,6 +553,8 @@ struct vr_amqp_queue {
 	int		 quorum;	/* 1 quorum, 0 classic durable */
 	int		 ttl_ms;	/* message TTL; 0: none */
 	const char	*dead_letter;	/* dead-letter exchange, or NULL */
+	int		 max_len;	/* messages kept, the oldest dropped
+					   beyond; 0: no limit */
 };
 
 struct vr_amqp_binding {

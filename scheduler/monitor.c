@@ -12,13 +12,17 @@
 #define PROM_TYPE	"text/plain; version=0.0.4; charset=utf-8"
 #define JSON_TYPE	"application/json; charset=utf-8"
 
-enum { MST_BACKLOG, MST_PING, MST__MAX };
+enum { MST_BACKLOG, MST_PING, MST_JOBS, MST__MAX };
 
 static const char *const mon_sql[MST__MAX] = {
 	[MST_BACKLOG] =
 	    "SELECT count(*), coalesce(extract(epoch FROM clock_timestamp() - "
 	    "min(creado_en)), 0) FROM outbox WHERE publicado_en IS NULL",
 	[MST_PING] = "SELECT 1",
+	[MST_JOBS] =
+	    "SELECT nombre, habilitado::int, extract(epoch FROM proximo_en), "
+	    "coalesce(extract(epoch FROM ultimo_exito_en), 0), disparos, "
+	    "ejecuciones_ok, ejecuciones_error FROM trabajos ORDER BY nombre",
 };
 
 const double sched_buckets[SCHED_NBUCKETS] = {
@@ -77,6 +81,50 @@ render_backlog(struct sched_monitor *m, struct vr_buf *b)
 	PQclear(res);
 }
 
+/* The jobs' state, from the table (the same at every scheduler). */
+static void
+render_jobs(struct sched_monitor *m, struct vr_buf *b)
+{
+	static const struct {
+		const char	*name, *type, *help;
+		int		 col;
+	} fam[] = {
+		{ "vetred_job_enabled", "gauge", "1 while the job is enabled.", 1 },
+		{ "vetred_job_next_run_timestamp_seconds", "gauge",
+		    "When the job is due next.", 2 },
+		{ "vetred_job_last_success_timestamp_seconds", "gauge",
+		    "When a run of the job last succeeded (0: never).", 3 },
+		{ "vetred_job_firings_total", "counter",
+		    "Times the job was fired, by any scheduler.", 4 },
+	};
+	const char *inst = m->sc->instance;
+	PGresult *res = NULL;
+	size_t f;
+	int i, n;
+
+	if (vr_db_exec(&m->db, MST_JOBS, 0, NULL, &res) != 0)
+		return;
+	n = PQntuples(res);
+	for (f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+		vr_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", fam[f].name,
+		    fam[f].help, fam[f].name, fam[f].type);
+		for (i = 0; i < n; i++)
+			vr_buf_printf(b, "%s{instance=\"%s\",job=\"%s\"} %s\n",
+			    fam[f].name, inst, PQgetvalue(res, i, 0),
+			    PQgetvalue(res, i, fam[f].col));
+	}
+	vr_buf_printf(b, "# HELP vetred_job_runs_total Runs of the job its "
+	    "worker reported, by outcome.\n# TYPE vetred_job_runs_total "
+	    "counter\n");
+	for (i = 0; i < n; i++)
+		vr_buf_printf(b, "vetred_job_runs_total{instance=\"%s\",job=\"%s\","
+		    "outcome=\"ok\"} %s\nvetred_job_runs_total{instance=\"%s\","
+		    "job=\"%s\",outcome=\"error\"} %s\n", inst,
+		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 5), inst,
+		    PQgetvalue(res, i, 0), PQgetvalue(res, i, 6));
+	PQclear(res);
+}
+
 static int
 mon_metrics(void *arg, struct vr_buf *b, const char **ctype)
 {
@@ -109,6 +157,9 @@ mon_metrics(void *arg, struct vr_buf *b, const char **ctype)
 	    "took the lease.", inst, s.lease_taken);
 	counter(b, "vetred_relay_wakeups_total", "NOTIFYs that woke the "
 	    "relay.", inst, s.wakeups);
+	counter(b, "vetred_jobs_fired_total", "Periodic jobs this scheduler "
+	    "fired (their messages written to the outbox).", inst,
+	    s.jobs_fired);
 	vr_buf_printf(b, "# HELP vetred_relay_confirm_seconds Time from the "
 	    "first publication of a batch to its last confirm.\n"
 	    "# TYPE vetred_relay_confirm_seconds histogram\n");
@@ -121,6 +172,7 @@ mon_metrics(void *arg, struct vr_buf *b, const char **ctype)
 	    "\"%s\"} %.6f\nvetred_relay_confirm_seconds_count{instance=\"%s\"} "
 	    "%lld\n", inst, s.conf_count, inst, s.conf_sum, inst, s.conf_count);
 	render_backlog(m, b);
+	render_jobs(m, b);
 	return 200;
 }
 

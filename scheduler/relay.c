@@ -38,47 +38,6 @@
 
 #include "scheduler.h"
 
-enum stmt {
-	ST_LEASE,
-	ST_RELEASE,
-	ST_BATCH,
-	ST_MARK,
-	ST_LISTENING,
-	ST__MAX
-};
-
-static const char *const sql[ST__MAX] = {
-	/* $1 holder, $2 term in ms: a row if this process holds it now. */
-	[ST_LEASE] =
-	    "INSERT INTO relevo_turno AS t (nombre, titular, vence_en) "
-	    "VALUES ('outbox', $1, clock_timestamp() + $2::int * interval '1 ms') "
-	    "ON CONFLICT (nombre) DO UPDATE SET titular = EXCLUDED.titular, "
-	    "vence_en = EXCLUDED.vence_en, desde = CASE WHEN t.titular = "
-	    "EXCLUDED.titular THEN t.desde ELSE clock_timestamp() END "
-	    "WHERE t.titular = EXCLUDED.titular OR t.vence_en < clock_timestamp() "
-	    "RETURNING t.desde",
-	[ST_RELEASE] =
-	    "DELETE FROM relevo_turno WHERE nombre = 'outbox' AND titular = $1",
-	/* $1 batch size, $2 '{id,...}' in flight (published, unconfirmed) */
-	[ST_BATCH] =
-	    "SELECT id, evento_id, tipo, agregado, version_esquema, "
-	    "coalesce(request_id, ''), "
-	    "to_char(creado_en AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
-	    "extract(epoch FROM creado_en)::bigint, agregado_id, payload "
-	    "FROM outbox WHERE publicado_en IS NULL "
-	    "AND NOT (id = ANY($2::bigint[])) ORDER BY id LIMIT $1::int",
-	/* $1 '{id,...}' */
-	[ST_MARK] =
-	    "UPDATE outbox SET publicado_en = greatest(clock_timestamp(), creado_en) "
-	    "WHERE id = ANY($1::bigint[]) AND publicado_en IS NULL",
-	/* $1 'true' or 'false' */
-	[ST_LISTENING] =
-	    "INSERT INTO relevo_escucha (canal, escuchando) "
-	    "VALUES ('vetred_outbox', $1::boolean) ON CONFLICT (canal) DO UPDATE "
-	    "SET escuchando = EXCLUDED.escuchando "
-	    "WHERE relevo_escucha.escuchando <> EXCLUDED.escuchando",
-};
-
 #define IDLE_BEFORE_SLEEP_MS	200
 #define NAP_MAX_MS		16
 
@@ -101,6 +60,7 @@ struct relay {
 	long long		 renewed;	/* mono ms of the last renewal */
 	int			 leader;
 	int			 listening;	/* relevo_escucha says so */
+	long long		 jobs_at;	/* mono ms: look for due jobs */
 	struct flight		 fl[2];		/* published, awaiting confirms */
 	int			 cur;		/* fl[cur] the older */
 	struct vr_buf		 idlist;
@@ -319,7 +279,7 @@ publish(struct relay *x, struct flight *f, const struct flight *other)
 	struct vr_amqp_msg m;
 	PGresult *res;
 	uint64_t tag;
-	int n, i, rc;
+	int n, i, rc, job;
 
 	f->n = 0;
 	snprintf(lim, sizeof(lim), "%d", sc->batch);
@@ -348,11 +308,13 @@ publish(struct relay *x, struct flight *f, const struct flight *other)
 		envelope(&x->body, res, i);
 		m.body = x->body.data;
 		m.len = x->body.len;
-		/* Job messages (a periodic job's, aggregate "trabajo") go
-		 * to the jobs exchange; every other event to the events'. */
-		rc = vr_amqp_publish(x->amqp,
-		    strcmp(PQgetvalue(res, i, 3), "trabajo") == 0 ?
-		    VR_AMQP_TRABAJOS : VR_AMQP_EVENTOS, m.type, &m, &tag);
+		/* A job's message (aggregate "trabajo") goes to the jobs'
+		 * exchange under the job's name; an event to the events'
+		 * under its type. */
+		job = strcmp(PQgetvalue(res, i, 3), "trabajo") == 0;
+		rc = vr_amqp_publish(x->amqp, job ? VR_AMQP_TRABAJOS :
+		    VR_AMQP_EVENTOS, job ? PQgetvalue(res, i, 8) : m.type, &m,
+		    &tag);
 		if (rc != 0)
 			break;
 		if (i == 0)
@@ -473,6 +435,9 @@ wait_for(struct relay *x, int ms, int listen)
 		return 0;
 	if (listen && drain_notifies(x) > 0)
 		return 1;
+	/* Wake for the next periodic job, too. */
+	if (ms > x->jobs_at - mono_ms())
+		ms = x->jobs_at > mono_ms() ? (int)(x->jobs_at - mono_ms()) : 0;
 	fds[nfds].fd = x->r->wake_fd;
 	fds[nfds++].events = POLLIN;
 	if (listen && x->db.conn != NULL && PQsocket(x->db.conn) >= 0) {
@@ -517,7 +482,7 @@ sched_relay_run(struct sched_relay *r)
 	}
 	vr_buf_init(&x.idlist);
 	vr_buf_init(&x.body);
-	vr_db_open(&x.db, r->cfg->database_url, sql, ST__MAX,
+	vr_db_open(&x.db, r->cfg->database_url, sched_sql, ST__MAX,
 	    r->cfg->db_timeout_ms);
 
 	while (!*r->stopping) {
@@ -531,6 +496,8 @@ sched_relay_run(struct sched_relay *r)
 			continue;
 		}
 		set_flag(r->st, &r->st->db_up, 1);
+		if (mono_ms() >= x.jobs_at)
+			x.jobs_at = mono_ms() + sched_jobs_tick(&x.db, r->st);
 		if (!lease(&x)) {
 			abandon(&x);
 			wait_for(&x, lease_wait, 0);

@@ -21,6 +21,21 @@ struct sched_config {
 	int		 backoff_max_ms; /* VETRED_RELAY_BACKOFF_MAX_MS */
 };
 
+/* The statements of the scheduler's connection (sql.c). */
+enum sched_stmt {
+	ST_LEASE,
+	ST_RELEASE,
+	ST_BATCH,
+	ST_MARK,
+	ST_LISTENING,
+	ST_JOBS_DUE,
+	ST_JOB_FIRE,
+	ST_JOBS_NEXT,
+	ST__MAX
+};
+
+extern const char *const sched_sql[ST__MAX];
+
 extern const struct vr_cfg_var sched_config_vars[];
 extern const size_t sched_config_nvars;
 
@@ -46,6 +61,7 @@ struct sched_stats {
 	long long	 broker_failures;
 	long long	 lease_taken;	/* times this process became leader */
 	long long	 wakeups;	/* NOTIFYs received */
+	long long	 jobs_fired;	/* periodic jobs fired by this process */
 	long long	 conf_count;	/* confirm latency histogram */
 	double		 conf_sum;
 	long long	 conf_bucket[SCHED_NBUCKETS];
@@ -61,6 +77,7 @@ struct sched_relay {
 };
 
 int	sched_relay_run(struct sched_relay *r);
+int	sched_jobs_tick(struct vr_db *db, struct sched_stats *st);
 
 /* The monitoring listener's routes (monitor.c). */
 struct sched_monitor {
