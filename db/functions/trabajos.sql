@@ -75,7 +75,7 @@ BEGIN
 	    ultimo_resultado = CASE WHEN intervalo_s IS NULL AND p_proximo IS NULL
 	        THEN 'error' ELSE ultimo_resultado END,
 	    ultimo_error = CASE WHEN intervalo_s IS NULL AND p_proximo IS NULL
-	        THEN left(coalesce(p_error, 'el programa no tiene próxima ejecución'), 500)
+	        THEN left(coalesce(p_error, 'el programa no tiene próxima ejecución'), 1000)
 	        ELSE ultimo_error END
 	WHERE nombre = p_nombre
 	RETURNING * INTO t;

@@ -30,11 +30,11 @@ CREATE TABLE trabajos (
 	CONSTRAINT trabajos_nombre_valido CHECK (nombre ~ '^[a-z][a-z_]{0,62}$'),
 	CONSTRAINT trabajos_descripcion_valida CHECK (char_length(descripcion) BETWEEN 1 AND 300),
 	CONSTRAINT trabajos_un_programa CHECK ((programa IS NULL) <> (intervalo_s IS NULL)),
-	CONSTRAINT trabajos_programa_valido CHECK (char_length(programa) BETWEEN 1 AND 200),
+	CONSTRAINT trabajos_programa_valido CHECK (char_length(programa) BETWEEN 1 AND 256),
 	CONSTRAINT trabajos_intervalo_valido CHECK (intervalo_s BETWEEN 1 AND 31622400),
 	CONSTRAINT trabajos_resultado_valido CHECK (ultimo_resultado IN ('ok', 'error')),
 	CONSTRAINT trabajos_duracion_valida CHECK (ultima_duracion_ms >= 0),
-	CONSTRAINT trabajos_error_valido CHECK (char_length(ultimo_error) <= 500),
+	CONSTRAINT trabajos_error_valido CHECK (char_length(ultimo_error) <= 1000),
 	CONSTRAINT trabajos_contadores CHECK (disparos >= 0 AND ejecuciones_ok >= 0 AND ejecuciones_error >= 0)
 );
 -- The schedulers' question, several times a second.
