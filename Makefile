@@ -61,6 +61,7 @@ INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_tls.c \
 	     tests/integration/check_observability.c \
 	     tests/integration/check_cli.c \
+	     tests/integration/check_trabajos.c \
 	     tests/integration/check_failover.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))

@@ -151,6 +151,7 @@ Suite	*usuarios_suite(void);
 Suite	*auditoria_suite(void);
 Suite	*tls_suite(void);
 Suite	*cli_suite(void);
+Suite	*trabajos_suite(void);
 Suite	*failover_suite(void);
 Suite	*observability_suite(void);
 

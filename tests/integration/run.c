@@ -35,6 +35,7 @@ main(int argc, char *argv[])
 	srunner_add_suite(sr, tls_suite());
 	srunner_add_suite(sr, observability_suite());
 	srunner_add_suite(sr, cli_suite());
+	srunner_add_suite(sr, trabajos_suite());
 	/* Last: it kills an API process. */
 	srunner_add_suite(sr, failover_suite());
 	srunner_run(sr, argc > 1 ? argv[1] : NULL, NULL, CK_NORMAL);
