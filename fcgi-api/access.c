@@ -73,6 +73,9 @@ static const struct {
 	{ "auditoria.leer", R(ROL_ADMIN_RED) | R(ROL_AUDITOR) },
 	{ "usuarios.crear", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
 	{ "usuarios.modificar", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
+	{ "trabajos.leer", R(ROL_ADMIN_RED) },
+	{ "trabajos.modificar", R(ROL_ADMIN_RED) },
+	{ "trabajos.ejecutar", R(ROL_ADMIN_RED) },
 };
 
 /* The roles granting perm; 0 for a permission nobody holds (or unknown). */

@@ -57,4 +57,10 @@ void	api_sede_get(struct api_req *r);
 void	api_sede_create(struct api_req *r);
 void	api_consultorios_list(struct api_req *r);
 
+/* trabajos.c */
+void	api_trabajos_list(struct api_req *r);
+void	api_trabajo_get(struct api_req *r);
+void	api_trabajo_put(struct api_req *r);
+void	api_trabajo_ejecutar(struct api_req *r);
+
 #endif /* API_RESOURCES_H */

@@ -27,6 +27,7 @@
 static const struct api_verdict_kind verdicts[] = {
 	{ "creado", 201, NULL, NULL },
 	{ "hecho", 200, NULL, NULL },
+	{ "aceptado", 202, NULL, NULL },
 	{ "cancelado", 204, NULL, NULL },
 	{ "validacion", 422, "validacion", "Datos inválidos" },
 	{ "fuera-de-horario", 422, "fuera-de-horario", "Datos inválidos" },

@@ -62,6 +62,13 @@ const struct api_route api_routes[] = {
 	{ "GET", "/api/v1/auditoria", api_auditoria_list, "auditoria.leer", 0 },
 	{ "GET", "/api/v1/auditoria/verificacion", api_auditoria_verificacion,
 	    "auditoria.leer", 0 },
+	{ "GET", "/api/v1/trabajos", api_trabajos_list, "trabajos.leer", 0 },
+	{ "GET", "/api/v1/trabajos/{nombre}", api_trabajo_get, "trabajos.leer",
+	    0 },
+	{ "PUT", "/api/v1/trabajos/{nombre}", api_trabajo_put,
+	    "trabajos.modificar", 1 },
+	{ "POST", "/api/v1/trabajos/{nombre}/ejecutar", api_trabajo_ejecutar,
+	    "trabajos.ejecutar", 0 },
 };
 
 const int api_nroutes = (int)(sizeof(api_routes) / sizeof(api_routes[0]));

@@ -165,6 +165,29 @@ const char *const api_sql[STMT__MAX] = {
 	[STMT_USUARIO_PUT] = "SELECT actualizar_usuario($1::bigint, $2,"
 	    " $3::boolean, $4, $5::jsonb, $6::bigint[], $7::bigint, $8, $9,"
 	    " $10::inet)",
+
+	/* The periodic jobs (db/functions/trabajos.sql), by name. */
+	[STMT_TRABAJOS_LIST] =
+	    "SELECT jsonb_build_object('elementos', coalesce(jsonb_agg("
+	    "trabajo_json(t) ORDER BY t.nombre), '[]'), 'siguiente_cursor', NULL)"
+	    " FROM trabajos t",
+	/* $1 nombre */
+	[STMT_TRABAJO_GET] =
+	    "SELECT trabajo_json(t) FROM trabajos t WHERE t.nombre = $1",
+	/* $1 nombre, $2 a new zone or NULL: the civil time there now, and
+	 * the job's cron schedule (NULL for an interval job) */
+	[STMT_TRABAJO_HORA] =
+	    "SELECT to_char(now() AT TIME ZONE coalesce($2, t.zona_horaria),"
+	    " 'YYYY-MM-DD HH24:MI'), t.programa FROM trabajos t"
+	    " WHERE t.nombre = $1",
+	/* $1 nombre, $2 habilitado, $3 programa, $4 intervalo_s,
+	 * $5 zona_horaria, $6 next run (civil), who */
+	[STMT_TRABAJO_PUT] =
+	    "SELECT modificar_trabajo($1, $2::boolean, $3, $4::integer, $5,"
+	    " $6::timestamp, $7::bigint, $8, $9, $10::inet)",
+	/* $1 nombre, who */
+	[STMT_TRABAJO_EJECUTAR] =
+	    "SELECT ejecutar_trabajo($1, $2::bigint, $3, $4, $5::inet)",
 };
 
 /*
@@ -219,4 +242,10 @@ const char *const api_sql_args[STMT__MAX] = {
 	[STMT_AUDITORIA_ESTADO] = "desde:int8 hasta:int8 limite:int8",
 	[STMT_AUDITORIA_RETRASO] = "",
 	[STMT_LIMITES] = "",
+	[STMT_TRABAJOS_LIST] = "",
+	[STMT_TRABAJO_GET] = "nombre",
+	[STMT_TRABAJO_HORA] = "nombre zona",
+	[STMT_TRABAJO_PUT] = "nombre habilitado:bool programa intervalo_s:int4 "
+	    "zona_horaria proximo who",
+	[STMT_TRABAJO_EJECUTAR] = "nombre who",
 };

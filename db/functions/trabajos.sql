@@ -89,3 +89,93 @@ END
 $$;
 COMMENT ON FUNCTION disparar_trabajo(text, timestamp, text) IS
 	'Fires a due job (row locked by the caller): advances its next run and writes trabajo.disparado into the outbox; disables it when its schedule has no next run.';
+
+-- A job as the operator API shows it; times in the job's zone.
+CREATE OR REPLACE FUNCTION trabajo_json(t trabajos) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT jsonb_build_object('nombre', t.nombre, 'descripcion', t.descripcion,
+	    'programa', t.programa, 'intervalo_s', t.intervalo_s,
+	    'zona_horaria', t.zona_horaria, 'habilitado', t.habilitado,
+	    'proximo_en', hora_local(t.proximo_en, t.zona_horaria),
+	    'ultimo_disparo_en', hora_local(t.ultimo_disparo_en, t.zona_horaria),
+	    'disparos', t.disparos, 'ultimo_resultado', t.ultimo_resultado,
+	    'ultimo_fin_en', hora_local(t.ultimo_fin_en, t.zona_horaria),
+	    'ultima_duracion_ms', t.ultima_duracion_ms,
+	    'ultimo_error', t.ultimo_error,
+	    'ultimo_exito_en', hora_local(t.ultimo_exito_en, t.zona_horaria),
+	    'ejecuciones_ok', t.ejecuciones_ok,
+	    'ejecuciones_error', t.ejecuciones_error,
+	    'actualizado_en', hora_local(t.actualizado_en, t.zona_horaria))
+$$;
+COMMENT ON FUNCTION trabajo_json(trabajos) IS
+	'JSON of one job (GET /api/v1/trabajos), times in its zone.';
+
+-- PUT /api/v1/trabajos/{nombre}: enable or disable, a new schedule (a
+-- cron expression, which the API parsed, or an interval: one replaces
+-- the other), a new zone.  When the schedule or the zone changes the
+-- next run is p_proximo, the civil time in the (new) zone the API
+-- computed for a cron schedule, or now + the interval.  Audited.
+CREATE OR REPLACE FUNCTION modificar_trabajo(p_nombre text, p_habilitado boolean,
+    p_programa text, p_intervalo integer, p_zona text, p_proximo timestamp,
+    p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	t trabajos%ROWTYPE;
+	antes jsonb;
+	horario boolean := p_programa IS NOT NULL OR p_intervalo IS NOT NULL
+	    OR p_zona IS NOT NULL;
+BEGIN
+	SELECT * INTO t FROM trabajos WHERE nombre = p_nombre FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'El trabajo no existe.'));
+	END IF;
+	antes := trabajo_json(t) - 'actualizado_en';
+	UPDATE trabajos SET
+	    habilitado = coalesce(p_habilitado, habilitado),
+	    programa = CASE WHEN p_programa IS NOT NULL THEN p_programa
+	        WHEN p_intervalo IS NOT NULL THEN NULL ELSE programa END,
+	    intervalo_s = CASE WHEN p_intervalo IS NOT NULL THEN p_intervalo
+	        WHEN p_programa IS NOT NULL THEN NULL ELSE intervalo_s END,
+	    zona_horaria = coalesce(p_zona, zona_horaria),
+	    proximo_en = CASE WHEN NOT horario THEN proximo_en
+	        WHEN coalesce(p_intervalo, CASE WHEN p_programa IS NULL
+	            THEN intervalo_s END) IS NOT NULL
+	            THEN now() + coalesce(p_intervalo, intervalo_s) * interval '1 second'
+	        ELSE p_proximo AT TIME ZONE coalesce(p_zona, zona_horaria) END
+	WHERE nombre = p_nombre
+	RETURNING * INTO t;
+	PERFORM auditar(p_usuario, p_rol, NULL, 'actualizar', 'trabajos', p_nombre,
+	    p_request_id, p_ip, antes, trabajo_json(t) - 'actualizado_en');
+	RETURN veredicto('hecho', jsonb_build_object('cuerpo', trabajo_json(t)));
+END
+$$;
+COMMENT ON FUNCTION modificar_trabajo(text, boolean, text, integer, text, timestamp, bigint, text, text, inet) IS
+	'Changes a job (enabled, schedule, zone), audited: verdict hecho with the job, or no-encontrado.';
+
+-- POST /api/v1/trabajos/{nombre}/ejecutar: one firing now, beside the
+-- schedule (which stays as it is), even for a disabled job.  Audited.
+CREATE OR REPLACE FUNCTION ejecutar_trabajo(p_nombre text,
+    p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	t trabajos%ROWTYPE;
+BEGIN
+	UPDATE trabajos SET disparos = disparos + 1, ultimo_disparo_en = now()
+	WHERE nombre = p_nombre
+	RETURNING * INTO t;
+	IF NOT FOUND THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'El trabajo no existe.'));
+	END IF;
+	PERFORM auditar(p_usuario, p_rol, NULL, 'ejecutar', 'trabajos', p_nombre,
+	    p_request_id, p_ip, NULL, jsonb_build_object('disparo', t.disparos)),
+	    publicar('trabajo.disparado', 'trabajo', t.nombre,
+	        evento_trabajo(t, now()), p_request_id);
+	RETURN veredicto('aceptado', jsonb_build_object('cuerpo', trabajo_json(t)));
+END
+$$;
+COMMENT ON FUNCTION ejecutar_trabajo(text, bigint, text, text, inet) IS
+	'Fires a job now, beside its schedule, audited: verdict aceptado with the job, or no-encontrado.';

@@ -58,3 +58,8 @@ INSERT INTO trabajos (nombre, descripcion, programa, intervalo_s, habilitado) VA
 	('niveles_stock', 'Revisa el stock de cada sede contra sus mínimos y pide reposición.', '0 * * * *', NULL, false),
 	('vencimiento_lotes', 'Avisa de los lotes que vencen pronto y retira los vencidos.', '0 6 * * *', NULL, false),
 	('kpi_nocturno', 'Calcula los indicadores del día anterior de cada sede y de la red.', '30 1 * * *', NULL, false);
+
+-- "Run now" (POST /api/v1/trabajos/{nombre}/ejecutar) answers that the
+-- run was accepted: its message is in the outbox, the worker runs it.
+INSERT INTO veredictos (codigo, descripcion) VALUES
+	('aceptado', 'The request was taken and will be carried out asynchronously (a job fired now).');
