@@ -1,6 +1,7 @@
 /*
  * http_client.c - the integration tests' HTTP and SQL helpers.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,4 +434,60 @@ http_login(const char *email, const char *pw, struct http_resp *r)
 	http_post_json("/api/v1/auth/login", s, r);
 	free(s);
 	cJSON_Delete(o);
+}
+
+/* ---- the stack's supervisord ------------------------------------------ */
+
+/*
+ * supervisorctl ARGS against the stack's supervisord; its first line of
+ * output in out (may be NULL).  Exit status.
+ */
+int
+supervisorctl(const char *args, char *out, size_t outlen)
+{
+	char cmd[1536], line[256];
+	FILE *p;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "supervisorctl -c '%s/supervisor/"
+	    "supervisord.conf' %s 2>&1", stack_dir(), args);
+	if ((p = popen(cmd, "r")) == NULL)
+		return -1;
+	if (out != NULL)
+		out[0] = '\0';
+	while (fgets(line, sizeof(line), p) != NULL)
+		if (out != NULL && out[0] == '\0')
+			snprintf(out, outlen, "%s", line);
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* A supervised process's pid (name: "sealer", "api:api-1"); 0 if none. */
+pid_t
+supervised_pid(const char *name)
+{
+	char args[64], out[256];
+	long pid;
+
+	snprintf(args, sizeof(args), "pid %s", name);
+	supervisorctl(args, out, sizeof(out));
+	pid = strtol(out, NULL, 10);
+	if (pid <= 1 || kill((pid_t)pid, 0) != 0)
+		return 0;
+	return (pid_t)pid;
+}
+
+/* The pid of name's next process, once it is not old; 0 after secs. */
+pid_t
+restarted(const char *name, pid_t old, int secs)
+{
+	pid_t pid;
+	int i;
+
+	for (i = 0; i < secs * 20; i++) {
+		if ((pid = supervised_pid(name)) > 0 && pid != old)
+			return pid;
+		usleep(50000);
+	}
+	return 0;
 }

@@ -9,6 +9,7 @@
 #define ITEST_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <check.h>
 #include <cjson/cJSON.h>
@@ -66,6 +67,16 @@ const char *doc_hmac(const char *doc);	/* hex, static buffer */
 /* vetred-admin with args (stdin_text: its input, or NULL); exit status. */
 int	 run_admin(const char *args, const char *stdin_text, char *out,
 	    size_t n);
+
+/*
+ * The stack's supervisord: supervisorctl ARGS (its first line of output
+ * in out, which may be NULL; the exit status); a supervised process's pid
+ * (name: "sealer", "scheduler", "api:api-1"; 0 when it does not run); the
+ * pid of name's next process once it is not old (0 after secs).
+ */
+int	 supervisorctl(const char *args, char *out, size_t outlen);
+pid_t	 supervised_pid(const char *name);
+pid_t	 restarted(const char *name, pid_t old, int secs);
 
 /* Check an RFC 9457 answer: status, content type, type slug, title. */
 void	 assert_problem(struct http_resp *r, long status, const char *slug);
