@@ -45,57 +45,85 @@ mq_set_init(struct mq_set *s)
 	s->cap = 1024;
 	s->n = 0;
 	s->slot = calloc(s->cap, sizeof(*s->slot));
-	ck_assert_ptr_nonnull(s->slot);
+	s->val = calloc(s->cap, sizeof(*s->val));
+	ck_assert(s->slot != NULL && s->val != NULL);
+}
+
+/* The slot of v, or the empty one where it would go. */
+static size_t
+find(char *const *slot, size_t cap, const char *v)
+{
+	size_t j;
+
+	for (j = hash(v) & (cap - 1); slot[j] != NULL &&
+	    strcmp(slot[j], v) != 0; j = (j + 1) & (cap - 1))
+		;
+	return j;
 }
 
 static void
 grow(struct mq_set *s)
 {
 	char **old = s->slot;
+	long long *oldval = s->val;
 	size_t oldcap = s->cap, i, j;
 
 	s->cap *= 2;
 	s->slot = calloc(s->cap, sizeof(*s->slot));
-	ck_assert_ptr_nonnull(s->slot);
+	s->val = calloc(s->cap, sizeof(*s->val));
+	ck_assert(s->slot != NULL && s->val != NULL);
 	for (i = 0; i < oldcap; i++) {
 		if (old[i] == NULL)
 			continue;
-		for (j = hash(old[i]) & (s->cap - 1); s->slot[j] != NULL;
-		    j = (j + 1) & (s->cap - 1))
-			;
+		j = find(s->slot, s->cap, old[i]);
 		s->slot[j] = old[i];
+		s->val[j] = oldval[i];
 	}
 	free(old);
+	free(oldval);
+}
+
+void
+mq_set_put(struct mq_set *s, const char *v, long long val)
+{
+	size_t j;
+
+	if ((s->n + 1) * 2 > s->cap)
+		grow(s);
+	j = find(s->slot, s->cap, v);
+	if (s->slot[j] == NULL) {
+		s->slot[j] = strdup(v);
+		ck_assert_ptr_nonnull(s->slot[j]);
+		s->n++;
+	}
+	s->val[j] = val;
 }
 
 int
 mq_set_add(struct mq_set *s, const char *v)
 {
-	size_t j;
-
 	if (mq_set_has(s, v))
 		return 0;
-	if ((s->n + 1) * 2 > s->cap)
-		grow(s);
-	for (j = hash(v) & (s->cap - 1); s->slot[j] != NULL;
-	    j = (j + 1) & (s->cap - 1))
-		;
-	s->slot[j] = strdup(v);
-	ck_assert_ptr_nonnull(s->slot[j]);
-	s->n++;
+	mq_set_put(s, v, 0);
+	return 1;
+}
+
+int
+mq_set_get(const struct mq_set *s, const char *v, long long *val)
+{
+	size_t j = find(s->slot, s->cap, v);
+
+	if (s->slot[j] == NULL)
+		return 0;
+	if (val != NULL)
+		*val = s->val[j];
 	return 1;
 }
 
 int
 mq_set_has(const struct mq_set *s, const char *v)
 {
-	size_t j;
-
-	for (j = hash(v) & (s->cap - 1); s->slot[j] != NULL;
-	    j = (j + 1) & (s->cap - 1))
-		if (strcmp(s->slot[j], v) == 0)
-			return 1;
-	return 0;
+	return mq_set_get(s, v, NULL);
 }
 
 void
@@ -106,6 +134,7 @@ mq_set_free(struct mq_set *s)
 	for (i = 0; i < s->cap; i++)
 		free(s->slot[i]);
 	free(s->slot);
+	free(s->val);
 	memset(s, 0, sizeof(*s));
 }
 

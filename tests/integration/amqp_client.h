@@ -29,15 +29,21 @@ struct mq_msg {
 	size_t		 len;
 };
 
-/* A set of strings (message ids), for "distinct" and "expected". */
+/*
+ * A set of strings (message ids), for "distinct" and "expected", each
+ * with a number (an outbox id, say; 0 unless put).
+ */
 struct mq_set {
 	char		**slot;
+	long long	*val;
 	size_t		 cap, n;
 };
 
 void	 mq_set_init(struct mq_set *s);
 int	 mq_set_add(struct mq_set *s, const char *v);	/* 1: it was new */
+void	 mq_set_put(struct mq_set *s, const char *v, long long val);
 int	 mq_set_has(const struct mq_set *s, const char *v);
+int	 mq_set_get(const struct mq_set *s, const char *v, long long *val);
 void	 mq_set_free(struct mq_set *s);
 
 /* What a queue received, in arrival order. */
