@@ -63,6 +63,8 @@ INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_observability.c \
 	     tests/integration/check_cli.c \
 	     tests/integration/check_trabajos.c \
+	     tests/integration/amqp_client.c \
+	     tests/integration/check_relay.c \
 	     tests/integration/check_failover.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))

@@ -163,6 +163,7 @@ Suite	*auditoria_suite(void);
 Suite	*tls_suite(void);
 Suite	*cli_suite(void);
 Suite	*trabajos_suite(void);
+Suite	*relay_suite(void);
 Suite	*failover_suite(void);
 Suite	*observability_suite(void);
 

@@ -36,6 +36,9 @@ main(int argc, char *argv[])
 	srunner_add_suite(sr, observability_suite());
 	srunner_add_suite(sr, cli_suite());
 	srunner_add_suite(sr, trabajos_suite());
+	/* It stops and kills the scheduler and the broker, and starts
+	 * them again. */
+	srunner_add_suite(sr, relay_suite());
 	/* Last: it kills an API process. */
 	srunner_add_suite(sr, failover_suite());
 	srunner_run(sr, argc > 1 ? argv[1] : NULL, NULL, CK_NORMAL);
