@@ -439,6 +439,13 @@ void
 mq_consume(struct mq *q, int manual_ack)
 {
 	ck_assert(!q->consuming);
+	/* Without a prefetch count a quorum queue still stops at 2,000
+	 * unacked deliveries: the most a channel may hold, so that a message
+	 * behind many skipped ones still arrives. */
+	if (manual_ack) {
+		amqp_basic_qos(q->conn, CHANNEL, 0, UINT16_MAX, 0);
+		rpc_ok(q, "basic.qos");
+	}
 	amqp_basic_consume(q->conn, CHANNEL, amqp_cstring_bytes(q->queue),
 	    amqp_empty_bytes, 0, !manual_ack, 0, amqp_empty_table);
 	rpc_ok(q, "basic.consume");

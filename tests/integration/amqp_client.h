@@ -75,7 +75,8 @@ const char *mq_name(const struct mq *q);
 /*
  * Consume the queue: manual_ack 0, the broker forgets each message as
  * it sends it; 1, only the ones mq_collect() keeps are acked, the others
- * go back to the queue when the connection closes.
+ * go back to the queue when the connection closes (up to 65,535 of them
+ * unacked at a time).
  */
 void	 mq_consume(struct mq *q, int manual_ack);
 
