@@ -895,6 +895,8 @@ relevo_start(struct relevo *r, const char *nombre)
 		dup2(fd, 2);
 		close(0);
 		open("/dev/null", O_RDONLY);
+		/* Not the test's connections, nor the runner's files. */
+		close_range(3, ~0U, 0);
 		execve(bin, argv, envp);
 		_exit(127);
 	}
