@@ -58,7 +58,8 @@ void	 mq_msgs_free(struct mq_msgs *m);
 const struct mq_msg *mq_find(const struct mq_msgs *m, const char *message_id);
 
 enum mq_kind {
-	MQ_EXCLUSIVE,	/* classic, exclusive, auto-delete (NULL: server-named) */
+	MQ_EXCLUSIVE,	/* classic, exclusive, auto-delete; NULL: a name
+			   the broker makes up */
 	MQ_QUORUM,	/* durable quorum queue: outlives the connection */
 	MQ_EXISTING	/* a queue of the topology (passive declare) */
 };

@@ -51,7 +51,7 @@ mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* ---- SQL on one connection, for polling -------------------------------- */
+/* ---- SQL on one connection, for polling --------------------------------- */
 
 static PGresult *
 q_vexec(PGconn *c, const char *fmt, va_list ap)
@@ -167,7 +167,7 @@ holder_pid(const char *h)
 	return (pid_t)strtol(p + 1, NULL, 10);
 }
 
-/* ---- the scheduler's monitoring listener ------------------------------- */
+/* ---- the scheduler's monitoring listener -------------------------------- */
 
 /* VETRED_WORKER_METRICS_URLS's first URL: the scheduler's listener. */
 static const char *
@@ -272,7 +272,7 @@ promtool_accepts(const struct http_resp *r)
 	unlink(path);
 }
 
-/* ---- the stack ------------------------------------------------------------ */
+/* ---- the stack ---------------------------------------------------------- */
 
 /* ci/stack.sh broker VERB (stop, start), its output to the stack's log. */
 static int
@@ -338,7 +338,7 @@ restore_stack(void)
 	PQfinish(c);
 }
 
-/* ---- many requests at once ------------------------------------------------ */
+/* ---- many requests at once ---------------------------------------------- */
 
 struct paralelo {
 	void		(*fn)(void *arg, int i);
@@ -450,7 +450,7 @@ de_los_esperados(const struct mq_msg *m, void *arg)
 	return m->message_id != NULL && mq_set_has(arg, m->message_id);
 }
 
-/* ---- 1. a booking's message ------------------------------------------------ */
+/* ---- 1. a booking's message --------------------------------------------- */
 
 struct una {
 	const char	*evento;
@@ -568,7 +568,7 @@ START_TEST(una_reserva_publica_un_mensaje)
 }
 END_TEST
 
-/* ---- 2. unroutable ---------------------------------------------------------- */
+/* ---- 2. unroutable ------------------------------------------------------ */
 
 static int
 es_el_evento(const struct mq_msg *m, void *arg)
@@ -622,7 +622,7 @@ START_TEST(sin_destino_queda_en_no_enrutados)
 }
 END_TEST
 
-/* ---- 3. broker down ------------------------------------------------------------ */
+/* ---- 3. broker down ----------------------------------------------------- */
 
 #define CORTE_RESERVAS	500
 #define CORTE_MS	30000
@@ -712,7 +712,7 @@ START_TEST(broker_caido_no_pierde_eventos)
 }
 END_TEST
 
-/* ---- 4. SIGKILL in the middle of a backlog ------------------------------------- */
+/* ---- 4. SIGKILL in the middle of a backlog ------------------------------ */
 
 #define LOTE	10000
 
@@ -837,7 +837,7 @@ START_TEST(sigkill_a_mitad_del_lote)
 }
 END_TEST
 
-/* ---- 5. two relays ------------------------------------------------------------- */
+/* ---- 5. two relays ------------------------------------------------------ */
 
 struct relevo {
 	const char	*nombre;
@@ -1021,9 +1021,9 @@ START_TEST(dos_relevos_uno_publica)
 	while (t_flow == 0 && mono_ms() < deadline) {
 		evento_relevo(c, ++n);
 		h = titular(c);
-		if (held_by(h, otro->nombre) && q_count(c, "SELECT count(*) FROM outbox "
-		    "WHERE tipo = 'prueba.relevo' AND id > %lld AND "
-		    "publicado_en IS NOT NULL", last_before) > 0)
+		if (held_by(h, otro->nombre) && q_count(c, "SELECT count(*) "
+		    "FROM outbox WHERE tipo = 'prueba.relevo' AND id > %lld "
+		    "AND publicado_en IS NOT NULL", last_before) > 0)
 			t_flow = mono_ms();
 		free(h);
 		if (t_flow == 0)
@@ -1076,7 +1076,7 @@ START_TEST(dos_relevos_uno_publica)
 }
 END_TEST
 
-/* ---- 6. order per appointment ------------------------------------------------- */
+/* ---- 6. order per appointment ------------------------------------------- */
 
 #define ORDEN_CITAS	100
 
@@ -1187,7 +1187,7 @@ START_TEST(eventos_de_una_cita_en_orden)
 }
 END_TEST
 
-/* ---- 7. metrics and health ---------------------------------------------------- */
+/* ---- 7. metrics and health ---------------------------------------------- */
 
 /*
  * The relay's listener: /metrics in a text promtool accepts, the leader
