@@ -23,7 +23,7 @@ const struct vr_cfg_var sched_config_vars[] = {
 	    "longest sleep of an idle relay without a NOTIFY (the safety poll)"),
 	N("VETRED_RELAY_LEASE_MS", 3000, 500, 60000, lease_ms,
 	    "the relay lease's term; a standby takes over within it after "
-	    "the holder died, plus a third of it"),
+	    "the holder died"),
 	N("VETRED_RELAY_CONFIRM_TIMEOUT_MS", 5000, 100, 120000, confirm_ms,
 	    "longest wait for a batch's confirms before reconnecting"),
 	N("VETRED_RELAY_BACKOFF_MAX_MS", 5000, 100, 300000, backoff_max_ms,

@@ -4,8 +4,9 @@
  *
  * One relay publishes at a time: it holds the lease relevo_turno
  * 'outbox' (db/migrations/0033), renewed every third of its term; the
- * others renew nothing, try to take it as often, and take it once it
- * expired.  A batch is up to VETRED_RELAY_BATCH pending rows, published
+ * others sleep until the lease they saw ends (a third of the term at
+ * most) and take it once it expired, or at once when its holder stopped
+ * and released it.  A batch is up to VETRED_RELAY_BATCH pending rows, published
  * with all their confirms in flight and awaited together; the confirmed
  * prefix is marked published in one UPDATE.  A nack or a lost
  * connection leaves the rest pending, published again later (a consumer
@@ -66,6 +67,8 @@ struct relay {
 	struct vr_buf		 idlist;
 	struct vr_buf		 body;		/* of the message being sent */
 };
+
+static int	drain_notifies(struct relay *x);
 
 static long long
 mono_ms(void)
@@ -163,6 +166,18 @@ ensure_listen(struct relay *x)
 	return 0;
 }
 
+/* A relay that lost the lease stops listening (and drops what came). */
+static void
+stop_listening(struct relay *x)
+{
+	if (x->listen_gen == 0)
+		return;
+	if (x->db.conn != NULL && x->listen_gen == x->db.generation)
+		vr_db_query(&x->db, "UNLISTEN vetred_outbox", NULL);
+	x->listen_gen = 0;
+	drain_notifies(x);
+}
+
 static int
 say_listening(struct relay *x, int on)
 {
@@ -174,6 +189,24 @@ say_listening(struct relay *x, int on)
 		return VR_EUNAVAIL;
 	x->listening = on;
 	return 0;
+}
+
+/* How long a standby waits before it tries again: until the holder's
+ * lease ends (and a little), at most max. */
+static int
+lease_left(struct relay *x, int max)
+{
+	PGresult *res;
+	int ms = max;
+
+	if (vr_db_exec(&x->db, ST_LEASE_LEFT, 0, NULL, &res) == 0) {
+		if (PQntuples(res) == 1)
+			ms = atoi(PQgetvalue(res, 0, 0)) + 20;
+		else
+			ms = 0;		/* released: take it now */
+		PQclear(res);
+	}
+	return ms < max ? ms : max;
 }
 
 /* Take or renew the lease when a third of its term went by. */
@@ -486,7 +519,7 @@ sched_relay_run(struct sched_relay *r)
 	    r->cfg->db_timeout_ms);
 
 	while (!*r->stopping) {
-		if (vr_db_ensure(&x.db) != 0 || ensure_listen(&x) != 0) {
+		if (vr_db_ensure(&x.db) != 0) {
 			set_flag(r->st, &r->st->db_up, 0);
 			if (x.leader) {
 				x.leader = 0;
@@ -500,9 +533,14 @@ sched_relay_run(struct sched_relay *r)
 			x.jobs_at = mono_ms() + sched_jobs_tick(&x.db, r->st);
 		if (!lease(&x)) {
 			abandon(&x);
-			wait_for(&x, lease_wait, 0);
+			stop_listening(&x);
+			wait_for(&x, lease_left(&x, lease_wait), 0);
 			continue;
 		}
+		/* Only the holder listens: a standby would hold every
+		 * notification in libpq's queue unread. */
+		if (ensure_listen(&x) != 0)
+			continue;
 		if (x.amqp == NULL)
 			ensure_broker(&x);	/* also when idle: /ready */
 		n = batch(&x);

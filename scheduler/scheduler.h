@@ -24,6 +24,7 @@ struct sched_config {
 /* The statements of the scheduler's connection (sql.c). */
 enum sched_stmt {
 	ST_LEASE,
+	ST_LEASE_LEFT,
 	ST_RELEASE,
 	ST_BATCH,
 	ST_MARK,

@@ -15,6 +15,11 @@ const char *const sched_sql[ST__MAX] = {
 	    "EXCLUDED.titular THEN t.desde ELSE clock_timestamp() END "
 	    "WHERE t.titular = EXCLUDED.titular OR t.vence_en < clock_timestamp() "
 	    "RETURNING t.desde",
+	/* How long the holder's lease still runs, in ms (a standby sleeps
+	 * that long, not a whole third of the term, before it tries). */
+	[ST_LEASE_LEFT] =
+	    "SELECT greatest(0, extract(epoch FROM vence_en - clock_timestamp())"
+	    " * 1000)::int FROM relevo_turno WHERE nombre = 'outbox'",
 	[ST_RELEASE] =
 	    "DELETE FROM relevo_turno WHERE nombre = 'outbox' AND titular = $1",
 	/* $1 batch size, $2 '{id,...}' in flight (published, unconfirmed) */
