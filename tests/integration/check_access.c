@@ -51,6 +51,9 @@ static const struct {
 	{ "usuarios.crear", "admin_red admin_sede", 1 },
 	{ "usuarios.modificar", "admin_red admin_sede", 1 },
 	{ "auditoria.leer", "admin_red auditor", 1 },
+	{ "trabajos.leer", "admin_red", 0 },
+	{ "trabajos.modificar", "admin_red", 0 },
+	{ "trabajos.ejecutar", "admin_red", 0 },
 };
 
 static long long vet_at[3];	/* a vet working 24/7 at sites 1 and 2 */
@@ -161,6 +164,21 @@ request_for(const char *method, const char *path, long long sede,
 	else if (strcmp(path, "/api/v1/auditoria/verificacion") == 0) {
 		snprintf(url, n, "%s", path);
 		*sitewide = 2;		/* network-wide grants only */
+	} else if (strncmp(path, "/api/v1/trabajos", 16) == 0) {
+		/* The network's jobs: network-wide grants only.  A job that
+		 * stays disabled; run now fires it once (202). */
+		*sitewide = 2;
+		if (strcmp(path, "/api/v1/trabajos") == 0)
+			snprintf(url, n, "%s", path);
+		else if (strcmp(path, "/api/v1/trabajos/{nombre}") == 0) {
+			snprintf(url, n, "/api/v1/trabajos/kpi_nocturno");
+			if (strcmp(method, "PUT") == 0)
+				snprintf(body, bn, "{\"habilitado\":false}");
+		} else if (strcmp(path, "/api/v1/trabajos/{nombre}/ejecutar") == 0) {
+			snprintf(url, n, "/api/v1/trabajos/kpi_nocturno/ejecutar");
+			*ok = 202;
+		} else
+			return -1;
 	} else if (strcmp(path, "/api/v1/usuarios/{id}") == 0) {
 		snprintf(url, n, "/api/v1/usuarios/%lld", usuario_en(sede));
 		if (strcmp(method, "PUT") == 0)
