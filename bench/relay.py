@@ -118,10 +118,12 @@ class Relay:
                   "'zona_horaria', 'America/Lima', 'version', 1), "
                   "'0123456789abcdef0123456789abcdef' FROM generate_series(1, %d) g"
                   % (TYPE, self.events))
+        # The envelope the relay sends (scheduler/relay.c, envelope()):
+        # its members' names and punctuation are 104 bytes, ocurrido_en 27.
         size = float(self.psql(
-            "SELECT avg(length(payload::text) + length(evento_id::text) + length(tipo) "
-            "+ length(agregado) + length(agregado_id) + length(request_id) + 120) "
-            "FROM outbox WHERE tipo = '%s'" % TYPE))
+            "SELECT avg(octet_length(payload::text) + octet_length(evento_id::text) "
+            "+ octet_length(tipo) + octet_length(agregado) + octet_length(agregado_id) "
+            "+ octet_length(request_id) + 104 + 27) FROM outbox WHERE tipo = '%s'" % TYPE))
         env = {k: v for k, v in os.environ.items() if not k.startswith("VETRED_")}
         env.update(VETRED_DATABASE_URL=self.db, VETRED_AMQP_URL=self.amqp,
                    VETRED_SCHEDULER_INSTANCE="bench-relay",
