@@ -42,6 +42,7 @@ VetRed is running (stack: $VETRED_STACK_DIR)
   API        $base/api/v1/
   API docs   $base/docs/
   Metrics    ${VETRED_METRICS_URLS// //metrics }/metrics  (one listener per API process)
+  Scheduler  $VETRED_WORKER_METRICS_URLS/metrics  (outbox relay and periodic jobs; /ready)
   Health     $base/health
   Ready      $base/ready
   PostgreSQL $VETRED_DATABASE_URL
@@ -56,8 +57,8 @@ MSG
 ( while sleep 300; do ci/stack.sh rotate || true; done ) </dev/null >/dev/null 2>&1 &
 rotate_pid=$!
 
-# Follow the API logs until interrupted; the signal trap does the stopping.
-tail -n 0 -F "$VETRED_STACK_DIR"/log/api-*.log &
+# Follow the API's and the scheduler's logs until interrupted; the signal trap does the stopping.
+tail -n 0 -F "$VETRED_STACK_DIR"/log/api-*.log "$VETRED_STACK_DIR"/log/scheduler.log &
 tail_pid=$!
 while :; do
   wait "$tail_pid" || true
