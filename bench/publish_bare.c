@@ -9,10 +9,19 @@
  *                                                work queue) bound to KEY
  *                                                and empty it
  *   bench-publish drop URL QUEUE                 delete QUEUE
+ *   bench-publish latency URL QUEUE EXCHANGE KEY declare QUEUE bound to KEY,
+ *                                                consume the relay's
+ *                                                messages until SIGTERM,
+ *                                                then print the latency
+ *                                                from each event's
+ *                                                ocurrido_en (its
+ *                                                transaction's start) to
+ *                                                its arrival here
  *
  * The first prints one JSON object: {"messages":..., "seconds":...,
  * "per_second":...}.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +97,146 @@ queue_cmd(int argc, char **argv)
 	return 0;
 }
 
+static volatile sig_atomic_t stop;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" at p, as seconds since the epoch. */
+static double
+rfc3339_utc(const char *p)
+{
+	struct tm tm;
+	int us = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(p, "%4d-%2d-%2dT%2d:%2d:%2d.%6d", &tm.tm_year, &tm.tm_mon,
+	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &us) < 6)
+		return 0;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return (double)timegm(&tm) + us / 1e6;
+}
+
+static int
+cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double
+pctl(const double *v, size_t n, double q)
+{
+	size_t i;
+
+	if (n == 0)
+		return 0;
+	i = (size_t)(q * (double)n);
+	return v[i < n ? i : n - 1];
+}
+
+/* The end-to-end latency of the events that arrive on QUEUE. */
+static int
+latency_cmd(int argc, char **argv)
+{
+	struct amqp_connection_info ci;
+	amqp_connection_state_t c;
+	amqp_socket_t *sock;
+	struct vr_amqp *a;
+	const char *keys[2];
+	struct sigaction sa;
+	struct timeval tv = { 0, 200000 };
+	struct timespec now;
+	amqp_envelope_t env;
+	amqp_rpc_reply_t rr;
+	char err[256], url[512], *body, *p;
+	double *lat = NULL, t;
+	size_t n = 0, cap = 0;
+
+	if (argc != 6) {
+		fprintf(stderr, "usage: bench-publish latency URL QUEUE EXCHANGE "
+		    "KEY\n");
+		return 2;
+	}
+	keys[0] = argv[5];
+	keys[1] = NULL;
+	if (vr_amqp_connect(&a, argv[2], "bench-latency", 5000, err,
+	    sizeof(err)) != 0 || vr_amqp_declare(a, err, sizeof(err)) != 0 ||
+	    vr_amqp_declare_work_queue(a, argv[3], argv[4], keys, 5, err,
+	    sizeof(err)) != 0) {
+		fprintf(stderr, "bench-publish: %s\n", err);
+		return 1;
+	}
+	vr_amqp_close(a);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	snprintf(url, sizeof(url), "%s", argv[2]);
+	amqp_default_connection_info(&ci);
+	if (amqp_parse_url(url, &ci) != AMQP_STATUS_OK)
+		return 2;
+	c = amqp_new_connection();
+	sock = amqp_tcp_socket_new(c);
+	if (amqp_socket_open(sock, ci.host, ci.port) != AMQP_STATUS_OK ||
+	    amqp_login(c, ci.vhost, 0, 131072, 0, AMQP_SASL_METHOD_PLAIN,
+	    ci.user, ci.password).reply_type != AMQP_RESPONSE_NORMAL) {
+		fprintf(stderr, "bench-publish: cannot connect\n");
+		return 1;
+	}
+	amqp_channel_open(c, 1);
+	amqp_queue_purge(c, 1, amqp_cstring_bytes(argv[3]));
+	amqp_basic_qos(c, 1, 0, 2000, 0);
+	amqp_basic_consume(c, 1, amqp_cstring_bytes(argv[3]), amqp_empty_bytes,
+	    0, 1, 0, amqp_empty_table);
+	if (amqp_get_rpc_reply(c).reply_type != AMQP_RESPONSE_NORMAL) {
+		fprintf(stderr, "bench-publish: cannot consume %s\n", argv[3]);
+		return 1;
+	}
+	printf("{\"ready\":true}\n");
+	fflush(stdout);
+	while (!stop) {
+		amqp_maybe_release_buffers(c);
+		rr = amqp_consume_message(c, &env, &tv, 0);
+		if (rr.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+		    rr.library_error == AMQP_STATUS_TIMEOUT)
+			continue;
+		if (rr.reply_type != AMQP_RESPONSE_NORMAL)
+			break;
+		clock_gettime(CLOCK_REALTIME, &now);
+		body = vr_xmalloc(env.message.body.len + 1);
+		memcpy(body, env.message.body.bytes, env.message.body.len);
+		body[env.message.body.len] = '\0';
+		if ((p = strstr(body, "\"ocurrido_en\":\"")) != NULL &&
+		    (t = rfc3339_utc(p + 15)) > 0) {
+			if (n == cap) {
+				cap = cap ? cap * 2 : 4096;
+				lat = vr_xrealloc(lat, cap * sizeof(*lat));
+			}
+			lat[n++] = ((double)now.tv_sec + now.tv_nsec / 1e9 - t) *
+			    1000;
+		}
+		free(body);
+		amqp_destroy_envelope(&env);
+	}
+	qsort(lat, n, sizeof(*lat), cmp_dbl);
+	printf("{\"messages\":%zu,\"p50_ms\":%.3f,\"p95_ms\":%.3f,"
+	    "\"p99_ms\":%.3f,\"max_ms\":%.3f}\n", n, pctl(lat, n, 0.50),
+	    pctl(lat, n, 0.95), pctl(lat, n, 0.99), n ? lat[n - 1] : 0.0);
+	free(lat);
+	amqp_queue_delete(c, 1, amqp_cstring_bytes(argv[3]), 0, 0);
+	amqp_channel_close(c, 1, AMQP_REPLY_SUCCESS);
+	amqp_connection_close(c, AMQP_REPLY_SUCCESS);
+	amqp_destroy_connection(c);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -102,6 +251,8 @@ main(int argc, char **argv)
 	if (argc > 1 && (strcmp(argv[1], "queue") == 0 ||
 	    strcmp(argv[1], "drop") == 0))
 		return queue_cmd(argc, argv);
+	if (argc > 1 && strcmp(argv[1], "latency") == 0)
+		return latency_cmd(argc, argv);
 	if (argc != 7) {
 		fprintf(stderr, "usage: bench-publish URL EXCHANGE KEY COUNT "
 		    "BYTES BATCH\n");

@@ -384,13 +384,38 @@ FROM v;
         0.5-1.5 s), with the waits sampled, the WAL and the API's own time."""
         h, s = self.h, self.s
         m0, w0 = h.api_metrics(), h.wal()
+        lat = self.latency_start()
         h.waits_start("users", s["book_users_secs"])
         self.book("users", s["conns"], s["book_users_secs"], 500, 1500, 2500)
         h.waits_end("users")
+        self.latency_end(lat)
         m1 = h.api_metrics()
         h.api_delta("users", m0, m1)
         h.wal_delta("users", w0, h.wal(), h.r("users").get("api201"))
         return m1
+
+    def latency_start(self):
+        """A consumer of the bookings' events (bench-publish latency, on
+        a quorum queue of its own) while the users model runs: the time
+        from each booking's transaction to the event in its hands, with
+        the relay running as in production."""
+        url = self.h.env_file().get("VETRED_AMQP_URL", "")
+        p = subprocess.Popen([str(REPO / "build/release/bench-publish"), "latency", url,
+                              "bench.latencia", "vetred.eventos", "cita.reservada"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if p.stdout.readline().strip() != '{"ready":true}':
+            p.kill()
+            die("bench-publish latency did not start: " + p.stderr.read().strip())
+        return p
+
+    def latency_end(self, p):
+        time.sleep(2)   # the last bookings' events arrive
+        p.send_signal(signal.SIGTERM)
+        out, err = p.communicate(timeout=30)
+        try:
+            self.h.r("e2e").update(json.loads(out.strip().splitlines()[-1]))
+        except (ValueError, IndexError):
+            log("bench-publish latency printed nothing usable: " + err.strip())
 
     def saturation(self, m1):
         """64 connections without think time, then pgbench with the same

@@ -39,8 +39,8 @@
 
 #include "scheduler.h"
 
-#define IDLE_BEFORE_SLEEP_MS	200
-#define NAP_MAX_MS		16
+#define IDLE_BEFORE_SLEEP_MS	100
+#define NAP_MAX_MS		4
 
 /* A batch published and not yet settled (confirmed and marked). */
 struct flight {

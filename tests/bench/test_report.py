@@ -73,6 +73,7 @@ def figures():
         "alt": dict(rows=38210, api201=38210, rss="54.2 MiB (19 threads)"),
         "pgb_alt": pgbench(1769, 18.0, clients=32),
         "pgu_alt": pgbench(939, 3.0, clients=32, p50_ms=2.23, p95_ms=10.37, p99_ms=28.08),
+        "e2e": dict(messages=57000, p50_ms=4.2, p95_ms=9.0, p99_ms=18.5, max_ms=60.0),
     }
     for name in ("unix2", "unix4", "unix16", "tcp4"):
         runs[name] = wrk(7500, 280.0, 305.0, conns=1000)
@@ -142,6 +143,7 @@ class Verdicts(unittest.TestCase):
         d["runs"]["read64"].update(rps=15000, p99_ms=10.0)
         d["runs"]["sat64"]["rps"], d["runs"]["pgb64"]["rps"] = 750, 1000
         d["runs"]["pgmin64"]["rps"] = 2000
+        d["runs"]["e2e"].update(p50_ms=10.0, p99_ms=50.0)
         self.assertTrue(all(report.Figures(d).verdicts().values()))
         d["runs"]["users"]["p95_ms"] = 5.01
         d["runs"]["read64"]["rps"] = 14999
@@ -251,6 +253,24 @@ RELAY = dict(date="2026-12-07 03:00:00 UTC", events=100000, batch=500, nproc=2,
              relay_per_second=24000, bare_per_second=30000, ratio=80.0,
              rounds=[dict(relay=dict(per_second=24000, span_s=4.1, size=620, cpu_busy=99),
                           bare=dict(per_second=30000, cpu_busy=98))])
+
+
+class EndToEnd(unittest.TestCase):
+    CELL = ("users model: end to end, a booking's transaction → a consumer holds its "
+            "`cita.reservada` (57,000 events, through the relay and a quorum queue): P50 / P99")
+
+    def test_met_and_missed(self):
+        self.assertEqual(verdict_of(report.render(figures()), self.CELL), "PASS")
+        for over in (dict(p50_ms=10.01), dict(p99_ms=50.5), dict(messages=0)):
+            d = figures()
+            d["runs"]["e2e"].update(over)
+            cell = self.CELL.replace("57,000", report.fmt_int(d["runs"]["e2e"]["messages"]))
+            self.assertEqual(verdict_of(report.render(d), cell), "**MISS**", over)
+
+    def test_not_measured_never_passes(self):
+        d = figures()
+        del d["runs"]["e2e"]
+        self.assertFalse(report.Figures(d).verdicts()["e2e"])
 
 
 class RelaySection(unittest.TestCase):
