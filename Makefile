@@ -12,7 +12,7 @@ include config.mk
 LIB_SRCS = lib/err.c lib/mem.c lib/config.c lib/log.c lib/db.c \
 	   lib/migrate.c lib/json.c lib/valid.c lib/time.c lib/crypto.c lib/amqp.c \
 	   lib/b64.c lib/jwt.c lib/password.c lib/cifra.c lib/keyring.c lib/auth.c \
-	   lib/httpd.c lib/cli.c lib/cron.c
+	   lib/httpd.c lib/cli.c lib/cron.c lib/worker.c
 
 API_SRCS = fcgi-api/config.c fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/sql.c fcgi-api/system.c \
@@ -28,6 +28,9 @@ API_MAIN = fcgi-api/main.c
 SCHED_SRCS = scheduler/config.c scheduler/sql.c scheduler/relay.c scheduler/jobs.c \
 	     scheduler/monitor.c
 SCHED_MAIN = scheduler/main.c
+
+WORKER_SRCS = worker/config.c worker/jobs.c worker/muertos.c
+WORKER_MAIN = worker/main.c
 
 MIGRATE_SRCS = db/migrate.c db/migrate_config.c
 ADMIN_SRCS = db/admin.c
@@ -65,6 +68,7 @@ INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_trabajos.c \
 	     tests/integration/amqp_client.c \
 	     tests/integration/check_relay.c \
+	     tests/integration/check_worker.c \
 	     tests/integration/check_failover.c
 
 obj = $(patsubst %.c,$(B)/%.o,$(1))
@@ -72,15 +76,17 @@ obj = $(patsubst %.c,$(B)/%.o,$(1))
 LIB	= $(B)/libvr.a
 API	= $(B)/vetred-api
 SCHED	= $(B)/vetred-scheduler
+WORKER	= $(B)/vetred-worker
 MIGRATE	= $(B)/vetred-migrate
 ADMIN	= $(B)/vetred-admin
 BENCHPUB = $(B)/bench-publish
 UNIT	= $(B)/unit-tests
 INTEG	= $(B)/integration-tests
+PRUEBA	= $(B)/vetred-worker-prueba
 
-all: $(API) $(SCHED) $(MIGRATE) $(ADMIN)
+all: $(API) $(SCHED) $(WORKER) $(MIGRATE) $(ADMIN)
 
-tests: $(UNIT) $(INTEG)
+tests: $(UNIT) $(INTEG) $(PRUEBA)
 
 $(LIB): $(call obj,$(LIB_SRCS))
 	rm -f $@
@@ -92,6 +98,9 @@ $(API): $(call obj,$(API_SRCS) $(API_MAIN)) $(LIB)
 $(SCHED): $(call obj,$(SCHED_SRCS) $(SCHED_MAIN)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+$(WORKER): $(call obj,$(WORKER_SRCS) $(WORKER_MAIN)) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 $(BENCHPUB): $(call obj,bench/publish_bare.c) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -101,15 +110,19 @@ $(MIGRATE): $(call obj,$(MIGRATE_SRCS)) $(LIB)
 $(ADMIN): $(call obj,$(ADMIN_SRCS)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(UNIT): $(call obj,$(UNIT_SRCS) $(API_SRCS) $(SCHED_SRCS) db/migrate_config.c) $(LIB)
+$(UNIT): $(call obj,$(UNIT_SRCS) $(API_SRCS) $(SCHED_SRCS) $(WORKER_SRCS) db/migrate_config.c) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
 $(INTEG): $(call obj,$(INTEG_SRCS)) $(LIB)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(LIBS)
 
+# The integration tests' consumer on the worker runtime.
+$(PRUEBA): $(call obj,tests/integration/worker_prueba.c) $(LIB)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 $(B)/tests/%.o: tests/%.c
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ifcgi-api -Idb -Ischeduler -Itests -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Ifcgi-api -Idb -Ischeduler -Iworker -Itests -c -o $@ $<
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)

@@ -57,8 +57,8 @@ MSG
 ( while sleep 300; do ci/stack.sh rotate || true; done ) </dev/null >/dev/null 2>&1 &
 rotate_pid=$!
 
-# Follow the API's and the scheduler's logs until interrupted; the signal trap does the stopping.
-tail -n 0 -F "$VETRED_STACK_DIR"/log/api-*.log "$VETRED_STACK_DIR"/log/scheduler.log &
+# Follow the API's, the scheduler's and the worker's logs until interrupted; the signal trap does the stopping.
+tail -n 0 -F "$VETRED_STACK_DIR"/log/api-*.log "$VETRED_STACK_DIR"/log/scheduler.log "$VETRED_STACK_DIR"/log/worker.log &
 tail_pid=$!
 while :; do
   wait "$tail_pid" || true

@@ -22,7 +22,7 @@ Each row:
   binary    its identity (device, inode, mtime, size) joins the process's
             environment, so `supervisorctl update` restarts the process
             when the file is rebuilt in place, as when its settings change
-  log       stderr goes to this file (the API and the sealer log JSON
+  log       stderr goes to this file (every VetRed process logs JSON
             lines; a sanitizer's report lands there too), and stdout too
             unless stdout is False (then it is dropped)
   rotate    supervisord rotates log past log_max bytes (one old file,
@@ -55,15 +55,15 @@ SCHEDULER_TUNABLES = (
     "VETRED_RELAY_LEASE_MS", "VETRED_RELAY_CONFIRM_TIMEOUT_MS",
     "VETRED_RELAY_BACKOFF_MAX_MS",
 )
+WORKER_TUNABLES = (
+    "VETRED_LOG_LEVEL", "VETRED_WORKER_PREFETCH", "VETRED_WORKER_MAX_ATTEMPTS",
+    "VETRED_WORKER_MAX_BYTES",
+    "VETRED_WORKER_BACKOFF_MAX_MS", "VETRED_OUTBOX_RETENTION_DAYS",
+    "VETRED_SEAL_MAX_BATCHES",
+)
 COMMON_ENV = {"VETRED_STACK": "{dir}"}
 
 SERVICES = [
-    dict(name="sealer", priority=100,
-         command=["{bin}/vetred-admin", "sellar", "{seal_s}"],
-         env={"VETRED_DATABASE_URL": "{db_url}"},
-         passes=("VETRED_LOG_LEVEL",), binary="{bin}/vetred-admin",
-         log="{logdir}/sealer.log", stdout=False, rotate=True,
-         stop=("TERM", 10)),
     dict(name="api", procs="api_procs", priority=200,
          command=["{bin}/vetred-api"],
          env={
@@ -96,6 +96,20 @@ SERVICES = [
          },
          passes=SCHEDULER_TUNABLES, binary="{bin}/vetred-scheduler",
          log="{logdir}/scheduler.log", rotate=False, stop=("TERM", 15)),
+    # The engine's own consumers: its jobs (outbox purge, audit sealing)
+    # and the dead-letter drain.  More rows may run: they compete.
+    dict(name="worker", priority=160,
+         command=["{bin}/vetred-worker"],
+         env={
+             "VETRED_DATABASE_URL": "{db_url}",
+             "VETRED_AMQP_URL": "{amqp_url}",
+             "VETRED_WORKER_INSTANCE": "worker-1",
+             "VETRED_WORKER_METRICS_ADDR": "127.0.0.1:{metrics_port_worker}",
+             "VETRED_LOG_FILE": "{logdir}/worker.log",
+             "VETRED_LOG_MAX_BYTES": "{log_max}",
+         },
+         passes=WORKER_TUNABLES, binary="{bin}/vetred-worker",
+         log="{logdir}/worker.log", rotate=False, stop=("TERM", 15)),
     # In the foreground under supervisord; QUIT: finish what is in flight.
     dict(name="nginx", priority=300,
          command=["nginx", "-p", "{ngx}", "-c", "{ngx}/nginx.conf",
@@ -106,8 +120,8 @@ SERVICES = [
 SETTINGS = ("dir", "repo", "bin", "rundir", "logdir", "ngx", "db_url",
             "api_db_url", "amqp_url", "api_procs", "api_threads",
             "jwt_keys", "common_passwords", "data_keys", "search_key",
-            "metrics_port", "metrics_port_sched", "log_max", "cors_origins",
-            "seal_s")
+            "metrics_port", "metrics_port_sched", "metrics_port_worker",
+            "log_max", "cors_origins")
 
 class Settings(dict):
     """format_map source: "{x}" is a setting, "{n}" the process number,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ci/stack.sh — the private local stack of VetRed: PostgreSQL 15, RabbitMQ,
-# and, under a private supervisord (Debian's supervisor), the audit sealer,
-# the scheduler (outbox relay), N vetred-api FastCGI processes and nginx,
+# and, under a private supervisord (Debian's supervisor), the scheduler
+# (outbox relay, periodic jobs), the worker (the engine's jobs: outbox
+# purge, audit sealing; dead letters), N vetred-api FastCGI processes and nginx,
 # all under one stack directory.
 #
 #   ci/stack.sh start | stop | clean | status | env | rotate
@@ -14,8 +15,8 @@
 # clean stops the stack and removes its directory.
 # rotate moves nginx's logs past VETRED_LOG_MAX_BYTES to *.1 and has nginx
 # reopen them (make run calls it every few minutes); the API processes
-# rotate their own log (VETRED_LOG_FILE); the sealer writes a line only
-# when it sealed rows, or every 10 minutes.
+# rotate their own log (VETRED_LOG_FILE), as do the scheduler and the
+# worker.
 #
 # Environment (all optional):
 #   VETRED_STACK_DIR        var/dev          (relative to the repository root)
@@ -35,7 +36,8 @@
 #   VETRED_METRICS_PORT     HTTP port + 20   api-N's own monitoring listener
 #                                            (/metrics, /health, /ready) is
 #                                            on 127.0.0.1:(this + N), the
-#                                            scheduler's on (this + 10)
+#                                            scheduler's on (this + 10),
+#                                            the worker's on (this + 11)
 #   VETRED_ACCESS_LOG       1                0: nginx writes no access log
 #   VETRED_LOG_MAX_BYTES    67108864         api-N.log and nginx's logs
 #                                            move to *.1 past this size
@@ -46,8 +48,6 @@
 #   VETRED_MIGRATIONS_DIR   db/migrations    passed through to vetred-migrate
 #   VETRED_FUNCTIONS_DIR    db/functions     passed through to vetred-migrate
 #   VETRED_SEED             0                1: apply db/seed/*.sql once
-#   VETRED_SEAL_INTERVAL_S  2                the audit sealer's pause between
-#                                            runs (vetred-admin sellar N)
 #   VETRED_DATABASE_URL     set: use that server, start no PostgreSQL
 #   VETRED_API_DATABASE_URL the API's own connection (role vetred_api, see
 #                           db/migrations/0013); default: the private
@@ -222,8 +222,6 @@ want_settings() {
   MIGRATIONS_DIR="$(abspath "${VETRED_MIGRATIONS_DIR:-db/migrations}")"
   FUNCTIONS_DIR="$(abspath "${VETRED_FUNCTIONS_DIR:-db/functions}")"
   SEED="${VETRED_SEED:-0}"
-  SEAL_S="${VETRED_SEAL_INTERVAL_S:-2}"
-  is_int "$SEAL_S" && [ "$SEAL_S" -ge 1 ] || die "VETRED_SEAL_INTERVAL_S must be a number of seconds >= 1"
   KEYDIR="$DIR/keys"
   TLS_CERT="$(abspath "${VETRED_TLS_CERT:-$DIR/tls/cert.pem}")"
   TLS_KEY="$(abspath "${VETRED_TLS_KEY:-$DIR/tls/key.pem}")"
@@ -618,13 +616,15 @@ rmq_stop() {
 metrics_port() { echo $((METRICS_PORT + $1)); }
 # The scheduler's: the API's base + 10 (room for 9 API processes).
 sched_metrics_port() { echo $((METRICS_PORT + 10)); }
+# The worker's: + 11.
+worker_metrics_port() { echo $((METRICS_PORT + 11)); }
 metrics_urls() {
   local i out=""
   for ((i = 1; i <= API_PROCS; i++)); do out+="${out:+ }http://127.0.0.1:$(metrics_port "$i")"; done
   printf '%s' "$out"
 }
-# Every worker's listener (the scheduler's, so far).
-worker_metrics_urls() { printf 'http://127.0.0.1:%s' "$(sched_metrics_port)"; }
+# Every worker's listener: the scheduler's and the worker's.
+worker_metrics_urls() { printf 'http://127.0.0.1:%s http://127.0.0.1:%s' "$(sched_metrics_port)" "$(worker_metrics_port)"; }
 
 # Development keys, base64, owner-only (the API refuses key files others
 # can read): the token signing key (48 random bytes), the column key and
@@ -736,7 +736,7 @@ services() {
     logdir="$LOGDIR" ngx="$NGX" db_url="$DB_URL" api_db_url="$API_DB_URL" amqp_url="$AMQP_URL" \
     api_procs="$API_PROCS" api_threads="$API_THREADS" jwt_keys="$JWT_KEYS" \
     common_passwords="$COMMON_PASSWORDS" data_keys="$DATA_KEYS" search_key="$SEARCH_KEY" \
-    metrics_port="$METRICS_PORT" metrics_port_sched="$(sched_metrics_port)" log_max="$LOG_MAX" cors_origins="$CORS_ORIGINS" seal_s="$SEAL_S"
+    metrics_port="$METRICS_PORT" metrics_port_sched="$(sched_metrics_port)" metrics_port_worker="$(worker_metrics_port)" log_max="$LOG_MAX" cors_origins="$CORS_ORIGINS"
 }
 # sup_state NAME: RUNNING, STARTING, BACKOFF, STOPPED, EXITED, FATAL, ...
 # (STOPPED when supervisord does not run).
@@ -811,7 +811,7 @@ sup_start() {
 }
 
 # Every API process has its FastCGI socket and its monitoring listener,
-# the sealer and nginx run; a service that gave up (FATAL) or exited
+# the scheduler, the worker and nginx run; a service that gave up (FATAL) or exited
 # fails the start.
 sup_await() {
   local deadline=$((SECONDS + 30)) i name state
@@ -827,11 +827,11 @@ sup_await() {
       sleep 0.1
     done
   done
-  for name in sealer nginx; do
+  for name in scheduler worker nginx; do
     while state="$(sup_state "$name")" && [ "$state" != RUNNING ]; do
       case "$state" in FATAL|EXITED)
         [ "$name" = nginx ] && { tail_of "$NGX/stderr.log"; tail_of "$NGX/error.log"; }
-        [ "$name" = sealer ] && tail_of "$LOGDIR/sealer.log"
+        [ "$name" = nginx ] || tail_of "$LOGDIR/$name.log"
         die "$name did not start ($state)" ;;
       esac
       [ "$SECONDS" -lt "$deadline" ] || die "$name did not start within 30s ($state)"
@@ -1025,6 +1025,7 @@ cmd_status() {
         fi
         [ -n "$info" ] && info+=", $RUNDIR/api-$i.sock, metrics http://127.0.0.1:$(metrics_port "$i")/metrics" ;;
       scheduler) [ -n "$info" ] && info+=", metrics http://127.0.0.1:$(sched_metrics_port)/metrics" ;;
+      worker) [ -n "$info" ] && info+=", metrics http://127.0.0.1:$(worker_metrics_port)/metrics" ;;
       nginx) [ -n "$info" ] && info+=", http://127.0.0.1:$HTTP_PORT" ;;
     esac
     [ -n "$info" ] && info+=")"

@@ -34,7 +34,6 @@ export VETRED_HTTP_PORT="${VETRED_TEST_HTTP_PORT:-19080}"
 export VETRED_EPMD_PORT="${VETRED_TEST_EPMD_PORT:-19369}"
 export VETRED_API_PROCS=2
 export VETRED_SEED=1
-export VETRED_SEAL_INTERVAL_S=2
 # The suites send thousands of requests a second with one admin token: a
 # budget no suite meets (the buckets still run on every request); the
 # budget's own test gives its user a small one (usuario_limites).
@@ -53,7 +52,7 @@ say() { printf '\n==> %s\n' "$*"; }
 coverage_report() {
   say "coverage (minimum ${COVERAGE_MIN}% of lines)"
   mkdir -p build/coverage
-  gcovr -r . build/cov --filter 'lib/' --filter 'fcgi-api/' --filter 'scheduler/' --filter 'db/' \
+  gcovr -r . build/cov --filter 'lib/' --filter 'fcgi-api/' --filter 'scheduler/' --filter 'worker/' --filter 'db/' \
     --html-details build/coverage/index.html --print-summary \
     --fail-under-line "$COVERAGE_MIN" --txt build/coverage/summary.txt
   cat build/coverage/summary.txt | tail -n 25
@@ -130,10 +129,10 @@ ci/stack.sh stop
 
 say "sanitizer reports from the services"
 if grep -lE 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-    "$VETRED_STACK_DIR"/log/api-*.log* "$VETRED_STACK_DIR"/log/sealer.log \
+    "$VETRED_STACK_DIR"/log/api-*.log* "$VETRED_STACK_DIR"/log/worker*.log* \
     "$VETRED_STACK_DIR"/log/scheduler*.log* 2>/dev/null; then
   grep -hE -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' \
-    "$VETRED_STACK_DIR"/log/api-*.log* "$VETRED_STACK_DIR"/log/sealer.log \
+    "$VETRED_STACK_DIR"/log/api-*.log* "$VETRED_STACK_DIR"/log/worker*.log* \
     "$VETRED_STACK_DIR"/log/scheduler*.log* 2>/dev/null | head -80
   failed=1
 else

@@ -26,8 +26,10 @@
  *                                routing key = its work queue returns to
  *                                it after the delay
  *
- * Work queues (one per consumer, vr_amqp_declare_work_queue()) are quorum
- * queues with a delivery limit, dead-lettering to vetred.muertos.  The
+ * Work queues (one per consumer, vr_amqp_declare_work_queue(); those of
+ * the engine's own consumers in vr_amqp_works) are quorum queues with a
+ * delivery limit (VR_AMQP_DELIVERY_LIMIT), dead-lettering to
+ * vetred.muertos.  The
  * broker's own queues above are quorum too, except the retry queues:
  * classic durable queues, which expire messages at the head in order.
  */
@@ -79,6 +81,21 @@ const struct vr_amqp_binding vr_amqp_bindings[] = {
 };
 const size_t vr_amqp_nbindings =
     sizeof(vr_amqp_bindings) / sizeof(vr_amqp_bindings[0]);
+
+/*
+ * The work queues of the engine's own consumers, declared with the rest
+ * by every service, so that a message published before its consumer
+ * first started (a job fired at the scheduler's first start) waits in
+ * its queue instead of being unroutable.  A consumer declares its own
+ * queue again at start (vr_worker_run()): the same arguments, a no-op.
+ */
+static const char *const mantenimiento_keys[] = { "purga_outbox",
+    "sellado_auditoria", NULL };
+
+const struct vr_amqp_work vr_amqp_works[] = {
+	{ "vetred.mantenimiento", VR_AMQP_TRABAJOS, mantenimiento_keys },
+};
+const size_t vr_amqp_nworks = sizeof(vr_amqp_works) / sizeof(vr_amqp_works[0]);
 
 /* The retry delays, shortest first: attempt n waits vr_amqp_retry[n-1]. */
 const struct vr_amqp_retry vr_amqp_retries[] = {
@@ -373,6 +390,11 @@ vr_amqp_declare(struct vr_amqp *a, char *err, size_t errlen)
 		if ((rc = bind(a, b->queue, b->exchange, b->key, err, errlen)) != 0)
 			return rc;
 	}
+	for (i = 0; i < vr_amqp_nworks; i++)
+		if ((rc = vr_amqp_declare_work_queue(a, vr_amqp_works[i].queue,
+		    vr_amqp_works[i].exchange, vr_amqp_works[i].keys,
+		    VR_AMQP_DELIVERY_LIMIT, err, errlen)) != 0)
+			return rc;
 	return 0;
 }
 
@@ -423,7 +445,7 @@ vr_amqp_publish(struct vr_amqp *a, const char *exchange, const char *key,
     const struct vr_amqp_msg *m, uint64_t *tag)
 {
 	amqp_basic_properties_t p;
-	amqp_table_entry_t h[2];
+	amqp_table_entry_t h[6];
 	int st, nh = 0;
 
 	memset(&p, 0, sizeof(p));
@@ -456,6 +478,26 @@ vr_amqp_publish(struct vr_amqp *a, const char *exchange, const char *key,
 		h[nh].key = amqp_cstring_bytes("request_id");
 		h[nh].value.kind = AMQP_FIELD_KIND_UTF8;
 		h[nh++].value.value.bytes = amqp_cstring_bytes(m->request_id);
+	}
+	if (m->key != NULL) {
+		h[nh].key = amqp_cstring_bytes(VR_AMQP_H_CLAVE);
+		h[nh].value.kind = AMQP_FIELD_KIND_UTF8;
+		h[nh++].value.value.bytes = amqp_cstring_bytes(m->key);
+	}
+	if (m->consumer != NULL) {
+		h[nh].key = amqp_cstring_bytes(VR_AMQP_H_CONSUMIDOR);
+		h[nh].value.kind = AMQP_FIELD_KIND_UTF8;
+		h[nh++].value.value.bytes = amqp_cstring_bytes(m->consumer);
+	}
+	if (m->reason != NULL) {
+		h[nh].key = amqp_cstring_bytes(VR_AMQP_H_MOTIVO);
+		h[nh].value.kind = AMQP_FIELD_KIND_UTF8;
+		h[nh++].value.value.bytes = amqp_cstring_bytes(m->reason);
+	}
+	if (m->attempt > 0) {
+		h[nh].key = amqp_cstring_bytes(VR_AMQP_H_INTENTO);
+		h[nh].value.kind = AMQP_FIELD_KIND_I32;
+		h[nh++].value.value.i32 = m->attempt;
 	}
 	p.headers.num_entries = nh;
 	p.headers.entries = h;
@@ -593,6 +635,240 @@ vr_amqp_poll(struct vr_amqp *a)
 		}
 		amqp_maybe_release_buffers(a->conn);
 	}
+}
+
+/*
+ * Take messages from queue on channel 1: at most prefetch unacked at a
+ * time, each to be acked (vr_amqp_ack()) or rejected.  Not on a
+ * connection in confirm mode (publish on another).
+ */
+int
+vr_amqp_consume(struct vr_amqp *a, const char *queue, int prefetch,
+    char *err, size_t errlen)
+{
+	int rc;
+
+	amqp_basic_qos(a->conn, AMQP_CHANNEL, 0,
+	    (uint16_t)(prefetch > 0 && prefetch < 65535 ? prefetch : 1), 0);
+	if ((rc = rpc_ok(a, "qos", queue, err, errlen)) != 0)
+		return rc;
+	amqp_basic_consume(a->conn, AMQP_CHANNEL, amqp_cstring_bytes(queue),
+	    amqp_empty_bytes, 0, 0, 0, amqp_empty_table);
+	return rpc_ok(a, "consume", queue, err, errlen);
+}
+
+/* A string property or header value into out (cut to outlen - 1). */
+static void
+copy_bytes(char *out, size_t outlen, amqp_bytes_t b)
+{
+	size_t n = b.len < outlen - 1 ? b.len : outlen - 1;
+
+	if (n > 0)
+		memcpy(out, b.bytes, n);
+	out[n] = '\0';
+}
+
+static int
+field_int(const amqp_field_value_t *v, long long *out)
+{
+	switch (v->kind) {
+	case AMQP_FIELD_KIND_I8: *out = v->value.i8; return 1;
+	case AMQP_FIELD_KIND_U8: *out = v->value.u8; return 1;
+	case AMQP_FIELD_KIND_I16: *out = v->value.i16; return 1;
+	case AMQP_FIELD_KIND_U16: *out = v->value.u16; return 1;
+	case AMQP_FIELD_KIND_I32: *out = v->value.i32; return 1;
+	case AMQP_FIELD_KIND_U32: *out = v->value.u32; return 1;
+	case AMQP_FIELD_KIND_I64: *out = v->value.i64; return 1;
+	case AMQP_FIELD_KIND_U64: *out = (long long)v->value.u64; return 1;
+	default: return 0;
+	}
+}
+
+static int
+field_str(const amqp_field_value_t *v, char *out, size_t outlen)
+{
+	if (v->kind != AMQP_FIELD_KIND_UTF8 && v->kind != AMQP_FIELD_KIND_BYTES)
+		return 0;
+	copy_bytes(out, outlen, v->value.bytes);
+	return 1;
+}
+
+static int
+key_is(const amqp_table_entry_t *e, const char *k)
+{
+	return e->key.len == strlen(k) && memcmp(e->key.bytes, k, e->key.len) == 0;
+}
+
+static void
+read_headers(struct vr_amqp_delivery *d, const amqp_table_t *t)
+{
+	const amqp_table_entry_t *e;
+	long long n;
+	int i;
+
+	for (i = 0; i < t->num_entries; i++) {
+		e = &t->entries[i];
+		if (key_is(e, "request_id") && d->request_id[0] == '\0')
+			field_str(&e->value, d->request_id, sizeof(d->request_id));
+		else if (key_is(e, VR_AMQP_H_CLAVE))
+			field_str(&e->value, d->key, sizeof(d->key));
+		else if (key_is(e, VR_AMQP_H_CONSUMIDOR))
+			field_str(&e->value, d->consumer, sizeof(d->consumer));
+		else if (key_is(e, VR_AMQP_H_MOTIVO))
+			field_str(&e->value, d->reason, sizeof(d->reason));
+		else if (key_is(e, "x-first-death-reason"))
+			field_str(&e->value, d->death_reason,
+			    sizeof(d->death_reason));
+		else if (key_is(e, "x-first-death-queue"))
+			field_str(&e->value, d->death_queue,
+			    sizeof(d->death_queue));
+		else if (key_is(e, VR_AMQP_H_INTENTO) && field_int(&e->value, &n))
+			d->attempt = n > 0 && n < 1000000 ? (int)n : 0;
+		else if (key_is(e, "version") && field_int(&e->value, &n))
+			d->version = n > 0 && n < 1000000 ? (int)n : 0;
+		else if (key_is(e, "x-delivery-count") &&
+		    field_int(&e->value, &n))
+			d->delivery_count = n;
+	}
+}
+
+static void
+read_delivery(struct vr_amqp_delivery *d, const amqp_envelope_t *env)
+{
+	const amqp_basic_properties_t *p = &env->message.properties;
+
+	memset(d, 0, sizeof(*d));
+	d->tag = env->delivery_tag;
+	d->redelivered = env->redelivered;
+	copy_bytes(d->exchange, sizeof(d->exchange), env->exchange);
+	copy_bytes(d->routing_key, sizeof(d->routing_key), env->routing_key);
+	if (p->_flags & AMQP_BASIC_MESSAGE_ID_FLAG) {
+		d->has_id = 1;
+		copy_bytes(d->message_id, sizeof(d->message_id), p->message_id);
+	}
+	if (p->_flags & AMQP_BASIC_TYPE_FLAG)
+		copy_bytes(d->type, sizeof(d->type), p->type);
+	if (p->_flags & AMQP_BASIC_TIMESTAMP_FLAG)
+		d->timestamp = (long long)p->timestamp;
+	if (p->_flags & AMQP_BASIC_HEADERS_FLAG)
+		read_headers(d, &p->headers);
+	if (d->request_id[0] == '\0' &&
+	    (p->_flags & AMQP_BASIC_CORRELATION_ID_FLAG))
+		copy_bytes(d->request_id, sizeof(d->request_id),
+		    p->correlation_id);
+	d->len = env->message.body.len;
+	d->body = vr_xmalloc(d->len + 1);
+	if (d->len > 0)
+		memcpy(d->body, env->message.body.bytes, d->len);
+	d->body[d->len] = '\0';
+}
+
+/*
+ * The next message of the queue consumed, waiting at most timeout_ms: 0
+ * (d filled), VR_ETIMEOUT when none came, VR_EUNAVAIL when the broker
+ * closed the channel or the connection failed.
+ */
+int
+vr_amqp_next(struct vr_amqp *a, int timeout_ms, struct vr_amqp_delivery *d)
+{
+	amqp_envelope_t env;
+	amqp_rpc_reply_t r;
+	amqp_frame_t f;
+	struct timeval tv;
+	int st;
+
+	memset(d, 0, sizeof(*d));
+	amqp_maybe_release_buffers(a->conn);
+	timeval_ms(&tv, timeout_ms);
+	r = amqp_consume_message(a->conn, &env, &tv, 0);
+	if (r.reply_type == AMQP_RESPONSE_NORMAL) {
+		read_delivery(d, &env);
+		amqp_destroy_envelope(&env);
+		return 0;
+	}
+	if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+	    r.library_error == AMQP_STATUS_TIMEOUT)
+		return VR_ETIMEOUT;
+	if (r.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION &&
+	    r.library_error == AMQP_STATUS_UNEXPECTED_STATE) {
+		/* Another method came first: a close ends the channel;
+		 * anything else (a consumer cancelled by the broker, say) is
+		 * read and passed over. */
+		tv.tv_sec = 0;
+		tv.tv_usec = 0;
+		st = amqp_simple_wait_frame_noblock(a->conn, &f, &tv);
+		if (st == AMQP_STATUS_TIMEOUT)
+			return VR_ETIMEOUT;
+		if (st == AMQP_STATUS_OK && f.frame_type == AMQP_FRAME_METHOD &&
+		    f.payload.method.id == AMQP_BASIC_CANCEL_METHOD) {
+			snprintf(a->err, sizeof(a->err), "consume: cancelled by "
+			    "the broker (queue deleted?)");
+			a->open = 0;
+			return VR_EUNAVAIL;
+		}
+		if (st == AMQP_STATUS_OK && !(f.frame_type == AMQP_FRAME_METHOD &&
+		    (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
+		    f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD)))
+			return VR_ETIMEOUT;
+		snprintf(a->err, sizeof(a->err), "consume: closed by the broker");
+		a->open = 0;
+		return VR_EUNAVAIL;
+	}
+	reply_err(r, "consume", a->err, sizeof(a->err));
+	a->open = 0;
+	return VR_EUNAVAIL;
+}
+
+void
+vr_amqp_delivery_free(struct vr_amqp_delivery *d)
+{
+	free(d->body);
+	d->body = NULL;
+	d->len = 0;
+}
+
+int
+vr_amqp_ack(struct vr_amqp *a, uint64_t tag)
+{
+	if (amqp_basic_ack(a->conn, AMQP_CHANNEL, tag, 0) != AMQP_STATUS_OK) {
+		snprintf(a->err, sizeof(a->err), "ack: connection lost");
+		a->open = 0;
+		return VR_EUNAVAIL;
+	}
+	return 0;
+}
+
+/* Give a message back (requeue) or let the queue dead-letter it. */
+int
+vr_amqp_reject(struct vr_amqp *a, uint64_t tag, int requeue)
+{
+	if (amqp_basic_reject(a->conn, AMQP_CHANNEL, tag, requeue != 0) !=
+	    AMQP_STATUS_OK) {
+		snprintf(a->err, sizeof(a->err), "reject: connection lost");
+		a->open = 0;
+		return VR_EUNAVAIL;
+	}
+	return 0;
+}
+
+/* Messages ready in queue and its consumers (a passive declare). */
+int
+vr_amqp_queue_depth(struct vr_amqp *a, const char *queue,
+    long long *messages, long long *consumers)
+{
+	amqp_queue_declare_ok_t *ok;
+
+	ok = amqp_queue_declare(a->conn, AMQP_CHANNEL, amqp_cstring_bytes(queue),
+	    1, 0, 0, 0, amqp_empty_table);
+	if (ok == NULL) {
+		reply_err(amqp_get_rpc_reply(a->conn), "depth", a->err,
+		    sizeof(a->err));
+		a->open = 0;
+		return VR_EUNAVAIL;
+	}
+	*messages = ok->message_count;
+	*consumers = ok->consumer_count;
+	return 0;
 }
 
 const char *

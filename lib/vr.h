@@ -13,6 +13,8 @@
 #ifndef VR_H
 #define VR_H
 
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -574,18 +576,37 @@ extern const struct vr_amqp_queue vr_amqp_queues[];
 extern const size_t vr_amqp_nqueues;
 extern const struct vr_amqp_binding vr_amqp_bindings[];
 extern const size_t vr_amqp_nbindings;
+/* A work queue of the engine's own consumers: bound to exchange under keys. */
+struct vr_amqp_work {
+	const char		*queue;
+	const char		*exchange;
+	const char *const	*keys;	/* NULL-terminated */
+};
+
+/* Deliveries of one message a work queue allows before it dead-letters it. */
+#define VR_AMQP_DELIVERY_LIMIT	5
+
+extern const struct vr_amqp_work vr_amqp_works[];
+extern const size_t vr_amqp_nworks;
 extern const struct vr_amqp_retry vr_amqp_retries[];
 extern const size_t vr_amqp_nretries;
 
 /*
  * A message: persistent JSON, with message_id (the event id), type (the
- * event type or job name), the payload schema's version and the request
- * id (headers "version" and "request_id"; the request id is also the
- * correlation id), timestamp in seconds.
+ * event type), the payload schema's version and the request id (headers
+ * "version" and "request_id"; the request id is also the correlation
+ * id), timestamp in seconds.  key, when set, goes in header "clave": the
+ * routing key the message was first published with (the event type or
+ * the job name), which a message published to one queue through
+ * vetred.reencolar (a retry, a replay) keeps there.
  */
 struct vr_amqp_msg {
 	const char	*message_id;
 	const char	*type;
+	const char	*key;		/* NULL: no header "clave" */
+	const char	*consumer;	/* NULL: no header "consumidor" */
+	const char	*reason;	/* NULL: no header "motivo" */
+	int		 attempt;	/* 0: no header "intento" */
 	const char	*request_id;	/* NULL or "": none */
 	const char	*app_id;
 	int		 version;
@@ -595,6 +616,42 @@ struct vr_amqp_msg {
 };
 
 enum { VR_AMQP_ACKED = 1, VR_AMQP_NACKED = 2 };
+
+/* The headers VetRed sets beside the properties. */
+#define VR_AMQP_H_CLAVE		"clave"		/* first routing key */
+#define VR_AMQP_H_CONSUMIDOR	"consumidor"	/* queue that gave up */
+#define VR_AMQP_H_MOTIVO	"motivo"	/* why it was given up */
+#define VR_AMQP_H_INTENTO	"intento"	/* attempt, 1 first */
+
+/*
+ * A message taken from a queue (vr_amqp_next()): the properties and
+ * headers as received, each "" when absent (has_id says whether
+ * message_id was set at all), cut to the buffers' sizes; the broker's
+ * own dead-lettering headers (x-first-death-reason and -queue) and the
+ * quorum queue's x-delivery-count; the body, malloc'd and NUL-terminated
+ * (vr_amqp_delivery_free()).
+ */
+struct vr_amqp_delivery {
+	uint64_t	 tag;
+	int		 redelivered;
+	char		 exchange[256];
+	char		 routing_key[256];
+	char		 message_id[256];
+	int		 has_id;
+	char		 type[256];
+	char		 request_id[257];
+	char		 key[256];		/* header clave */
+	char		 consumer[256];		/* header consumidor */
+	char		 reason[1001];		/* header motivo */
+	int		 attempt;		/* header intento; 0 none */
+	int		 version;		/* header version; 0 none */
+	long long	 timestamp;
+	char		 death_reason[64];	/* x-first-death-reason */
+	char		 death_queue[256];	/* x-first-death-queue */
+	long long	 delivery_count;	/* x-delivery-count */
+	char		*body;
+	size_t		 len;
+};
 
 struct vr_amqp;
 
@@ -612,8 +669,128 @@ int	 vr_amqp_publish(struct vr_amqp *a, const char *exchange,
 int	 vr_amqp_confirms(struct vr_amqp *a, uint64_t first, size_t n,
 	    unsigned char *status, int timeout_ms);
 int	 vr_amqp_poll(struct vr_amqp *a);
+int	 vr_amqp_consume(struct vr_amqp *a, const char *queue, int prefetch,
+	    char *err, size_t errlen);
+int	 vr_amqp_next(struct vr_amqp *a, int timeout_ms,
+	    struct vr_amqp_delivery *d);
+void	 vr_amqp_delivery_free(struct vr_amqp_delivery *d);
+int	 vr_amqp_ack(struct vr_amqp *a, uint64_t tag);
+int	 vr_amqp_reject(struct vr_amqp *a, uint64_t tag, int requeue);
+int	 vr_amqp_queue_depth(struct vr_amqp *a, const char *queue,
+	    long long *messages, long long *consumers);
 const char *vr_amqp_error(const struct vr_amqp *a);
 int	 vr_amqp_fd(const struct vr_amqp *a);
+
+/* ---- worker runtime (worker.c) ----------------------------------------- */
+
+/*
+ * A consumer is a table of handlers keyed by routing key (the event type,
+ * or the job name); vr_worker_run() runs a process's consumers, one
+ * thread each, with their monitoring listener.  See worker.c for what
+ * happens to a message.
+ */
+#define VR_WORKER_MAX_HANDLERS	32
+#define VR_WORKER_NBUCKETS	14
+
+/* What a handler answers (or a negative VR_E*: retried, with the error). */
+enum vr_verdict {
+	VR_HECHO = 0,		/* done: commit, ack */
+	VR_REINTENTAR = 1,	/* retry later (back-off), then dead */
+	VR_DESCARTAR = 2	/* dead now, with the reason */
+};
+
+/* The runtime's settings (the table vr_worker_vars: VETRED_WORKER_*). */
+struct vr_worker_config {
+	const char	*instance;
+	const char	*metrics_addr;
+	int		 prefetch;
+	int		 max_attempts;
+	long		 max_bytes;
+	int		 backoff_max_ms;
+};
+
+extern const struct vr_cfg_var vr_worker_vars[];
+extern const size_t vr_worker_nvars;
+extern const double vr_worker_buckets[VR_WORKER_NBUCKETS];
+
+int	vr_worker_config_load(struct vr_worker_config *c, char *err,
+	    size_t errlen);
+
+/* The message a handler gets; strings are never NULL but request_id. */
+struct vr_message {
+	const char			*id;	/* the event id (uuid) */
+	const char			*key;	/* routing key it was sent with */
+	const char			*request_id;
+	int				 attempt;	/* 1 the first time */
+	const char			*body;
+	size_t				 len;
+	const cJSON			*json;	/* the body, an object */
+	const cJSON			*datos;	/* its member "datos", or NULL */
+	const struct vr_amqp_delivery	*d;	/* as received */
+};
+
+struct vr_work;		/* a handler's transaction and statements */
+
+typedef int vr_handler_fn(struct vr_work *w, const struct vr_message *m,
+    char *reason, size_t reasonlen);
+typedef void vr_failed_fn(struct vr_work *w, const struct vr_message *m,
+    const char *reason);
+
+struct vr_handler {
+	const char	*key;
+	vr_handler_fn	*fn;
+};
+
+/*
+ * name: the consumer's, in logs, metrics and eventos_procesados (its work
+ * queue is "vetred.<name>" unless queue says otherwise); exchange: where
+ * its work queue is bound under each handler's key; sql: its handlers'
+ * statements (vr_work_exec(w, index, ...)); failed: called after a
+ * retry or dead verdict rolled back (to record the failure on its own);
+ * raw: one handler gets every message of queue as it is (no checks, no
+ * processed mark).
+ */
+struct vr_consumer {
+	const char		*name;
+	const char		*exchange;
+	const char		*queue;
+	const struct vr_handler	*handlers;
+	size_t			 nhandlers;
+	const char *const	*sql;
+	int			 nsql;
+	vr_failed_fn		*failed;
+	int			 raw;
+	void			*arg;
+};
+
+/* A consumer's counters, for /metrics (slot nhandlers: unknown keys). */
+struct vr_consumer_stats {
+	pthread_mutex_t	 lock;
+	int		 running, db_up, broker_up;
+	long long	 broker_connects, broker_failures;
+	long long	 done[VR_WORKER_MAX_HANDLERS + 1];
+	long long	 duplicates[VR_WORKER_MAX_HANDLERS + 1];
+	long long	 retried[VR_WORKER_MAX_HANDLERS + 1];
+	long long	 dead[VR_WORKER_MAX_HANDLERS + 1];
+	long long	 dur_count;
+	double		 dur_sum;
+	long long	 dur_bucket[VR_WORKER_NBUCKETS];
+	long long	 depth, consumers;
+};
+
+int	 vr_worker_run(const char *service, const struct vr_consumer *cs,
+	    size_t n, const struct vr_config *cfg,
+	    const struct vr_worker_config *wc,
+	    volatile sig_atomic_t *stopping);
+const char *vr_consumer_queue(const struct vr_consumer *c, char *buf,
+	    size_t len);
+int	 vr_work_exec(struct vr_work *w, int stmt, int nparams,
+	    const char *const *params, PGresult **out);
+int	 vr_work_exec_fmt(struct vr_work *w, int stmt, int nparams,
+	    const char *const *params, const int *lengths, const int *formats,
+	    PGresult **out);
+void	*vr_work_arg(const struct vr_work *w);
+const char *vr_work_db_error(const struct vr_work *w);
 
 /* ---- monitoring listener (httpd.c) ------------------------------------ */
 

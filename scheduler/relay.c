@@ -311,6 +311,7 @@ publish(struct relay *x, struct flight *f, const struct flight *other)
 	const char *p[2] = { lim, NULL };
 	struct vr_amqp_msg m;
 	PGresult *res;
+	const char *dest;
 	uint64_t tag;
 	int n, i, rc, job;
 
@@ -343,11 +344,14 @@ publish(struct relay *x, struct flight *f, const struct flight *other)
 		m.len = x->body.len;
 		/* A job's message (aggregate "trabajo") goes to the jobs'
 		 * exchange under the job's name; an event to the events'
-		 * under its type. */
+		 * under its type; a replayed dead letter (destino) to its
+		 * one work queue, its own key in a header. */
 		job = strcmp(PQgetvalue(res, i, 3), "trabajo") == 0;
-		rc = vr_amqp_publish(x->amqp, job ? VR_AMQP_TRABAJOS :
-		    VR_AMQP_EVENTOS, job ? PQgetvalue(res, i, 8) : m.type, &m,
-		    &tag);
+		m.key = job ? PQgetvalue(res, i, 8) : m.type;
+		dest = PQgetvalue(res, i, 10);
+		rc = vr_amqp_publish(x->amqp, *dest != '\0' ? VR_AMQP_REENCOLAR :
+		    job ? VR_AMQP_TRABAJOS : VR_AMQP_EVENTOS,
+		    *dest != '\0' ? dest : m.key, &m, &tag);
 		if (rc != 0)
 			break;
 		if (i == 0)

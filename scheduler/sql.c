@@ -27,7 +27,8 @@ const char *const sched_sql[ST__MAX] = {
 	    "SELECT id, evento_id, tipo, agregado, version_esquema, "
 	    "coalesce(request_id, ''), "
 	    "to_char(creado_en AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), "
-	    "extract(epoch FROM creado_en)::bigint, agregado_id, payload "
+	    "extract(epoch FROM creado_en)::bigint, agregado_id, payload, "
+	    "coalesce(destino, '') "
 	    "FROM outbox WHERE publicado_en IS NULL "
 	    "AND NOT (id = ANY($2::bigint[])) ORDER BY id LIMIT $1::int",
 	/* $1 '{id,...}' */

@@ -179,3 +179,24 @@ END
 $$;
 COMMENT ON FUNCTION ejecutar_trabajo(text, bigint, text, text, inet) IS
 	'Fires a job now, beside its schedule, audited: verdict aceptado with the job, or no-encontrado.';
+
+-- The worker that ran a firing says how it went: ok (in the transaction
+-- of the job's effect) or error (after that transaction rolled back),
+-- with how long it took.  Unknown job: nothing.
+CREATE OR REPLACE FUNCTION terminar_trabajo(p_nombre text, p_ok boolean,
+    p_duracion_ms integer, p_error text DEFAULT NULL)
+RETURNS void
+LANGUAGE sql AS $$
+	UPDATE trabajos SET
+	    ultimo_resultado = CASE WHEN p_ok THEN 'ok' ELSE 'error' END,
+	    ultimo_fin_en = now(),
+	    ultima_duracion_ms = greatest(p_duracion_ms, 0),
+	    ultimo_error = CASE WHEN p_ok THEN NULL
+	        ELSE left(coalesce(nullif(p_error, ''), 'error'), 1000) END,
+	    ultimo_exito_en = CASE WHEN p_ok THEN now() ELSE ultimo_exito_en END,
+	    ejecuciones_ok = ejecuciones_ok + CASE WHEN p_ok THEN 1 ELSE 0 END,
+	    ejecuciones_error = ejecuciones_error + CASE WHEN p_ok THEN 0 ELSE 1 END
+	WHERE nombre = p_nombre
+$$;
+COMMENT ON FUNCTION terminar_trabajo(text, boolean, integer, text) IS
+	'Records the outcome of a job''s run (the worker that ran it): last result, end, duration, error, counters.';

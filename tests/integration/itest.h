@@ -164,6 +164,7 @@ Suite	*tls_suite(void);
 Suite	*cli_suite(void);
 Suite	*trabajos_suite(void);
 Suite	*relay_suite(void);
+Suite	*worker_suite(void);
 Suite	*failover_suite(void);
 Suite	*observability_suite(void);
 

@@ -39,6 +39,8 @@ main(int argc, char *argv[])
 	/* It stops and kills the scheduler and the broker, and starts
 	 * them again. */
 	srunner_add_suite(sr, relay_suite());
+	/* It runs its own consumers beside the stack's worker. */
+	srunner_add_suite(sr, worker_suite());
 	/* Last: it kills an API process. */
 	srunner_add_suite(sr, failover_suite());
 	srunner_run(sr, argc > 1 ? argv[1] : NULL, NULL, CK_NORMAL);
