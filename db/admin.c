@@ -11,15 +11,13 @@
  *                                  administrator (admin_red) of a fresh
  *                                  database; refused while an active one
  *                                  exists, unless --forzar (--force)
- *   vetred-admin sellar [SECONDS]  seal the audit rows not yet in the hash
- *                                  chain; with SECONDS, again every SECONDS
- *                                  (1-3600) on one connection until SIGTERM
- *                                  (what the stack and compose run),
- *                                  logging the runs that sealed rows and
- *                                  a heartbeat every 10 minutes
+ *   vetred-admin sellar            seal the audit rows not yet in the hash
+ *                                  chain now, and log the chain's head
+ *                                  (the engine's job sellado_auditoria
+ *                                  does it every 2 s: vetred-worker)
  *   vetred-admin verificar [LOG...]  walk the chain; print its state as
  *                                  JSON, exit 1 when a link is broken.
- *                                  With the sealer's logs: also check each
+ *                                  With the sealers' logs: also check each
  *                                  chain head they recorded (a chain
  *                                  rebuilt after an edit verifies on its
  *                                  own, but not against its old heads)
@@ -57,7 +55,6 @@ struct admin_config {
 };
 
 #define SEAL_BATCH	"500"	/* audit rows read per sealing transaction */
-#define SEAL_HEARTBEAT_S 600	/* an idle sealer's log line, seconds */
 
 #define EXIT_ADMIN_EXISTS	3	/* crear-admin: an active admin_red exists */
 
@@ -65,7 +62,7 @@ static const char usage_text[] =
     "usage: vetred-admin hash | clave EMAIL          (password on stdin)\n"
     "       vetred-admin crear-admin EMAIL [NOMBRE] [--forzar]\n"
     "                                                (password on stdin)\n"
-    "       vetred-admin sellar [SECONDS] | verificar [LOG...] | cifrar\n"
+    "       vetred-admin sellar | verificar [LOG...] | cifrar\n"
     "       vetred-admin --help | --version\n"
     "Exit 0: done; 1: refused (password, user, e-mail, broken chain);\n"
     "2: usage, configuration or database error; 3: crear-admin found an\n"
@@ -95,12 +92,12 @@ now_ms(void)
 }
 
 /*
- * One log line per sealing run that sealed rows (stderr, JSON): how many
- * rows, how long, and the chain's head (sello absent: an empty chain).
- * Shipped off the machine with the other logs, the heads are anchors the
- * database's owner cannot rewrite: a chain rebuilt after an edit no
- * longer holds the logged hash at the logged sello.  An idle sealer
- * writes nothing but a heartbeat every SEAL_HEARTBEAT_S, with the head.
+ * The log line of a sealing run (stderr, JSON): how many rows, how long,
+ * and the chain's head (sello absent: an empty chain), as vetred-worker's
+ * sellado_auditoria logs it.  Shipped off the machine with the other
+ * logs, the heads are anchors the database's owner cannot rewrite: a
+ * chain rebuilt after an edit no longer holds the logged hash at the
+ * logged sello.
  */
 static void
 log_seal(const char *msg, long total, double ms, const char *sello,
@@ -172,27 +169,13 @@ read_anchors(char **files, int n)
 	return out;
 }
 
-static volatile sig_atomic_t stopping;
-
-static void
-on_stop(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
-
-/* Which runs log: every one, those that sealed rows, or a heartbeat's. */
-enum seal_mode { SEAL_ONCE, SEAL_QUIET, SEAL_BEAT };
-
 /*
  * One sealing run: SEAL_BATCH rows a transaction until a call reads
- * fewer, then its log line (SEAL_QUIET: only if it sealed rows; SEAL_BEAT:
- * "sealer idle" with the head if not).  Rows sealed, or -1 (db->errmsg
- * says why).
+ * fewer, then its log line with the chain's head.  Rows sealed, or -1
+ * (db->errmsg says why).
  */
-
 static long
-seal_run(struct vr_db *db, enum seal_mode mode)
+seal_run(struct vr_db *db)
 {
 	PGresult *res = NULL;
 	double t0 = now_ms();
@@ -204,76 +187,33 @@ seal_run(struct vr_db *db, enum seal_mode mode)
 			return -1;
 		total += atol(PQgetvalue(res, 0, 0));
 		n = atol(PQgetvalue(res, 0, 1));
-		if (n < atol(SEAL_BATCH) || stopping)
+		if (n < atol(SEAL_BATCH))
 			break;
 		PQclear(res);
 	}
-	if (total > 0 || mode != SEAL_QUIET)
-		log_seal(total > 0 || mode == SEAL_ONCE ? "audit rows sealed" :
-		    "sealer idle", total, now_ms() - t0,
-		    PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
-		    PQgetvalue(res, 0, 3));
+	log_seal("audit rows sealed", total, now_ms() - t0,
+	    PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2),
+	    PQgetvalue(res, 0, 3));
 	PQclear(res);
 	return total;
 }
 
-static void
-log_started(long every)
-{
-	struct vr_log_field f[] = { VR_LF_INT("cada_s", every),
-	    VR_LF_INT("latido_s", SEAL_HEARTBEAT_S) };
-
-	vr_log_fields(VR_LOG_INFO, NULL, "sealer started", f, VR_NFIELDS(f));
-}
-
-/*
- * vetred-admin sellar [SECONDS]: one run; or, every SECONDS until SIGTERM
- * or SIGINT, on one connection (what the stack and compose run).  A run
- * that fails is logged and tried again at the next tick.
- */
+/* vetred-admin sellar: one run, now. */
 static int
-seal(const struct admin_config *cfg, long every)
+seal(const struct admin_config *cfg)
 {
-	struct sigaction sa;
-	struct timespec ts;
 	struct vr_db db;
-	double last_line;
 	long n;
-	int quiet;
 
 	if (vr_db_open(&db, cfg->core.database_url, NULL, 0, 0) < 0) {
 		fail("cannot connect to the database", "error", db.errmsg);
 		return 2;
 	}
-	if (every == 0) {
-		/* seal_run() logged the run. */
-		if ((n = seal_run(&db, SEAL_ONCE)) < 0)
-			fail("sealing failed", "error", db.errmsg);
-		vr_db_close(&db);
-		return n >= 0 ? 0 : 2;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;	/* no SA_RESTART: wakes the sleep */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	log_started(every);
-	/* The first run logs the head whatever it sealed: an anchor. */
-	last_line = now_ms() - SEAL_HEARTBEAT_S * 1e3;
-	while (!stopping) {
-		quiet = now_ms() - last_line < SEAL_HEARTBEAT_S * 1e3;
-		if ((n = seal_run(&db, quiet ? SEAL_QUIET : SEAL_BEAT)) < 0)
-			vr_log(VR_LOG_WARN, NULL, "sealing failed", "error",
-			    db.errmsg, NULL);
-		if (n != 0 || !quiet)
-			last_line = now_ms();
-		ts.tv_sec = every;
-		ts.tv_nsec = 0;
-		while (!stopping && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
-	}
-	vr_log(VR_LOG_INFO, NULL, "sealer stopped", NULL);
+	/* seal_run() logged the run. */
+	if ((n = seal_run(&db)) < 0)
+		fail("sealing failed", "error", db.errmsg);
 	vr_db_close(&db);
-	return 0;
+	return n >= 0 ? 0 : 2;
 }
 
 /* verificar [LOG...]: the chain, and the heads the logs recorded. */
@@ -692,12 +632,10 @@ cmd_crear_admin(const struct admin_config *cfg, char **args, int nargs,
 static int
 cmd_sellar(const struct admin_config *cfg, char **args, int nargs, int force)
 {
-	long long secs = 0;
-
+	(void)args;
+	(void)nargs;
 	(void)force;
-	if (nargs == 1 && (vr_parse_id(args[0], &secs) < 0 || secs > 3600))
-		return usage();
-	return seal(cfg, (long)secs);
+	return seal(cfg);
 }
 
 static int
@@ -727,7 +665,7 @@ static const struct command {
 	{ "hash", 0, 0, 0, cmd_hash },
 	{ "clave", 1, 1, 0, cmd_clave },
 	{ "crear-admin", 1, 2, 1, cmd_crear_admin },
-	{ "sellar", 0, 1, 0, cmd_sellar },
+	{ "sellar", 0, 0, 0, cmd_sellar },
 	{ "verificar", 0, 1 << 20, 0, cmd_verificar },
 	{ "cifrar", 0, 0, 0, cmd_cifrar },
 };

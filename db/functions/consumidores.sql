@@ -80,7 +80,7 @@ BEGIN
 	    OR coalesce(e->>'tipo', '') !~ '^[a-z][a-z_]*(\.[a-z][a-z_]*)+$'
 	    OR char_length(e->>'tipo') > 100
 	    OR coalesce(e->>'agregado', '') !~ '^[a-z][a-z_]{0,62}$'
-	    OR char_length(coalesce(e->>'agregado_id', '')) NOT BETWEEN 1 AND 200
+	    OR char_length(coalesce(e->>'agregado_id', '')) NOT BETWEEN 1 AND 2 * 100
 	    OR coalesce(e->>'version', '1') !~ '^[1-9][0-9]{0,3}$' THEN
 		RETURN NULL;
 	END IF;

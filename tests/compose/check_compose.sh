@@ -17,8 +17,8 @@ COMPOSE_FILE="${VETRED_COMPOSE_FILE:-docker-compose.yml}"
 WORKFLOW=.github/workflows/ci.yml
 DOCKERFILE=deploy/Dockerfile
 NGINX_CONF=deploy/nginx.docker.conf
-SERVICES=(postgres rabbitmq migrate keys admin sellador scheduler api1 api2 nginx)
-BUILT=(migrate keys admin sellador scheduler api1 api2 nginx)
+SERVICES=(postgres rabbitmq migrate keys admin scheduler worker api1 api2 nginx)
+BUILT=(migrate keys admin scheduler worker api1 api2 nginx)
 API_SERVICES=(api1 api2)
 
 passed=0

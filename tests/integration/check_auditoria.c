@@ -613,65 +613,50 @@ START_TEST(rol_de_la_api_solo_agrega)
 END_TEST
 
 /*
- * vetred-admin sellar SECONDS: runs every SECONDS on one connection, logs
- * the runs that sealed rows (and its first), and leaves cleanly (exit 0) on SIGTERM; bad intervals are
- * usage errors.
+ * The engine seals (sellado_auditoria, vetred-worker): a new row is
+ * sealed within seconds, the worker's log holds the chain's head past it,
+ * and `vetred-admin verificar` accepts that log's heads.  The periodic
+ * loop of `vetred-admin sellar` is gone: it takes no arguments.
  */
-START_TEST(sellador_periodico_y_su_parada)
+START_TEST(sellado_del_motor_deja_anclas)
 {
-	static const char *const bad[] = { "sellar 0", "sellar x",
-	    "sellar 3601", "sellar -1", "sellar 1 2" };
-	char self[1024], logf[] = "/tmp/vetred-sellador-XXXXXX", out[256];
-	char *log = NULL, *rid = unique_code("P");
-	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 32);
-	int fd, st, runs = 0;
+	static const char *const bad[] = { "sellar 2", "sellar x",
+	    "sellar 1 2" };
+	char args[600], out[256], *rid = unique_code("P"), *line = NULL;
+	long long sello = 0, logged = 0, v;
 	size_t i, cap = 0;
-	pid_t pid;
+	const char *p;
 	FILE *f;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		ck_assert_msg(run_admin(bad[i], NULL, out, sizeof(out)) == 2,
 		    "%s", bad[i]);
-	ck_assert_int_gt(len, 0);
-	self[len] = '\0';
-	strcpy(strrchr(self, '/'), "/vetred-admin");
-	fd = mkstemp(logf);
-	ck_assert_int_ge(fd, 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		dup2(fd, 2);
-		execl(self, self, "sellar", "1", (char *)NULL);
-		_exit(127);
-	}
-	close(fd);
 	db_execf("SELECT auditar(NULL, 'sistema', NULL, 'leer', 'sedes', '1', "
 	    "'%s', NULL, NULL, NULL)", rid);
-	sleep(3);
-	ck_assert_int_eq(kill(pid, SIGTERM), 0);
-	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-	ck_assert(WIFEXITED(st));
-	ck_assert_int_eq(WEXITSTATUS(st), 0);
-	f = fopen(logf, "r");
-	ck_assert_ptr_nonnull(f);
-	while (getline(&log, &cap, f) > 0)
-		runs += strstr(log, "\"ultimo_sello\":") != NULL;
-	fclose(f);
-	/*
-	 * Runs at 0, 1, 2 (and perhaps 3) s; the first logs the chain's head
-	 * (an anchor), later ones only when they sealed rows: the row above,
-	 * unless the stack's own sealer took it first.
-	 */
-	ck_assert_int_ge(runs, 1);
-	ck_assert_int_le(runs, 2);
-	ck_assert_int_gt(sello_of(rid), 0);
+	for (i = 0; i < 100 && (sello <= 0 || logged < sello); i++) {
+		usleep(100000);
+		sello = sello_of(rid);
+		snprintf(args, sizeof(args), "%s/log/worker.log", stack_dir());
+		if (sello <= 0 || (f = fopen(args, "r")) == NULL)
+			continue;
+		while (getline(&line, &cap, f) > 0)
+			if (strstr(line, "\"msg\":\"audit rows sealed\"") != NULL &&
+			    (p = strstr(line, "\"ultimo_sello\":")) != NULL &&
+			    (v = atoll(p + strlen("\"ultimo_sello\":"))) > logged)
+				logged = v;
+		fclose(f);
+	}
+	ck_assert_msg(sello > 0, "the row was not sealed in 10 s");
+	ck_assert_msg(logged >= sello, "the worker's log has no head past "
+	    "sello %lld (last %lld)", sello, logged);
+	snprintf(args, sizeof(args), "verificar %s/log/worker.log", stack_dir());
+	ck_assert_int_eq(run_admin(args, NULL, out, sizeof(out)), 0);
+	free(line);
 	free(rid);
-	free(log);
-	unlink(logf);
 }
 END_TEST
 
-/* The stack's sealer chains new rows on its own, within seconds. */
+/* The stack's sealing job chains new rows on its own, within seconds. */
 START_TEST(sellador_encadena_solo)
 {
 	long long pac = fx_paciente(), n = 0;
@@ -710,7 +695,7 @@ auditoria_suite(void)
 	tcase_add_test(tc, transaccion_larga_se_sella_al_terminar);
 	tcase_add_test(tc, rol_de_la_api_solo_agrega);
 	tcase_add_test(tc, sellador_encadena_solo);
-	tcase_add_test(tc, sellador_periodico_y_su_parada);
+	tcase_add_test(tc, sellado_del_motor_deja_anclas);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -15,6 +15,7 @@
 #include "req.h"
 #include "migrate_config.h"
 #include "scheduler.h"
+#include "worker.h"
 #include "tests.h"
 
 /* What the three services read, loaded as each of them does. */
@@ -377,11 +378,12 @@ END_TEST
  */
 START_TEST(readme_lists_every_variable)
 {
-	static const struct vr_cfg_var *const tables[5] = { vr_core_vars,
+	static const struct vr_cfg_var *const tables[7] = { vr_core_vars,
 	    api_config_vars, vr_password_vars, migrate_vars,
-	    sched_config_vars };
-	size_t nt[5] = { vr_core_nvars, api_config_nvars, vr_password_nvars,
-	    migrate_nvars, sched_config_nvars };
+	    sched_config_vars, vr_worker_vars, wk_config_vars };
+	size_t nt[7] = { vr_core_nvars, api_config_nvars, vr_password_nvars,
+	    migrate_nvars, sched_config_nvars, vr_worker_nvars,
+	    wk_config_nvars };
 	char *text, row[160], def[160];
 	const struct vr_cfg_var *v;
 	const char *p;
@@ -398,7 +400,7 @@ START_TEST(readme_lists_every_variable)
 	ck_assert_uint_eq(fread(text, 1, (size_t)len, f), (size_t)len);
 	text[len] = '\0';
 	fclose(f);
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 7; i++)
 		for (j = 0; j < nt[i]; j++) {
 			v = &tables[i][j];
 			snprintf(row, sizeof(row), "\n| `%s` | ", v->name);
@@ -480,6 +482,67 @@ START_TEST(scheduler_settings)
 }
 END_TEST
 
+/*
+ * The worker runtime's table and vetred-worker's: defaults, bounds,
+ * "off" for no listener, an instance that could not be a label refused.
+ */
+START_TEST(worker_settings)
+{
+	static const struct {
+		const char	*name;
+		long		 min, max;
+	} b[] = {
+		{ "VETRED_WORKER_PREFETCH", 1, 1000 },
+		{ "VETRED_WORKER_MAX_ATTEMPTS", 1, 20 },
+		{ "VETRED_WORKER_MAX_BYTES", 256, 67108864 },
+		{ "VETRED_WORKER_BACKOFF_MAX_MS", 100, 60000 },
+	};
+	struct vr_worker_config c;
+	struct wk_config k;
+	char err[256], v[32];
+	size_t i;
+
+	ck_assert_int_eq(vr_worker_config_load(&c, err, sizeof(err)), 0);
+	ck_assert_str_eq(c.instance, "worker");
+	ck_assert_str_eq(c.metrics_addr, "127.0.0.1:9130");
+	ck_assert_int_eq(c.prefetch, 16);
+	ck_assert_int_eq(c.max_attempts, 4);
+	ck_assert_int_eq(c.max_bytes, 1048576);
+	ck_assert_int_eq(wk_config_load(&k, err, sizeof(err)), 0);
+	ck_assert_int_eq(k.retention_days, 7);
+	ck_assert_int_eq(k.seal_batches, 100);
+	setenv("VETRED_OUTBOX_RETENTION_DAYS", "0", 1);
+	ck_assert_int_eq(wk_config_load(&k, err, sizeof(err)), VR_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "VETRED_OUTBOX_RETENTION_DAYS"));
+	unsetenv("VETRED_OUTBOX_RETENTION_DAYS");
+	setenv("VETRED_WORKER_METRICS_ADDR", "off", 1);
+	setenv("VETRED_WORKER_INSTANCE", "worker-2", 1);
+	ck_assert_int_eq(vr_worker_config_load(&c, err, sizeof(err)), 0);
+	ck_assert_ptr_null(c.metrics_addr);
+	ck_assert_str_eq(c.instance, "worker-2");
+	setenv("VETRED_WORKER_INSTANCE", "w}", 1);
+	ck_assert_int_eq(vr_worker_config_load(&c, err, sizeof(err)),
+	    VR_ECONFIG);
+	ck_assert_ptr_nonnull(strstr(err, "VETRED_WORKER_INSTANCE"));
+	unsetenv("VETRED_WORKER_INSTANCE");
+	for (i = 0; i < sizeof(b) / sizeof(b[0]); i++) {
+		snprintf(v, sizeof(v), "%ld", b[i].min - 1);
+		setenv(b[i].name, v, 1);
+		ck_assert_int_eq(vr_worker_config_load(&c, err, sizeof(err)),
+		    VR_ECONFIG);
+		ck_assert_ptr_nonnull(strstr(err, b[i].name));
+		snprintf(v, sizeof(v), "%ld", b[i].max + 1);
+		setenv(b[i].name, v, 1);
+		ck_assert_int_eq(vr_worker_config_load(&c, err, sizeof(err)),
+		    VR_ECONFIG);
+		snprintf(v, sizeof(v), "%ld", b[i].max);
+		setenv(b[i].name, v, 1);
+		ck_assert_int_eq(vr_worker_config_load(&c, err, sizeof(err)), 0);
+		unsetenv(b[i].name);
+	}
+}
+END_TEST
+
 Suite *
 config_suite(void)
 {
@@ -501,6 +564,7 @@ config_suite(void)
 	tcase_add_test(tc, env_str_direct);
 	tcase_add_test(tc, readme_lists_every_variable);
 	tcase_add_test(tc, scheduler_settings);
+	tcase_add_test(tc, worker_settings);
 	suite_add_tcase(s, tc);
 	return s;
 }
