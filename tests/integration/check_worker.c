@@ -14,10 +14,8 @@
  * sellado_auditoria run through the engine and record their outcome.
  * Every worker's /metrics passes promtool.
  */
-#include <sys/prctl.h>
 #include <sys/wait.h>
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,8 +28,6 @@
 #include "vr.h"
 
 #define COLA		"vetred.prueba"
-
-extern char **environ;
 
 static long long
 mono_ms(void)
@@ -69,84 +65,8 @@ struct prueba {
 static void
 prueba_start(struct prueba *p, const char *const *extra)
 {
-	static const char *const drop[] = { "VETRED_LOG_FILE=",
-	    "VETRED_WORKER_", NULL };
-	const char *dir = getenv("VETRED_STACK_BIN");
-	char bin[512], line[4096], *argv[2], **envp, *s;
-	long long deadline;
-	pid_t parent = getpid();
-	size_t n, k = 0, i, j;
-	FILE *f;
-	int fd, ready = 0;
-
-	ck_assert_msg(dir != NULL && *dir, "VETRED_STACK_BIN is not set");
-	snprintf(bin, sizeof(bin), "%s/vetred-worker-prueba", dir);
-	ck_assert_msg(access(bin, X_OK) == 0, "%s: not built", bin);
-	snprintf(p->log, sizeof(p->log), "%s/log/worker-prueba.log", stack_dir());
-	fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	ck_assert_int_ge(fd, 0);
-	for (n = 0; environ[n] != NULL; n++)
-		;
-	envp = calloc(n + 16, sizeof(*envp));
-	ck_assert_ptr_nonnull(envp);
-	for (i = 0; i < n; i++) {
-		for (j = 0; drop[j] != NULL && strncmp(environ[i], drop[j],
-		    strlen(drop[j])) != 0; j++)
-			;
-		if (drop[j] == NULL)
-			envp[k++] = environ[i];
-	}
-	envp[k++] = "VETRED_WORKER_METRICS_ADDR=127.0.0.1:0";
-	envp[k++] = "VETRED_WORKER_INSTANCE=prueba-1";
-	for (i = 0; extra != NULL && extra[i] != NULL && i < 10; i++)
-		envp[k++] = (char *)extra[i];
-	argv[0] = bin;
-	argv[1] = NULL;
-	p->pid = fork();
-	ck_assert_int_ge(p->pid, 0);
-	if (p->pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(127);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		close_range(3, ~0U, 0);
-		execve(bin, argv, envp);
-		_exit(127);
-	}
-	close(fd);
-	free(envp);
-	p->port = 0;
-	deadline = mono_ms() + 15000;
-	while (!ready && mono_ms() < deadline) {
-		usleep(50000);
-		if ((f = fopen(p->log, "r")) == NULL)
-			continue;
-		while (fgets(line, sizeof(line), f) != NULL) {
-			if ((s = strstr(line, "\"metrics_port\":")) != NULL)
-				p->port = atoi(s + strlen("\"metrics_port\":"));
-			if (strstr(line, "\"msg\":\"consuming\"") != NULL)
-				ready = 1;
-		}
-		fclose(f);
-	}
-	ck_assert_msg(ready && p->port > 0, "vetred-worker-prueba did not "
-	    "start consuming (log %s)", p->log);
-}
-
-/* waitpid with a deadline: the status, or -1 while it still runs. */
-static int
-reap(pid_t pid, int ms)
-{
-	long long deadline = mono_ms() + ms;
-	int st;
-
-	do {
-		if (waitpid(pid, &st, WNOHANG) == pid)
-			return st;
-		usleep(20000);
-	} while (mono_ms() < deadline);
-	return -1;
+	p->pid = prueba_spawn("prueba", extra, p->log, sizeof(p->log),
+	    &p->port);
 }
 
 static void
@@ -155,7 +75,7 @@ prueba_kill(struct prueba *p, int sig)
 	if (p->pid <= 0)
 		return;
 	kill(p->pid, sig);
-	ck_assert_int_ge(reap(p->pid, 20000), 0);
+	ck_assert_int_ge(stack_reap(p->pid, 20000), 0);
 	p->pid = 0;
 }
 
@@ -524,7 +444,7 @@ START_TEST(sigterm_termina_el_mensaje)
 	publish_event(id, "prueba.lento", "{\"segundos\":1.5}");
 	ck_assert(sleeping(id, 5000));
 	kill(p.pid, SIGTERM);
-	st = reap(p.pid, 10000);
+	st = stack_reap(p.pid, 10000);
 	p.pid = 0;
 	ck_assert_msg(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
 	    "status %d", st);

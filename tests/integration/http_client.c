@@ -1,6 +1,9 @@
 /*
  * http_client.c - the integration tests' HTTP and SQL helpers.
  */
+#include <sys/prctl.h>
+
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -462,7 +465,7 @@ supervisorctl(const char *args, char *out, size_t outlen)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* A supervised process's pid (name: "sealer", "api:api-1"); 0 if none. */
+/* A supervised process's pid (name: "worker", "api:api-1"); 0 if none. */
 pid_t
 supervised_pid(const char *name)
 {
@@ -490,4 +493,120 @@ restarted(const char *name, pid_t old, int secs)
 		usleep(50000);
 	}
 	return 0;
+}
+
+extern char **environ;
+
+pid_t
+stack_spawn(const char *bin, const char *log, const char *const *drop,
+    const char *const *extra)
+{
+	const char *dir = getenv("VETRED_STACK_BIN");
+	char path[512], *argv[2], **envp;
+	pid_t pid, parent = getpid();
+	size_t n, k = 0, i, j;
+	int fd;
+
+	ck_assert_msg(dir != NULL && *dir, "VETRED_STACK_BIN is not set");
+	snprintf(path, sizeof(path), "%s/%s", dir, bin);
+	ck_assert_msg(access(path, X_OK) == 0, "%s: not built", path);
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	for (n = 0; environ[n] != NULL; n++)
+		;
+	envp = calloc(n + 13, sizeof(*envp));
+	ck_assert_ptr_nonnull(envp);
+	for (i = 0; i < n; i++) {
+		for (j = 0; drop != NULL && drop[j] != NULL &&
+		    strncmp(environ[i], drop[j], strlen(drop[j])) != 0; j++)
+			;
+		if (drop == NULL || drop[j] == NULL)
+			envp[k++] = environ[i];
+	}
+	for (i = 0; extra != NULL && extra[i] != NULL && i < 12; i++)
+		envp[k++] = (char *)extra[i];
+	argv[0] = path;
+	argv[1] = NULL;
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(0);
+		open("/dev/null", O_RDONLY);
+		/* Not the test's connections, nor the runner's files. */
+		close_range(3, ~0U, 0);
+		execve(path, argv, envp);
+		_exit(127);
+	}
+	close(fd);
+	free(envp);
+	return pid;
+}
+
+int
+stack_reap(pid_t pid, int ms)
+{
+	struct timespec t0, t;
+	int st;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return st;
+		usleep(20000);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while ((t.tv_sec - t0.tv_sec) * 1000 +
+	    (t.tv_nsec - t0.tv_nsec) / 1000000 < ms);
+	return -1;
+}
+
+/*
+ * vetred-worker-prueba as consumer (its queue vetred.<consumer>), its
+ * listener on a free port (*port), its log in log; once it consumes.
+ */
+pid_t
+prueba_spawn(const char *consumer, const char *const *extra, char *log,
+    size_t loglen, int *port)
+{
+	static const char *const drop[] = { "VETRED_LOG_FILE=",
+	    "VETRED_WORKER_", "PRUEBA_", NULL };
+	const char *env[12];
+	char line[4096], name[128], *s;
+	struct timespec t0, t;
+	size_t i, k = 0;
+	pid_t pid;
+	FILE *f;
+	int ready = 0;
+
+	snprintf(name, sizeof(name), "PRUEBA_CONSUMIDOR=%s", consumer);
+	env[k++] = name;
+	env[k++] = "VETRED_WORKER_METRICS_ADDR=127.0.0.1:0";
+	env[k++] = "VETRED_WORKER_INSTANCE=prueba-1";
+	for (i = 0; extra != NULL && extra[i] != NULL && k < 11; i++)
+		env[k++] = extra[i];
+	env[k] = NULL;
+	snprintf(log, loglen, "%s/log/worker-%s.log", stack_dir(), consumer);
+	pid = stack_spawn("vetred-worker-prueba", log, drop, env);
+	*port = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		usleep(50000);
+		if ((f = fopen(log, "r")) != NULL) {
+			while (fgets(line, sizeof(line), f) != NULL) {
+				if ((s = strstr(line, "\"metrics_port\":")) != NULL)
+					*port = atoi(s + strlen("\"metrics_port\":"));
+				if (strstr(line, "\"msg\":\"consuming\"") != NULL)
+					ready = 1;
+			}
+			fclose(f);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	} while (!ready && t.tv_sec - t0.tv_sec < 15);
+	ck_assert_msg(ready && *port > 0, "vetred-worker-prueba did not "
+	    "start consuming (log %s)", log);
+	return pid;
 }

@@ -71,12 +71,26 @@ int	 run_admin(const char *args, const char *stdin_text, char *out,
 /*
  * The stack's supervisord: supervisorctl ARGS (its first line of output
  * in out, which may be NULL; the exit status); a supervised process's pid
- * (name: "sealer", "scheduler", "api:api-1"; 0 when it does not run); the
+ * (name: "worker", "scheduler", "api:api-1"; 0 when it does not run); the
  * pid of name's next process once it is not old (0 after secs).
  */
 int	 supervisorctl(const char *args, char *out, size_t outlen);
 pid_t	 supervised_pid(const char *name);
 pid_t	 restarted(const char *name, pid_t old, int secs);
+
+/*
+ * A binary of the stack's build (VETRED_STACK_BIN) started beside the
+ * supervised ones: the test's environment less the variables starting
+ * with any of drop (NULL-terminated, or NULL), plus extra ("NAME=value",
+ * at most 12), stdout and stderr to log (truncated), killed with the
+ * test's process.  Its pid.  stack_reap(): waitpid with a deadline, the
+ * status, or -1 while it still runs.
+ */
+pid_t	 stack_spawn(const char *bin, const char *log,
+	    const char *const *drop, const char *const *extra);
+int	 stack_reap(pid_t pid, int ms);
+pid_t	 prueba_spawn(const char *consumer, const char *const *extra,
+	    char *log, size_t loglen, int *port);
 
 /* Check an RFC 9457 answer: status, content type, type slug, title. */
 void	 assert_problem(struct http_resp *r, long status, const char *slug);

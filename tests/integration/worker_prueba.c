@@ -11,6 +11,7 @@
  *   prueba.falla      asks to retry, until the event's id is in
  *                     prueba_arreglos: then one effect row
  *   prueba.descartar  dead at once, with its reason
+ *   prueba.lote       one effect row (the relay's backlog test)
  *   cita.reservada, cita.reprogramada, cita.cancelada
  *                     one effect row with the appointment's id (the
  *                     order of one appointment's events)
@@ -129,6 +130,7 @@ static const struct vr_handler handlers[] = {
 	{ "prueba.lento", h_lento },
 	{ "prueba.falla", h_falla },
 	{ "prueba.descartar", h_descartar },
+	{ "prueba.lote", h_efecto },
 	{ "cita.reservada", h_efecto },
 	{ "cita.reprogramada", h_efecto },
 	{ "cita.cancelada", h_efecto },
