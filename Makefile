@@ -22,7 +22,7 @@ API_SRCS = fcgi-api/config.c fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.
 	   fcgi-api/auditoria.c fcgi-api/monitor.c \
 	   fcgi-api/limite.c fcgi-api/cors.c fcgi-api/req.c \
 	   fcgi-api/problem.c fcgi-api/params.c fcgi-api/args.c \
-	   fcgi-api/trabajos.c
+	   fcgi-api/trabajos.c fcgi-api/eventos.c
 API_MAIN = fcgi-api/main.c
 
 SCHED_SRCS = scheduler/config.c scheduler/sql.c scheduler/relay.c scheduler/jobs.c \

@@ -76,6 +76,8 @@ static const struct {
 	{ "trabajos.leer", R(ROL_ADMIN_RED) },
 	{ "trabajos.modificar", R(ROL_ADMIN_RED) },
 	{ "trabajos.ejecutar", R(ROL_ADMIN_RED) },
+	{ "eventos.leer", R(ROL_ADMIN_RED) },
+	{ "eventos.reenviar", R(ROL_ADMIN_RED) },
 };
 
 /* The roles granting perm; 0 for a permission nobody holds (or unknown). */

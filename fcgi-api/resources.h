@@ -63,4 +63,8 @@ void	api_trabajo_get(struct api_req *r);
 void	api_trabajo_put(struct api_req *r);
 void	api_trabajo_ejecutar(struct api_req *r);
 
+/* eventos.c */
+void	api_muertos_list(struct api_req *r);
+void	api_muerto_reenviar(struct api_req *r);
+
 #endif /* API_RESOURCES_H */

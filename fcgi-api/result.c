@@ -39,6 +39,7 @@ static const struct api_verdict_kind verdicts[] = {
 	{ "cita-cerrada", 409, "cita-cerrada", "Conflicto" },
 	{ "paciente-existente", 409, "paciente-existente", "Conflicto" },
 	{ "admin-existe", 409, "admin-existe", "Conflicto" },
+	{ "no-reenviable", 409, "no-reenviable", "Conflicto" },
 	{ "no-encontrado", 404, "no-encontrado", "No encontrado" },
 	{ "version-distinta", 412, "version-distinta",
 	    "Precondición fallida" },

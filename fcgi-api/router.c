@@ -69,6 +69,10 @@ const struct api_route api_routes[] = {
 	    "trabajos.modificar", 1 },
 	{ "POST", "/api/v1/trabajos/{nombre}/ejecutar", api_trabajo_ejecutar,
 	    "trabajos.ejecutar", 0 },
+	{ "GET", "/api/v1/eventos/muertos", api_muertos_list, "eventos.leer",
+	    0 },
+	{ "POST", "/api/v1/eventos/muertos/{id}/reenviar", api_muerto_reenviar,
+	    "eventos.reenviar", 0 },
 };
 
 const int api_nroutes = (int)(sizeof(api_routes) / sizeof(api_routes[0]));

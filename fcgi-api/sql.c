@@ -188,6 +188,13 @@ const char *const api_sql[STMT__MAX] = {
 	/* $1 nombre, who */
 	[STMT_TRABAJO_EJECUTAR] =
 	    "SELECT ejecutar_trabajo($1, $2::bigint, $3, $4, $5::inet)",
+
+	/* The dead letters (db/functions/consumidores.sql). */
+	[STMT_MUERTOS_LIST] =
+	    "SELECT listar_muertos($1, $2, $3::integer, $4::bigint)",
+	/* $1 id, who */
+	[STMT_MUERTO_REENVIAR] =
+	    "SELECT reenviar_muerto($1::bigint, $2::bigint, $3, $4, $5::inet)",
 };
 
 /*
@@ -248,4 +255,6 @@ const char *const api_sql_args[STMT__MAX] = {
 	[STMT_TRABAJO_PUT] = "nombre habilitado:bool programa intervalo_s:int4 "
 	    "zona_horaria proximo who",
 	[STMT_TRABAJO_EJECUTAR] = "nombre who",
+	[STMT_MUERTOS_LIST] = "consumidor tipo limite:int4 cursor_id:int8",
+	[STMT_MUERTO_REENVIAR] = "id:int8 who",
 };

@@ -54,9 +54,40 @@ static const struct {
 	{ "trabajos.leer", "admin_red", 0 },
 	{ "trabajos.modificar", "admin_red", 0 },
 	{ "trabajos.ejecutar", "admin_red", 0 },
+	{ "eventos.leer", "admin_red", 0 },
+	{ "eventos.reenviar", "admin_red", 0 },
 };
 
 static long long vet_at[3];	/* a vet working 24/7 at sites 1 and 2 */
+
+/*
+ * A dead letter that can be replayed, made once: a trabajo.disparado of
+ * a queue no one consumes (a replay reaches no consumer, and the event
+ * follows its schema for the contract check).
+ */
+static long long
+muerto_reenviable(void)
+{
+	static long long id;
+	char *v;
+
+	if (id > 0)
+		return id;
+	v = db_value("WITH e AS (SELECT gen_random_uuid()::text AS u), c AS ("
+	    "SELECT u, jsonb_build_object('id', u, 'tipo', 'trabajo.disparado', "
+	    "'version', 1, 'ocurrido_en', now(), 'agregado', 'trabajo', "
+	    "'agregado_id', 'kpi_nocturno', 'request_id', NULL, 'datos', "
+	    "jsonb_build_object('trabajo', 'kpi_nocturno', 'disparo', 1, "
+	    "'programado_para', now(), 'disparado_en', now(), 'zona_horaria', "
+	    "'America/Lima'))::text AS b FROM e) SELECT registrar_muerto("
+	    "encode(sha256(convert_to(u, 'UTF8')), 'hex'), 'vetred.itest_acceso', "
+	    "u, 'trabajo.disparado', 'kpi_nocturno', NULL, 'prueba de acceso', "
+	    "1, octet_length(b), convert_to(b, 'UTF8')) FROM c");
+	ck_assert_ptr_nonnull(v);
+	id = atoll(v);
+	free(v);
+	return id;
+}
 static long long pac;		/* a patient */
 static int slot;		/* next free half hour for bookings */
 
@@ -179,6 +210,14 @@ request_for(const char *method, const char *path, long long sede,
 			*ok = 202;
 		} else
 			return -1;
+	} else if (strcmp(path, "/api/v1/eventos/muertos") == 0) {
+		*sitewide = 2;
+		snprintf(url, n, "%s?limite=5", path);
+	} else if (strcmp(path, "/api/v1/eventos/muertos/{id}/reenviar") == 0) {
+		*sitewide = 2;
+		snprintf(url, n, "/api/v1/eventos/muertos/%lld/reenviar",
+		    muerto_reenviable());
+		*ok = 202;
 	} else if (strcmp(path, "/api/v1/usuarios/{id}") == 0) {
 		snprintf(url, n, "/api/v1/usuarios/%lld", usuario_en(sede));
 		if (strcmp(method, "PUT") == 0)

@@ -601,6 +601,145 @@ START_TEST(metricas_de_cada_worker)
 }
 END_TEST
 
+/* ---- 4. the operator's API -------------------------------------------- */
+
+/* A dead letter of consumer cons with body b (SQL text); its id. */
+static long long
+muerto(const char *cons, const char *id, const char *b)
+{
+	return db_countf("SELECT registrar_muerto(encode(sha256(convert_to("
+	    "'%s' || coalesce('%s', '') || %s, 'UTF8')), 'hex'), '%s', "
+	    "nullif('%s', ''), 'prueba.api', 'prueba.api', NULL, 'motivo de "
+	    "prueba', 2, octet_length(convert_to(%s, 'UTF8')), convert_to(%s, "
+	    "'UTF8'))", cons, id, b, cons, id, b, b);
+}
+
+/*
+ * GET /api/v1/eventos/muertos pages and filters; bad parameters are 400
+ * and other roles 403, no token 401.  POST .../reenviar puts a replayable
+ * one back into the outbox for its queue alone (destino), audited; one
+ * that is not an event is 409 and writes nothing; an unknown id 404, a
+ * malformed one 400.
+ */
+START_TEST(muertos_por_la_api)
+{
+	static const char *const bad[] = { "limite=0", "limite=201",
+	    "limite=x", "cursor=abc", "consumidor=Mal!", "tipo=", NULL };
+	char ev[37], noev[37], url[256], *env, *b, *v, *t;
+	long long a, c, d, before;
+	struct http_resp r;
+	const cJSON *items, *it;
+	size_t i;
+
+	uuid(ev);
+	uuid(noev);
+	env = envelope(ev, "prueba.api", "{\"n\":3}");
+	ck_assert_int_ge(asprintf(&b, "'%s'", env), 0);
+	a = muerto("vetred.prueba_api", ev, b);
+	free(b);
+	free(env);
+	c = muerto("vetred.prueba_api", noev, "'no es json'");
+	d = muerto("vetred.prueba_api_otro", "", "'{}'");
+
+	http_get("/api/v1/eventos/muertos?consumidor=vetred.prueba_api&limite=1",
+	    &r);
+	ck_assert_int_eq(r.status, 200);
+	items = json_items(r.json);
+	ck_assert_int_eq(cJSON_GetArraySize(items), 1);
+	ck_assert_int_eq(json_ll(cJSON_GetArrayItem(items, 0), "id"), c);
+	ck_assert_str_eq(json_s(cJSON_GetArrayItem(items, 0), "cuerpo"),
+	    "no es json");
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(items,
+	    0), "reenviable")));
+	snprintf(url, sizeof(url), "/api/v1/eventos/muertos?consumidor=vetred."
+	    "prueba_api&limite=1&cursor=%s", json_s(r.json, "siguiente_cursor"));
+	http_free(&r);
+	http_get(url, &r);
+	ck_assert_int_eq(r.status, 200);
+	items = json_items(r.json);
+	ck_assert_int_eq(cJSON_GetArraySize(items), 1);
+	it = cJSON_GetArrayItem(items, 0);
+	ck_assert_int_eq(json_ll(it, "id"), a);
+	ck_assert_str_eq(json_s(it, "evento_id"), ev);
+	ck_assert_str_eq(json_s(it, "motivo"), "motivo de prueba");
+	ck_assert_str_eq(json_s(it, "cuerpo_codificacion"), "texto");
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(it, "reenviable")));
+	http_free(&r);
+	http_get("/api/v1/eventos/muertos?consumidor=vetred.prueba_api_otro&"
+	    "tipo=prueba.api", &r);
+	ck_assert_int_eq(r.status, 200);
+	items = json_items(r.json);
+	ck_assert_int_eq(cJSON_GetArraySize(items), 1);
+	ck_assert_int_eq(json_ll(cJSON_GetArrayItem(items, 0), "id"), d);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetArrayItem(items,
+	    0), "evento_id")));
+	http_free(&r);
+	for (i = 0; bad[i] != NULL; i++) {
+		snprintf(url, sizeof(url), "/api/v1/eventos/muertos?%s", bad[i]);
+		http_get(url, &r);
+		ck_assert_msg(r.status == 400, "%s: %ld", bad[i], r.status);
+		assert_problem(&r, 400, "parametro-invalido");
+		http_free(&r);
+	}
+
+	/* Other roles: 403; no token: 401; nothing replayed. */
+	before = db_countf("SELECT count(*) FROM outbox WHERE evento_id = '%s'",
+	    ev);
+	t = fx_token_de("admin_sede", 1, NULL);
+	http_token(t);
+	http_get("/api/v1/eventos/muertos", &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+	snprintf(url, sizeof(url), "/api/v1/eventos/muertos/%lld/reenviar", a);
+	http_req("POST", url, NULL, NULL, 0, NULL, &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+	free(t);
+	http_token_none();
+	http_req("POST", url, NULL, NULL, 0, NULL, &r);
+	ck_assert_int_eq(r.status, 401);
+	http_free(&r);
+	http_token(NULL);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM outbox WHERE "
+	    "evento_id = '%s'", ev), before);
+
+	/* Replayed: back in the outbox for its queue alone, audited. */
+	http_req("POST", url, NULL, NULL, 0, NULL, &r);
+	ck_assert_int_eq(r.status, 202);
+	ck_assert_int_eq(json_ll(r.json, "reenvios"), 1);
+	http_free(&r);
+	v = db_valuef("SELECT destino || ' ' || tipo || ' ' || (payload->>'n') "
+	    "FROM outbox WHERE evento_id = '%s'", ev);
+	ck_assert_str_eq(v, "vetred.prueba_api prueba.api 3");
+	free(v);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM auditoria WHERE "
+	    "entidad = 'eventos_muertos' AND accion = 'reenviar' AND "
+	    "entidad_id = '%lld'", a), 1);
+
+	/* Not an event: 409, nothing written. */
+	snprintf(url, sizeof(url), "/api/v1/eventos/muertos/%lld/reenviar", c);
+	http_req("POST", url, NULL, NULL, 0, NULL, &r);
+	assert_problem(&r, 409, "no-reenviable");
+	http_free(&r);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM outbox WHERE "
+	    "evento_id = '%s'", noev), 0);
+	ck_assert_int_eq(db_countf("SELECT reenvios FROM eventos_muertos "
+	    "WHERE id = %lld", c), 0);
+	http_req("POST", "/api/v1/eventos/muertos/999999999999/reenviar", NULL,
+	    NULL, 0, NULL, &r);
+	assert_problem(&r, 404, "no-encontrado");
+	http_free(&r);
+	http_req("POST", "/api/v1/eventos/muertos/abc/reenviar", NULL, NULL, 0,
+	    NULL, &r);
+	assert_problem(&r, 400, "id-invalido");
+	http_free(&r);
+
+	db_execf("DELETE FROM outbox WHERE evento_id = '%s'", ev);
+	db_execf("DELETE FROM eventos_muertos WHERE id IN (%lld, %lld, %lld)",
+	    a, c, d);
+}
+END_TEST
+
 /* The test consumer's queue goes: later suites' bookings do not feed it. */
 static void
 teardown(void)
@@ -622,6 +761,7 @@ worker_suite(void)
 	tcase_add_test(tc, limite_de_entregas);
 	tcase_add_test(tc, purga_y_sellado_por_el_motor);
 	tcase_add_test(tc, metricas_de_cada_worker);
+	tcase_add_test(tc, muertos_por_la_api);
 	suite_add_tcase(s, tc);
 	return s;
 }
