@@ -527,7 +527,7 @@ handle(struct vr_work *w, struct vr_amqp_delivery *d)
 	char reason[1001], why[1100];
 	const char *key = d->key[0] != '\0' ? d->key : d->routing_key;
 	double t0 = mono_s(), th;
-	int slot, attempt = d->attempt > 0 ? d->attempt : 1, v;
+	int slot, attempt = d->attempt > 0 ? d->attempt : 1, v = VR_EUNAVAIL;
 	cJSON *json = NULL;
 
 	memset(&m, 0, sizeof(m));

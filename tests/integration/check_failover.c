@@ -1,6 +1,6 @@
 /*
  * check_failover.c - the stack's supervisor restarts an API process or
- * the sealer that crashes; killing one API process while requests flow:
+ * the worker that crashes; killing one API process while requests flow:
  * nginx sends the traffic to the other one, and no request fails beyond
  * the ones the dead process held in flight; and with no API process left,
  * nginx answers problem+json 503 with Retry-After.  Runs last: it leaves
@@ -91,18 +91,18 @@ api_pid(int n)
 }
 
 /*
- * A crash (SIGKILL) of an API process or of the sealer: the supervisor
+ * A crash (SIGKILL) of an API process or of the worker: the supervisor
  * starts a new one within seconds, and the new API process serves.
  */
 START_TEST(crashed_services_are_restarted)
 {
-	pid_t api = api_pid(1), sealer = supervised_pid("sealer"), pid;
+	pid_t api = api_pid(1), sealer = supervised_pid("worker"), pid;
 	const char *urls = getenv("VETRED_METRICS_URLS");
 	char url[256];
 	struct http_resp r;
 	int i, port;
 
-	ck_assert_msg(sealer > 0, "the sealer is not running");
+	ck_assert_msg(sealer > 0, "the worker is not running");
 	ck_assert_ptr_nonnull(urls);
 	/* api-1's own monitoring listener: the first of the URLs. */
 	snprintf(url, sizeof(url), "%.*s/health", (int)strcspn(urls, " "),
@@ -123,8 +123,8 @@ START_TEST(crashed_services_are_restarted)
 	http_free(&r);
 	ck_assert_int_eq(api_pid(1), pid);
 
-	ck_assert_msg(restarted("sealer", sealer, 5) > 0,
-	    "the sealer was not restarted within 5 s");
+	ck_assert_msg(restarted("worker", sealer, 5) > 0,
+	    "the worker was not restarted within 5 s");
 }
 END_TEST
 

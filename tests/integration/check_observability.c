@@ -494,9 +494,24 @@ size_of(const char *path)
 	"AND NOT EXISTS (SELECT 1 FROM auditoria_sellos s " \
 	"WHERE s.auditoria_id = a.id)"
 
+/* Lines of file past offset that hold needle. */
+static int
+lines_past(const char *file, long long offset, const char *needle)
+{
+	char *text = slurp(file), *p;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(text);
+	for (p = text + offset; (p = strstr(p, needle)) != NULL; p++)
+		n++;
+	free(text);
+	return n;
+}
+
 /*
- * The sealer (every 2 s in the test stack) writes no line while there is
- * nothing to seal, and one when it seals; verificar still reads its log.
+ * The sealing job (every 2 s, vetred-worker) logs no chain head while
+ * there is nothing to seal (an idle heartbeat once a minute at most), and
+ * one when it seals; verificar still reads the log.
  */
 START_TEST(idle_sealer_writes_nothing)
 {
@@ -504,7 +519,7 @@ START_TEST(idle_sealer_writes_nothing)
 	long long size0, size1;
 	int i;
 
-	snprintf(file, sizeof(file), "%s/log/sealer.log", stack_dir());
+	snprintf(file, sizeof(file), "%s/log/worker.log", stack_dir());
 	for (i = 0; i < 100 && db_count(UNSEALED) > 0; i++)
 		usleep(100000);
 	ck_assert_int_eq(db_count(UNSEALED), 0);
@@ -512,12 +527,19 @@ START_TEST(idle_sealer_writes_nothing)
 	size0 = size_of(file);
 	ck_assert_int_ge(size0, 0);
 	sleep(5);	/* more than two runs */
-	ck_assert_int_eq(size_of(file), size0);
+	ck_assert_int_eq(lines_past(file, size0, "\"msg\":\"audit rows "
+	    "sealed\""), 0);
+	ck_assert_int_le(lines_past(file, size0, "\"msg\":\"sealer idle\""), 1);
+	/* Each run is a message handled, with its line. */
+	ck_assert_int_ge(lines_past(file, size0, "\"key\":\"sellado_auditoria"
+	    "\",\"event_id\""), 2);
 
 	/* An audit row: the next run seals it and says so. */
+	size0 = size_of(file);
 	db_execf("SELECT auditar(NULL, 'sistema', NULL, 'leer', 'sedes', '1', "
 	    "'sellador', NULL, NULL, NULL)");
-	for (i = 0; i < 100 && size_of(file) == size0; i++)
+	for (i = 0; i < 100 && lines_past(file, size0, "\"msg\":\"audit rows "
+	    "sealed\"") == 0; i++)
 		usleep(100000);
 	size1 = size_of(file);
 	ck_assert_int_gt(size1, size0);

@@ -601,6 +601,50 @@ START_TEST(metricas_de_cada_worker)
 }
 END_TEST
 
+/*
+ * Hostile messages to the stack's own consumers: a job message for
+ * purga_outbox whose payload names another job dies without purging;
+ * bytes that are not text, published straight to vetred.muertos with no
+ * header at all, are kept (base64 through the API) under "desconocido".
+ */
+START_TEST(mensajes_hostiles_al_motor)
+{
+	static const char bin[] = { '\xff', '\xfe', '\0', 'x', '\x80' };
+	char id[37], mark[37], *b, *v;
+	long long runs = runs_ok("purga_outbox"), n = 0, deadline;
+	struct http_resp r;
+
+	uuid(id);
+	uuid(mark);
+	b = envelope(id, "trabajo.disparado", "{\"trabajo\":\"sellado_auditoria\"}");
+	publish(VR_AMQP_TRABAJOS, "purga_outbox", id, NULL, b, strlen(b));
+	free(b);
+	publish(VR_AMQP_MUERTOS, "", mark, NULL, bin, sizeof(bin));
+	deadline = mono_ms() + 10000;
+	while ((n = db_countf("SELECT count(*) FROM eventos_muertos WHERE "
+	    "evento_id IN ('%s', '%s')", id, mark)) < 2 && mono_ms() < deadline)
+		usleep(50000);
+	ck_assert_int_eq(n, 2);
+	v = db_valuef("SELECT consumidor || ' | ' || motivo FROM eventos_muertos "
+	    "WHERE evento_id = '%s'", id);
+	ck_assert_str_eq(v, "vetred.mantenimiento | el mensaje no es el disparo "
+	    "del trabajo purga_outbox (datos.trabajo)");
+	free(v);
+	ck_assert_int_eq(runs_ok("purga_outbox"), runs);
+	v = db_valuef("SELECT consumidor || ' ' || tamano FROM eventos_muertos "
+	    "WHERE evento_id = '%s'", mark);
+	ck_assert_str_eq(v, "desconocido 5");
+	free(v);
+	http_get("/api/v1/eventos/muertos?consumidor=desconocido&limite=200", &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"//4AeIA=\""));
+	ck_assert_ptr_nonnull(strstr(r.body, "\"base64\""));
+	http_free(&r);
+	db_execf("DELETE FROM eventos_muertos WHERE evento_id IN ('%s', '%s')",
+	    id, mark);
+}
+END_TEST
+
 /* ---- 4. the operator's API -------------------------------------------- */
 
 /* A dead letter of consumer cons with body b (SQL text); its id. */
@@ -740,11 +784,20 @@ START_TEST(muertos_por_la_api)
 }
 END_TEST
 
-/* The test consumer's queue goes: later suites' bookings do not feed it. */
+/*
+ * The test consumer's queue goes (later suites' bookings do not feed it),
+ * and so do the test's dead letters and any event of theirs (the
+ * contract fuzzer replays what it finds; the event contract check reads
+ * every outbox row).
+ */
 static void
 teardown(void)
 {
 	(void)mq_drop_queue(COLA);
+	db_execf("DELETE FROM eventos_muertos WHERE consumidor LIKE "
+	    "'vetred.prueba%%' OR tipo LIKE 'prueba.%%'");
+	db_execf("DELETE FROM outbox WHERE tipo LIKE 'prueba.%%' AND "
+	    "publicado_en IS NOT NULL");
 }
 
 Suite *
@@ -762,6 +815,7 @@ worker_suite(void)
 	tcase_add_test(tc, purga_y_sellado_por_el_motor);
 	tcase_add_test(tc, metricas_de_cada_worker);
 	tcase_add_test(tc, muertos_por_la_api);
+	tcase_add_test(tc, mensajes_hostiles_al_motor);
 	suite_add_tcase(s, tc);
 	return s;
 }

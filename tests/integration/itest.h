@@ -149,6 +149,8 @@ long long fx_reservar_ok(const struct fx_cita *c);	/* asserts 201 */
 void	 fx_put_cita(long long id, const char *json, const char *const *extra,
 	    struct http_resp *out);
 
+/* Row counts; outbox leaves out the periodic jobs' messages (aggregate
+ * "trabajo"), which the scheduler writes on its own every few seconds. */
 struct fx_counts {
 	long long	citas, propietarios, pacientes, auditoria, outbox;
 };
