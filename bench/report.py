@@ -824,8 +824,8 @@ class Report:
             self.run_row("nginx64", "nginx alone `/_nginx`, 64 connections"),
             "",
             f"RSS per API process after the booking runs: {v('book', 'rss')} (the FastCGI",
-            "matrix below restarts them). The audit sealer (`vetred-admin sellar 2`:",
-            "one process sealing every 2 s, as in `make run`) up to the end of the reads: "
+            "matrix below restarts them). The audit sealing (every 2 s, one process,",
+            "as in `make run`) up to the end of the reads: "
             f"{f.sealer()}. Checkpoints started during the users model /",
             f"saturation / pgbench / reads: {v('users', 'ckpt')} / {v('sat64', 'ckpt')} / "
             f"{v('pgb64', 'ckpt')} / {v('read64', 'ckpt')}."] + self.alt_section() + [
@@ -1002,8 +1002,8 @@ class Report:
             "   `VETRED_STACK_DIR=var/bench VETRED_PG_PORT=16432 VETRED_AMQP_PORT=16672",
             "   VETRED_AMQP_DIST_PORT=16673 VETRED_EPMD_PORT=16369 VETRED_HTTP_PORT=16080",
             "   VETRED_BIN=build/release VETRED_SEED=1 VETRED_API_PROCS=2",
-            "   VETRED_SEAL_INTERVAL_S=2` (demo data: sites 1..3; the audit sealer",
-            "   chaining new audit rows every 2 s, as in `make run`), nginx from `deploy/nginx.conf.in`; "
+            "   VETRED_RATE_PER_USER=1000000` (demo data: sites 1..3; new audit rows",
+            "   chained every 2 s, as in `make run`), nginx from `deploy/nginx.conf.in`; "
             "a fresh database each",
             "   run, migrated from a copy of `db/migrations` taken at the start;",
             "2. warms up for 3 s (not reported), then runs wrk (2 threads, fixed duration,",

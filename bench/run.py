@@ -58,7 +58,6 @@ STACK_ENV = dict(
     VETRED_STACK_DIR="var/bench", VETRED_PG_PORT="16432", VETRED_AMQP_PORT="16672",
     VETRED_AMQP_DIST_PORT="16673", VETRED_EPMD_PORT="16369", VETRED_HTTP_PORT="16080",
     VETRED_BIN="build/release", VETRED_SEED="1", VETRED_API_PROCS="2",
-    VETRED_SEAL_INTERVAL_S="2",
     # wrk sends one user's token from up to 1,000 connections: under the
     # default request budget (fcgi-api/limite.c) most would be answered
     # 429.  A budget it never meets: the bucket is still taken on every
@@ -229,7 +228,7 @@ class Bench:
                 shutil.rmtree(target)
             elif target.exists() or target.is_symlink():
                 target.unlink()
-        (h.logdir / "sealer.log").unlink(missing_ok=True)
+        (h.logdir / "worker.log").unlink(missing_ok=True)
         shutil.copytree(REPO / "db/migrations", h.stack / "migrations")
         os.environ["VETRED_MIGRATIONS_DIR"] = str(h.stack / "migrations")
         h.start(DEFAULT_THREADS)
@@ -468,9 +467,10 @@ FROM v;
         book["sealer"] = self.sealer_runs()
 
     def sealer_runs(self):
-        """The audit sealer ran beside every booking run: its log line per run."""
+        """The audit sealing job ran beside every booking run: the worker's
+        line per run that sealed rows."""
         try:
-            text = (self.h.logdir / "sealer.log").read_text(errors="replace")
+            text = (self.h.logdir / "worker.log").read_text(errors="replace")
         except OSError:
             return None
         runs = rows = max_rows = 0

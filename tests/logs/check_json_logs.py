@@ -4,8 +4,9 @@
 Usage: check_json_logs.py LOGDIR
 
 Checks what the local stack writes under LOGDIR: migrate.log
-(vetred-migrate, the server's notices included), cifrar.log and
-sealer.log (vetred-admin), api-*.log (vetred-api).  Each line must parse
+(vetred-migrate, the server's notices included), cifrar.log
+(vetred-admin), scheduler.log (vetred-scheduler), worker*.log (vetred-worker
+and the tests' consumer), api-*.log (vetred-api).  Each line must parse
 as a JSON object with string fields time, level, service and msg, level
 one of debug/info/warn/error.  Prints one line per file and exits 1 when
 any line is not such an object (or a required log is missing).
@@ -15,7 +16,7 @@ import json
 import os
 import sys
 
-REQUIRED = ("migrate.log", "cifrar.log", "sealer.log")
+REQUIRED = ("migrate.log", "cifrar.log", "scheduler.log", "worker.log")
 LEVELS = {"debug", "info", "warn", "error"}
 
 
@@ -57,6 +58,8 @@ def main(argv):
     logdir = argv[1]
     files = [os.path.join(logdir, f) for f in REQUIRED]
     files += sorted(glob.glob(os.path.join(logdir, "api-*.log")))
+    files += sorted(f for f in glob.glob(os.path.join(logdir, "worker-*.log"))
+                    if f not in files)
     status = 0
     for path in files:
         if not os.path.exists(path):
