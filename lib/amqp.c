@@ -111,7 +111,12 @@ struct vr_amqp {
 	int			 open;		/* logged in, channel open */
 	int			 confirms;	/* confirm.select done */
 	uint64_t		 next_tag;	/* of the next publish */
-	uint64_t		 acked;		/* every tag <= this answered */
+	/* The answers to the publishes of tags base .. next_tag - 1, as
+	 * they arrive, whoever reads them (a broker acks several tags in
+	 * one frame, which may cover a later batch than the one awaited). */
+	unsigned char		*answer;
+	size_t			 answer_cap;
+	uint64_t		 base;
 	char			 err[200];
 };
 
@@ -253,6 +258,7 @@ vr_amqp_close(struct vr_amqp *a)
 		}
 		amqp_destroy_connection(a->conn);
 	}
+	free(a->answer);
 	free(a);
 }
 
@@ -430,9 +436,82 @@ vr_amqp_confirm_select(struct vr_amqp *a, char *err, size_t errlen)
 	if ((rc = rpc_ok(a, "confirm", "select", err, errlen)) != 0)
 		return rc;
 	a->confirms = 1;
-	a->next_tag = 1;
-	a->acked = 0;
+	a->next_tag = a->base = 1;
 	return 0;
+}
+
+/* Room for the answer of the publish about to get next_tag. */
+static void
+answer_slot(struct vr_amqp *a)
+{
+	size_t i = (size_t)(a->next_tag - a->base);
+
+	if (i >= a->answer_cap) {
+		a->answer_cap = a->answer_cap ? a->answer_cap * 2 : 256;
+		while (a->answer_cap <= i)
+			a->answer_cap *= 2;
+		a->answer = vr_xrealloc(a->answer, a->answer_cap);
+	}
+	a->answer[i] = 0;
+}
+
+/* An ack or nack of tag (and with multiple, of every tag before it). */
+static void
+note_answer(struct vr_amqp *a, uint64_t tag, int multiple, unsigned char v)
+{
+	uint64_t t;
+
+	if (tag < a->base || tag >= a->next_tag)
+		return;
+	for (t = multiple ? a->base : tag; t <= tag; t++)
+		if (a->answer[t - a->base] == 0)
+			a->answer[t - a->base] = v;
+}
+
+/* The answers before tag first are no longer asked for: forget them. */
+static void
+forget_before(struct vr_amqp *a, uint64_t first)
+{
+	size_t k;
+
+	if (first <= a->base)
+		return;
+	if (first > a->next_tag)
+		first = a->next_tag;
+	k = (size_t)(first - a->base);
+	memmove(a->answer, a->answer + k, (size_t)(a->next_tag - first));
+	a->base = first;
+}
+
+/* A frame that may carry an answer: note it.  0, or VR_EUNAVAIL when
+ * the broker closes the channel or the connection. */
+static int
+note_frame(struct vr_amqp *a, const amqp_frame_t *f, const char *what)
+{
+	if (f->frame_type != AMQP_FRAME_METHOD)
+		return 0;
+	switch (f->payload.method.id) {
+	case AMQP_BASIC_ACK_METHOD: {
+		const amqp_basic_ack_t *m = f->payload.method.decoded;
+
+		note_answer(a, m->delivery_tag, m->multiple, VR_AMQP_ACKED);
+		return 0;
+	}
+	case AMQP_BASIC_NACK_METHOD: {
+		const amqp_basic_nack_t *m = f->payload.method.decoded;
+
+		note_answer(a, m->delivery_tag, m->multiple, VR_AMQP_NACKED);
+		return 0;
+	}
+	case AMQP_CHANNEL_CLOSE_METHOD:
+	case AMQP_CONNECTION_CLOSE_METHOD:
+		snprintf(a->err, sizeof(a->err), "%s: closed by the broker",
+		    what);
+		a->open = 0;
+		return VR_EUNAVAIL;
+	default:
+		return 0;
+	}
 }
 
 /*
@@ -510,6 +589,8 @@ vr_amqp_publish(struct vr_amqp *a, const char *exchange, const char *key,
 		a->open = 0;
 		return VR_EUNAVAIL;
 	}
+	if (a->confirms)
+		answer_slot(a);
 	if (tag != NULL)
 		*tag = a->next_tag;
 	a->next_tag++;
@@ -525,18 +606,22 @@ mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void
-mark(unsigned char *status, uint64_t first, size_t n, uint64_t tag,
-    int multiple, unsigned char v)
+/* The answers of tags first .. first + n - 1 into status; how many are
+ * still awaited.  A tag forgotten before was answered and asked for. */
+static size_t
+copy_answers(const struct vr_amqp *a, uint64_t first, size_t n,
+    unsigned char *status)
 {
-	uint64_t lo, t;
+	size_t left = 0, i;
+	uint64_t t;
 
-	if (tag < first)
-		return;
-	lo = multiple ? first : tag;
-	for (t = lo; t <= tag && t - first < n; t++)
-		if (status[t - first] == 0)
-			status[t - first] = v;
+	for (i = 0; i < n; i++) {
+		t = first + i;
+		if (t >= a->base && t < a->next_tag && status[i] == 0)
+			status[i] = a->answer[t - a->base];
+		left += status[i] == 0;
+	}
+	return left;
 }
 
 /*
@@ -544,6 +629,8 @@ mark(unsigned char *status, uint64_t first, size_t n, uint64_t tag,
  * was acked (status[i] = VR_AMQP_ACKED) or nacked (VR_AMQP_NACKED), at
  * most timeout_ms.  0 when all were answered, VR_ETIMEOUT, VR_EUNAVAIL
  * when the connection or channel failed (the answered ones are marked).
+ * Answers to later tags that arrive meanwhile are kept for the call
+ * that asks for them; those before first are forgotten.
  */
 int
 vr_amqp_confirms(struct vr_amqp *a, uint64_t first, size_t n,
@@ -552,14 +639,12 @@ vr_amqp_confirms(struct vr_amqp *a, uint64_t first, size_t n,
 	long long deadline = mono_ms() + timeout_ms;
 	amqp_frame_t f;
 	struct timeval tv;
-	size_t left, i;
 	long long now;
 	int st;
 
+	forget_before(a, first);
 	for (;;) {
-		for (left = 0, i = 0; i < n; i++)
-			left += status[i] == 0;
-		if (left == 0)
+		if (copy_answers(a, first, n, status) == 0)
 			return 0;
 		now = mono_ms();
 		if (now >= deadline) {
@@ -576,29 +661,8 @@ vr_amqp_confirms(struct vr_amqp *a, uint64_t first, size_t n,
 			a->open = 0;
 			return VR_EUNAVAIL;
 		}
-		if (f.frame_type != AMQP_FRAME_METHOD)
-			continue;
-		switch (f.payload.method.id) {
-		case AMQP_BASIC_ACK_METHOD: {
-			amqp_basic_ack_t *m = f.payload.method.decoded;
-			mark(status, first, n, m->delivery_tag, m->multiple,
-			    VR_AMQP_ACKED);
-			break;
-		}
-		case AMQP_BASIC_NACK_METHOD: {
-			amqp_basic_nack_t *m = f.payload.method.decoded;
-			mark(status, first, n, m->delivery_tag, m->multiple,
-			    VR_AMQP_NACKED);
-			break;
-		}
-		case AMQP_CHANNEL_CLOSE_METHOD:
-		case AMQP_CONNECTION_CLOSE_METHOD:
-			snprintf(a->err, sizeof(a->err), "confirms: closed by the broker");
-			a->open = 0;
+		if (note_frame(a, &f, "confirms") != 0)
 			return VR_EUNAVAIL;
-		default:
-			break;
-		}
 		amqp_maybe_release_buffers(a->conn);
 	}
 }
@@ -625,14 +689,9 @@ vr_amqp_poll(struct vr_amqp *a)
 			a->open = 0;
 			return VR_EUNAVAIL;
 		}
-		if (f.frame_type == AMQP_FRAME_METHOD &&
-		    (f.payload.method.id == AMQP_CHANNEL_CLOSE_METHOD ||
-		    f.payload.method.id == AMQP_CONNECTION_CLOSE_METHOD)) {
-			snprintf(a->err, sizeof(a->err), "connection: closed "
-			    "by the broker");
-			a->open = 0;
+		/* Answers read here are kept for vr_amqp_confirms(). */
+		if (note_frame(a, &f, "connection") != 0)
 			return VR_EUNAVAIL;
-		}
 		amqp_maybe_release_buffers(a->conn);
 	}
 }

@@ -388,6 +388,67 @@ START_TEST(publish_confirmed_with_properties)
 }
 END_TEST
 
+/*
+ * Answers are kept whoever reads them: the broker acks several tags in
+ * one frame, and the relay polls the socket between batches.  Two
+ * batches in flight (the second bigger than the first window), every
+ * answer read by vr_amqp_poll() before either is awaited: both batches
+ * settle at once, none waits out its timeout.
+ */
+START_TEST(confirms_read_early_are_kept)
+{
+	amqp_connection_state_t c;
+	struct vr_amqp *a;
+	struct vr_amqp_msg m;
+	const char *keys[] = { "prueba.unidad", NULL };
+	static unsigned char sa[10], sb[700];
+	char err[256], q[64];
+	uint64_t tag, fa = 0, fb = 0;
+	uint32_t depth = 0;
+	int i, k;
+
+	snprintf(q, sizeof(q), "vetred.unit.early.%d", (int)getpid());
+	ck_assert_int_eq(vr_amqp_connect(&a, amqp_url(), "unit", 2000, err,
+	    sizeof(err)), 0);
+	ck_assert_msg(vr_amqp_declare(a, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(vr_amqp_declare_work_queue(a, q, VR_AMQP_EVENTOS, keys,
+	    5, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(vr_amqp_confirm_select(a, err, sizeof(err)), 0);
+	memset(&m, 0, sizeof(m));
+	m.message_id = "00000000-0000-0000-0000-000000000001";
+	m.type = "prueba.unidad";
+	m.body = "{}";
+	m.len = 2;
+	for (i = 0; i < 710; i++) {
+		ck_assert_int_eq(vr_amqp_publish(a, VR_AMQP_EVENTOS,
+		    "prueba.unidad", &m, &tag), 0);
+		if (i == 0)
+			fa = tag;
+		if (i == 10)
+			fb = tag;
+	}
+	/* Let every answer arrive, and read them all now. */
+	for (k = 0; k < 100; k++) {
+		usleep(20000);
+		ck_assert_int_eq(vr_amqp_poll(a), 0);
+	}
+	ck_assert_int_eq(vr_amqp_confirms(a, fa, 10, sa, 300), 0);
+	ck_assert_int_eq(vr_amqp_confirms(a, fb, 700, sb, 300), 0);
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(sa[i], VR_AMQP_ACKED);
+	for (i = 0; i < 700; i++)
+		ck_assert_int_eq(sb[i], VR_AMQP_ACKED);
+	/* Asked again after a later batch settled: still answered. */
+	ck_assert_int_eq(vr_amqp_confirms(a, fb, 700, sb, 1), 0);
+	vr_amqp_close(a);
+	c = raw_open();
+	ck_assert(queue_exists(&c, q, &depth));
+	ck_assert_uint_eq(depth, 710);
+	raw_delete(c, q);
+	raw_close(c);
+}
+END_TEST
+
 /* Confirms that never come (none was published): the timeout applies. */
 START_TEST(confirms_time_out)
 {
@@ -449,6 +510,7 @@ amqp_suite(void)
 	tcase_add_test(tc, topology_declares_twice);
 	tcase_add_test(tc, declare_mismatch_is_reported);
 	tcase_add_test(tc, publish_confirmed_with_properties);
+	tcase_add_test(tc, confirms_read_early_are_kept);
 	tcase_add_test(tc, confirms_time_out);
 	tcase_add_test(tc, connect_errors);
 	suite_add_tcase(s, tc);
