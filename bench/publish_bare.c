@@ -9,14 +9,20 @@
  *                                                work queue) bound to KEY
  *                                                and empty it
  *   bench-publish drop URL QUEUE                 delete QUEUE
- *   bench-publish latency URL QUEUE EXCHANGE KEY declare QUEUE bound to KEY,
+ *   bench-publish latency URL QUEUE EXCHANGE KEY [ARRIVALS]
+ *                                                declare QUEUE bound to KEY,
  *                                                consume the relay's
  *                                                messages until SIGTERM,
  *                                                then print the latency
  *                                                from each event's
  *                                                ocurrido_en (its
  *                                                transaction's start) to
- *                                                its arrival here
+ *                                                its arrival here; with
+ *                                                ARRIVALS, also write
+ *                                                "agregado_id epoch" per
+ *                                                message there (run.py
+ *                                                measures from each
+ *                                                commit with it)
  *
  * The first prints one JSON object: {"messages":..., "seconds":...,
  * "per_second":...}.
@@ -155,14 +161,19 @@ latency_cmd(int argc, char **argv)
 	struct timespec now;
 	amqp_envelope_t env;
 	amqp_rpc_reply_t rr;
-	char err[256], url[512], *body, *p;
-	double *lat = NULL, t;
+	char err[256], url[512], *body, *p, *q;
+	double *lat = NULL, t, at;
 	size_t n = 0, cap = 0;
+	FILE *arrivals = NULL;
 
-	if (argc != 6) {
+	if (argc != 6 && argc != 7) {
 		fprintf(stderr, "usage: bench-publish latency URL QUEUE EXCHANGE "
-		    "KEY\n");
+		    "KEY [ARRIVALS]\n");
 		return 2;
+	}
+	if (argc == 7 && (arrivals = fopen(argv[6], "w")) == NULL) {
+		perror(argv[6]);
+		return 1;
 	}
 	keys[0] = argv[5];
 	keys[1] = NULL;
@@ -210,6 +221,7 @@ latency_cmd(int argc, char **argv)
 		if (rr.reply_type != AMQP_RESPONSE_NORMAL)
 			break;
 		clock_gettime(CLOCK_REALTIME, &now);
+		at = (double)now.tv_sec + now.tv_nsec / 1e9;
 		body = vr_xmalloc(env.message.body.len + 1);
 		memcpy(body, env.message.body.bytes, env.message.body.len);
 		body[env.message.body.len] = '\0';
@@ -219,12 +231,18 @@ latency_cmd(int argc, char **argv)
 				cap = cap ? cap * 2 : 4096;
 				lat = vr_xrealloc(lat, cap * sizeof(*lat));
 			}
-			lat[n++] = ((double)now.tv_sec + now.tv_nsec / 1e9 - t) *
-			    1000;
+			lat[n++] = (at - t) * 1000;
 		}
+		if (arrivals != NULL &&
+		    (p = strstr(body, "\"agregado_id\":\"")) != NULL &&
+		    (q = strchr(p + 15, '"')) != NULL)
+			fprintf(arrivals, "%.*s %.6f\n", (int)(q - p - 15), p + 15,
+			    at);
 		free(body);
 		amqp_destroy_envelope(&env);
 	}
+	if (arrivals != NULL)
+		fclose(arrivals);
 	qsort(lat, n, sizeof(*lat), cmp_dbl);
 	printf("{\"messages\":%zu,\"p50_ms\":%.3f,\"p95_ms\":%.3f,"
 	    "\"p99_ms\":%.3f,\"max_ms\":%.3f}\n", n, pctl(lat, n, 0.50),

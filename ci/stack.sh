@@ -427,6 +427,9 @@ log_min_duration_statement = 1000
 max_wal_size = 4GB
 checkpoint_timeout = 15min
 wal_compression = lz4
+# Commit times (pg_xact_commit_timestamp): the bench measures each
+# event's latency from its booking's commit.
+track_commit_timestamp = on
 EOF
 
   if pg_pid >/dev/null; then

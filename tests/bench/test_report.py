@@ -73,7 +73,9 @@ def figures():
         "alt": dict(rows=38210, api201=38210, rss="54.2 MiB (19 threads)"),
         "pgb_alt": pgbench(1769, 18.0, clients=32),
         "pgu_alt": pgbench(939, 3.0, clients=32, p50_ms=2.23, p95_ms=10.37, p99_ms=28.08),
-        "e2e": dict(messages=57000, p50_ms=4.2, p95_ms=9.0, p99_ms=18.5, max_ms=60.0),
+        "e2e": dict(messages=57000, commits=57000, p50_ms=4.2, p95_ms=9.0, p99_ms=18.5,
+                    max_ms=60.0, start_p50_ms=6.1, start_p95_ms=11.0, start_p99_ms=22.0,
+                    start_max_ms=70.0),
     }
     for name in ("unix2", "unix4", "unix16", "tcp4"):
         runs[name] = wrk(7500, 280.0, 305.0, conns=1000)
@@ -256,21 +258,29 @@ RELAY = dict(date="2026-12-07 03:00:00 UTC", events=100000, batch=500, nproc=2,
 
 
 class EndToEnd(unittest.TestCase):
-    CELL = ("users model: end to end, a booking's transaction → a consumer holds its "
+    CELL = ("users model: end to end, a booking's commit → a consumer holds its "
             "`cita.reservada` (57,000 events, through the relay and a quorum queue): P50 / P99")
 
     def test_met_and_missed(self):
         self.assertEqual(verdict_of(report.render(figures()), self.CELL), "PASS")
-        for over in (dict(p50_ms=10.01), dict(p99_ms=50.5), dict(messages=0)):
+        for over in (dict(p50_ms=10.01), dict(p99_ms=50.5), dict(commits=0)):
             d = figures()
             d["runs"]["e2e"].update(over)
-            cell = self.CELL.replace("57,000", report.fmt_int(d["runs"]["e2e"]["messages"]))
+            cell = self.CELL.replace("57,000", report.fmt_int(d["runs"]["e2e"]["commits"]))
             self.assertEqual(verdict_of(report.render(d), cell), "**MISS**", over)
 
     def test_not_measured_never_passes(self):
         d = figures()
         del d["runs"]["e2e"]
         self.assertFalse(report.Figures(d).verdicts()["e2e"])
+
+    def test_start_figures_are_not_the_target(self):
+        # Only the figures from the commit decide: from the transaction's
+        # start (the booking's own time included) they are shown beside.
+        d = figures()
+        d["runs"]["e2e"].update(start_p50_ms=99.0, start_p99_ms=999.0)
+        self.assertTrue(report.Figures(d).verdicts()["e2e"])
+        self.assertIn("| 99.00 / 999.00 ms |", report.render(d))
 
 
 class RelaySection(unittest.TestCase):
