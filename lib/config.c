@@ -141,3 +141,19 @@ vr_config_load(struct vr_config *c, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+int
+vr_config_monitor(const char *instance, const char *inst_var,
+    const char **metrics_addr, char *err, size_t errlen)
+{
+	if (*metrics_addr != NULL && strcmp(*metrics_addr, "off") == 0)
+		*metrics_addr = NULL;
+	if (instance[strspn(instance, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")] != '\0' ||
+	    strlen(instance) > 64) {
+		snprintf(err, errlen, "%s must be 1-64 of A-Z a-z 0-9 _ . -",
+		    inst_var);
+		return VR_ECONFIG;
+	}
+	return 0;
+}

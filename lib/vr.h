@@ -160,6 +160,13 @@ extern const struct vr_cfg_var vr_core_vars[];
 extern const size_t vr_core_nvars;
 
 int	vr_config_load(struct vr_config *c, char *err, size_t errlen);
+/*
+ * A service's monitoring settings: its metrics address "off" becomes
+ * NULL (no listener); its instance name (the metrics' label, read from
+ * inst_var) must be 1-64 of A-Z a-z 0-9 _ . -.  0 or VR_ECONFIG.
+ */
+int	vr_config_monitor(const char *instance, const char *inst_var,
+	    const char **metrics_addr, char *err, size_t errlen);
 int	vr_env_int(const char *name, long def, long min, long max, long *out);
 const char *vr_env_str(const char *name, const char *def);
 

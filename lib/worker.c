@@ -92,16 +92,8 @@ vr_worker_config_load(struct vr_worker_config *c, char *err, size_t errlen)
 	if ((rc = vr_config_parse(c, vr_worker_vars, vr_worker_nvars, err,
 	    errlen)) < 0)
 		return rc;
-	if (c->metrics_addr != NULL && strcmp(c->metrics_addr, "off") == 0)
-		c->metrics_addr = NULL;
-	if (c->instance[strspn(c->instance, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")] != '\0' ||
-	    strlen(c->instance) > 64) {
-		snprintf(err, errlen, "VETRED_WORKER_INSTANCE must be 1-64 of "
-		    "A-Z a-z 0-9 _ . -");
-		return VR_ECONFIG;
-	}
-	return 0;
+	return vr_config_monitor(c->instance, "VETRED_WORKER_INSTANCE", &c->metrics_addr, err,
+	    errlen);
 }
 
 /* The runtime's statements, before the consumer's own. */

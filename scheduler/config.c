@@ -42,14 +42,6 @@ sched_config_load(struct sched_config *c, char *err, size_t errlen)
 	if ((rc = vr_config_parse(c, sched_config_vars, sched_config_nvars,
 	    err, errlen)) < 0)
 		return rc;
-	if (c->metrics_addr != NULL && strcmp(c->metrics_addr, "off") == 0)
-		c->metrics_addr = NULL;
-	if (c->instance[strspn(c->instance, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")] != '\0' ||
-	    strlen(c->instance) > 64) {
-		snprintf(err, errlen, "VETRED_SCHEDULER_INSTANCE must be 1-64 "
-		    "of A-Z a-z 0-9 _ . -");
-		return VR_ECONFIG;
-	}
-	return 0;
+	return vr_config_monitor(c->instance, "VETRED_SCHEDULER_INSTANCE", &c->metrics_addr, err,
+	    errlen);
 }

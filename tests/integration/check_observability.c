@@ -50,29 +50,6 @@ scrape(const char *url, const char *path, struct http_resp *r)
 	ck_assert_msg(r->status == 200, "%s: %ld", full, r->status);
 }
 
-/* Sum over the lines "name{...} v" whose labels contain want (or any). */
-static double
-series_sum(const char *text, const char *name, const char *want)
-{
-	const char *p = text, *eol, *sp;
-	size_t n = strlen(name);
-	double sum = 0;
-	int found = 0;
-
-	for (; *p; p = *eol ? eol + 1 : eol) {
-		eol = p + strcspn(p, "\n");
-		if (strncmp(p, name, n) != 0 || (p[n] != '{' && p[n] != ' '))
-			continue;
-		sp = memrchr(p, ' ', (size_t)(eol - p));
-		if (want != NULL && (sp == NULL ||
-		    !memmem(p, (size_t)(sp - p), want, strlen(want))))
-			continue;
-		sum += strtod(sp + 1, NULL);
-		found = 1;
-	}
-	return found ? sum : NAN;
-}
-
 /* The label value of api_instance in text, into out. */
 static void
 instance_of(const char *text, char *out, size_t len)
@@ -82,25 +59,6 @@ instance_of(const char *text, char *out, size_t len)
 	ck_assert_ptr_nonnull(p);
 	p += strlen("api_instance=\"");
 	snprintf(out, len, "%.*s", (int)strcspn(p, "\""), p);
-}
-
-static void
-promtool_accepts(const char *url, const struct http_resp *r)
-{
-	char path[] = "/tmp/vetred-metrics-XXXXXX", cmd[256];
-	FILE *f;
-	int fd;
-
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	f = fdopen(fd, "w");
-	fwrite(r->body, 1, r->len, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s >/dev/null "
-	    "2>&1", path);
-	ck_assert_msg(system(cmd) == 0, "promtool rejected the metrics of "
-	    "%s:\n%.2000s", url, r->body);
-	unlink(path);
 }
 
 /* Sum of a series over every target. */
@@ -114,7 +72,7 @@ sum_all(const char *name, const char *want)
 
 	for (i = 0; i < n; i++) {
 		scrape(urls[i], "/metrics", &r);
-		v = series_sum(r.body, name, want);
+		v = metrics_sum(r.body, name, want);
 		ck_assert_msg(!isnan(v), "%s has no %s", urls[i], name);
 		sum += v;
 		http_free(&r);
@@ -151,15 +109,15 @@ START_TEST(every_process_is_a_target)
 		    sizeof(ct)));
 		ck_assert_ptr_nonnull(strstr(ct, "text/plain; version=0.0.4"));
 		for (j = 0; families[j] != NULL; j++)
-			ck_assert_msg(!isnan(series_sum(r.body, families[j],
+			ck_assert_msg(!isnan(metrics_sum(r.body, families[j],
 			    NULL)), "%s lacks %s", urls[i], families[j]);
-		ck_assert_double_eq(series_sum(r.body, "vetred_build_info",
+		ck_assert_double_eq(metrics_sum(r.body, "vetred_build_info",
 		    NULL), 1);
-		ck_assert_double_ge(series_sum(r.body, "vetred_db_connections",
+		ck_assert_double_ge(metrics_sum(r.body, "vetred_db_connections",
 		    NULL), 1);
-		ck_assert_double_eq(series_sum(r.body, "vetred_audit_lag_up",
+		ck_assert_double_eq(metrics_sum(r.body, "vetred_audit_lag_up",
 		    NULL), 1);
-		promtool_accepts(urls[i], &r);
+		metrics_promtool_ok(&r, urls[i]);
 		instance_of(r.body, inst[i], sizeof(inst[i]));
 		for (j = 0; j < i; j++)
 			ck_assert_str_ne(inst[i], inst[j]);

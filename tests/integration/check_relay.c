@@ -232,43 +232,6 @@ ready_becomes(long want, int max_ms)
 	return -1;
 }
 
-/* The value of the first sample "name{...} v" or "name v"; NAN if none. */
-static double
-sample(const char *text, const char *name)
-{
-	size_t n = strlen(name);
-	const char *p, *sp, *eol;
-
-	for (p = text; *p; p = *eol ? eol + 1 : eol) {
-		eol = p + strcspn(p, "\n");
-		if (strncmp(p, name, n) != 0 || (p[n] != '{' && p[n] != ' '))
-			continue;
-		sp = memrchr(p, ' ', (size_t)(eol - p));
-		return sp != NULL ? strtod(sp + 1, NULL) : NAN;
-	}
-	return NAN;
-}
-
-static void
-promtool_accepts(const struct http_resp *r)
-{
-	char path[] = "/tmp/vetred-relay-metrics-XXXXXX", cmd[256];
-	FILE *f;
-	int fd;
-
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	f = fdopen(fd, "w");
-	ck_assert_ptr_nonnull(f);
-	fwrite(r->body, 1, r->len, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s >/dev/null "
-	    "2>&1", path);
-	ck_assert_msg(system(cmd) == 0, "promtool rejected the scheduler's "
-	    "metrics:\n%.2000s", r->body);
-	unlink(path);
-}
-
 /* ---- the stack ---------------------------------------------------------- */
 
 /* ci/stack.sh broker VERB (stop, start), its output to the stack's log. */
@@ -1230,15 +1193,16 @@ START_TEST(metricas_y_salud_del_relevo)
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_ptr_nonnull(http_header(&r, "Content-Type", ct, sizeof(ct)));
 	ck_assert_ptr_nonnull(strstr(ct, "text/plain; version=0.0.4"));
-	promtool_accepts(&r);
-	ck_assert_double_eq(sample(r.body, "vetred_relay_leader"), 1);
-	ck_assert_double_eq(sample(r.body, "vetred_relay_broker_up"), 1);
-	v = sample(r.body, "vetred_relay_published_total");
+	metrics_promtool_ok(&r, "vetred-scheduler");
+	ck_assert_double_eq(metrics_sum(r.body, "vetred_relay_leader", NULL), 1);
+	ck_assert_double_eq(metrics_sum(r.body, "vetred_relay_broker_up", NULL), 1);
+	v = metrics_sum(r.body, "vetred_relay_published_total", NULL);
 	ck_assert_msg(v >= 1, "vetred_relay_published_total %g", v);
-	v = sample(r.body, "vetred_outbox_pending");
+	v = metrics_sum(r.body, "vetred_outbox_pending", NULL);
 	ck_assert_msg(!isnan(v) && v >= 0, "vetred_outbox_pending %g", v);
-	ck_assert_double_eq(sample(r.body, "vetred_outbox_up"), 1);
-	ck_assert(!isnan(sample(r.body, "vetred_relay_confirm_seconds_count")));
+	ck_assert_double_eq(metrics_sum(r.body, "vetred_outbox_up", NULL), 1);
+	ck_assert(!isnan(metrics_sum(r.body, "vetred_relay_confirm_seconds_count",
+	    NULL)));
 	ck_assert_ptr_nonnull(strstr(r.body, "instance=\"scheduler\""));
 	http_free(&r);
 

@@ -186,41 +186,8 @@ efectos(const char *id)
 	    "evento_id = '%s'", id);
 }
 
-static void
-promtool_accepts(const struct http_resp *r, const char *who)
-{
-	char path[] = "/tmp/vetred-worker-metrics-XXXXXX", cmd[256];
-	FILE *f;
-	int fd;
-
-	fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	f = fdopen(fd, "w");
-	ck_assert_ptr_nonnull(f);
-	fwrite(r->body, 1, r->len, f);
-	fclose(f);
-	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s >/dev/null "
-	    "2>&1", path);
-	ck_assert_msg(system(cmd) == 0, "promtool rejected %s's metrics:\n"
-	    "%.2000s", who, r->body);
-	unlink(path);
-}
-
-/* The value of the series line that starts with prefix, or -1. */
-static double
-series(const struct http_resp *r, const char *prefix)
-{
-	const char *p = r->body, *sp;
-	size_t n = strlen(prefix);
-
-	while (p != NULL && *p != '\0') {
-		if (strncmp(p, prefix, n) == 0 && (sp = strchr(p + n, ' ')) != NULL)
-			return strtod(sp + 1, NULL);
-		p = strchr(p, '\n');
-		p = p != NULL ? p + 1 : NULL;
-	}
-	return -1;
-}
+/* The labels of the test consumer's series (instance prueba-1). */
+#define PRUEBA_1 "instance=\"prueba-1\",consumer=\"prueba\""
 
 /* ---- 1. poison -------------------------------------------------------- */
 
@@ -331,21 +298,17 @@ START_TEST(venenos_mueren_con_su_motivo)
 		snprintf(url, sizeof(url), "http://127.0.0.1:%d/metrics", p.port);
 		http_get_url(url, &r);
 		ck_assert_int_eq(r.status, 200);
-		promtool_accepts(&r, "vetred-worker-prueba");
-		ck_assert(series(&r, "vetred_worker_messages_retried_total{"
-		    "instance=\"prueba-1\",consumer=\"prueba\",key=\"prueba.falla\"}")
-		    == 1);
-		ck_assert(series(&r, "vetred_worker_messages_dead_total{"
-		    "instance=\"prueba-1\",consumer=\"prueba\",key=\"prueba.falla\"}")
-		    == 1);
-		ck_assert(series(&r, "vetred_worker_messages_dead_total{"
-		    "instance=\"prueba-1\",consumer=\"prueba\",key=\"desconocido\"}")
-		    == 1);
-		ck_assert(series(&r, "vetred_worker_messages_done_total{"
-		    "instance=\"prueba-1\",consumer=\"prueba\",key=\"prueba.efecto\"}")
-		    >= 1);
-		ck_assert(series(&r, "vetred_worker_handler_duration_seconds_count{"
-		    "instance=\"prueba-1\",consumer=\"prueba\"}") >= 1);
+		metrics_promtool_ok(&r, "vetred-worker-prueba");
+		ck_assert(metrics_sum(r.body, "vetred_worker_messages_retried_total",
+		    PRUEBA_1 ",key=\"prueba.falla\"") == 1);
+		ck_assert(metrics_sum(r.body, "vetred_worker_messages_dead_total",
+		    PRUEBA_1 ",key=\"prueba.falla\"") == 1);
+		ck_assert(metrics_sum(r.body, "vetred_worker_messages_dead_total",
+		    PRUEBA_1 ",key=\"desconocido\"") == 1);
+		ck_assert(metrics_sum(r.body, "vetred_worker_messages_done_total",
+		    PRUEBA_1 ",key=\"prueba.efecto\"") >= 1);
+		ck_assert(metrics_sum(r.body,
+		    "vetred_worker_handler_duration_seconds_count", PRUEBA_1) >= 1);
 		http_free(&r);
 		snprintf(url, sizeof(url), "http://127.0.0.1:%d/ready", p.port);
 		http_get_url(url, &r);
@@ -577,7 +540,7 @@ START_TEST(metricas_de_cada_worker)
 		snprintf(url, sizeof(url), "%s/metrics", u);
 		http_get_url(url, &r);
 		ck_assert_int_eq(r.status, 200);
-		promtool_accepts(&r, u);
+		metrics_promtool_ok(&r, u);
 		if (strstr(r.body, "vetred_worker_queue_messages{") != NULL) {
 			worker = 1;
 			ck_assert_ptr_nonnull(strstr(r.body,

@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -609,4 +610,48 @@ prueba_spawn(const char *consumer, const char *const *extra, char *log,
 	ck_assert_msg(ready && *port > 0, "vetred-worker-prueba did not "
 	    "start consuming (log %s)", log);
 	return pid;
+}
+
+/* ---- metrics -------------------------------------------------------- */
+
+void
+metrics_promtool_ok(const struct http_resp *r, const char *who)
+{
+	char path[] = "/tmp/vetred-metrics-XXXXXX", cmd[256];
+	FILE *f;
+	int fd;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	f = fdopen(fd, "w");
+	ck_assert_ptr_nonnull(f);
+	fwrite(r->body, 1, r->len, f);
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s >/dev/null "
+	    "2>&1", path);
+	ck_assert_msg(system(cmd) == 0, "promtool rejected the metrics of "
+	    "%s:\n%.2000s", who, r->body);
+	unlink(path);
+}
+
+double
+metrics_sum(const char *text, const char *name, const char *want)
+{
+	const char *p = text, *eol, *sp;
+	size_t n = strlen(name);
+	double sum = 0;
+	int found = 0;
+
+	for (; p != NULL && *p; p = *eol ? eol + 1 : eol) {
+		eol = p + strcspn(p, "\n");
+		if (strncmp(p, name, n) != 0 || (p[n] != '{' && p[n] != ' '))
+			continue;
+		sp = memrchr(p, ' ', (size_t)(eol - p));
+		if (sp == NULL || (want != NULL &&
+		    !memmem(p, (size_t)(sp - p), want, strlen(want))))
+			continue;
+		sum += strtod(sp + 1, NULL);
+		found = 1;
+	}
+	return found ? sum : NAN;
 }

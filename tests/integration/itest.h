@@ -92,6 +92,15 @@ int	 stack_reap(pid_t pid, int ms);
 pid_t	 prueba_spawn(const char *consumer, const char *const *extra,
 	    char *log, size_t loglen, int *port);
 
+/*
+ * Prometheus text of a /metrics answer: metrics_promtool_ok() fails the
+ * test unless `promtool check metrics` accepts it (who names the
+ * target); metrics_sum() adds the samples "name{...} v" or "name v"
+ * whose labels contain want (NULL: every one), NAN when none matched.
+ */
+void	 metrics_promtool_ok(const struct http_resp *r, const char *who);
+double	 metrics_sum(const char *text, const char *name, const char *want);
+
 /* Check an RFC 9457 answer: status, content type, type slug, title. */
 void	 assert_problem(struct http_resp *r, long status, const char *slug);
 
