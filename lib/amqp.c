@@ -117,6 +117,7 @@ struct vr_amqp {
 	unsigned char		*answer;
 	size_t			 answer_cap;
 	uint64_t		 base;
+	uint64_t		 answered;	/* every tag below it was */
 	char			 err[200];
 };
 
@@ -436,7 +437,7 @@ vr_amqp_confirm_select(struct vr_amqp *a, char *err, size_t errlen)
 	if ((rc = rpc_ok(a, "confirm", "select", err, errlen)) != 0)
 		return rc;
 	a->confirms = 1;
-	a->next_tag = a->base = 1;
+	a->next_tag = a->base = a->answered = 1;
 	return 0;
 }
 
@@ -455,7 +456,8 @@ answer_slot(struct vr_amqp *a)
 	a->answer[i] = 0;
 }
 
-/* An ack or nack of tag (and with multiple, of every tag before it). */
+/* An ack or nack of tag (and with multiple, of every tag before it not
+ * answered yet: from the last multiple on, not from base each time). */
 static void
 note_answer(struct vr_amqp *a, uint64_t tag, int multiple, unsigned char v)
 {
@@ -463,9 +465,12 @@ note_answer(struct vr_amqp *a, uint64_t tag, int multiple, unsigned char v)
 
 	if (tag < a->base || tag >= a->next_tag)
 		return;
-	for (t = multiple ? a->base : tag; t <= tag; t++)
+	t = !multiple ? tag : a->answered > a->base ? a->answered : a->base;
+	for (; t <= tag; t++)
 		if (a->answer[t - a->base] == 0)
 			a->answer[t - a->base] = v;
+	if (multiple && tag + 1 > a->answered)
+		a->answered = tag + 1;
 }
 
 /* The answers before tag first are no longer asked for: forget them. */

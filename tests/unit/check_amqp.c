@@ -283,6 +283,35 @@ START_TEST(declare_mismatch_is_reported)
 }
 END_TEST
 
+/* A connection in confirm mode, the topology declared, and a work queue
+ * of this test (vetred.unit.WHAT.pid, into q) bound to prueba.unidad. */
+static struct vr_amqp *
+confirming_to_queue(const char *what, char *q, size_t qlen)
+{
+	const char *keys[] = { "prueba.unidad", NULL };
+	struct vr_amqp *a;
+	char err[256];
+
+	snprintf(q, qlen, "vetred.unit.%s.%d", what, (int)getpid());
+	ck_assert_int_eq(vr_amqp_connect(&a, amqp_url(), "unit", 2000, err,
+	    sizeof(err)), 0);
+	ck_assert_msg(vr_amqp_declare(a, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_msg(vr_amqp_declare_work_queue(a, q, VR_AMQP_EVENTOS, keys,
+	    5, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_int_eq(vr_amqp_confirm_select(a, err, sizeof(err)), 0);
+	return a;
+}
+
+static void
+all_acked(const unsigned char *status, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		ck_assert_msg(status[i] == VR_AMQP_ACKED, "tag %zu: %d", i,
+		    status[i]);
+}
+
 /*
  * Publish with confirms: every message is acked; on the queue it carries
  * the properties and headers of struct vr_amqp_msg, persistent.
@@ -292,9 +321,8 @@ START_TEST(publish_confirmed_with_properties)
 	amqp_connection_state_t c;
 	struct vr_amqp *a;
 	struct vr_amqp_msg m;
-	const char *keys[] = { "prueba.unidad", NULL };
 	unsigned char status[20];
-	char err[256], q[64], id[40];
+	char q[64], id[40];
 	uint64_t tag, first = 0;
 	uint32_t depth = 0;
 	amqp_rpc_reply_t r;
@@ -302,13 +330,7 @@ START_TEST(publish_confirmed_with_properties)
 	amqp_basic_get_ok_t *g;
 	int i;
 
-	snprintf(q, sizeof(q), "vetred.unit.work.%d", (int)getpid());
-	ck_assert_int_eq(vr_amqp_connect(&a, amqp_url(), "unit", 2000, err,
-	    sizeof(err)), 0);
-	ck_assert_msg(vr_amqp_declare(a, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_msg(vr_amqp_declare_work_queue(a, q, VR_AMQP_EVENTOS, keys,
-	    5, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(vr_amqp_confirm_select(a, err, sizeof(err)), 0);
+	a = confirming_to_queue("work", q, sizeof(q));
 	ck_assert_int_eq(vr_amqp_poll(a), 0);	/* idle: nothing to read */
 	for (i = 0; i < 20; i++) {
 		snprintf(id, sizeof(id), "00000000-0000-0000-0000-%012d", i);
@@ -329,8 +351,7 @@ START_TEST(publish_confirmed_with_properties)
 	}
 	memset(status, 0, sizeof(status));
 	ck_assert_int_eq(vr_amqp_confirms(a, first, 20, status, 5000), 0);
-	for (i = 0; i < 20; i++)
-		ck_assert_int_eq(status[i], VR_AMQP_ACKED);
+	all_acked(status, 20);
 	/* Nothing left to wait for: at once. */
 	ck_assert_int_eq(vr_amqp_confirms(a, first, 20, status, 1), 0);
 	vr_amqp_close(a);
@@ -400,20 +421,13 @@ START_TEST(confirms_read_early_are_kept)
 	amqp_connection_state_t c;
 	struct vr_amqp *a;
 	struct vr_amqp_msg m;
-	const char *keys[] = { "prueba.unidad", NULL };
 	static unsigned char sa[10], sb[700];
-	char err[256], q[64];
+	char q[64];
 	uint64_t tag, fa = 0, fb = 0;
 	uint32_t depth = 0;
 	int i, k;
 
-	snprintf(q, sizeof(q), "vetred.unit.early.%d", (int)getpid());
-	ck_assert_int_eq(vr_amqp_connect(&a, amqp_url(), "unit", 2000, err,
-	    sizeof(err)), 0);
-	ck_assert_msg(vr_amqp_declare(a, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_msg(vr_amqp_declare_work_queue(a, q, VR_AMQP_EVENTOS, keys,
-	    5, err, sizeof(err)) == 0, "%s", err);
-	ck_assert_int_eq(vr_amqp_confirm_select(a, err, sizeof(err)), 0);
+	a = confirming_to_queue("early", q, sizeof(q));
 	memset(&m, 0, sizeof(m));
 	m.message_id = "00000000-0000-0000-0000-000000000001";
 	m.type = "prueba.unidad";
@@ -434,10 +448,8 @@ START_TEST(confirms_read_early_are_kept)
 	}
 	ck_assert_int_eq(vr_amqp_confirms(a, fa, 10, sa, 300), 0);
 	ck_assert_int_eq(vr_amqp_confirms(a, fb, 700, sb, 300), 0);
-	for (i = 0; i < 10; i++)
-		ck_assert_int_eq(sa[i], VR_AMQP_ACKED);
-	for (i = 0; i < 700; i++)
-		ck_assert_int_eq(sb[i], VR_AMQP_ACKED);
+	all_acked(sa, 10);
+	all_acked(sb, 700);
 	/* Asked again after a later batch settled: still answered. */
 	ck_assert_int_eq(vr_amqp_confirms(a, fb, 700, sb, 1), 0);
 	vr_amqp_close(a);
