@@ -261,8 +261,8 @@ read_password(char *buf, size_t n)
 
 /*
  * What cifrar seals: lib/cifra.c's sealed columns, grouped by table (the
- * rows of one table are consecutive there); hmac: the column whose keyed
- * hash goes to documento_hmac, plus one (0: none).
+ * rows of one table are consecutive there); nhash: how many of them have
+ * their keyed hash in a column of its own (vr_sealed_col.hash).
  */
 #define MAX_SEALED_TABLES	8
 #define MAX_SEALED_COLS		6
@@ -271,7 +271,7 @@ struct sealed_table {
 	const char			*table;
 	const struct vr_sealed_col	*cols[MAX_SEALED_COLS];
 	int				 ncols;
-	int				 hmac;
+	int				 nhash;
 };
 
 static struct sealed_table sealed_tables[MAX_SEALED_TABLES];
@@ -296,38 +296,49 @@ sealed_tables_init(void)
 		}
 		if (t->ncols == MAX_SEALED_COLS)
 			abort();
-		if (c->search)
-			t->hmac = t->ncols + 1;
+		if (c->hash != NULL)
+			t->nhash++;
 		t->cols[t->ncols++] = c;
 	}
 }
 
-/* SELECT and UPDATE of one table, as vr_db statements 2t and 2t+1. */
+/*
+ * SELECT and UPDATE of one table, as vr_db statements 2t and 2t+1: the
+ * rows with a value not sealed under the current key, or with a searched
+ * value whose hash is missing (a hash column added since the row was
+ * sealed).  UPDATE: $1 id, the new values, the hashes, then the values
+ * read (the row is left alone if it changed meanwhile).
+ */
 static void
 sealed_sql(const struct sealed_table *t, struct vr_buf *sel,
     struct vr_buf *upd)
 {
-	int c;
+	int c, h;
 
 	vr_buf_printf(sel, "SELECT id");
 	for (c = 0; c < t->ncols; c++)
 		vr_buf_printf(sel, ", %s", t->cols[c]->column);
 	vr_buf_printf(sel, " FROM %s WHERE ", t->table);
-	for (c = 0; c < t->ncols; c++)
+	for (c = 0; c < t->ncols; c++) {
 		vr_buf_printf(sel, "%s%s NOT LIKE $1", c ? " OR " : "",
 		    t->cols[c]->column);
+		if (t->cols[c]->hash != NULL)
+			vr_buf_printf(sel, " OR (%s IS NOT NULL AND %s IS NULL)",
+			    t->cols[c]->column, t->cols[c]->hash);
+	}
 	vr_buf_printf(sel, " ORDER BY id LIMIT 500");
 	vr_buf_printf(upd, "UPDATE %s SET ", t->table);
 	for (c = 0; c < t->ncols; c++)
 		vr_buf_printf(upd, "%s%s = $%d", c ? ", " : "",
 		    t->cols[c]->column, c + 2);
-	if (t->hmac)
-		vr_buf_printf(upd, ", documento_hmac = decode($%d, 'hex')",
-		    t->ncols + 2);
+	for (c = h = 0; c < t->ncols; c++)
+		if (t->cols[c]->hash != NULL)
+			vr_buf_printf(upd, ", %s = decode($%d, 'hex')",
+			    t->cols[c]->hash, t->ncols + 2 + h++);
 	vr_buf_printf(upd, " WHERE id = $1::bigint");
 	for (c = 0; c < t->ncols; c++)
 		vr_buf_printf(upd, " AND %s IS NOT DISTINCT FROM $%d::text",
-		    t->cols[c]->column, t->ncols + 2 + (t->hmac != 0) + c);
+		    t->cols[c]->column, t->ncols + 2 + t->nhash + c);
 }
 
 /*
@@ -364,11 +375,12 @@ cifrar_tabla(struct vr_db *db, int t, const struct vr_jwt_keys *ring,
     const struct vr_jwt_keys *search, const char *like, long *total)
 {
 	const struct sealed_table *tb = &sealed_tables[t];
-	const char *p[1] = { like }, *q[16];
-	char hex[65], *v[5], *first = NULL;
+	const char *p[1] = { like }, *q[1 + 3 * MAX_SEALED_COLS];
+	char hex[MAX_SEALED_COLS][65], *v[MAX_SEALED_COLS];
+	char *plain[MAX_SEALED_COLS];
 	PGresult *res = NULL, *up = NULL;
 	long done;
-	int i, c, n, k, rc = 0;
+	int i, c, n, k, h, rc = 0;
 
 	for (;;) {
 		if (vr_db_begin(db) < 0 || vr_db_exec(db, 2 * t, 1, p, &res) < 0)
@@ -376,18 +388,26 @@ cifrar_tabla(struct vr_db *db, int t, const struct vr_jwt_keys *ring,
 		n = PQntuples(res);
 		for (i = done = 0; i < n && rc == 0; i++) {
 			for (c = 0; c < tb->ncols; c++)
-				v[c] = NULL;
+				v[c] = plain[c] = NULL;
 			for (c = 0; c < tb->ncols && rc == 0; c++)
 				v[c] = reseal(ring, tb->cols[c], res, i, c,
-				    c == tb->hmac - 1 ? &first : NULL, &rc);
+				    tb->cols[c]->hash != NULL ? &plain[c] : NULL,
+				    &rc);
 			if (rc == 0) {
 				k = 0;
 				q[k++] = PQgetvalue(res, i, 0);
 				for (c = 0; c < tb->ncols; c++)
 					q[k++] = v[c];
-				if (tb->hmac) {
-					vr_search_hash(&search->k[0], first, hex);
-					q[k++] = hex;
+				for (c = h = 0; c < tb->ncols; c++) {
+					if (tb->cols[c]->hash == NULL)
+						continue;
+					q[k] = NULL;
+					if (plain[c] != NULL) {
+						vr_search_hash(&search->k[0],
+						    plain[c], hex[h]);
+						q[k] = hex[h];
+					}
+					k++, h++;
 				}
 				for (c = 0; c < tb->ncols; c++)
 					q[k++] = PQgetisnull(res, i, c + 1) ? NULL :
@@ -398,10 +418,10 @@ cifrar_tabla(struct vr_db *db, int t, const struct vr_jwt_keys *ring,
 					done += atol(PQcmdTuples(up));
 				PQclear(up);
 			}
-			for (c = 0; c < tb->ncols; c++)
+			for (c = 0; c < tb->ncols; c++) {
 				free(v[c]);
-			free(first);
-			first = NULL;
+				free(plain[c]);
+			}
 		}
 		PQclear(res);
 		if (rc != 0 || vr_db_commit(db) < 0) {

@@ -67,6 +67,10 @@ static const struct {
 	{ "citas.cancelar", CLINICA },
 	{ "pacientes.registrar", CLINICA },
 	{ "pacientes.leer", CLINICA },
+	{ "pacientes.modificar", CLINICA },
+	{ "propietarios.leer", CLINICA },
+	{ "propietarios.modificar", CLINICA },
+	{ "propietarios.fusionar", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
 	{ "historia.leer", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) |
 	    R(ROL_VETERINARIO) },
 	{ "usuarios.leer", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },

@@ -264,36 +264,6 @@ api_cita_get(struct api_req *r)
 	}
 }
 
-/*
- * If-Match: "N" (or N), the version the client last read, into parameter
- * "version" of a; nothing when absent or "*" (any version).
- */
-static void
-if_match(struct api_req *r, struct api_args *a, cJSON *errs)
-{
-	const char *h = api_header(r, "HTTP_IF_MATCH");
-	char buf[16];
-	size_t n;
-	long long v;
-
-	if (h == NULL || strcmp(h, "*") == 0)
-		return;
-	n = strlen(h);
-	if (n >= 2 && h[0] == '"' && h[n - 1] == '"') {
-		h++;
-		n -= 2;
-	}
-	if (n < sizeof(buf)) {
-		memcpy(buf, h, n);
-		buf[n] = '\0';
-	}
-	if (n >= sizeof(buf) || vr_parse_id(buf, &v) < 0 || v > 2147483647) {
-		vr_json_error(errs, "If-Match", "debe ser la versión de la cita "
-		    "entre comillas, como la da el ETag");
-		return;
-	}
-	api_arg_int(a, "version", v);
-}
 
 /*
  * PUT /api/v1/citas/{id} - permission citas.modificar.
@@ -343,7 +313,7 @@ api_cita_put(struct api_req *r)
 		api_arg_text(&a, "motivo_cancelacion", motivo_c), given++;
 	/* A malformed If-Match is refused even when the body names the
 	 * version (which then wins). */
-	if_match(r, &a, errs);
+	api_if_match(r, &a, errs);
 	if (vr_json_int(r->json, "version", 0, 1, 2147483647, &n, errs) > 0)
 		api_arg_int(&a, "version", n);
 	if (given == 0 && cJSON_GetArraySize(errs) == 0)

@@ -1,8 +1,8 @@
 /*
  * pacientes.c - patients (pets): registration with their owner, one
- * patient, and the clinical history as one timeline.  Layer: resources.
+ * patient, its changes (fields, death, a new owner), its weights, and
+ * the clinical history as one timeline.  Layer: resources.
  */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +19,6 @@
 static const char *const especies[] = { "canino", "felino", "ave", "conejo",
 	"roedor", "reptil", "otro", NULL };
 static const char *const sexos[] = { "macho", "hembra", NULL };
-static const char *const documentos[] = { "DNI", "CE", NULL };
 
 static int
 all_digits(const char *s, size_t n)
@@ -38,78 +37,28 @@ copy_str(cJSON *out, const cJSON *in, const char *name, int required,
 		cJSON_AddStringToObject(out, name, s);
 }
 
+/* Optional members a change may clear by sending them as null. */
+static const char *const clearable[] = { "raza", "sexo", "fecha_nacimiento",
+	"microchip", "color", "alergias", NULL };
+
 /*
- * The inline owner: nombres, apellidos, tipo_documento (DNI default, or
- * CE), documento, telefono (+51 mobile), email?, direccion?.  Errors are
- * named "propietario.<field>".  The object is the request's.
+ * The patient's own fields, validated into a new object, the request's.
+ * registro: a registration (nombre and especie required, peso_gramos and
+ * sede_registro_id taken); otherwise a change, where anything may be left
+ * out, the members of clearable[] given as null are kept as null, and
+ * activo may be set.
  */
 static cJSON *
-owner_in(struct api_req *r, const cJSON *o, cJSON *errs)
-{
-	cJSON *out = api_own_json(r, cJSON_CreateObject());
-	cJSON *e = api_errors(r), *it;
-	const char *doc, *tel, *mail;
-	char up[16];
-	int t = 0;
-	size_t i;
-
-	copy_str(out, o, "nombres", 1, 100, e);
-	copy_str(out, o, "apellidos", 1, 100, e);
-	if (vr_json_enum(o, "tipo_documento", 0, documentos, &t, e) < 0)
-		t = 0;
-	cJSON_AddStringToObject(out, "tipo_documento", documentos[t]);
-	if (vr_json_str(o, "documento", 1, 1, 12, &doc, e) > 0) {
-		for (i = 0; doc[i] && i < sizeof(up) - 1; i++)
-			up[i] = (char)toupper((unsigned char)doc[i]);
-		up[i] = '\0';
-		if (t == 0 && !all_digits(doc, 8))
-			vr_json_error(e, "documento", "un DNI tiene 8 dígitos");
-		else if (t == 1 && (strlen(up) < 9 ||
-		    strspn(up, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") !=
-		    strlen(up)))
-			vr_json_error(e, "documento", "un carné de extranjería "
-			    "tiene de 9 a 12 letras o dígitos");
-		else
-			cJSON_AddStringToObject(out, "numero_documento", up);
-	}
-	if (vr_json_str(o, "telefono", 1, 1, 16, &tel, e) > 0) {
-		if (strlen(tel) != 12 || !vr_valid_phone_pe(tel))
-			vr_json_error(e, "telefono", "debe ser un celular: +51 "
-			    "y 9 dígitos");
-		else
-			cJSON_AddStringToObject(out, "telefono", tel);
-	}
-	if (vr_json_str(o, "email", 0, 3, 254, &mail, e) > 0) {
-		if (!vr_valid_email(mail))
-			vr_json_error(e, "email", "no es un correo válido");
-		else
-			cJSON_AddStringToObject(out, "email", mail);
-	}
-	copy_str(out, o, "direccion", 0, 200, e);
-	cJSON_ArrayForEach(it, e) {
-		cJSON *campo = cJSON_GetObjectItem(it, "campo");
-		char name[64];
-
-		snprintf(name, sizeof(name), "propietario.%s",
-		    campo->valuestring);
-		cJSON_SetValuestring(campo, name);
-	}
-	while (cJSON_GetArraySize(e) > 0)
-		cJSON_AddItemToArray(errs, cJSON_DetachItemFromArray(e, 0));
-	return out;
-}
-
-/* The patient's own fields, validated into a new object, the request's. */
-static cJSON *
-patient_in(struct api_req *r, const cJSON *in, cJSON *errs)
+patient_in(struct api_req *r, const cJSON *in, int registro, cJSON *errs)
 {
 	cJSON *out = api_own_json(r, cJSON_CreateObject());
 	const char *s;
 	long long n;
+	size_t k;
 	int i, b;
 
-	copy_str(out, in, "nombre", 1, 80, errs);
-	if (vr_json_enum(in, "especie", 1, especies, &i, errs) > 0)
+	copy_str(out, in, "nombre", registro, 80, errs);
+	if (vr_json_enum(in, "especie", registro, especies, &i, errs) > 0)
 		cJSON_AddStringToObject(out, "especie", especies[i]);
 	copy_str(out, in, "raza", 0, 80, errs);
 	if (vr_json_enum(in, "sexo", 0, sexos, &i, errs) > 0)
@@ -132,58 +81,22 @@ patient_in(struct api_req *r, const cJSON *in, cJSON *errs)
 	}
 	copy_str(out, in, "color", 0, 80, errs);
 	copy_str(out, in, "alergias", 0, 500, errs);
-	if (vr_json_int(in, "peso_gramos", 0, 1, 300000, &n, errs) > 0)
-		cJSON_AddNumberToObject(out, "peso_gramos", (double)n);
-	if (vr_json_int(in, "sede_registro_id", 0, 1, ID_MAX, &n, errs) > 0)
-		cJSON_AddNumberToObject(out, "sede_registro_id", (double)n);
-	return out;
-}
-
-/*
- * Member name of o, bound for table.name (lib/cifra.c's sealed columns),
- * sealed in place when it is a string.
- */
-static int
-seal_field(struct api_req *r, cJSON *o, const char *table, const char *name)
-{
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-	const struct vr_sealed_col *c = vr_sealed_col(table, name);
-	char *sealed;
-
-	if (!cJSON_IsString(v))
-		return 0;
-	if (c == NULL || vr_seal_col(&r->ctx->shared->keys.seal.k[0], c,
-	    v->valuestring, &sealed) < 0)
-		return -1;
-	cJSON_SetValuestring(v, sealed);
-	free(sealed);
-	return 0;
-}
-
-/*
- * The owner's personal data sealed for storage (lib/cifra.c), and the
- * keyed hash of the document by which the owner is found and kept unique.
- * 0, or -1 when sealing failed.
- */
-static int
-seal_owner(struct api_req *r, cJSON *owner)
-{
-	static const char *const fields[] = { "numero_documento", "telefono",
-	    "email", "direccion" };
-	const struct api_shared *sh = r->ctx->shared;
-	const cJSON *doc = cJSON_GetObjectItemCaseSensitive(owner,
-	    "numero_documento");
-	char hex[65];
-	size_t i;
-
-	if (cJSON_IsString(doc)) {
-		vr_search_hash(&sh->keys.search.k[0], doc->valuestring, hex);
-		cJSON_AddStringToObject(owner, "documento_hmac", hex);
+	if (registro) {
+		if (vr_json_int(in, "peso_gramos", 0, 1, 300000, &n, errs) > 0)
+			cJSON_AddNumberToObject(out, "peso_gramos", (double)n);
+		if (vr_json_int(in, "sede_registro_id", 0, 1, ID_MAX, &n,
+		    errs) > 0)
+			cJSON_AddNumberToObject(out, "sede_registro_id",
+			    (double)n);
+		return out;
 	}
-	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
-		if (seal_field(r, owner, "propietarios", fields[i]) < 0)
-			return -1;
-	return 0;
+	if (vr_json_bool(in, "activo", 0, &b, errs) > 0)
+		cJSON_AddBoolToObject(out, "activo", b);
+	for (k = 0; clearable[k] != NULL; k++)
+		if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(in,
+		    clearable[k])))
+			cJSON_AddNullToObject(out, clearable[k]);
+	return out;
 }
 
 /*
@@ -232,9 +145,10 @@ api_paciente_registro(struct api_req *r)
 			vr_json_error(errs, "propietario", "indique "
 			    "propietario_id o los datos del propietario");
 		else
-			owner = owner_in(r, inline_owner, errs);
+			owner = api_owner_in(r, inline_owner, 1,
+			    "propietario.", errs);
 	}
-	pet = patient_in(r, r->json, errs);
+	pet = patient_in(r, r->json, 1, errs);
 	if (api_fields_or_422(r, errs) < 0)
 		return;
 	/* Registered at a site: a role there; online (no site): any. */
@@ -242,8 +156,8 @@ api_paciente_registro(struct api_req *r)
 	sede = cJSON_IsNumber(where) ? (long long)where->valuedouble : 0;
 	if (sede > 0 && api_sede_or_403(r, sede) < 0)
 		return;
-	if ((owner != NULL && seal_owner(r, owner) < 0) ||
-	    seal_field(r, pet, "pacientes", "alergias") < 0) {
+	if ((owner != NULL && api_seal_owner(r, owner) < 0) ||
+	    api_seal_field(r, pet, "pacientes", "alergias") < 0) {
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "Ocurrió un error inesperado.", NULL);
 		return;
@@ -276,6 +190,170 @@ api_paciente_get(struct api_req *r)
 	api_args_init(&a, STMT_PACIENTE_GET);
 	api_arg_int(&a, "id", id);
 	api_args_who(&a, r, 0);
+	api_run_json_versioned(r, &a, "El paciente no existe.");
+}
+
+/*
+ * PUT /api/v1/pacientes/{id} {nombre?, especie?, raza?, sexo?,
+ * esterilizado?, fecha_nacimiento?, microchip?, color?, alergias?,
+ * activo?}, If-Match? - permission pacientes.modificar.  raza, sexo,
+ * fecha_nacimiento, microchip, color and alergias given as null are
+ * cleared.  200 Paciente; 400 bad id; 404; 409 microchip of another
+ * patient, or a deceased patient made active; 412 version; 422.
+ */
+void
+api_paciente_put(struct api_req *r)
+{
+	cJSON *errs = api_errors(r), *pet;
+	struct api_args a;
+	long long id;
+
+	if (api_id_or_400(r, 0, &id) < 0)
+		return;
+	api_args_init(&a, STMT_PACIENTE_PUT);
+	api_if_match(r, &a, errs);
+	pet = patient_in(r, r->json, 0, errs);
+	if (cJSON_GetArraySize(pet) == 0 && cJSON_GetArraySize(errs) == 0)
+		vr_json_error(errs, "cuerpo", "no indica ningún cambio");
+	if (api_fields_or_422(r, errs) < 0)
+		return;
+	if (api_seal_field(r, pet, "pacientes", "alergias") < 0) {
+		api_problem(r, 500, "error-interno", "Error interno",
+		    "Ocurrió un error inesperado.", NULL);
+		return;
+	}
+	api_arg_int(&a, "id", id);
+	api_arg_text(&a, "cambios", api_print(r, pet));
+	api_args_who(&a, r, 0);
+	api_run_function(r, &a, 1, NULL);
+}
+
+/*
+ * POST /api/v1/pacientes/{id}/fallecimiento {fecha, causa?}, If-Match? -
+ * permission pacientes.modificar.  The patient becomes deceased and
+ * inactive; its live appointments still to come are cancelled (each with
+ * its cita.cancelada).  200 Paciente + citas_canceladas; 400 bad id; 404;
+ * 409 deceased already; 412 version; 422 (a date in the future or before
+ * the birth).
+ */
+void
+api_paciente_fallecimiento(struct api_req *r)
+{
+	cJSON *errs = api_errors(r), *causa;
+	struct api_args a;
+	const char *fecha, *c;
+	long long id;
+
+	if (api_id_or_400(r, 0, &id) < 0)
+		return;
+	api_args_init(&a, STMT_PACIENTE_FALLECIMIENTO);
+	api_if_match(r, &a, errs);
+	if (vr_json_str(r->json, "fecha", 1, 10, 10, &fecha, errs) > 0) {
+		if (!vr_date_valid(fecha))
+			vr_json_error(errs, "fecha", "debe ser una fecha "
+			    "AAAA-MM-DD");
+		else
+			api_arg_text(&a, "fecha", fecha);
+	}
+	if (vr_json_str(r->json, "causa", 0, 1, 500, &c, errs) > 0) {
+		causa = api_own_json(r, cJSON_CreateObject());
+		cJSON_AddStringToObject(causa, "causa_fallecimiento", c);
+		if (api_seal_field(r, causa, "pacientes",
+		    "causa_fallecimiento") < 0) {
+			api_problem(r, 500, "error-interno", "Error interno",
+			    "Ocurrió un error inesperado.", NULL);
+			return;
+		}
+		api_arg_text(&a, "causa", cJSON_GetObjectItem(causa,
+		    "causa_fallecimiento")->valuestring);
+	}
+	if (api_fields_or_422(r, errs) < 0)
+		return;
+	api_arg_int(&a, "id", id);
+	api_args_who(&a, r, 0);
+	api_run_function(r, &a, 1, NULL);
+}
+
+/*
+ * POST /api/v1/pacientes/{id}/transferencia {propietario_id}, If-Match? -
+ * permission pacientes.modificar.  200 Paciente with its new owner; 400
+ * bad id; 404; 409 already that owner's; 412 version; 422 unknown owner.
+ */
+void
+api_paciente_transferencia(struct api_req *r)
+{
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	long long id, owner;
+
+	if (api_id_or_400(r, 0, &id) < 0)
+		return;
+	api_args_init(&a, STMT_PACIENTE_TRANSFERENCIA);
+	api_if_match(r, &a, errs);
+	if (vr_json_int(r->json, "propietario_id", 1, 1, ID_MAX, &owner,
+	    errs) > 0)
+		api_arg_int(&a, "propietario_id", owner);
+	if (api_fields_or_422(r, errs) < 0)
+		return;
+	api_arg_int(&a, "id", id);
+	api_args_who(&a, r, 0);
+	api_run_function(r, &a, 1, NULL);
+}
+
+/*
+ * POST /api/v1/pacientes/{id}/pesos {peso_gramos, medido_en?} -
+ * permission pacientes.modificar.  medido_en (RFC 3339, default now) not
+ * in the future and within the patient's life.  201 Peso (the series is
+ * GET .../pesos); 400 bad id; 404; 422.
+ */
+void
+api_paciente_peso(struct api_req *r)
+{
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	const char *medido;
+	long long id, g;
+
+	if (api_id_or_400(r, 0, &id) < 0)
+		return;
+	api_args_init(&a, STMT_PESO_REGISTRAR);
+	if (vr_json_int(r->json, "peso_gramos", 1, 1, 300000, &g, errs) > 0)
+		api_arg_int(&a, "peso_gramos", g);
+	if (vr_json_str(r->json, "medido_en", 0, 20, 35, &medido, errs) > 0) {
+		if (!vr_rfc3339_valid(medido))
+			vr_json_error(errs, "medido_en", "debe ser una fecha "
+			    "y hora RFC 3339 con zona");
+		else
+			api_arg_text(&a, "medido_en", medido);
+	}
+	if (api_fields_or_422(r, errs) < 0)
+		return;
+	api_arg_int(&a, "id", id);
+	api_args_who(&a, r, 0);
+	api_run_function(r, &a, 1, NULL);
+}
+
+/*
+ * GET /api/v1/pacientes/{id}/pesos[?limite] - permission pacientes.leer.
+ * 200 {paciente_id, elementos: [{id, peso_gramos, medido_en}]}, the last
+ * limite (default 100) weighings oldest first; 400; 404.
+ */
+void
+api_paciente_pesos(struct api_req *r)
+{
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	long long id;
+	long limite = 100;
+
+	if (api_id_or_400(r, 0, &id) < 0)
+		return;
+	api_qint(r, "limite", 1, 1000, &limite, errs);
+	if (api_params_or_400(r, errs) < 0)
+		return;
+	api_args_init(&a, STMT_PESOS_LIST);
+	api_arg_int(&a, "id", id);
+	api_arg_int(&a, "limite", limite);
 	api_run_json(r, &a, "El paciente no existe.");
 }
 

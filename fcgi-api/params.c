@@ -218,6 +218,38 @@ api_fields_or_422(struct api_req *r, cJSON *errs)
 	return -1;
 }
 
+/*
+ * If-Match: "N" (or N), the version the client last read (its ETag), into
+ * parameter "version" of a; nothing when absent or "*" (any version).  A
+ * malformed one is an error of errs.
+ */
+void
+api_if_match(struct api_req *r, struct api_args *a, cJSON *errs)
+{
+	const char *h = api_header(r, "HTTP_IF_MATCH");
+	char buf[16];
+	size_t n;
+	long long v;
+
+	if (h == NULL || strcmp(h, "*") == 0)
+		return;
+	n = strlen(h);
+	if (n >= 2 && h[0] == '"' && h[n - 1] == '"') {
+		h++;
+		n -= 2;
+	}
+	if (n < sizeof(buf)) {
+		memcpy(buf, h, n);
+		buf[n] = '\0';
+	}
+	if (n >= sizeof(buf) || vr_parse_id(buf, &v) < 0 || v > 2147483647) {
+		vr_json_error(errs, "If-Match", "debe ser la versión entre "
+		    "comillas, como la da el ETag");
+		return;
+	}
+	api_arg_int(a, "version", v);
+}
+
 /* 0 when errs is empty, else the 400 answered; errs is the request's. */
 int
 api_params_or_400(struct api_req *r, cJSON *errs)

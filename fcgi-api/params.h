@@ -7,6 +7,7 @@
 #define API_PARAMS_H
 
 #include "req.h"
+#include "sql.h"
 
 int	api_id_or_400(struct api_req *r, int capture, long long *id);
 int	api_idempotency_key_or_400(struct api_req *r, const char **key);
@@ -22,6 +23,7 @@ int	api_qenum(struct api_req *r, const char *name,
 	    const char *const *allowed, const char **out, cJSON *errs);
 int	api_qcursor(struct api_req *r, int nparts, const char *const *kinds,
 	    const char **parts, cJSON *errs);
+void	api_if_match(struct api_req *r, struct api_args *a, cJSON *errs);
 int	api_params_or_400(struct api_req *r, cJSON *errs);
 int	api_fields_or_422(struct api_req *r, cJSON *errs);
 

@@ -36,5 +36,7 @@ void	api_run_function(struct api_req *r, const struct api_args *a,
 	    int write, const char *location_prefix);
 void	api_run_json(struct api_req *r, const struct api_args *a,
 	    const char *not_found);
+void	api_run_json_versioned(struct api_req *r, const struct api_args *a,
+	    const char *not_found);
 
 #endif /* API_PROBLEM_H */

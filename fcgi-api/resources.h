@@ -50,6 +50,22 @@ void	api_disponibilidad(struct api_req *r);
 void	api_paciente_registro(struct api_req *r);
 void	api_paciente_get(struct api_req *r);
 void	api_paciente_historial(struct api_req *r);
+void	api_paciente_put(struct api_req *r);
+void	api_paciente_fallecimiento(struct api_req *r);
+void	api_paciente_transferencia(struct api_req *r);
+void	api_paciente_peso(struct api_req *r);
+void	api_paciente_pesos(struct api_req *r);
+
+/* propietarios.c */
+cJSON	*api_owner_in(struct api_req *r, const cJSON *o, int required,
+	    const char *prefix, cJSON *errs);
+int	 api_seal_field(struct api_req *r, cJSON *o, const char *table,
+	    const char *name);
+int	 api_seal_owner(struct api_req *r, cJSON *owner);
+void	api_propietario_get(struct api_req *r);
+void	api_propietario_put(struct api_req *r);
+void	api_propietarios_buscar(struct api_req *r);
+void	api_propietario_fusion(struct api_req *r);
 
 /* sedes.c */
 void	api_sedes_list(struct api_req *r);

@@ -114,6 +114,36 @@ const char *const api_sql[STMT__MAX] = {
 	    " + $3::bigint * interval '1 microsecond', $4, $5::bigint,"
 	    " $6::bigint[], $7::bigint, $8, $9, $10::inet)",
 
+	/* Patients' changes (db/functions/pacientes.sql): $1 id, then the
+	 * change, $N version (If-Match), who. */
+	[STMT_PACIENTE_PUT] = "SELECT actualizar_paciente($1::bigint,"
+	    " $2::jsonb, $3::integer, $4::bigint, $5, $6, $7::inet)",
+	[STMT_PACIENTE_FALLECIMIENTO] = "SELECT registrar_fallecimiento("
+	    "$1::bigint, $2::date, $3, $4::integer, $5::bigint, $6, $7,"
+	    " $8::inet)",
+	[STMT_PACIENTE_TRANSFERENCIA] = "SELECT transferir_paciente("
+	    "$1::bigint, $2::bigint, $3::integer, $4::bigint, $5, $6,"
+	    " $7::inet)",
+	/* $1 id, $2 grams, $3 when (NULL: now), who */
+	[STMT_PESO_REGISTRAR] = "SELECT registrar_peso($1::bigint,"
+	    " $2::integer, $3::timestamptz, $4::bigint, $5, $6, $7::inet)",
+	[STMT_PESOS_LIST] = "SELECT listar_pesos($1::bigint, $2::integer)",
+
+	/* Owners (db/functions/propietarios.sql).  $2 the reader's sites
+	 * (NULL: all): a pet's next appointment is shown from those only. */
+	[STMT_PROPIETARIO_GET] = "SELECT leer_propietario($1::bigint,"
+	    " $2::bigint[], $3::bigint, $4, $5, $6::inet)",
+	[STMT_PROPIETARIO_PUT] = "SELECT actualizar_propietario($1::bigint,"
+	    " $2::jsonb, $3::integer, $4::bigint, $5, $6, $7::inet)",
+	/* $1 words, $2/$3 document/phone hash (hex), $4 limite, $5/$6
+	 * cursor, $7 sites, who */
+	[STMT_PROPIETARIOS_BUSCAR] = "SELECT buscar_propietarios($1,"
+	    " decode($2, 'hex'), decode($3, 'hex'), $4::integer, $5,"
+	    " $6::bigint, $7::bigint[], $8::bigint, $9, $10, $11::inet)",
+	/* $1 kept, $2 merged into it, $3 version of $1, who */
+	[STMT_PROPIETARIO_FUSION] = "SELECT fusionar_propietarios($1::bigint,"
+	    " $2::bigint, $3::integer, $4::bigint, $5, $6, $7::inet)",
+
 	/* Sign-in (auth.c).  Token hashes are bytea text: \\x and 64 hex digits. */
 	[STMT_LOGIN_ESPERA] = "SELECT login_espera($1, $2::inet)",
 	[STMT_USUARIO_CLAVE] = "SELECT id, password_hash, activo,"
@@ -229,6 +259,17 @@ const char *const api_sql_args[STMT__MAX] = {
 	[STMT_PACIENTE_GET] = "id:int8 who",
 	[STMT_HISTORIAL] = "id:int8 limite:int4 cursor_fecha:int8 cursor_tipo "
 	    "cursor_id:int8 sedes who",
+	[STMT_PACIENTE_PUT] = "id:int8 cambios version:int4 who",
+	[STMT_PACIENTE_FALLECIMIENTO] = "id:int8 fecha causa version:int4 who",
+	[STMT_PACIENTE_TRANSFERENCIA] = "id:int8 propietario_id:int8 "
+	    "version:int4 who",
+	[STMT_PESO_REGISTRAR] = "id:int8 peso_gramos:int4 medido_en who",
+	[STMT_PESOS_LIST] = "id:int8 limite:int4",
+	[STMT_PROPIETARIO_GET] = "id:int8 sedes who",
+	[STMT_PROPIETARIO_PUT] = "id:int8 cambios version:int4 who",
+	[STMT_PROPIETARIOS_BUSCAR] = "q documento telefono limite:int4 "
+	    "cursor_palabra cursor_id:int8 sedes who",
+	[STMT_PROPIETARIO_FUSION] = "id:int8 origen:int8 version:int4 who",
 	[STMT_LOGIN_ESPERA] = "email ip",
 	[STMT_USUARIO_CLAVE] = "email",
 	[STMT_LOGIN_FALLIDO] = "email ip usuario:int8 request_id",

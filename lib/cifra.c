@@ -55,17 +55,18 @@ vr_data_keys_load(struct vr_jwt_keys *ks, const char *spec, char *err,
  * responses to say which table each member came from.
  */
 const struct vr_sealed_col vr_sealed_cols[] = {
-	{ "propietarios", "numero_documento", 1 },
-	{ "propietarios", "telefono", 0 },
-	{ "propietarios", "email", 0 },
-	{ "propietarios", "direccion", 0 },
-	{ "historia_entradas", "anamnesis", 0 },
-	{ "historia_entradas", "examen", 0 },
-	{ "historia_entradas", "diagnostico", 0 },
-	{ "historia_entradas", "plan", 0 },
-	{ "historia_entradas", "texto", 0 },
-	{ "tratamientos", "descripcion", 0 },
-	{ "pacientes", "alergias", 0 },
+	{ "propietarios", "numero_documento", "documento_hmac" },
+	{ "propietarios", "telefono", "telefono_hmac" },
+	{ "propietarios", "email", NULL },
+	{ "propietarios", "direccion", NULL },
+	{ "historia_entradas", "anamnesis", NULL },
+	{ "historia_entradas", "examen", NULL },
+	{ "historia_entradas", "diagnostico", NULL },
+	{ "historia_entradas", "plan", NULL },
+	{ "historia_entradas", "texto", NULL },
+	{ "tratamientos", "descripcion", NULL },
+	{ "pacientes", "alergias", NULL },
+	{ "pacientes", "causa_fallecimiento", NULL },
 };
 
 const size_t vr_sealed_ncols = sizeof(vr_sealed_cols) /

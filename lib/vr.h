@@ -396,10 +396,12 @@ const char *vr_jwt_reason(int verdict);
  * search: the column whose keyed hash is kept beside it
  * (propietarios.documento_hmac).
  */
+/* hash: the column that holds the value's keyed hash (vr_search_hash),
+ * by which rows are found; NULL when the value is not searched. */
 struct vr_sealed_col {
 	const char	*table;
 	const char	*column;
-	int		 search;
+	const char	*hash;
 };
 
 extern const struct vr_sealed_col vr_sealed_cols[];

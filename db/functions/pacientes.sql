@@ -49,7 +49,9 @@ BEGIN
 	    'fecha_nacimiento', p.fecha_nacimiento, 'microchip', p.microchip,
 	    'color', p.color, 'activo', p.activo, 'fallecido', p.fallecido,
 	    'fecha_fallecimiento', p.fecha_fallecimiento,
-	    'sede_registro_id', p.sede_registro_id,
+	    'causa_fallecimiento', p.causa_fallecimiento,
+	    'alergias', p.alergias,
+	    'sede_registro_id', p.sede_registro_id, 'version', p.version,
 	    'peso_gramos', (SELECT w.peso_gramos FROM paciente_pesos w
 	        WHERE w.paciente_id = p.id ORDER BY w.medido_en DESC, w.id DESC LIMIT 1),
 	    'creado_en', hora_local(p.creado_en, coalesce(s.zona_horaria, 'America/Lima')),
@@ -97,23 +99,26 @@ BEGIN
 		    'errores', error_campo('sede_registro_id', 'la sede no existe')));
 	END IF;
 	IF prop IS NOT NULL THEN
-		IF NOT EXISTS (SELECT 1 FROM propietarios WHERE id = prop) THEN
+		-- A merged owner's id stands for the owner kept.
+		prop := propietario_vigente(prop);
+		IF prop IS NULL THEN
 			RETURN veredicto('validacion', jsonb_build_object(
 			    'detalle', 'Corrija los campos indicados.',
 			    'errores', error_campo('propietario_id', 'el propietario no existe')));
 		END IF;
 	ELSE
 		INSERT INTO propietarios (nombres, apellidos, tipo_documento,
-		    numero_documento, documento_hmac, telefono, email, direccion,
-		    sede_registro_id)
+		    numero_documento, documento_hmac, telefono, telefono_hmac, email,
+		    direccion, sede_registro_id)
 		VALUES (p_prop->>'nombres', p_prop->>'apellidos',
 		    p_prop->>'tipo_documento', p_prop->>'numero_documento',
 		    decode(p_prop->>'documento_hmac', 'hex'),
-		    p_prop->>'telefono', p_prop->>'email', p_prop->>'direccion', sede)
+		    p_prop->>'telefono', decode(p_prop->>'telefono_hmac', 'hex'),
+		    p_prop->>'email', p_prop->>'direccion', sede)
 		ON CONFLICT (tipo_documento, documento_hmac) DO NOTHING
 		RETURNING id INTO prop;
 		IF prop IS NULL THEN
-			SELECT id INTO STRICT prop FROM propietarios
+			SELECT propietario_vigente(id) INTO STRICT prop FROM propietarios
 			WHERE tipo_documento = p_prop->>'tipo_documento'
 			  AND documento_hmac = decode(p_prop->>'documento_hmac', 'hex');
 		ELSE
@@ -190,9 +195,11 @@ BEGIN
 	IF prop IS NULL THEN
 		PERFORM pg_advisory_xact_lock(hashtextextended('vetred.registro:'
 		    || (p_prop->>'tipo_documento') || ':' || (p_prop->>'documento_hmac'), 0));
-		SELECT id INTO prop FROM propietarios
+		SELECT propietario_vigente(id) INTO prop FROM propietarios
 		WHERE tipo_documento = p_prop->>'tipo_documento'
 		  AND documento_hmac = decode(p_prop->>'documento_hmac', 'hex');
+	ELSE
+		prop := propietario_vigente(prop);
 	END IF;
 	IF prop IS NOT NULL AND NOT coalesce(p_intencional, false) THEN
 		PERFORM 1 FROM propietarios WHERE id = prop FOR NO KEY UPDATE;
@@ -253,3 +260,251 @@ END
 $$;
 COMMENT ON FUNCTION leer_paciente(bigint, bigint, text, text, inet) IS
 	'paciente_detalle() with an audit row (accion leer) when the patient exists.';
+
+CREATE OR REPLACE FUNCTION evento_paciente_cambio(p pacientes, p_extra jsonb)
+RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT jsonb_build_object('paciente_id', p.id,
+	    'propietario_id', p.propietario_id, 'especie', p.especie,
+	    'activo', p.activo, 'fallecido', p.fallecido, 'version', p.version)
+	    || coalesce(p_extra, '{}')
+$$;
+COMMENT ON FUNCTION evento_paciente_cambio(pacientes, jsonb) IS
+	'Payload of paciente.actualizado, paciente.fallecido and paciente.transferido (db/eventos/paciente.*.v1.json), with p_extra''s members.';
+
+-- What a patient's audit row and change event compare: the stored row
+-- without the stamps.
+CREATE OR REPLACE FUNCTION paciente_hechos(p pacientes) RETURNS jsonb
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT to_jsonb(p) - 'actualizado_en' - 'creado_en'
+$$;
+COMMENT ON FUNCTION paciente_hechos(pacientes) IS
+	'The row of a patient as its audit rows keep it (without the time stamps).';
+
+-- PUT /api/v1/pacientes/{id}: p_cambios holds the members to change,
+-- validated (and alergias sealed) by the API; a null member clears an
+-- optional field.  A deceased patient cannot be made active again.
+CREATE OR REPLACE FUNCTION actualizar_paciente(p_id bigint, p_cambios jsonb,
+    p_version integer, p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	p pacientes%ROWTYPE;
+	antes jsonb;
+	despues jsonb;
+	cambios jsonb;
+BEGIN
+	SELECT * INTO p FROM pacientes WHERE id = p_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'El paciente no existe.'));
+	END IF;
+	IF p_version IS NOT NULL AND p_version <> p.version THEN
+		RETURN veredicto('version-distinta', jsonb_build_object(
+		    'detalle', 'El paciente cambió (versión ' || p.version || '); vuelva a leerlo.'));
+	END IF;
+	IF p.fallecido AND (p_cambios->>'activo')::boolean THEN
+		RETURN veredicto('conflicto', jsonb_build_object(
+		    'detalle', 'Un paciente fallecido no vuelve a estar activo.',
+		    'errores', error_campo('activo', 'el paciente falleció')));
+	END IF;
+	IF p_cambios ? 'microchip' AND p_cambios->>'microchip' IS NOT NULL
+	   AND EXISTS (SELECT 1 FROM pacientes WHERE microchip = p_cambios->>'microchip'
+	               AND id <> p_id) THEN
+		RETURN veredicto('conflicto', jsonb_build_object(
+		    'detalle', 'El microchip ya está registrado en otro paciente.',
+		    'errores', error_campo('microchip', 'ya registrado')));
+	END IF;
+	antes := paciente_hechos(p);
+	UPDATE pacientes SET
+	    nombre = coalesce(p_cambios->>'nombre', nombre),
+	    especie = coalesce(p_cambios->>'especie', especie),
+	    raza = CASE WHEN p_cambios ? 'raza' THEN p_cambios->>'raza' ELSE raza END,
+	    sexo = CASE WHEN p_cambios ? 'sexo' THEN p_cambios->>'sexo' ELSE sexo END,
+	    esterilizado = coalesce((p_cambios->>'esterilizado')::boolean, esterilizado),
+	    fecha_nacimiento = CASE WHEN p_cambios ? 'fecha_nacimiento'
+	        THEN (p_cambios->>'fecha_nacimiento')::date ELSE fecha_nacimiento END,
+	    microchip = CASE WHEN p_cambios ? 'microchip' THEN p_cambios->>'microchip' ELSE microchip END,
+	    color = CASE WHEN p_cambios ? 'color' THEN p_cambios->>'color' ELSE color END,
+	    alergias = CASE WHEN p_cambios ? 'alergias' THEN p_cambios->>'alergias' ELSE alergias END,
+	    activo = coalesce((p_cambios->>'activo')::boolean, activo),
+	    version = version + 1
+	WHERE id = p_id
+	RETURNING * INTO p;
+	despues := paciente_hechos(p);
+	SELECT coalesce(jsonb_agg(k ORDER BY k), '[]') INTO cambios
+	FROM jsonb_object_keys(antes) k
+	WHERE antes->k IS DISTINCT FROM despues->k AND k <> 'version';
+	PERFORM auditar(p_usuario, p_rol, NULL, 'modificar', 'pacientes', p_id::text,
+	    p_request_id, p_ip, antes, despues);
+	PERFORM publicar('paciente.actualizado', 'paciente', p_id::text,
+	    evento_paciente_cambio(p, jsonb_build_object('cambios', cambios)), p_request_id);
+	RETURN veredicto('hecho', jsonb_build_object('cuerpo', paciente_detalle(p_id)));
+END
+$$;
+COMMENT ON FUNCTION actualizar_paciente(bigint, jsonb, integer, bigint, text, text, inet) IS
+	'Changes a patient''s own fields (If-Match version); audited, with paciente.actualizado naming the fields changed.';
+
+-- POST /api/v1/pacientes/{id}/fallecimiento: the patient is marked
+-- deceased and inactive, and its live future appointments are cancelled
+-- (each with its audit row and cita.cancelada), in one transaction.
+CREATE OR REPLACE FUNCTION registrar_fallecimiento(p_id bigint, p_fecha date,
+    p_causa text, p_version integer,
+    p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	p pacientes%ROWTYPE;
+	antes jsonb;
+	canceladas jsonb := '[]';
+	c record;
+	cd jsonb;
+	hoy date := (now() AT TIME ZONE 'Etc/GMT-14')::date;
+BEGIN
+	SELECT * INTO p FROM pacientes WHERE id = p_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'El paciente no existe.'));
+	END IF;
+	IF p_version IS NOT NULL AND p_version <> p.version THEN
+		RETURN veredicto('version-distinta', jsonb_build_object(
+		    'detalle', 'El paciente cambió (versión ' || p.version || '); vuelva a leerlo.'));
+	END IF;
+	IF p.fallecido THEN
+		RETURN veredicto('conflicto', jsonb_build_object(
+		    'detalle', 'El paciente ya figura como fallecido (' || p.fecha_fallecimiento || ').'));
+	END IF;
+	IF p_fecha > hoy OR p_fecha < p.fecha_nacimiento THEN
+		RETURN veredicto('validacion', jsonb_build_object(
+		    'detalle', 'Corrija los campos indicados.',
+		    'errores', error_campo('fecha', CASE WHEN p_fecha > hoy
+		        THEN 'no puede ser futura' ELSE 'es anterior al nacimiento' END)));
+	END IF;
+	antes := paciente_hechos(p);
+	UPDATE pacientes SET fallecido = true, fecha_fallecimiento = p_fecha,
+	    causa_fallecimiento = p_causa, activo = false, version = version + 1
+	WHERE id = p_id
+	RETURNING * INTO p;
+	FOR c IN SELECT id FROM citas
+	    WHERE paciente_id = p_id AND estado IN ('reservada', 'confirmada')
+	      AND lower(periodo) > now()
+	    ORDER BY lower(periodo), id FOR UPDATE
+	LOOP
+		cd := cancelar_cita(c.id, 'Paciente fallecido', p_usuario, p_rol,
+		    p_request_id, p_ip);
+		canceladas := canceladas || to_jsonb(c.id);
+	END LOOP;
+	PERFORM auditar(p_usuario, p_rol, NULL, 'fallecimiento', 'pacientes', p_id::text,
+	    p_request_id, p_ip, antes, paciente_hechos(p));
+	PERFORM publicar('paciente.fallecido', 'paciente', p_id::text,
+	    evento_paciente_cambio(p, jsonb_build_object('fecha_fallecimiento', p_fecha,
+	        'citas_canceladas', canceladas)), p_request_id);
+	RETURN veredicto('hecho', jsonb_build_object('cuerpo', paciente_detalle(p_id)
+	    || jsonb_build_object('citas_canceladas', canceladas)));
+END
+$$;
+COMMENT ON FUNCTION registrar_fallecimiento(bigint, date, text, integer, bigint, text, text, inet) IS
+	'Marks a patient deceased (date not in the future nor before birth), cancels its future live appointments; audited, with paciente.fallecido and a cita.cancelada per appointment.';
+
+-- POST /api/v1/pacientes/{id}/transferencia {propietario_id}: a new
+-- owner (a merged id stands for the owner kept).  The appointments'
+-- documents follow (pacientes_citas_documento).
+CREATE OR REPLACE FUNCTION transferir_paciente(p_id bigint, p_propietario bigint,
+    p_version integer, p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	p pacientes%ROWTYPE;
+	antes jsonb;
+	nuevo bigint := propietario_vigente(p_propietario);
+	anterior bigint;
+BEGIN
+	SELECT * INTO p FROM pacientes WHERE id = p_id FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'El paciente no existe.'));
+	END IF;
+	IF nuevo IS NULL THEN
+		RETURN veredicto('validacion', jsonb_build_object(
+		    'detalle', 'Corrija los campos indicados.',
+		    'errores', error_campo('propietario_id', 'el propietario no existe')));
+	END IF;
+	IF p_version IS NOT NULL AND p_version <> p.version THEN
+		RETURN veredicto('version-distinta', jsonb_build_object(
+		    'detalle', 'El paciente cambió (versión ' || p.version || '); vuelva a leerlo.'));
+	END IF;
+	IF nuevo = p.propietario_id THEN
+		RETURN veredicto('conflicto', jsonb_build_object(
+		    'detalle', 'El paciente ya es de ese propietario.',
+		    'errores', error_campo('propietario_id', 'ya es el propietario')));
+	END IF;
+	anterior := p.propietario_id;
+	antes := paciente_hechos(p);
+	UPDATE pacientes SET propietario_id = nuevo, version = version + 1
+	WHERE id = p_id
+	RETURNING * INTO p;
+	PERFORM auditar(p_usuario, p_rol, NULL, 'transferir', 'pacientes', p_id::text,
+	    p_request_id, p_ip, antes, paciente_hechos(p));
+	PERFORM publicar('paciente.transferido', 'paciente', p_id::text,
+	    evento_paciente_cambio(p, jsonb_build_object('propietario_anterior_id', anterior)),
+	    p_request_id);
+	RETURN veredicto('hecho', jsonb_build_object('cuerpo', paciente_detalle(p_id)));
+END
+$$;
+COMMENT ON FUNCTION transferir_paciente(bigint, bigint, integer, bigint, text, text, inet) IS
+	'Gives a patient to another owner; audited, with paciente.transferido.';
+
+-- POST /api/v1/pacientes/{id}/pesos: one weighing (not in the future,
+-- not after death).  The series is in GET .../pesos and the timeline.
+CREATE OR REPLACE FUNCTION registrar_peso(p_id bigint, p_gramos integer,
+    p_medido timestamptz, p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	p pacientes%ROWTYPE;
+	w paciente_pesos%ROWTYPE;
+	cuando timestamptz := coalesce(p_medido, now());
+BEGIN
+	SELECT * INTO p FROM pacientes WHERE id = p_id FOR SHARE;
+	IF NOT FOUND THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'El paciente no existe.'));
+	END IF;
+	IF cuando > now() + interval '5 minutes' THEN
+		RETURN veredicto('validacion', jsonb_build_object(
+		    'detalle', 'Corrija los campos indicados.',
+		    'errores', error_campo('medido_en', 'no puede ser futura')));
+	END IF;
+	IF (p.fecha_nacimiento IS NOT NULL AND cuando < p.fecha_nacimiento::timestamp AT TIME ZONE 'Etc/GMT-14')
+	   OR (p.fallecido AND cuando >= (p.fecha_fallecimiento + 1)::timestamp AT TIME ZONE 'Etc/GMT+12') THEN
+		RETURN veredicto('validacion', jsonb_build_object(
+		    'detalle', 'Corrija los campos indicados.',
+		    'errores', error_campo('medido_en', 'fuera de la vida del paciente')));
+	END IF;
+	INSERT INTO paciente_pesos (paciente_id, peso_gramos, medido_en, registrado_por)
+	VALUES (p_id, p_gramos, cuando, p_usuario)
+	RETURNING * INTO w;
+	PERFORM auditar(p_usuario, p_rol, NULL, 'crear', 'paciente_pesos', w.id::text,
+	    p_request_id, p_ip, NULL, jsonb_build_object('paciente_id', p_id,
+	        'peso_gramos', p_gramos, 'medido_en', cuando));
+	RETURN veredicto('creado', jsonb_build_object('cuerpo', jsonb_build_object(
+	    'id', w.id, 'paciente_id', p_id, 'peso_gramos', w.peso_gramos,
+	    'medido_en', hora_local(w.medido_en, NULL))));
+END
+$$;
+COMMENT ON FUNCTION registrar_peso(bigint, integer, timestamptz, bigint, text, text, inet) IS
+	'Records one weighing of a patient (not in the future, within its life); audited.';
+
+-- GET /api/v1/pacientes/{id}/pesos: the series, oldest first (the last
+-- p_limite weighings).
+CREATE OR REPLACE FUNCTION listar_pesos(p_id bigint, p_limite integer) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('paciente_id', p.id, 'elementos', coalesce((
+	    SELECT jsonb_agg(jsonb_build_object('id', w.id, 'peso_gramos', w.peso_gramos,
+	        'medido_en', hora_local(w.medido_en, NULL)) ORDER BY w.medido_en, w.id)
+	    FROM (SELECT * FROM paciente_pesos x WHERE x.paciente_id = p.id
+	          ORDER BY x.medido_en DESC, x.id DESC LIMIT p_limite) w), '[]'))
+	FROM pacientes p WHERE p.id = p_id
+$$;
+COMMENT ON FUNCTION listar_pesos(bigint, integer) IS
+	'The last p_limite weighings of a patient, oldest first; NULL when the patient does not exist.';

@@ -46,6 +46,13 @@ static const struct {
 	{ "pacientes.registrar", "admin_red admin_sede veterinario recepcion",
 	    1 },
 	{ "pacientes.leer", "admin_red admin_sede veterinario recepcion", 0 },
+	{ "pacientes.modificar", "admin_red admin_sede veterinario recepcion",
+	    0 },
+	{ "propietarios.leer", "admin_red admin_sede veterinario recepcion",
+	    0 },
+	{ "propietarios.modificar", "admin_red admin_sede veterinario "
+	    "recepcion", 0 },
+	{ "propietarios.fusionar", "admin_red admin_sede", 0 },
 	{ "historia.leer", "admin_red admin_sede veterinario", 0 },
 	{ "usuarios.leer", "admin_red admin_sede", 1 },
 	{ "usuarios.crear", "admin_red admin_sede", 1 },
@@ -106,6 +113,19 @@ usuario_en(long long sede)
 	return id;
 }
 
+
+/* The owner of a new patient (each request that changes an owner or a
+ * patient's life gets its own). */
+static long long
+dueno_nuevo(void)
+{
+	char *v = db_valuef("SELECT propietario_id FROM pacientes WHERE id = "
+	    "%lld", fx_paciente());
+	long long id = atoll(v);
+
+	free(v);
+	return id;
+}
 
 /* A booking at sede made with the admin's token; its id. */
 static long long
@@ -176,10 +196,37 @@ request_for(const char *method, const char *path, long long sede,
 		    "%ld-%d\",\"especie\":\"canino\",\"sede_registro_id\":"
 		    "%lld}", (long)getpid(), slot++, sede);
 		*ok = 201;
-	} else if (strcmp(path, "/api/v1/pacientes/{id}") == 0)
+	} else if (strcmp(path, "/api/v1/pacientes/{id}") == 0) {
 		snprintf(url, n, "/api/v1/pacientes/%lld", pac);
-	else if (strcmp(path, "/api/v1/pacientes/{id}/historial") == 0)
+		if (strcmp(method, "PUT") == 0)
+			snprintf(body, bn, "{\"color\":\"atigrado\"}");
+	} else if (strcmp(path, "/api/v1/pacientes/{id}/historial") == 0)
 		snprintf(url, n, "/api/v1/pacientes/%lld/historial", pac);
+	else if (strcmp(path, "/api/v1/pacientes/{id}/fallecimiento") == 0) {
+		snprintf(url, n, "/api/v1/pacientes/%lld/fallecimiento",
+		    fx_paciente());
+		snprintf(body, bn, "{\"fecha\":\"2026-01-02\"}");
+	} else if (strcmp(path, "/api/v1/pacientes/{id}/transferencia") == 0) {
+		snprintf(url, n, "/api/v1/pacientes/%lld/transferencia",
+		    fx_paciente());
+		snprintf(body, bn, "{\"propietario_id\":%lld}", dueno_nuevo());
+	} else if (strcmp(path, "/api/v1/pacientes/{id}/pesos") == 0) {
+		snprintf(url, n, "/api/v1/pacientes/%lld/pesos", pac);
+		if (strcmp(method, "POST") == 0) {
+			snprintf(body, bn, "{\"peso_gramos\":12000}");
+			*ok = 201;
+		}
+	} else if (strcmp(path, "/api/v1/propietarios") == 0)
+		snprintf(url, n, "%s?q=prueba", path);
+	else if (strcmp(path, "/api/v1/propietarios/{id}") == 0) {
+		snprintf(url, n, "/api/v1/propietarios/%lld", dueno_nuevo());
+		if (strcmp(method, "PUT") == 0)
+			snprintf(body, bn, "{\"direccion\":\"Jr. Lima 1\"}");
+	} else if (strcmp(path, "/api/v1/propietarios/{id}/fusion") == 0) {
+		snprintf(url, n, "/api/v1/propietarios/%lld/fusion",
+		    dueno_nuevo());
+		snprintf(body, bn, "{\"origen_id\":%lld}", dueno_nuevo());
+	}
 	else if (strcmp(path, "/api/v1/usuarios") == 0 &&
 	    strcmp(method, "GET") == 0) {
 		snprintf(url, n, "%s", path);	/* scoped by the caller */

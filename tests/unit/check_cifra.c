@@ -111,8 +111,8 @@ END_TEST
 
 /*
  * The table: a column name in one table only (a response member names
- * its column), a table's rows together (vetred-admin groups them), one
- * search column.
+ * its column), a table's rows together (vetred-admin groups them), the
+ * two searched columns with their hash columns.
  */
 START_TEST(sealed_table)
 {
@@ -121,7 +121,7 @@ START_TEST(sealed_table)
 
 	ck_assert_uint_gt(vr_sealed_ncols, 0);
 	for (i = 0; i < vr_sealed_ncols; i++) {
-		search += vr_sealed_cols[i].search;
+		search += vr_sealed_cols[i].hash != NULL;
 		ck_assert_ptr_eq(vr_sealed_named(vr_sealed_cols[i].column),
 		    &vr_sealed_cols[i]);
 		ck_assert_ptr_eq(vr_sealed_col(vr_sealed_cols[i].table,
@@ -133,8 +133,11 @@ START_TEST(sealed_table)
 			    vr_sealed_cols[i].table) == 0,
 			    "rows of %s apart", vr_sealed_cols[i].table);
 	}
-	ck_assert_int_eq(search, 1);
-	ck_assert(vr_sealed_col("propietarios", "numero_documento")->search);
+	ck_assert_int_eq(search, 2);
+	ck_assert_str_eq(vr_sealed_col("propietarios",
+	    "numero_documento")->hash, "documento_hmac");
+	ck_assert_str_eq(vr_sealed_col("propietarios", "telefono")->hash,
+	    "telefono_hmac");
 	ck_assert_ptr_null(vr_sealed_col("pacientes", "email"));
 	ck_assert_ptr_null(vr_sealed_named("nombre"));
 }
