@@ -4,6 +4,7 @@
 #   make test       coverage + sanitizer builds, unit and integration tests
 #   make bench      load benchmarks (bench/README.md)
 #   make bench-relay  the outbox relay's benchmark alone (bench/relay.py)
+#   make bench-busqueda  the owner search's benchmark alone (bench/busqueda.py)
 # MODE=release|cov|asan selects the build directory build/$(MODE).
 
 include config.mk
@@ -156,15 +157,21 @@ bench:
 	$(MAKE) MODE=release all $(BENCHPUB)
 	bench/run.py
 	bench/relay.py
+	bench/busqueda.py
 
 bench-relay:
 	ci/deps.sh
 	$(MAKE) MODE=release all $(BENCHPUB)
 	bench/relay.py
 
+bench-busqueda:
+	ci/deps.sh
+	$(MAKE) MODE=release all
+	bench/busqueda.py
+
 clean:
 	rm -rf build
 
-.PHONY: all tests run stop test coverage bench bench-relay clean
+.PHONY: all tests run stop test coverage bench bench-relay bench-busqueda clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,15 +1,17 @@
 -- bench/read_cita.lua - wrk script of bench/run.py: GET /api/v1/citas/{id}
--- cycling over the ids of appointments booked earlier in the run.
+-- cycling over the ids of appointments booked earlier in the run; and of
+-- bench/busqueda.py: GET /api/v1/propietarios?<query> over its searches.
 --
---   wrk -t2 -c64 -d20s --latency -s bench/read_cita.lua URL -- IDS_FILE
+--   wrk -t2 -c64 -d20s --latency -s bench/read_cita.lua URL -- IDS_FILE [PREFIX]
 --
--- IDS_FILE holds one id per line.  Thread t starts at its own offset in the
+-- IDS_FILE holds one id (or query string) per line, sent after PREFIX
+-- (default /api/v1/citas/).  Thread t starts at its own offset in the
 -- list and walks it in order, wrapping around.  Every response must be
 -- 200: the others are counted and the first few printed; done() prints the
 -- machine-readable line bench/run.py reads:
 --   BENCH requests=... rps=... p50_ms=... s200=... non2xx=... ...
 
--- The API wants an access token; bench/run.py signs in and exports it.
+-- The API wants an access token; the bench signs in and exports it.
 local token = os.getenv("VETRED_BENCH_TOKEN")
 if token and token ~= "" then wrk.headers["Authorization"] = "Bearer " .. token end
 
@@ -21,6 +23,7 @@ function setup(thread)
 end
 
 local ids = {}
+local prefix = "/api/v1/citas/"
 local pos = 0
 
 function init(args)
@@ -29,9 +32,9 @@ function init(args)
       error("read_cita.lua: cannot open the ids file '" .. tostring(args[1]) .. "'")
    end
    for line in f:lines() do
-      local v = tonumber(line)
-      if v then ids[#ids + 1] = v end
+      if line ~= "" then ids[#ids + 1] = line end
    end
+   if args[2] then prefix = args[2] end
    f:close()
    if #ids == 0 then
       error("read_cita.lua: no id in " .. args[1])
@@ -44,7 +47,7 @@ end
 
 function request()
    pos = pos % #ids + 1
-   return wrk.format("GET", "/api/v1/citas/" .. ids[pos])
+   return wrk.format("GET", prefix .. ids[pos])
 end
 
 function response(status, headers, body)

@@ -75,6 +75,20 @@ def env_file():
     return out
 
 
+def cpu_ticks():
+    """All CPUs' ticks so far, and the idle ones."""
+    with open("/proc/stat") as fh:
+        f = [int(x) for x in fh.readline().split()[1:]]
+    return sum(f), f[3] + f[4]
+
+
+def busy_since(t0):
+    """How busy (%) all CPUs were since cpu_ticks() gave t0."""
+    t1 = cpu_ticks()
+    total, idle = t1[0] - t0[0], t1[1] - t0[1]
+    return round(100.0 * (total - idle) / total, 1) if total else None
+
+
 class Relay:
     def __init__(self):
         self.events = env_int("BENCH_RELAY_EVENTS", 100000)
@@ -95,16 +109,6 @@ class Relay:
         if r.returncode != 0:
             die("bench-publish " + args[0] + ": " + r.stderr.strip())
         return r.stdout.strip()
-
-    def cpu_ticks(self):
-        with open("/proc/stat") as fh:
-            f = [int(x) for x in fh.readline().split()[1:]]
-        return sum(f), f[3] + f[4]
-
-    def busy_since(self, t0):
-        t1 = self.cpu_ticks()
-        total, idle = t1[0] - t0[0], t1[1] - t0[1]
-        return round(100.0 * (total - idle) / total, 1) if total else None
 
     def relay_round(self):
         self.tool("queue", self.amqp, QUEUE, "vetred.eventos", TYPE)
@@ -130,7 +134,7 @@ class Relay:
                    VETRED_SCHEDULER_METRICS_ADDR="off",
                    VETRED_RELAY_BATCH=str(self.batch), VETRED_LOG_LEVEL="warn")
         logf = open(self.stackdir / "log" / "bench-relay.log", "a")
-        t0, c0 = time.monotonic(), self.cpu_ticks()
+        t0, c0 = time.monotonic(), cpu_ticks()
         p = subprocess.Popen([str(BIN / "vetred-scheduler")], env=env, stdout=logf,
                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = t0 + 600
@@ -141,7 +145,7 @@ class Relay:
                 die("the relay did not drain the backlog (log: var/bench/log/bench-relay.log)")
             time.sleep(0.2)
         wall = time.monotonic() - t0
-        busy = self.busy_since(c0)
+        busy = busy_since(c0)
         p.terminate()
         if p.wait(timeout=30) != 0:
             die("the relay did not stop cleanly on SIGTERM")
@@ -154,10 +158,10 @@ class Relay:
 
     def bare_round(self, size):
         self.tool("queue", self.amqp, QUEUE, "vetred.eventos", TYPE)
-        c0 = self.cpu_ticks()
+        c0 = cpu_ticks()
         out = json.loads(self.tool(self.amqp, "vetred.eventos", TYPE, str(self.events),
                                    str(size), str(self.batch)))
-        out["cpu_busy"] = self.busy_since(c0)
+        out["cpu_busy"] = busy_since(c0)
         out["per_second"] = round(out["per_second"])
         return out
 

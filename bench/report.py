@@ -8,7 +8,8 @@ a report can be rendered again without running anything:
 
 (default: bench/figures.json and bench/README.md).  The outbox relay's
 figures (bench/relay.py) are read from relay.json beside the figures,
-when there is one, into the section "Outbox relay".
+when there is one, into the section "Outbox relay"; the owner search's
+(bench/busqueda.py) from busqueda.json into "Owner search".
 
 The figures are one JSON object:
   settings  durations, connections, thread counts of the run (SETTINGS)
@@ -357,9 +358,66 @@ def relay_section(r):
     return out
 
 
+SEARCH_OWNERS = 1000000         # owners the search is measured over
+SEARCH_CONNS = 16
+SEARCH_P99_MAX = 20.0           # ms
+
+
+def busqueda_section(b):
+    """The section of bench/busqueda.py's figures (busqueda.json), or []."""
+    if not b:
+        return []
+    w, w2 = b.get("wrk", {}), b.get("wrk2", {})
+    bad = (w.get("non2xx") or 0) + sum(w.get(k) or 0 for k in ("connect", "read", "write",
+                                                               "timeout"))
+    sized = num_ge(b.get("owners"), SEARCH_OWNERS) and b.get("conns") == SEARCH_CONNS
+    ok = sized and num_le(w.get("p99_ms"), SEARCH_P99_MAX) and bad == 0
+    load = (f"written in {b['load_s']} s by this run" if is_num(b.get("load_s"))
+            else "written by an earlier run")
+    return [
+        "",
+        "## Owner search",
+        "",
+        f"Measured by `bench/busqueda.py` (`make bench-busqueda`) on **{b.get('date', 'n/a')}**, "
+        f"{b.get('nproc', 'n/a')} CPUs.",
+        f"The question (from the issue): over {fmt_int(SEARCH_OWNERS)} owners, is the desk's search by",
+        f"name prefix (`GET /api/v1/propietarios?q=`) fast at {SEARCH_CONNS} connections?",
+        "",
+        "| | measured | target | verdict |",
+        "| --- | ---: | ---: | --- |",
+        f"| owners in the database (one pet each) | {fmt_int(b.get('owners'))} "
+        f"| ≥ {fmt_int(SEARCH_OWNERS)} | — |",
+        f"| searches/s, {b.get('conns')} connections, {b.get('secs')} s, through nginx and the API "
+        f"| {fmt_int(w.get('rps'))} | — | — |",
+        f"| P50 / P95 / P99 / max | {w.get('p50_ms')} / {w.get('p95_ms')} / {w.get('p99_ms')} / "
+        f"{w.get('max_ms')} ms | P99 ≤ {SEARCH_P99_MAX:.0f} ms | {verdict(ok)} |",
+        f"| answers other than 200 / socket errors and timeouts | {w.get('non2xx')} / "
+        f"{sum(w.get(k) or 0 for k in ('connect', 'read', 'write', 'timeout'))} | 0 / 0 | "
+        f"{verdict(bad == 0)} |",
+        f"| two words (a surname or given name, then a surname's prefix): searches/s; P50 / P99 "
+        f"| {fmt_int(w2.get('rps'))}; {w2.get('p50_ms')} / {w2.get('p99_ms')} ms | — | — |",
+        f"| the hardest prefix alone (`qui`: every Quispe, Quiroz and Quintana), in SQL "
+        f"| {b.get('sql_qui_ms')} ms | — | — |",
+        "",
+        f"The owners ({load}) carry common Peruvian given names and surnames, so a",
+        "prefix of two or three letters matches tens of thousands of them: the",
+        f"searches ({fmt_int(b.get('queries'))} of each kind, in a fixed order) are the prefix of a surname,",
+        "of a given name or of a pet's name (the target's case), then two words.",
+        "Two common words need more rows read: the scan walks the rarer-looking (longer)",
+        "word's range and keeps the owners who also have the other, up to 2,000 rows a",
+        "page (a page that reaches the bound comes short, with a cursor to go on).",
+        "Each answer is a page of 20 owners with their pets and each pet's next",
+        "appointment, the contact data opened (AES-256-GCM) by the API, and an audit",
+        "row written in the same transaction. The search walks one index",
+        "(`propietario_palabras (palabra, propietario_id)`, C collation) from the",
+        "prefix in display order and stops at the page's end, so its cost does not",
+        f"grow with the matches. CPU busy during the run: {w.get('cpu_busy')} %."]
+
+
 class Report:
-    def __init__(self, fig, relay=None):
+    def __init__(self, fig, relay=None, busqueda=None):
         self.relay = relay
+        self.busqueda = busqueda
         self.f = fig
         s = fig.settings
         self.s = s
@@ -970,7 +1028,8 @@ class Report:
             f"**{yes_no(rps_def >= SITE_RPS)}**; all three demo sites at",
             f"≥ {fmt_int(SITE_RPS)} req/s each at once (≥ {fmt_int(SITES * SITE_RPS)} req/s in total): "
             f"**{yes_no(rps_def >= SITES * SITE_RPS)}**.",
-            ""] + self.booking_section() + relay_section(self.relay) + [
+            ""] + self.booking_section() + relay_section(self.relay) + \
+            busqueda_section(self.busqueda) + [
             "",
             "## The machine",
             "",
@@ -1115,14 +1174,15 @@ class Report:
         return "\n".join(out) + "\n"
 
 
-def render(data, relay=None):
-    """The report (Markdown) of a figures object (and of relay.json's)."""
-    return Report(Figures(data), relay).render()
+def render(data, relay=None, busqueda=None):
+    """The report (Markdown) of a figures object (and of relay.json's and
+    busqueda.json's)."""
+    return Report(Figures(data), relay, busqueda).render()
 
 
-def load_relay(figures_path):
-    """relay.json beside the figures, or None."""
-    path = os.path.join(os.path.dirname(os.path.abspath(figures_path)), "relay.json")
+def load_beside(figures_path, name):
+    """A JSON file beside the figures (relay.json, busqueda.json), or None."""
+    path = os.path.join(os.path.dirname(os.path.abspath(figures_path)), name)
     try:
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
@@ -1130,17 +1190,27 @@ def load_relay(figures_path):
         return None
 
 
+def load_relay(figures_path):
+    """relay.json beside the figures, or None."""
+    return load_beside(figures_path, "relay.json")
+
+
+def load_busqueda(figures_path):
+    """busqueda.json beside the figures, or None."""
+    return load_beside(figures_path, "busqueda.json")
+
+
 def write(data, report_path, figures_path=None):
     """Writes the report, and the figures next to it (figures.json)."""
     report_path = os.path.abspath(report_path)
     if figures_path is None:
         figures_path = os.path.join(os.path.dirname(report_path), "figures.json")
-    relay = load_relay(figures_path)
-    for path, text in ((figures_path, json.dumps(data, indent=1, sort_keys=True) + "\n"),
-                       (report_path, render(data, relay))):
+    text = render(data, load_relay(figures_path), load_busqueda(figures_path))
+    for path, out in ((figures_path, json.dumps(data, indent=1, sort_keys=True) + "\n"),
+                      (report_path, text)):
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
+            fh.write(out)
         os.replace(tmp, path)
 
 
@@ -1153,7 +1223,7 @@ def main(argv):
         return 2
     with open(figures, encoding="utf-8") as fh:
         data = json.load(fh)
-    text = render(data, load_relay(figures))
+    text = render(data, load_relay(figures), load_busqueda(figures))
     tmp = report + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)

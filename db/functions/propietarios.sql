@@ -83,43 +83,57 @@ $$;
 COMMENT ON FUNCTION propietario_vigente(bigint) IS
 	'The owner an id answers as: itself, or the owner it was merged into (following merges); NULL for an unknown id.';
 
--- Upcoming appointment of a pet at the reader's sites (NULL: all).
-CREATE OR REPLACE FUNCTION proxima_cita(p_paciente bigint, p_sedes bigint[]) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-	SELECT jsonb_build_object('id', c.id, 'sede_id', c.sede_id,
-	    'inicio', hora_local(lower(c.periodo), s.zona_horaria), 'estado', c.estado)
-	FROM citas c JOIN sedes s ON s.id = c.sede_id
-	WHERE c.paciente_id = p_paciente AND c.estado IN ('reservada', 'confirmada')
-	  AND upper(c.periodo) > now()
-	  AND (p_sedes IS NULL OR c.sede_id = ANY (p_sedes))
-	ORDER BY lower(c.periodo) LIMIT 1
-$$;
-COMMENT ON FUNCTION proxima_cita(bigint, bigint[]) IS
-	'The next live appointment of a patient at one of p_sedes (NULL: any site), or NULL.';
-
--- One owner as the API shows it: contact data (sealed: the API opens it),
--- pets (with their next appointment at the reader's sites), and the
--- records merged into it.
-CREATE OR REPLACE FUNCTION propietario_detalle(p_id bigint, p_sedes bigint[]) RETURNS jsonb
-LANGUAGE sql STABLE AS $$
-	SELECT jsonb_build_object(
+-- Owners as the API shows them, in the order of p_ids (p_extra[i]: what
+-- the i-th one adds, a search's match): contact data
+-- (sealed: the API opens it), pets with their next live appointment at
+-- the reader's sites (p_sedes; NULL: all), and the records merged into
+-- each.  One statement, whose plan the session keeps (PL/pgSQL): a page
+-- of a search costs one plan, not one per owner and pet.
+DROP FUNCTION IF EXISTS propietarios_json(bigint[], bigint[]);
+CREATE OR REPLACE FUNCTION propietarios_json(p_ids bigint[], p_sedes bigint[],
+    p_extra jsonb[] DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	RETURN (
+	SELECT coalesce(jsonb_agg(jsonb_build_object(
 	    'id', o.id, 'nombres', o.nombres, 'apellidos', o.apellidos,
 	    'tipo_documento', o.tipo_documento, 'numero_documento', o.numero_documento,
 	    'telefono', o.telefono, 'email', o.email, 'direccion', o.direccion,
 	    'sede_registro_id', o.sede_registro_id, 'version', o.version,
 	    'creado_en', hora_local(o.creado_en, NULL),
 	    'actualizado_en', hora_local(o.actualizado_en, NULL),
-	    'fusionados', coalesce((SELECT jsonb_agg(f.id ORDER BY f.id)
-	        FROM propietarios f WHERE f.fusionado_en = o.id), '[]'),
-	    'pacientes', coalesce((SELECT jsonb_agg(jsonb_build_object(
+	    'fusionados', coalesce(f.ids, '[]'), 'pacientes', coalesce(m.pets, '[]'))
+	    || coalesce(p_extra[t.n], '{}')
+	    ORDER BY t.n), '[]')
+	FROM unnest(p_ids) WITH ORDINALITY AS t(id, n)
+	JOIN propietarios o ON o.id = t.id
+	LEFT JOIN LATERAL (SELECT jsonb_agg(x.id ORDER BY x.id) AS ids
+	    FROM propietarios x WHERE x.fusionado_en = o.id) f ON true
+	LEFT JOIN LATERAL (SELECT jsonb_agg(jsonb_build_object(
 	        'id', p.id, 'nombre', p.nombre, 'especie', p.especie,
-	        'activo', p.activo, 'fallecido', p.fallecido,
-	        'proxima_cita', proxima_cita(p.id, p_sedes)) ORDER BY p.id)
-	        FROM pacientes p WHERE p.propietario_id = o.id), '[]'))
-	FROM propietarios o WHERE o.id = p_id
+	        'activo', p.activo, 'fallecido', p.fallecido, 'proxima_cita', c.cita)
+	        ORDER BY p.id) AS pets
+	    FROM pacientes p
+	    LEFT JOIN LATERAL (SELECT jsonb_build_object('id', ci.id, 'sede_id', ci.sede_id,
+	            'inicio', hora_local(lower(ci.periodo), s.zona_horaria),
+	            'estado', ci.estado) AS cita
+	        FROM citas ci JOIN sedes s ON s.id = ci.sede_id
+	        WHERE ci.paciente_id = p.id AND ci.estado IN ('reservada', 'confirmada')
+	          AND upper(ci.periodo) > now()
+	          AND (p_sedes IS NULL OR ci.sede_id = ANY (p_sedes))
+	        ORDER BY lower(ci.periodo) LIMIT 1) c ON true
+	    WHERE p.propietario_id = o.id) m ON true);
+END
+$$;
+COMMENT ON FUNCTION propietarios_json(bigint[], bigint[], jsonb[]) IS
+	'JSON array of the owners of p_ids (in that order; unknown ids left out), each with its pets (next live appointment at p_sedes only), merged records and the members of p_extra''s element of the same position.';
+
+CREATE OR REPLACE FUNCTION propietario_detalle(p_id bigint, p_sedes bigint[]) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT propietarios_json(ARRAY[p_id], p_sedes) -> 0
 $$;
 COMMENT ON FUNCTION propietario_detalle(bigint, bigint[]) IS
-	'JSON of one owner with its pets (next appointment at p_sedes only) and merged records; NULL when absent.';
+	'JSON of one owner (propietarios_json()); NULL when absent.';
 
 -- GET /api/v1/propietarios/{id}: a merged id answers the owner kept
 -- (solicitado_id says which id was asked for); the read is audited.
@@ -225,25 +239,41 @@ COMMENT ON FUNCTION actualizar_propietario(bigint, jsonb, integer, bigint, text,
 -- words (p_texto): each word must begin a word of the owner's names or
 -- of a pet's name.  The longest word drives: a range scan of propietario_palabras in word order; an owner
 -- is listed once, at the first of its words that matches it.  The
--- cursor is (word, owner id) of the last row shown.
+-- cursor is (word, owner id) of the last row shown, or of the last row
+-- read when a page reached its bound of rows read (escaneo) first.
 CREATE OR REPLACE FUNCTION buscar_propietarios(p_texto text, p_documento bytea,
     p_telefono bytea, p_limite integer, p_cursor_palabra text, p_cursor_id bigint,
     p_sedes bigint[], p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
 RETURNS jsonb
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- The page is the first rows of one index range in its order: the
+-- planner, which cannot tell how many rows the per-owner checks drop,
+-- would otherwise read the whole range and sort it (50,000 rows for
+-- "qui" over a million owners).  And its estimates pass jit_above_cost:
+-- compiling would cost a hundred times the search.
+SET enable_sort = off
+SET enable_bitmapscan = off
+SET jit = off
+AS $$
 DECLARE
 	palabras text[];
 	primera text COLLATE "C";
 	tope text COLLATE "C";
 	resto text[];
+	ids bigint[];
+	coinc jsonb[];
+	hallados bigint;
+	-- Rows of the driving range one page reads at most: a page of words
+	-- rarely found together may come short, with a cursor to go on.
+	escaneo constant integer := 2000;
 	filas jsonb;
 	sig text;
 BEGIN
 	IF p_documento IS NOT NULL OR p_telefono IS NOT NULL THEN
-		SELECT coalesce(jsonb_agg(propietario_detalle(v.id, p_sedes)
-		    || jsonb_build_object('coincidencia', jsonb_build_object('campo', v.campo))
-		    ORDER BY v.id), '[]')
-		INTO filas
+		SELECT coalesce(array_agg(v.id ORDER BY v.id), '{}'),
+		    coalesce(array_agg(jsonb_build_object('coincidencia', jsonb_build_object(
+		        'campo', v.campo)) ORDER BY v.id), '{}')
+		INTO ids, coinc
 		FROM (SELECT DISTINCT ON (propietario_vigente(o.id)) propietario_vigente(o.id) AS id,
 		        CASE WHEN o.documento_hmac = p_documento THEN 'documento' ELSE 'telefono' END AS campo
 		      FROM propietarios o
@@ -258,43 +288,66 @@ BEGIN
 		resto := palabras[2:];
 		primera := coalesce(palabras[1], '');
 		tope := primera || chr(1114111);
-		WITH m AS (
+		-- c: at most SCAN_MAX rows of the driving word's range, read
+		-- lazily (m stops pulling at the page's end); m: those whose
+		-- owner is listed here (the owner's first word from the prefix
+		-- on is this one: listed once) and has the other words.
+		WITH c AS (
 			SELECT w.palabra, w.propietario_id, w.paciente_id
 			FROM propietario_palabras w
 			WHERE w.palabra >= primera AND w.palabra < tope
 			  AND left(w.palabra, length(primera)) = primera
 			  AND (p_cursor_palabra IS NULL
 			       OR (w.palabra, w.propietario_id) > (p_cursor_palabra COLLATE "C", p_cursor_id))
-			  AND NOT EXISTS (SELECT 1 FROM propietario_palabras x
-			      WHERE x.propietario_id = w.propietario_id
-			        AND x.palabra >= primera AND x.palabra < tope
-			        AND left(x.palabra, length(primera)) = primera
-			        AND (x.palabra < w.palabra OR (x.palabra = w.palabra
-			             AND coalesce(x.paciente_id, 0) < coalesce(w.paciente_id, 0))))
+			ORDER BY w.palabra, w.propietario_id
+			LIMIT escaneo),
+		m AS (
+			SELECT c.* FROM c
+			WHERE (c.palabra, coalesce(c.paciente_id, 0)) = (
+			      SELECT x.palabra, coalesce(x.paciente_id, 0)
+			      FROM propietario_palabras x
+			      WHERE x.propietario_id = c.propietario_id AND x.palabra >= primera
+			      ORDER BY x.palabra, coalesce(x.paciente_id, 0) LIMIT 1)
 			  AND NOT EXISTS (SELECT 1 FROM unnest(resto) r
 			      WHERE NOT EXISTS (SELECT 1 FROM propietario_palabras y
-			          WHERE y.propietario_id = w.propietario_id
-			            AND y.palabra >= (r COLLATE "C") AND y.palabra < (r || chr(1114111)) COLLATE "C"
+			          WHERE y.propietario_id = c.propietario_id
+			            AND y.palabra >= (r COLLATE "C")
 			            AND left(y.palabra, length(r)) = r))
-			ORDER BY w.palabra, w.propietario_id
+			ORDER BY c.palabra, c.propietario_id
 			LIMIT p_limite + 1),
 		n AS (SELECT m.*, row_number() OVER (ORDER BY m.palabra, m.propietario_id) AS i FROM m)
-		SELECT coalesce(jsonb_agg(propietario_detalle(n.propietario_id, p_sedes)
-		    || jsonb_build_object('coincidencia', jsonb_build_object(
+		SELECT coalesce(array_agg(n.propietario_id ORDER BY n.i) FILTER (WHERE n.i <= p_limite), '{}'),
+		    coalesce(array_agg(jsonb_build_object('coincidencia', jsonb_build_object(
 		        'campo', CASE WHEN n.paciente_id IS NULL THEN 'nombre' ELSE 'paciente' END,
 		        'palabra', n.palabra, 'paciente_id', n.paciente_id))
-		    ORDER BY n.i) FILTER (WHERE n.i <= p_limite), '[]'),
+		        ORDER BY n.i) FILTER (WHERE n.i <= p_limite), '{}'),
 		    max(n.palabra || '_' || n.propietario_id) FILTER (WHERE n.i = p_limite
-		        AND EXISTS (SELECT 1 FROM n n2 WHERE n2.i > p_limite))
-		INTO filas, sig
+		        AND EXISTS (SELECT 1 FROM n n2 WHERE n2.i > p_limite)),
+		    count(*)
+		INTO ids, coinc, sig, hallados
 		FROM n;
+		-- A short page may be the scan's bound, not the range's end: the
+		-- cursor then goes on from the last row read.
+		IF hallados <= p_limite AND p_limite > 0 THEN
+			SELECT max(u.palabra || '_' || u.propietario_id) FILTER (WHERE u.k = escaneo)
+			INTO sig
+			FROM (SELECT w.palabra, w.propietario_id,
+			        row_number() OVER (ORDER BY w.palabra, w.propietario_id) AS k
+			      FROM propietario_palabras w
+			      WHERE w.palabra >= primera AND w.palabra < tope
+			        AND left(w.palabra, length(primera)) = primera
+			        AND (p_cursor_palabra IS NULL
+			             OR (w.palabra, w.propietario_id) > (p_cursor_palabra COLLATE "C", p_cursor_id))
+			      ORDER BY w.palabra, w.propietario_id
+			      LIMIT escaneo) u;
+		END IF;
 	END IF;
+	filas := propietarios_json(ids, p_sedes, coinc);
 	PERFORM auditar(p_usuario, p_rol, NULL, 'buscar', 'propietarios', NULL,
 	    p_request_id, p_ip, NULL, jsonb_build_object(
 	        'criterio', CASE WHEN p_documento IS NOT NULL THEN 'documento'
 	            WHEN p_telefono IS NOT NULL THEN 'telefono' ELSE 'nombre' END,
-	        'propietarios', (SELECT coalesce(jsonb_agg(e->'id'), '[]')
-	            FROM jsonb_array_elements(filas) e)));
+	        'propietarios', to_jsonb(ids)));
 	RETURN jsonb_build_object('elementos', filas, 'siguiente_cursor', sig);
 END
 $$;

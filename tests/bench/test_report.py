@@ -307,6 +307,39 @@ class RelaySection(unittest.TestCase):
         self.assertNotIn("## Outbox relay", report.render(figures()))
 
 
+BUSQUEDA = dict(date="2026-12-07 18:00:00 UTC", owners=1000000, words=4200000, load_s=None,
+                conns=16, secs=20, queries=4000, sql_qui_ms=1.2, nproc=2,
+                wrk=dict(rps=3000, p50_ms=4.1, p95_ms=8.0, p99_ms=12.5, max_ms=40.0,
+                         non2xx=0, connect=0, read=0, write=0, timeout=0, cpu_busy=95.0),
+                wrk2=dict(rps=900, p50_ms=14.0, p99_ms=40.0))
+
+
+class SearchSection(unittest.TestCase):
+    CELL = "P50 / P95 / P99 / max"
+
+    def section(self, **over):
+        b = json.loads(json.dumps(BUSQUEDA))
+        for k, v in over.items():
+            if k in b["wrk"]:
+                b["wrk"][k] = v
+            else:
+                b[k] = v
+        t = report.render(figures(), None, b)
+        return t[t.index("## Owner search"):t.index("## The machine")]
+
+    def test_met(self):
+        self.assertEqual(verdict_of(self.section(), self.CELL), "PASS")
+
+    def test_missed(self):
+        # Slower, fewer owners than the target, other connections, errors.
+        for over in (dict(p99_ms=20.01), dict(owners=999999), dict(conns=64),
+                     dict(non2xx=1), dict(timeout=2), dict(p99_ms=None)):
+            self.assertEqual(verdict_of(self.section(**over), self.CELL), "**MISS**", over)
+
+    def test_absent_without_figures(self):
+        self.assertNotIn("## Owner search", report.render(figures()))
+
+
 class Rendering(unittest.TestCase):
     def test_every_section_of_the_committed_report(self):
         """The committed report and a rendered one have the same headings
@@ -319,7 +352,9 @@ class Rendering(unittest.TestCase):
         with open(os.path.join(ROOT, "bench", "README.md"), encoding="utf-8") as fh:
             committed = fh.read()
         relay = RELAY if "## Outbox relay" in committed else None
-        self.assertEqual(skeleton(report.render(figures(), relay)), skeleton(committed))
+        busqueda = BUSQUEDA if "## Owner search" in committed else None
+        self.assertEqual(skeleton(report.render(figures(), relay, busqueda)),
+                         skeleton(committed))
 
     def test_committed_report_is_its_figures(self):
         """bench/README.md is what bench/report.py renders from
@@ -329,8 +364,9 @@ class Rendering(unittest.TestCase):
             data = json.load(fh)
         with open(os.path.join(ROOT, "bench", "README.md"), encoding="utf-8") as fh:
             committed = fh.read()
-        relay = report.load_relay(os.path.join(ROOT, "bench", "figures.json"))
-        self.assertEqual(report.render(data, relay), committed)
+        fig = os.path.join(ROOT, "bench", "figures.json")
+        self.assertEqual(report.render(data, report.load_relay(fig),
+                                       report.load_busqueda(fig)), committed)
 
     def test_figures_render_again(self):
         """report.write keeps the figures beside the report; report.py

@@ -410,6 +410,57 @@ START_TEST(busqueda_por_paginas)
 END_TEST
 
 /*
+ * Two words rarely found together: a page reads at most 2,000 rows of the
+ * driving word's range, so it may come short -- even empty -- with a
+ * cursor to go on; following the cursors finds every owner, once.
+ */
+START_TEST(busqueda_acotada_sigue_con_cursor)
+{
+	char *w = palabra(), *z = palabra(), q[600], *v;
+	const char *cur;
+	long long last, found[8];
+	struct http_resp r;
+	int pages = 0, n = 0, k;
+
+	/* 2,100 owners with the word w; the last two also have z. */
+	db_execf("INSERT INTO propietarios (nombres, apellidos, tipo_documento, "
+	    "numero_documento, telefono) SELECT 'Ana', '%s' || CASE WHEN g > "
+	    "2098 THEN ' %s' ELSE '' END, 'CE', 'Z' || lpad(g::text, 4, '0') || "
+	    "upper(substr(md5(random()::text), 1, 6)), '+51900000003' FROM "
+	    "generate_series(1, 2100) g", w, z);
+	v = db_valuef("SELECT max(id) FROM propietarios WHERE apellidos = "
+	    "'%s %s'", w, z);
+	last = atoll(v);
+	free(v);
+	snprintf(q, sizeof(q), "q=%s%%20%.4s&limite=5", w, z);
+	for (;;) {
+		buscar(q, &r);
+		ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+		k = ids_de(&r, found + n, 8 - n);
+		n += k;
+		pages++;
+		cur = cJSON_GetStringValue(cJSON_GetObjectItem(r.json,
+		    "siguiente_cursor"));
+		if (cur == NULL) {
+			http_free(&r);
+			break;
+		}
+		snprintf(q, sizeof(q), "q=%s%%20%.4s&limite=5&cursor=%s", w, z,
+		    cur);
+		http_free(&r);
+		ck_assert_int_lt(pages, 10);
+	}
+	/* The first page read 2,000 rows and found none of the two. */
+	ck_assert_int_ge(pages, 2);
+	ck_assert_int_eq(n, 2);
+	ck_assert(found[0] == last || found[1] == last);
+	ck_assert_int_ne(found[0], found[1]);
+	free(w);
+	free(z);
+}
+END_TEST
+
+/*
  * A receptionist of one site sees a pet's next appointment there, and
  * not one at another site (nor its id): owners are the network's,
  * appointments the site's.
@@ -1001,6 +1052,7 @@ propietarios_suite(void)
 	tcase_add_test(tc, propietario_leer_y_corregir);
 	tcase_add_test(tc, busqueda_por_cada_clave);
 	tcase_add_test(tc, busqueda_por_paginas);
+	tcase_add_test(tc, busqueda_acotada_sigue_con_cursor);
 	tcase_add_test(tc, busqueda_sin_citas_de_otras_sedes);
 	tcase_add_test(tc, busqueda_hostil);
 	tcase_add_test(tc, fusion_de_propietarios);
