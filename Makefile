@@ -19,6 +19,7 @@ API_SRCS = fcgi-api/config.c fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.
 	   fcgi-api/sql.c fcgi-api/system.c \
 	   fcgi-api/sedes.c fcgi-api/result.c fcgi-api/citas.c \
 	   fcgi-api/agenda.c fcgi-api/pacientes.c fcgi-api/propietarios.c \
+	   fcgi-api/clinico.c \
 	   fcgi-api/openapi_doc.c \
 	   fcgi-api/auth.c fcgi-api/access.c fcgi-api/usuarios.c \
 	   fcgi-api/auditoria.c fcgi-api/monitor.c \
@@ -58,6 +59,7 @@ INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/fixtures.c \
 	     tests/integration/check_pacientes.c \
 	     tests/integration/check_propietarios.c \
+	     tests/integration/check_clinico.c \
 	     tests/integration/check_citas.c \
 	     tests/integration/check_agenda.c \
 	     tests/integration/check_concurrency.c \

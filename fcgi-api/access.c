@@ -73,6 +73,8 @@ static const struct {
 	{ "propietarios.fusionar", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
 	{ "historia.leer", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) |
 	    R(ROL_VETERINARIO) },
+	{ "historia.escribir", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) |
+	    R(ROL_VETERINARIO) },
 	{ "usuarios.leer", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
 	{ "auditoria.leer", R(ROL_ADMIN_RED) | R(ROL_AUDITOR) },
 	{ "usuarios.crear", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },

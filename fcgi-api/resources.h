@@ -56,6 +56,11 @@ void	api_paciente_transferencia(struct api_req *r);
 void	api_paciente_peso(struct api_req *r);
 void	api_paciente_pesos(struct api_req *r);
 
+/* clinico.c */
+void	api_vacunas_list(struct api_req *r);
+void	api_vacunacion_registrar(struct api_req *r);
+void	api_tratamiento_registrar(struct api_req *r);
+
 /* propietarios.c */
 cJSON	*api_owner_in(struct api_req *r, const cJSON *o, int required,
 	    const char *prefix, cJSON *errs);

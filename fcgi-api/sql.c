@@ -129,6 +129,14 @@ const char *const api_sql[STMT__MAX] = {
 	    " $2::integer, $3::timestamptz, $4::bigint, $5, $6, $7::inet)",
 	[STMT_PESOS_LIST] = "SELECT listar_pesos($1::bigint, $2::integer)",
 
+	/* The clinical record's writes (db/functions/clinico.sql): $1 the
+	 * patient, $2 the validated fields, who. */
+	[STMT_VACUNAS_LIST] = "SELECT listar_vacunas($1)",
+	[STMT_VACUNACION_REGISTRAR] = "SELECT registrar_vacunacion($1::bigint,"
+	    " $2::jsonb, $3::bigint, $4, $5, $6::inet)",
+	[STMT_TRATAMIENTO_REGISTRAR] = "SELECT registrar_tratamiento("
+	    "$1::bigint, $2::jsonb, $3::bigint, $4, $5, $6::inet)",
+
 	/* Owners (db/functions/propietarios.sql).  $2 the reader's sites
 	 * (NULL: all): a pet's next appointment is shown from those only. */
 	[STMT_PROPIETARIO_GET] = "SELECT leer_propietario($1::bigint,"
@@ -265,6 +273,9 @@ const char *const api_sql_args[STMT__MAX] = {
 	    "version:int4 who",
 	[STMT_PESO_REGISTRAR] = "id:int8 peso_gramos:int4 medido_en who",
 	[STMT_PESOS_LIST] = "id:int8 limite:int4",
+	[STMT_VACUNAS_LIST] = "especie",
+	[STMT_VACUNACION_REGISTRAR] = "id:int8 datos who",
+	[STMT_TRATAMIENTO_REGISTRAR] = "id:int8 datos who",
 	[STMT_PROPIETARIO_GET] = "id:int8 sedes who",
 	[STMT_PROPIETARIO_PUT] = "id:int8 cambios version:int4 who",
 	[STMT_PROPIETARIOS_BUSCAR] = "q documento telefono limite:int4 "

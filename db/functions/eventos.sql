@@ -101,3 +101,31 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION evento_usuario(bigint, jsonb) IS
 	'Payload of usuario.creado / usuario.actualizado (db/eventos/usuario.*.v1.json): the account''s state and roles per site, no personal data.';
+
+-- vacunacion.registrada: what the reminders need (the due date, the
+-- site's zone), never the lot's or the owner's details.
+CREATE OR REPLACE FUNCTION evento_vacunacion(x vacunaciones, p pacientes, va vacunas)
+RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('vacunacion_id', x.id, 'paciente_id', p.id,
+	    'propietario_id', p.propietario_id, 'especie', p.especie,
+	    'vacuna_id', va.id, 'vacuna_codigo', va.codigo, 'sede_id', x.sede_id,
+	    'veterinario_id', x.veterinario_id, 'fecha_aplicacion', x.fecha_aplicacion,
+	    'dosis_numero', x.dosis_numero, 'proxima_dosis', x.proxima_dosis,
+	    'zona_horaria', (SELECT s.zona_horaria FROM sedes s WHERE s.id = x.sede_id))
+$$;
+COMMENT ON FUNCTION evento_vacunacion(vacunaciones, pacientes, vacunas) IS
+	'Payload of vacunacion.registrada (db/eventos/vacunacion.registrada.v1.json).';
+
+CREATE OR REPLACE FUNCTION evento_tratamiento(t tratamientos, p pacientes)
+RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('tratamiento_id', t.id, 'paciente_id', p.id,
+	    'propietario_id', p.propietario_id, 'especie', p.especie,
+	    'sede_id', t.sede_id, 'veterinario_id', t.veterinario_id,
+	    'inicio', t.inicio, 'fin', t.fin, 'intervalo_horas', t.intervalo_horas,
+	    'fecha_seguimiento', t.fecha_seguimiento, 'estado', t.estado,
+	    'zona_horaria', (SELECT s.zona_horaria FROM sedes s WHERE s.id = t.sede_id))
+$$;
+COMMENT ON FUNCTION evento_tratamiento(tratamientos, pacientes) IS
+	'Payload of tratamiento.registrado (db/eventos/tratamiento.registrado.v1.json).';

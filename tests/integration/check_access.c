@@ -54,6 +54,7 @@ static const struct {
 	    "recepcion", 0 },
 	{ "propietarios.fusionar", "admin_red admin_sede", 0 },
 	{ "historia.leer", "admin_red admin_sede veterinario", 0 },
+	{ "historia.escribir", "admin_red admin_sede veterinario", 1 },
 	{ "usuarios.leer", "admin_red admin_sede", 1 },
 	{ "usuarios.crear", "admin_red admin_sede", 1 },
 	{ "usuarios.modificar", "admin_red admin_sede", 1 },
@@ -124,6 +125,22 @@ dueno_nuevo(void)
 	long long id = atoll(v);
 
 	free(v);
+	return id;
+}
+
+/* The id of the canine rabies vaccine (the catalog of 0037), as text. */
+static const char *
+vacuna_canina(void)
+{
+	static char id[24];
+	char *v;
+
+	if (id[0] == '\0') {
+		v = db_value("SELECT id FROM vacunas WHERE codigo = 'CAN-RABIA'");
+		ck_assert_ptr_nonnull(v);
+		snprintf(id, sizeof(id), "%s", v);
+		free(v);
+	}
 	return id;
 }
 
@@ -216,7 +233,23 @@ request_for(const char *method, const char *path, long long sede,
 			snprintf(body, bn, "{\"peso_gramos\":12000}");
 			*ok = 201;
 		}
-	} else if (strcmp(path, "/api/v1/propietarios") == 0)
+	} else if (strcmp(path, "/api/v1/pacientes/{id}/vacunaciones") == 0) {
+		/* The vet of the site, named: the callers are not vets. */
+		snprintf(url, n, "/api/v1/pacientes/%lld/vacunaciones", pac);
+		snprintf(body, bn, "{\"vacuna_id\":%s,\"lote\":\"L-%d\","
+		    "\"vencimiento_lote\":\"2099-12-31\",\"veterinario_id\":"
+		    "%lld,\"sede_id\":%lld}", vacuna_canina(), slot++,
+		    vet_at[sede], sede);
+		*ok = 201;
+	} else if (strcmp(path, "/api/v1/pacientes/{id}/tratamientos") == 0) {
+		snprintf(url, n, "/api/v1/pacientes/%lld/tratamientos", pac);
+		snprintf(body, bn, "{\"descripcion\":\"Antiparasitario\","
+		    "\"veterinario_id\":%lld,\"sede_id\":%lld}", vet_at[sede],
+		    sede);
+		*ok = 201;
+	} else if (strcmp(path, "/api/v1/vacunas") == 0)
+		snprintf(url, n, "%s?especie=canino", path);
+	else if (strcmp(path, "/api/v1/propietarios") == 0)
 		snprintf(url, n, "%s?q=prueba", path);
 	else if (strcmp(path, "/api/v1/propietarios/{id}") == 0) {
 		snprintf(url, n, "/api/v1/propietarios/%lld", dueno_nuevo());

@@ -179,6 +179,7 @@ Suite	*sedes_suite(void);
 Suite	*cors_suite(void);
 Suite	*pacientes_suite(void);
 Suite	*propietarios_suite(void);
+Suite	*clinico_suite(void);
 Suite	*citas_suite(void);
 Suite	*agenda_suite(void);
 Suite	*concurrency_suite(void);
