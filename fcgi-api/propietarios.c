@@ -264,7 +264,7 @@ classify(const char *q, char *doc, char *tel)
 		return found;
 	if (all_digits(d, 8) || (n >= 9 && n <= 12 &&
 	    strpbrk(d, "0123456789") != NULL)) {
-		snprintf(doc, 16, "%s", d);
+		memcpy(doc, d, n + 1);	/* n <= 12 */
 		found = 1;
 	}
 	return found;
