@@ -97,6 +97,7 @@ START_TEST(vacunacion_registrada)
 	ck_assert_ptr_nonnull(strstr(r.body, "RB2612A"));
 	http_free(&r);
 	http_token(NULL);
+	free(c.token);
 	free(rabia);
 	free(hoy);
 }
@@ -215,6 +216,8 @@ START_TEST(vacunacion_rechazada)
 	ck_assert_int_eq(db_countf("SELECT count(*) FROM vacunaciones WHERE "
 	    "paciente_id IN (%lld, %lld)", pac, muerto), 0);
 	http_token(NULL);
+	free(c.token);
+	free(otra.token);
 	free(tok);
 	free(manana);
 	free(rabia);
@@ -286,6 +289,7 @@ START_TEST(tratamiento_registrado_y_rechazado)
 	}
 	fx_assert_unchanged(&before);
 	http_token(NULL);
+	free(c.token);
 }
 END_TEST
 
