@@ -61,6 +61,7 @@ static const struct {
 	{ "sedes.leer", TODOS },
 	{ "sedes.crear", R(ROL_ADMIN_RED) },
 	{ "agenda.leer", CLINICA },
+	{ "agenda.gestionar", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
 	{ "citas.leer", CLINICA },
 	{ "citas.reservar", CLINICA },
 	{ "citas.modificar", CLINICA },

@@ -1,6 +1,7 @@
 /*
  * agenda.c - what a booking form needs: the vets of a site and their free
- * slots on a day.  Layer: resources.
+ * slots on a day; and the vets' absences, which take slots away.  Layer:
+ * resources.
  */
 #include <stdlib.h>
 
@@ -65,4 +66,97 @@ api_disponibilidad(struct api_req *r)
 	api_arg_int(&a, "duracion_min", dur);
 	api_arg_int(&a, "paso_min", has_paso > 0 ? paso : dur);
 	api_run_function(r, &a, 0, NULL);
+}
+
+static const char *const tipos_ausencia[] = { "vacaciones", "enfermedad",
+	"capacitacion", "licencia", "otro", NULL };
+
+/*
+ * GET /api/v1/veterinarios/{id}/ausencias[?desde&hasta] - permission
+ * agenda.leer, for a vet who works at one of the caller's sites.  200
+ * {elementos: [Ausencia]} overlapping [desde, hasta) (default: the last
+ * 30 days to a year ahead); 400; 403; 404 unknown vet.
+ */
+void
+api_ausencias_list(struct api_req *r)
+{
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	const char *desde = NULL, *hasta = NULL;
+	long long vet;
+
+	if (api_id_or_400(r, 0, &vet) < 0)
+		return;
+	api_qtime(r, "desde", &desde, errs);
+	api_qtime(r, "hasta", &hasta, errs);
+	if (api_params_or_400(r, errs) < 0)
+		return;
+	api_args_init(&a, STMT_AUSENCIAS_LIST);
+	api_arg_int(&a, "id", vet);
+	api_arg_text(&a, "desde", desde);
+	api_arg_text(&a, "hasta", hasta);
+	api_arg_text(&a, "sedes", api_sedes_permitidas(r));
+	api_run_function(r, &a, 0, NULL);
+}
+
+/*
+ * POST /api/v1/veterinarios/{id}/ausencias {inicio, fin, tipo?, motivo?}
+ * - permission agenda.gestionar, for a vet who works at one of the
+ * caller's sites.  201 Ausencia + citas_afectadas (the live appointments
+ * it falls on, left for the desk to move); 400; 403 a vet of other
+ * sites; 404; 409 overlaps another absence; 422 invalid fields, fin not
+ * after inicio or more than a year later.
+ */
+void
+api_ausencia_registrar(struct api_req *r)
+{
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	const char *ini = NULL, *fin = NULL, *motivo = NULL;
+	long long vet;
+	int t;
+
+	if (api_id_or_400(r, 0, &vet) < 0)
+		return;
+	api_args_init(&a, STMT_AUSENCIA_REGISTRAR);
+	if (vr_json_str(r->json, "inicio", 1, 20, 40, &ini, errs) > 0 &&
+	    !vr_rfc3339_valid(ini))
+		vr_json_error(errs, "inicio", "debe ser una fecha y hora RFC "
+		    "3339 con zona");
+	if (vr_json_str(r->json, "fin", 1, 20, 40, &fin, errs) > 0 &&
+	    !vr_rfc3339_valid(fin))
+		vr_json_error(errs, "fin", "debe ser una fecha y hora RFC 3339 "
+		    "con zona");
+	if (vr_json_enum(r->json, "tipo", 0, tipos_ausencia, &t, errs) > 0)
+		api_arg_text(&a, "tipo", tipos_ausencia[t]);
+	vr_json_str(r->json, "motivo", 0, 1, 500, &motivo, errs);
+	if (api_fields_or_422(r, errs) < 0)
+		return;
+	api_arg_int(&a, "id", vet);
+	api_arg_text(&a, "inicio", ini);
+	api_arg_text(&a, "fin", fin);
+	api_arg_text(&a, "motivo", motivo);
+	api_arg_text(&a, "sedes", api_sedes_permitidas(r));
+	api_args_who(&a, r, 0);
+	api_run_function(r, &a, 1, NULL);
+}
+
+/*
+ * DELETE /api/v1/veterinarios/{id}/ausencias/{ausencia} - permission
+ * agenda.gestionar, as above.  204; 400; 403; 404.
+ */
+void
+api_ausencia_eliminar(struct api_req *r)
+{
+	struct api_args a;
+	long long vet, id;
+
+	if (api_id_or_400(r, 0, &vet) < 0 || api_id_or_400(r, 1, &id) < 0)
+		return;
+	api_args_init(&a, STMT_AUSENCIA_ELIMINAR);
+	api_arg_int(&a, "veterinario", vet);
+	api_arg_int(&a, "id", id);
+	api_arg_text(&a, "sedes", api_sedes_permitidas(r));
+	api_args_who(&a, r, 0);
+	api_run_function(r, &a, 1, NULL);
 }

@@ -45,6 +45,9 @@ void	api_citas_list(struct api_req *r);
 /* agenda.c */
 void	api_veterinarios_list(struct api_req *r);
 void	api_disponibilidad(struct api_req *r);
+void	api_ausencias_list(struct api_req *r);
+void	api_ausencia_registrar(struct api_req *r);
+void	api_ausencia_eliminar(struct api_req *r);
 
 /* pacientes.c */
 void	api_paciente_registro(struct api_req *r);

@@ -129,6 +129,18 @@ const char *const api_sql[STMT__MAX] = {
 	    " $2::integer, $3::timestamptz, $4::bigint, $5, $6, $7::inet)",
 	[STMT_PESOS_LIST] = "SELECT listar_pesos($1::bigint, $2::integer)",
 
+	/* Vets' absences (db/functions/agenda.sql); $N sites: the caller's
+	 * (NULL: all). */
+	[STMT_AUSENCIAS_LIST] = "SELECT listar_ausencias($1::bigint,"
+	    " coalesce($2::timestamptz, now() - interval '30 days'),"
+	    " coalesce($3::timestamptz, now() + interval '366 days'),"
+	    " $4::bigint[])",
+	[STMT_AUSENCIA_REGISTRAR] = "SELECT registrar_ausencia($1::bigint,"
+	    " $2::timestamptz, $3::timestamptz, $4, $5, $6::bigint[],"
+	    " $7::bigint, $8, $9, $10::inet)",
+	[STMT_AUSENCIA_ELIMINAR] = "SELECT eliminar_ausencia($1::bigint,"
+	    " $2::bigint, $3::bigint[], $4::bigint, $5, $6, $7::inet)",
+
 	/* The clinical record's writes (db/functions/clinico.sql): $1 the
 	 * patient, $2 the validated fields, who. */
 	[STMT_VACUNAS_LIST] = "SELECT listar_vacunas($1)",
@@ -273,6 +285,9 @@ const char *const api_sql_args[STMT__MAX] = {
 	    "version:int4 who",
 	[STMT_PESO_REGISTRAR] = "id:int8 peso_gramos:int4 medido_en who",
 	[STMT_PESOS_LIST] = "id:int8 limite:int4",
+	[STMT_AUSENCIAS_LIST] = "id:int8 desde hasta sedes",
+	[STMT_AUSENCIA_REGISTRAR] = "id:int8 inicio fin tipo motivo sedes who",
+	[STMT_AUSENCIA_ELIMINAR] = "veterinario:int8 id:int8 sedes who",
 	[STMT_VACUNAS_LIST] = "especie",
 	[STMT_VACUNACION_REGISTRAR] = "id:int8 datos who",
 	[STMT_TRATAMIENTO_REGISTRAR] = "id:int8 datos who",

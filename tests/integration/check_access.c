@@ -39,6 +39,7 @@ static const struct {
 	    "auditor", 0 },
 	{ "sedes.crear", "admin_red", 0 },
 	{ "agenda.leer", "admin_red admin_sede veterinario recepcion", 1 },
+	{ "agenda.gestionar", "admin_red admin_sede", 1 },
 	{ "citas.leer", "admin_red admin_sede veterinario recepcion", 1 },
 	{ "citas.reservar", "admin_red admin_sede veterinario recepcion", 1 },
 	{ "citas.modificar", "admin_red admin_sede veterinario recepcion", 1 },
@@ -144,6 +145,20 @@ vacuna_canina(void)
 	return id;
 }
 
+/* A new absence of a vet (an hour, a day of its own far ahead); its id. */
+static long long
+ausencia_de(long long vet)
+{
+	char *v = db_valuef("INSERT INTO ausencias (veterinario_id, periodo) "
+	    "SELECT %lld, tstzrange(d, d + interval '1 hour') FROM (SELECT "
+	    "date_trunc('day', now()) + make_interval(days => 800 + %d) AS d) x "
+	    "RETURNING id", vet, slot++);
+	long long id = atoll(v);
+
+	free(v);
+	return id;
+}
+
 /* A booking at sede made with the admin's token; its id. */
 static long long
 cita_en(long long sede)
@@ -165,7 +180,7 @@ static int
 request_for(const char *method, const char *path, long long sede,
     char *url, size_t n, char *body, size_t bn, long *ok, int *sitewide)
 {
-	char t[FX_HORA_LEN], *code;
+	char t[FX_HORA_LEN], t2[FX_HORA_LEN], *code;
 
 	body[0] = '\0';
 	*ok = 200;
@@ -186,7 +201,25 @@ request_for(const char *method, const char *path, long long sede,
 		snprintf(url, n, "/api/v1/sedes/%lld/consultorios", sede);
 	else if (strcmp(path, "/api/v1/veterinarios") == 0)
 		snprintf(url, n, "%s?sede_id=%lld", path, sede);
-	else if (strcmp(path, "/api/v1/disponibilidad") == 0) {
+	else if (strcmp(path, "/api/v1/veterinarios/{id}/ausencias") == 0) {
+		snprintf(url, n, "/api/v1/veterinarios/%lld/ausencias",
+		    vet_at[sede]);
+		if (strcmp(method, "POST") == 0) {
+			/* A day of its own, far ahead, each time. */
+			fx_hora(fx_dia("America/Lima", 0, 400 + slot++), FX_LIMA,
+			    t);
+			fx_hora(fx_dia("America/Lima", 0, 400 + slot - 1) +
+			    FX_HM(1, 0), FX_LIMA, t2);
+			snprintf(body, bn, "{\"inicio\":\"%s\",\"fin\":\"%s\"}", t,
+			    t2);
+			*ok = 201;
+		}
+	} else if (strcmp(path, "/api/v1/veterinarios/{id}/ausencias/{ausencia}")
+	    == 0) {
+		snprintf(url, n, "/api/v1/veterinarios/%lld/ausencias/%lld",
+		    vet_at[sede], ausencia_de(vet_at[sede]));
+		*ok = 204;
+	} else if (strcmp(path, "/api/v1/disponibilidad") == 0) {
 		fx_hora(fx_dia("America/Lima", 3, 7), FX_LIMA, t);
 		t[10] = '\0';
 		snprintf(url, n, "%s?veterinario_id=%lld&sede_id=%lld&fecha=%s"

@@ -382,6 +382,127 @@ START_TEST(disponibilidad_parametros_invalidos)
 }
 END_TEST
 
+/*
+ * Absences through the API: one takes the vet's slots away (in
+ * disponibilidad and in booking), names the appointment it falls on,
+ * leaves its audit row and event; overlapping, out-of-order, another
+ * site's vet, a receptionist: refused; deleted, the slots come back.
+ */
+START_TEST(ausencias_por_la_api)
+{
+	long long sede = fx_sede("America/Lima"), otra = fx_sede("America/Lima");
+	long long vet = fx_vet(sede, FX_DIA_COMPLETO), ajeno, dia, cita, id;
+	long long pac = fx_paciente(), pac2 = fx_paciente();
+	struct fx_counts before;
+	struct http_resp r;
+	struct fx_cita c;
+	char path[128], del[160], body[256], a[FX_HORA_LEN], b[FX_HORA_LEN];
+	char h10[FX_HORA_LEN], *tok;
+	const cJSON *af;
+
+	ajeno = fx_vet(otra, FX_DIA_COMPLETO);
+	dia = fx_dia("America/Lima", 0, 3);
+	fx_hora(dia + FX_HM(10, 0), FX_LIMA, h10);
+	memset(&c, 0, sizeof(c));
+	c.paciente = pac;
+	c.veterinario = vet;
+	c.sede = sede;
+	c.inicio = h10;
+	cita = fx_reservar_ok(&c);
+	fx_hora(dia + FX_HM(9, 0), FX_LIMA, a);
+	fx_hora(dia + FX_HM(13, 0), FX_LIMA, b);
+	snprintf(path, sizeof(path), "/api/v1/veterinarios/%lld/ausencias", vet);
+	snprintf(body, sizeof(body), "{\"inicio\":\"%s\",\"fin\":\"%s\","
+	    "\"tipo\":\"capacitacion\",\"motivo\":\"Congreso\"}", a, b);
+	tok = fx_token_de("admin_sede", sede, NULL);
+	http_token(tok);
+	fx_snapshot(&before);
+	http_post_json(path, body, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	id = json_ll(r.json, "id");
+	af = cJSON_GetObjectItem(r.json, "citas_afectadas");
+	ck_assert_int_eq(cJSON_GetArraySize(af), 1);
+	ck_assert_int_eq((long long)cJSON_GetArrayItem(af, 0)->valuedouble, cita);
+	http_free(&r);
+	fx_assert_delta(&before, 0, 0, 0, 1, 1);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM outbox WHERE tipo = "
+	    "'ausencia.registrada' AND agregado = 'veterinario' AND agregado_id "
+	    "= '%lld' AND (payload->>'ausencia_id')::bigint = %lld", vet, id), 1);
+	http_token(NULL);
+
+	/* Its hours are no longer offered nor bookable; 13:00 is. */
+	disponibilidad(vet, sede, dia, FX_LIMA, 30, NULL, &r);
+	fx_hora(dia + FX_HM(11, 0), FX_LIMA, h10);
+	ck_assert(!ofrece(&r, h10));
+	ck_assert(ofrece(&r, b));
+	http_free(&r);
+	c.paciente = pac2;
+	c.inicio = h10;
+	fx_reservar(&c, NULL, &r);
+	assert_problem(&r, 422, "veterinario-ausente");
+	http_free(&r);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(cJSON_GetArraySize(json_items(r.json)), 1);
+	http_free(&r);
+
+	/* Refused, nothing written. */
+	http_token(tok);
+	fx_snapshot(&before);
+	http_post_json(path, body, &r);
+	assert_problem(&r, 409, "conflicto");
+	http_free(&r);
+	snprintf(body, sizeof(body), "{\"inicio\":\"%s\",\"fin\":\"%s\"}", b,
+	    a);
+	http_post_json(path, body, &r);
+	assert_problem(&r, 422, "validacion");
+	ck_assert(fx_has_error(&r, "fin"));
+	http_free(&r);
+	http_post_json(path, "{\"inicio\":\"mañana\",\"fin\":3,\"tipo\":"
+	    "\"fiesta\"}", &r);
+	assert_problem(&r, 422, "validacion");
+	ck_assert(fx_has_error(&r, "inicio"));
+	ck_assert(fx_has_error(&r, "fin"));
+	ck_assert(fx_has_error(&r, "tipo"));
+	http_free(&r);
+	snprintf(del, sizeof(del), "/api/v1/veterinarios/%lld/ausencias", ajeno);
+	snprintf(body, sizeof(body), "{\"inicio\":\"%s\",\"fin\":\"%s\"}", a,
+	    b);
+	http_post_json(del, body, &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+	http_post_json("/api/v1/veterinarios/999999999999/ausencias", body, &r);
+	assert_problem(&r, 404, "no-encontrado");
+	http_free(&r);
+	http_get("/api/v1/veterinarios/1/ausencias?desde=ayer", &r);
+	assert_problem(&r, 400, "parametro-invalido");
+	http_free(&r);
+	fx_assert_unchanged(&before);
+	free(tok);
+	tok = fx_token_de("recepcion", sede, NULL);
+	http_token(tok);
+	snprintf(del, sizeof(del), "%s/%lld", path, id);
+	http_req("DELETE", del, NULL, NULL, 0, NULL, &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+	http_token(NULL);
+
+	/* Deleted: the slots come back, with its event. */
+	http_req("DELETE", del, NULL, NULL, 0, NULL, &r);
+	ck_assert_int_eq(r.status, 204);
+	http_free(&r);
+	http_req("DELETE", del, NULL, NULL, 0, NULL, &r);
+	assert_problem(&r, 404, "no-encontrado");
+	http_free(&r);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM outbox WHERE tipo = "
+	    "'ausencia.eliminada' AND agregado_id = '%lld'", vet), 1);
+	disponibilidad(vet, sede, dia, FX_LIMA, 30, NULL, &r);
+	ck_assert(ofrece(&r, h10));
+	http_free(&r);
+	free(tok);
+}
+END_TEST
+
 Suite *
 agenda_suite(void)
 {
@@ -396,6 +517,7 @@ agenda_suite(void)
 	tcase_add_test(tc, disponibilidad_solo_de_lo_reservable);
 	tcase_add_test(tc, disponibilidad_sin_pasado);
 	tcase_add_test(tc, disponibilidad_parametros_invalidos);
+	tcase_add_test(tc, ausencias_por_la_api);
 	suite_add_tcase(s, tc);
 	return s;
 }
