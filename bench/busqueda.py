@@ -39,9 +39,8 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import report  # noqa: E402
 from harness import REPO, PGBIN, Harness, die, log  # noqa: E402
-from relay import busy_since, cpu_ticks, env_file, env_int, stack  # noqa: E402
+from relay import busy_since, cpu_ticks, env_file, env_int, save, stack  # noqa: E402
 from run import BENCH_PASSWORD, BENCH_USER, STACK_ENV  # noqa: E402
 
 GIVEN = ("Ana María Rosa Carmen Luis José Juan Carlos Jorge Miguel Pedro Víctor "
@@ -216,14 +215,7 @@ def main(argv):
     if len(argv) > 1:
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    data = Busqueda().run()
-    here = Path(__file__).resolve().parent
-    (here / "busqueda.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    readme = os.environ.get("BENCH_README", str(here / "README.md"))
-    figures = Path(readme).parent / "figures.json"
-    if figures.exists():
-        report.write(json.loads(figures.read_text()), readme, str(figures))
-        log(f"report: {readme}")
+    save("busqueda.json", Busqueda().run())
     return 0
 
 

@@ -193,18 +193,24 @@ class Relay:
                     nproc=os.cpu_count())
 
 
-def main(argv):
-    if len(argv) > 1:
-        print(__doc__.strip(), file=sys.stderr)
-        return 2
-    data = Relay().run()
+def save(name, data):
+    """Writes a bench's figures beside bench/README.md (as name) and renders
+    the report again (BENCH_README: another report)."""
     here = Path(__file__).resolve().parent
-    (here / "relay.json").write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+    (here / name).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
     readme = os.environ.get("BENCH_README", str(here / "README.md"))
     figures = Path(readme).parent / "figures.json"
     if figures.exists():
         report.write(json.loads(figures.read_text()), readme, str(figures))
         log(f"report: {readme}")
+
+
+def main(argv):
+    if len(argv) > 1:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    data = Relay().run()
+    save("relay.json", data)
     log(f"relay {data['relay_per_second']}/s, bare loop {data['bare_per_second']}/s "
         f"({data['ratio']} %)")
     return 0

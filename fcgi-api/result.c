@@ -241,43 +241,18 @@ api_run_function(struct api_req *r, const struct api_args *a, int write,
 
 /*
  * Run one read statement whose column 0 is the answer's JSON text: 200
- * with it, or 404 with not_found as detail when it is NULL.
+ * with it, or 404 with not_found as detail when it is NULL.  versioned:
+ * the answer's "version" member is also its ETag (the If-Match of a
+ * change).
  */
-void
-api_run_json(struct api_req *r, const struct api_args *a,
-    const char *not_found)
-{
-	PGresult *res = NULL;
-	char *text;
-	int rc;
-
-	if ((rc = api_args_run(&r->ctx->db, a, 0, &res)) < 0)
-		api_db_problem(r, rc);
-	else if (PQntuples(res) == 0 || PQgetisnull(res, 0, 0))
-		api_problem(r, 404, "no-encontrado", "No encontrado",
-		    not_found, NULL);
-	else if ((text = api_unseal_json(r, PQgetvalue(res, 0, 0))) == NULL)
-		api_problem(r, 500, "error-interno", "Error interno",
-		    "Ocurrió un error inesperado.", NULL);
-	else {
-		api_json_text(r, 200, NULL, text, 0, NULL);
-		free(text);
-	}
-	PQclear(res);
-}
-
-/*
- * api_run_json() for a read of one versioned resource: its "version"
- * member is also the answer's ETag (the If-Match of a change).
- */
-void
-api_run_json_versioned(struct api_req *r, const struct api_args *a,
-    const char *not_found)
+static void
+run_json(struct api_req *r, const struct api_args *a, const char *not_found,
+    int versioned)
 {
 	PGresult *res = NULL;
 	const cJSON *ver;
 	cJSON *v = NULL;
-	char *text = NULL, etag[40];
+	char *text = NULL, etag[40] = "";
 	int rc;
 
 	if ((rc = api_args_run(&r->ctx->db, a, 0, &res)) < 0)
@@ -286,12 +261,11 @@ api_run_json_versioned(struct api_req *r, const struct api_args *a,
 		api_problem(r, 404, "no-encontrado", "No encontrado",
 		    not_found, NULL);
 	else if ((text = api_unseal_json(r, PQgetvalue(res, 0, 0))) == NULL ||
-	    (v = cJSON_Parse(text)) == NULL)
+	    (versioned && (v = cJSON_Parse(text)) == NULL))
 		api_problem(r, 500, "error-interno", "Error interno",
 		    "Ocurrió un error inesperado.", NULL);
 	else {
 		ver = cJSON_GetObjectItemCaseSensitive(v, "version");
-		etag[0] = '\0';
 		if (cJSON_IsNumber(ver))
 			snprintf(etag, sizeof(etag), "ETag: \"%.0f\"\r\n",
 			    ver->valuedouble);
@@ -300,4 +274,19 @@ api_run_json_versioned(struct api_req *r, const struct api_args *a,
 	cJSON_Delete(v);
 	free(text);
 	PQclear(res);
+}
+
+void
+api_run_json(struct api_req *r, const struct api_args *a,
+    const char *not_found)
+{
+	run_json(r, a, not_found, 0);
+}
+
+/* api_run_json() for a read of one versioned resource (ETag). */
+void
+api_run_json_versioned(struct api_req *r, const struct api_args *a,
+    const char *not_found)
+{
+	run_json(r, a, not_found, 1);
 }

@@ -177,6 +177,15 @@ $$;
 COMMENT ON FUNCTION veterinario_de(bigint, bigint) IS
 	'p_veterinario, or the active vet record of user p_usuario when it is NULL.';
 
+-- Today's date at a site (its zone; the network's for an unknown site).
+CREATE OR REPLACE FUNCTION hoy_en_sede(p_sede bigint) RETURNS date
+LANGUAGE sql STABLE AS $$
+	SELECT (now() AT TIME ZONE coalesce((SELECT zona_horaria FROM sedes WHERE id = p_sede),
+	    'America/Lima'))::date
+$$;
+COMMENT ON FUNCTION hoy_en_sede(bigint) IS
+	'The local date now at a site (America/Lima when the site is unknown).';
+
 -- What every clinical write of a patient checks first: the patient
 -- (alive), the vet at the site, the appointment of this patient there,
 -- the date not after today in the site's zone nor before the birth.
@@ -186,8 +195,7 @@ CREATE OR REPLACE FUNCTION clinico_rechazo(p pacientes, p_vet bigint, p_sede big
 RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
-	hoy date := (now() AT TIME ZONE coalesce((SELECT zona_horaria FROM sedes WHERE id = p_sede),
-	    'America/Lima'))::date;
+	hoy date := hoy_en_sede(p_sede);
 	errores jsonb := '[]';
 BEGIN
 	IF p.fallecido THEN
@@ -254,9 +262,7 @@ DECLARE
 	x vacunaciones%ROWTYPE;
 	sede bigint := (p_d->>'sede_id')::bigint;
 	vet bigint := veterinario_de((p_d->>'veterinario_id')::bigint, p_usuario);
-	fecha date := coalesce((p_d->>'fecha_aplicacion')::date,
-	    (now() AT TIME ZONE coalesce((SELECT zona_horaria FROM sedes WHERE id = sede),
-	        'America/Lima'))::date);
+	fecha date := coalesce((p_d->>'fecha_aplicacion')::date, hoy_en_sede(sede));
 	no jsonb;
 BEGIN
 	SELECT * INTO p FROM pacientes WHERE id = p_paciente FOR SHARE;
@@ -333,9 +339,7 @@ DECLARE
 	t tratamientos%ROWTYPE;
 	sede bigint := (p_d->>'sede_id')::bigint;
 	vet bigint := veterinario_de((p_d->>'veterinario_id')::bigint, p_usuario);
-	inicio date := coalesce((p_d->>'inicio')::date,
-	    (now() AT TIME ZONE coalesce((SELECT zona_horaria FROM sedes WHERE id = sede),
-	        'America/Lima'))::date);
+	inicio date := coalesce((p_d->>'inicio')::date, hoy_en_sede(sede));
 	no jsonb;
 BEGIN
 	SELECT * INTO p FROM pacientes WHERE id = p_paciente FOR SHARE;

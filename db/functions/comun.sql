@@ -53,6 +53,19 @@ $$;
 COMMENT ON FUNCTION veredicto(text, jsonb) IS
 	'A verdict: {"codigo": p_codigo} and the members of p_resto; raises when p_codigo is not a code of veredictos.';
 
+-- An optimistic update's check: the version the client read (If-Match)
+-- against the row's.  The refusing verdict, or NULL (none given, or the
+-- same).  p_que: the row as the message names it ("El paciente").
+CREATE OR REPLACE FUNCTION version_distinta(p_que text, p_actual integer, p_pedida integer)
+RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT veredicto('version-distinta', jsonb_build_object('detalle',
+	    p_que || ' cambió (versión ' || p_actual || '); vuelva a leerlo.'))
+	WHERE p_pedida IS NOT NULL AND p_pedida <> p_actual
+$$;
+COMMENT ON FUNCTION version_distinta(text, integer, integer) IS
+	'Verdict version-distinta when a version was given and differs from the row''s, else NULL.';
+
 -- tz NULL: the network's zone.  One expression, so that the planner still
 -- inlines it (0007): hence coalesce() at each use.
 CREATE OR REPLACE FUNCTION hora_local(t timestamptz, tz text) RETURNS text

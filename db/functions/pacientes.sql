@@ -300,8 +300,7 @@ BEGIN
 		    'detalle', 'El paciente no existe.'));
 	END IF;
 	IF p_version IS NOT NULL AND p_version <> p.version THEN
-		RETURN veredicto('version-distinta', jsonb_build_object(
-		    'detalle', 'El paciente cambió (versión ' || p.version || '); vuelva a leerlo.'));
+		RETURN version_distinta('El paciente', p.version, p_version);
 	END IF;
 	IF p.fallecido AND (p_cambios->>'activo')::boolean THEN
 		RETURN veredicto('conflicto', jsonb_build_object(
@@ -367,8 +366,7 @@ BEGIN
 		    'detalle', 'El paciente no existe.'));
 	END IF;
 	IF p_version IS NOT NULL AND p_version <> p.version THEN
-		RETURN veredicto('version-distinta', jsonb_build_object(
-		    'detalle', 'El paciente cambió (versión ' || p.version || '); vuelva a leerlo.'));
+		RETURN version_distinta('El paciente', p.version, p_version);
 	END IF;
 	IF p.fallecido THEN
 		RETURN veredicto('conflicto', jsonb_build_object(
@@ -430,8 +428,7 @@ BEGIN
 		    'errores', error_campo('propietario_id', 'el propietario no existe')));
 	END IF;
 	IF p_version IS NOT NULL AND p_version <> p.version THEN
-		RETURN veredicto('version-distinta', jsonb_build_object(
-		    'detalle', 'El paciente cambió (versión ' || p.version || '); vuelva a leerlo.'));
+		RETURN version_distinta('El paciente', p.version, p_version);
 	END IF;
 	IF nuevo = p.propietario_id THEN
 		RETURN veredicto('conflicto', jsonb_build_object(

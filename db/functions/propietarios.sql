@@ -191,8 +191,7 @@ BEGIN
 		        p_id, propietario_vigente(p_id))));
 	END IF;
 	IF p_version IS NOT NULL AND p_version <> o.version THEN
-		RETURN veredicto('version-distinta', jsonb_build_object(
-		    'detalle', 'El propietario cambió (versión ' || o.version || '); vuelva a leerlo.'));
+		RETURN version_distinta('El propietario', o.version, p_version);
 	END IF;
 	IF p_cambios ? 'documento_hmac' THEN
 		SELECT id INTO otro FROM propietarios
@@ -394,8 +393,7 @@ BEGIN
 		        propietario_vigente(CASE WHEN d.fusionado_en IS NOT NULL THEN d.id ELSE o.id END))));
 	END IF;
 	IF p_version IS NOT NULL AND p_version <> d.version THEN
-		RETURN veredicto('version-distinta', jsonb_build_object(
-		    'detalle', 'El propietario cambió (versión ' || d.version || '); vuelva a leerlo.'));
+		RETURN version_distinta('El propietario', d.version, p_version);
 	END IF;
 	SELECT coalesce(jsonb_agg(id ORDER BY id), '[]') INTO movidos
 	FROM pacientes WHERE propietario_id = p_origen;

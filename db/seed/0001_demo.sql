@@ -146,6 +146,13 @@ FROM (VALUES
 	('Raúl', 'Huillca Ttito', '24156789', '+51987123456', 'rhuillca@correo.pe', NULL, 'CUS-01')
 ) AS p (nombres, apellidos, dni, telefono, email, direccion, codigo)
 JOIN sedes s ON s.codigo = p.codigo
+-- By name, not by DNI: once vetred-admin cifrar has sealed the numbers, a
+-- DNI compares equal to no stored one, and a changed seed file applied
+-- again would add every owner a second time (cifrar then refuses the
+-- duplicate document hashes).  The rows below find owners by DNI, so on
+-- a sealed database they find none and add nothing.
+WHERE NOT EXISTS (SELECT 1 FROM propietarios o
+                  WHERE o.nombres = p.nombres AND o.apellidos = p.apellidos)
 ON CONFLICT DO NOTHING;
 
 CREATE TEMPORARY TABLE demo_pacientes (
@@ -210,27 +217,7 @@ JOIN usuarios u ON lower(u.email) = w.email
 WHERE NOT EXISTS (SELECT 1 FROM paciente_pesos pp
                   WHERE pp.paciente_id = dp.id AND pp.medido_en = w.medido_en);
 
--- Vaccine catalog -----------------------------------------------------
-
-INSERT INTO vacunas (codigo, nombre, especie, enfermedades, esencial, esquema) VALUES
-	('CAN-DHPP', 'Polivalente canina (moquillo, adenovirus, parvovirus)', 'canino',
-	 '{moquillo canino,hepatitis infecciosa canina (adenovirus canino),parvovirosis canina}', true,
-	 'Cada 2 a 4 semanas desde las 6-8 semanas de edad hasta las 16 semanas o más; refuerzo a los 6-12 meses; luego cada 3 años o más.'),
-	('CAN-RABIA', 'Antirrábica canina', 'canino', '{rabia}', true,
-	 'Primera dosis desde las 12 semanas; refuerzo al año; luego cada 1 a 3 años según el producto. Obligatoria en el Perú.'),
-	('CAN-LEPTO', 'Leptospirosis canina', 'canino', '{leptospirosis}', false,
-	 'Dos dosis con 2 a 4 semanas de intervalo desde las 8 semanas; luego anual.'),
-	('CAN-TOS', 'Traqueobronquitis infecciosa canina', 'canino',
-	 '{Bordetella bronchiseptica,parainfluenza canina}', false,
-	 'Según producto (intranasal u oral: una dosis); luego anual. Para perros en guarderías o que viajan.'),
-	('FEL-TRIPLE', 'Triple felina (panleucopenia, herpesvirus, calicivirus)', 'felino',
-	 '{panleucopenia felina,rinotraqueítis felina (herpesvirus felino 1),calicivirus felino}', true,
-	 'Cada 3 a 4 semanas desde las 6 semanas de edad hasta las 16 semanas o más; refuerzo al año; luego cada 3 años o más.'),
-	('FEL-RABIA', 'Antirrábica felina', 'felino', '{rabia}', true,
-	 'Primera dosis desde las 12 semanas; refuerzo al año; luego cada 1 a 3 años según el producto.'),
-	('FEL-LEUC', 'Leucemia felina', 'felino', '{leucemia felina (FeLV)}', false,
-	 'Gatos con acceso al exterior, previo test negativo: dos dosis con 3 a 4 semanas de intervalo desde las 8 semanas; refuerzo al año.')
-ON CONFLICT (codigo) DO NOTHING;
+-- The vaccine catalog is reference data (migration 0037).
 
 -- Past vaccinations (due dates on both sides of today, for reminders).
 INSERT INTO vacunaciones (paciente_id, vacuna_id, lote, vencimiento_lote, fecha_aplicacion,

@@ -619,7 +619,7 @@ metrics_promtool_ok(const struct http_resp *r, const char *who)
 {
 	char path[] = "/tmp/vetred-metrics-XXXXXX", cmd[256];
 	FILE *f;
-	int fd;
+	int fd, rc;
 
 	fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
@@ -629,9 +629,10 @@ metrics_promtool_ok(const struct http_resp *r, const char *who)
 	fclose(f);
 	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s >/dev/null "
 	    "2>&1", path);
-	ck_assert_msg(system(cmd) == 0, "promtool rejected the metrics of "
-	    "%s:\n%.2000s", who, r->body);
+	rc = system(cmd);
 	unlink(path);
+	ck_assert_msg(rc == 0, "promtool rejected the metrics of "
+	    "%s:\n%.2000s", who, r->body);
 }
 
 double
