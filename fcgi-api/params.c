@@ -206,6 +206,36 @@ bad:
 	return VR_EINVAL;
 }
 
+/*
+ * A member of body not in known (NULL-terminated): one error on
+ * "cuerpo" naming it and the members that are known.  Bodies where a
+ * typo must not pass for "nothing said" (a clinical field, a job's
+ * schedule) use it; the others ignore what they do not read.
+ */
+void
+api_unknown_members(const cJSON *body, const char *const *known, cJSON *errs)
+{
+	const cJSON *m;
+	struct vr_buf b;
+	int i;
+
+	cJSON_ArrayForEach(m, body) {
+		for (i = 0; known[i] != NULL; i++)
+			if (m->string != NULL && strcmp(m->string, known[i]) == 0)
+				break;
+		if (known[i] != NULL)
+			continue;
+		vr_buf_init(&b);
+		vr_buf_puts(&b, "campo desconocido: use ");
+		for (i = 0; known[i] != NULL; i++)
+			vr_buf_printf(&b, "%s%s", i == 0 ? "" : known[i + 1] ==
+			    NULL ? " o " : ", ", known[i]);
+		vr_json_error(errs, "cuerpo", b.data);
+		vr_buf_free(&b);
+		return;
+	}
+}
+
 /* 0 when errs is empty, else the 422 answered; errs is the request's. */
 int
 api_fields_or_422(struct api_req *r, cJSON *errs)

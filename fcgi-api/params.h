@@ -24,6 +24,8 @@ int	api_qenum(struct api_req *r, const char *name,
 int	api_qcursor(struct api_req *r, int nparts, const char *const *kinds,
 	    const char **parts, cJSON *errs);
 void	api_if_match(struct api_req *r, struct api_args *a, cJSON *errs);
+void	api_unknown_members(const cJSON *body, const char *const *known,
+	    cJSON *errs);
 int	api_params_or_400(struct api_req *r, cJSON *errs);
 int	api_fields_or_422(struct api_req *r, cJSON *errs);
 

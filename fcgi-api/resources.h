@@ -63,6 +63,12 @@ void	api_paciente_pesos(struct api_req *r);
 void	api_vacunas_list(struct api_req *r);
 void	api_vacunacion_registrar(struct api_req *r);
 void	api_tratamiento_registrar(struct api_req *r);
+void	api_diagnosticos_list(struct api_req *r);
+void	api_diagnostico_crear(struct api_req *r);
+void	api_entrada_registrar(struct api_req *r);
+void	api_entrada_get(struct api_req *r);
+void	api_entrada_corregir(struct api_req *r);
+void	api_entrada_enmendar(struct api_req *r);
 
 /* propietarios.c */
 cJSON	*api_owner_in(struct api_req *r, const cJSON *o, int required,

@@ -37,6 +37,7 @@ static const struct api_verdict_kind verdicts[] = {
 	{ "conflicto", 409, "conflicto", "Conflicto" },
 	{ "transicion-invalida", 409, "transicion-invalida", "Conflicto" },
 	{ "cita-cerrada", 409, "cita-cerrada", "Conflicto" },
+	{ "entrada-bloqueada", 409, "entrada-bloqueada", "Conflicto" },
 	{ "paciente-existente", 409, "paciente-existente", "Conflicto" },
 	{ "admin-existe", 409, "admin-existe", "Conflicto" },
 	{ "no-reenviable", 409, "no-reenviable", "Conflicto" },

@@ -148,6 +148,20 @@ const char *const api_sql[STMT__MAX] = {
 	    " $2::jsonb, $3::bigint, $4, $5, $6::inet)",
 	[STMT_TRATAMIENTO_REGISTRAR] = "SELECT registrar_tratamiento("
 	    "$1::bigint, $2::jsonb, $3::bigint, $4, $5, $6::inet)",
+	/* $1 q, $2 especie, $3 categoria (each NULL: any) */
+	[STMT_DIAGNOSTICOS_LIST] = "SELECT listar_diagnosticos($1, $2, $3)",
+	[STMT_DIAGNOSTICO_CREAR] = "SELECT crear_diagnostico($1::jsonb,"
+	    " $2::bigint, $3, $4, $5::inet)",
+	[STMT_ENTRADA_REGISTRAR] = "SELECT registrar_entrada($1::bigint,"
+	    " $2::jsonb, $3::bigint, $4, $5, $6::inet)",
+	/* $2 the reader's sites (NULL: all) */
+	[STMT_ENTRADA_GET] = "SELECT leer_entrada($1::bigint, $2::bigint[],"
+	    " $3::bigint, $4, $5, $6::inet)",
+	/* $3 correccion or enmienda, $4 If-Match version or NULL, $5 the
+	 * writer's sites (NULL: all) */
+	[STMT_ENTRADA_VERSIONAR] = "SELECT versionar_entrada($1::bigint,"
+	    " $2::jsonb, $3, $4::integer, $5::bigint[], $6::bigint, $7, $8,"
+	    " $9::inet)",
 
 	/* Owners (db/functions/propietarios.sql).  $2 the reader's sites
 	 * (NULL: all): a pet's next appointment is shown from those only. */
@@ -291,6 +305,11 @@ const char *const api_sql_args[STMT__MAX] = {
 	[STMT_VACUNAS_LIST] = "especie",
 	[STMT_VACUNACION_REGISTRAR] = "id:int8 datos who",
 	[STMT_TRATAMIENTO_REGISTRAR] = "id:int8 datos who",
+	[STMT_DIAGNOSTICOS_LIST] = "q especie categoria",
+	[STMT_DIAGNOSTICO_CREAR] = "datos who",
+	[STMT_ENTRADA_REGISTRAR] = "id:int8 datos who",
+	[STMT_ENTRADA_GET] = "id:int8 sedes who",
+	[STMT_ENTRADA_VERSIONAR] = "id:int8 datos cambio version:int4 sedes who",
 	[STMT_PROPIETARIO_GET] = "id:int8 sedes who",
 	[STMT_PROPIETARIO_PUT] = "id:int8 cambios version:int4 who",
 	[STMT_PROPIETARIOS_BUSCAR] = "q documento telefono limite:int4 "

@@ -113,28 +113,6 @@ next_civil(struct api_req *r, const char *nombre, const char *programa,
 	return 0;
 }
 
-/* A member the body may not have: a field error each (a typo of an
- * operator must not pass for "nothing to change"). */
-static void
-unknown_members(const cJSON *body, cJSON *errs)
-{
-	static const char *const known[] = { "habilitado", "programa",
-	    "intervalo_s", "zona_horaria", NULL };
-	const cJSON *m;
-	int i;
-
-	cJSON_ArrayForEach(m, body) {
-		for (i = 0; known[i] != NULL; i++)
-			if (m->string != NULL && strcmp(m->string, known[i]) == 0)
-				break;
-		if (known[i] == NULL) {
-			vr_json_error(errs, "cuerpo", "campo desconocido: use "
-			    "habilitado, programa, intervalo_s o zona_horaria");
-			return;
-		}
-	}
-}
-
 /*
  * PUT /api/v1/trabajos/{nombre} {habilitado?, programa?, intervalo_s?,
  * zona_horaria?} - permission trabajos.modificar.  programa (cron, 5
@@ -146,6 +124,8 @@ unknown_members(const cJSON *body, cJSON *errs)
 void
 api_trabajo_put(struct api_req *r)
 {
+	static const char *const known[] = { "habilitado", "programa",
+	    "intervalo_s", "zona_horaria", NULL };
 	cJSON *errs = api_errors(r);
 	struct api_args a;
 	struct vr_cron c;
@@ -157,7 +137,7 @@ api_trabajo_put(struct api_req *r)
 
 	if (nombre_or_404(r, &nombre) < 0)
 		return;
-	unknown_members(r->json, errs);
+	api_unknown_members(r->json, known, errs);
 	api_args_init(&a, STMT_TRABAJO_PUT);
 	api_arg_text(&a, "nombre", nombre);
 	if (vr_json_bool(r->json, "habilitado", 0, &habilitado, errs) > 0)

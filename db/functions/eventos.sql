@@ -129,3 +129,19 @@ LANGUAGE sql STABLE AS $$
 $$;
 COMMENT ON FUNCTION evento_tratamiento(tratamientos, pacientes) IS
 	'Payload of tratamiento.registrado (db/eventos/tratamiento.registrado.v1.json).';
+
+CREATE OR REPLACE FUNCTION evento_entrada(h historia_entradas, p pacientes)
+RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('entrada_id', h.id, 'original_id', coalesce(h.original_id, h.id),
+	    'version', h.version, 'corrige_id', h.corrige_id, 'cambio', h.cambio,
+	    'paciente_id', p.id, 'propietario_id', p.propietario_id, 'especie', p.especie,
+	    'sede_id', h.sede_id, 'veterinario_id', h.veterinario_id, 'cita_id', h.cita_id,
+	    'tipo', h.tipo, 'peso_gramos', h.peso_gramos,
+	    'diagnosticos', coalesce((SELECT jsonb_agg(d.codigo ORDER BY x.orden)
+	        FROM historia_entrada_diagnosticos x JOIN diagnosticos d ON d.id = x.diagnostico_id
+	        WHERE x.entrada_id = h.id), '[]'),
+	    'zona_horaria', (SELECT s.zona_horaria FROM sedes s WHERE s.id = h.sede_id))
+$$;
+COMMENT ON FUNCTION evento_entrada(historia_entradas, pacientes) IS
+	'Payload of entrada.registrada and entrada.enmendada (db/eventos/entrada.*.v1.json): the facts of the version, never its text.';

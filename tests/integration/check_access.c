@@ -56,6 +56,7 @@ static const struct {
 	{ "propietarios.fusionar", "admin_red admin_sede", 0 },
 	{ "historia.leer", "admin_red admin_sede veterinario", 0 },
 	{ "historia.escribir", "admin_red admin_sede veterinario", 1 },
+	{ "diagnosticos.gestionar", "admin_red", 0 },
 	{ "usuarios.leer", "admin_red admin_sede", 1 },
 	{ "usuarios.crear", "admin_red admin_sede", 1 },
 	{ "usuarios.modificar", "admin_red admin_sede", 1 },
@@ -153,6 +154,21 @@ ausencia_de(long long vet)
 	    "SELECT %lld, tstzrange(d, d + interval '1 hour') FROM (SELECT "
 	    "date_trunc('day', now()) + make_interval(days => 800 + %d) AS d) x "
 	    "RETURNING id", vet, slot++);
+	long long id = atoll(v);
+
+	free(v);
+	return id;
+}
+
+/* A signed entry of the patient at sede, written by the admin's user (its
+ * author: the one who may correct it); its id. */
+static long long
+entrada_en(long long sede)
+{
+	char *v = db_valuef("INSERT INTO historia_entradas (paciente_id, "
+	    "veterinario_id, sede_id, tipo, texto, registrado_por) VALUES "
+	    "(%lld, %lld, %lld, 'nota', 'Nota de prueba', %lld) RETURNING id",
+	    pac, vet_at[sede], sede, admin_id());
 	long long id = atoll(v);
 
 	free(v);
@@ -280,6 +296,36 @@ request_for(const char *method, const char *path, long long sede,
 		    "\"veterinario_id\":%lld,\"sede_id\":%lld}", vet_at[sede],
 		    sede);
 		*ok = 201;
+	} else if (strcmp(path, "/api/v1/pacientes/{id}/entradas") == 0) {
+		snprintf(url, n, "/api/v1/pacientes/%lld/entradas", pac);
+		snprintf(body, bn, "{\"texto\":\"Control sin novedad\","
+		    "\"veterinario_id\":%lld,\"sede_id\":%lld}", vet_at[sede],
+		    sede);
+		*ok = 201;
+	} else if (strcmp(path, "/api/v1/entradas/{id}") == 0) {
+		/* An entry of another site is not shown, as in the history. */
+		snprintf(url, n, "/api/v1/entradas/%lld", entrada_en(sede));
+		*sitewide = 3;
+		if (strcmp(method, "PUT") == 0) {
+			snprintf(body, bn, "{\"texto\":\"Corregida\"}");
+			*ok = 201;
+		}
+	} else if (strcmp(path, "/api/v1/entradas/{id}/enmiendas") == 0) {
+		snprintf(url, n, "/api/v1/entradas/%lld/enmiendas",
+		    entrada_en(sede));
+		snprintf(body, bn, "{\"motivo\":\"Revisión\",\"texto\":"
+		    "\"Enmendada\"}");
+		*ok = 201;
+	} else if (strcmp(path, "/api/v1/diagnosticos") == 0) {
+		snprintf(url, n, "%s", path);
+		if (strcmp(method, "POST") == 0) {
+			code = db_value("SELECT 'ACC-' || upper(substr(md5("
+			    "gen_random_uuid()::text), 1, 10))");
+			snprintf(body, bn, "{\"codigo\":\"%s\",\"nombre\":"
+			    "\"Acceso %s\",\"categoria\":\"otro\"}", code, code);
+			free(code);
+			*ok = 201;
+		}
 	} else if (strcmp(path, "/api/v1/vacunas") == 0)
 		snprintf(url, n, "%s?especie=canino", path);
 	else if (strcmp(path, "/api/v1/propietarios") == 0)
@@ -417,6 +463,10 @@ START_TEST(matriz_rutas_roles_sedes)
 					if (sitewide == 2)
 						allowed = holds(who, roles[i]) &&
 						    strcmp(roles[i], "admin_red") == 0;
+					if (sitewide == 3)
+						allowed = holds(who, roles[i]) &&
+						    (site == 0 || strcmp(roles[i],
+						    "admin_red") == 0);
 					want = allowed ? ok : 403;
 					ck_assert_msg(r.status == want, "%s %s as %s at "
 					    "the %s site: %ld, expected %ld: %s",

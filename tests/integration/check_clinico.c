@@ -23,30 +23,6 @@ vacuna(const char *codigo)
 	return v;
 }
 
-/* A site, a vet working there around the clock, and that vet's user. */
-struct clinica {
-	long long	 sede, vet, usuario;
-	char		*token;		/* the vet's own (veterinario there) */
-};
-
-static void
-clinica(struct clinica *c)
-{
-	char *v, roles[96];
-
-	c->sede = fx_sede("America/Lima");
-	c->vet = fx_vet(c->sede, FX_DIA_COMPLETO);
-	v = db_valuef("SELECT usuario_id FROM veterinarios WHERE id = %lld",
-	    c->vet);
-	c->usuario = atoll(v);
-	free(v);
-	db_execf("INSERT INTO usuario_roles (usuario_id, sede_id, rol) VALUES "
-	    "(%lld, %lld, 'veterinario')", c->usuario, c->sede);
-	snprintf(roles, sizeof(roles), "[{\"rol\":\"veterinario\",\"sede\":%lld}]",
-	    c->sede);
-	c->token = token_for(c->usuario, roles);
-}
-
 static void
 post(const char *path, const char *json, struct http_resp *r)
 {
@@ -57,13 +33,13 @@ post(const char *path, const char *json, struct http_resp *r)
  * one row, one audit row, one event for the reminders, in the history. */
 START_TEST(vacunacion_registrada)
 {
-	struct clinica c;
+	struct fx_clinica c;
 	struct fx_counts before;
 	struct http_resp r;
 	long long pac = fx_paciente(), id;
 	char *rabia = vacuna("CAN-RABIA"), path[96], body[512], *hoy;
 
-	clinica(&c);
+	fx_clinica(&c);
 	hoy = db_value("SELECT (now() AT TIME ZONE 'America/Lima')::date");
 	snprintf(path, sizeof(path), "/api/v1/pacientes/%lld/vacunaciones", pac);
 	snprintf(body, sizeof(body), "{\"vacuna_id\":%s,\"producto\":\"Rabisin\","
@@ -109,7 +85,7 @@ END_TEST
  * site's vet, a receptionist. */
 START_TEST(vacunacion_rechazada)
 {
-	struct clinica c, otra;
+	struct fx_clinica c, otra;
 	struct fx_counts before;
 	struct http_resp r;
 	long long pac = fx_paciente(), muerto = fx_paciente();
@@ -144,8 +120,8 @@ START_TEST(vacunacion_rechazada)
 		    "cita_id", 422 },
 	};
 
-	clinica(&c);
-	clinica(&otra);
+	fx_clinica(&c);
+	fx_clinica(&otra);
 	snprintf(path, sizeof(path), "/api/v1/pacientes/%lld/vacunaciones", pac);
 	http_token(c.token);
 	fx_snapshot(&before);
@@ -229,7 +205,7 @@ END_TEST
  * event with the interval and follow-up; dates out of order refused. */
 START_TEST(tratamiento_registrado_y_rechazado)
 {
-	struct clinica c;
+	struct fx_clinica c;
 	struct fx_counts before;
 	struct http_resp r;
 	long long pac = fx_paciente(), id;
@@ -249,7 +225,7 @@ START_TEST(tratamiento_registrado_y_rechazado)
 		"{\"descripcion\":7,\"inicio\":\"mañana\",\"sede_id\":%lld}",
 	};
 
-	clinica(&c);
+	fx_clinica(&c);
 	snprintf(path, sizeof(path), "/api/v1/pacientes/%lld/tratamientos", pac);
 	http_token(c.token);
 	snprintf(body, sizeof(body), "{\"descripcion\":\"Amoxicilina 250 mg "

@@ -3,7 +3,9 @@
  * processes: overlapping requests for one vet leave exactly one
  * appointment, a thousand distinct slots are all booked, retries of one
  * Idempotency-Key made at the same time book once, and pets of one new
- * owner registered at the same time share one owner row.  The requests
+ * owner registered at the same time share one owner row, and amendments
+ * of one version of a clinical entry made at once leave one successor.
+ * The requests
  * go out together from one curl multi handle, many connections at once.
  */
 #include <stdio.h>
@@ -361,6 +363,49 @@ START_TEST(registros_simultaneos_del_mismo_paciente_crean_uno)
 }
 END_TEST
 
+/* Eight amendments of one version at once: one new version, seven told
+ * it was replaced; the entry keeps a single line of versions. */
+START_TEST(enmiendas_simultaneas_de_una_version_dejan_una)
+{
+	struct fx_clinica c;
+	struct http_resp r;
+	struct mreq *m = mreqs_new(8);
+	long long pac = fx_paciente(), id;
+	char path[96], body[160];
+	int i, ok = 0, conflict = 0;
+
+	fx_clinica(&c);
+	http_token(c.token);
+	snprintf(path, sizeof(path), "/api/v1/pacientes/%lld/entradas", pac);
+	snprintf(body, sizeof(body), "{\"sede_id\":%lld,\"plan\":\"Control\"}",
+	    c.sede);
+	http_post_json(path, body, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	id = json_ll(r.json, "id");
+	http_free(&r);
+	for (i = 0; i < 8; i++) {
+		char *b;
+
+		ck_assert_int_ge(asprintf(&b, "{\"motivo\":\"Revisión %d\","
+		    "\"plan\":\"Control en %d días\"}", i, i + 1), 0);
+		mreq_set(&m[i], b, NULL);
+	}
+	snprintf(path, sizeof(path), "/api/v1/entradas/%lld/enmiendas", id);
+	post_all(path, m, 8, 8);
+	for (i = 0; i < 8; i++) {
+		ok += m[i].status == 201;
+		conflict += m[i].status == 409;
+	}
+	ck_assert_msg(ok == 1 && conflict == 7, "201: %d, 409: %d", ok,
+	    conflict);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM historia_entradas WHERE "
+	    "original_id = %lld", id), 1);
+	mreqs_free(m, 8);
+	http_token(NULL);
+	free(c.token);
+}
+END_TEST
+
 Suite *
 concurrency_suite(void)
 {
@@ -373,6 +418,7 @@ concurrency_suite(void)
 	tcase_add_test(tc, reintentos_simultaneos_de_una_clave_reservan_una_vez);
 	tcase_add_test(tc, registros_simultaneos_de_un_dueno_nuevo_crean_uno);
 	tcase_add_test(tc, registros_simultaneos_del_mismo_paciente_crean_uno);
+	tcase_add_test(tc, enmiendas_simultaneas_de_una_version_dejan_una);
 	suite_add_tcase(s, tc);
 	return s;
 }

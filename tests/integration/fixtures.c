@@ -185,6 +185,27 @@ fx_token_de(const char *rol, long long sede, long long *uid)
 	return token_for(id, roles);
 }
 
+/* A site, a vet working there around the clock, that vet's user and a
+ * token of theirs (veterinario there). */
+void
+fx_clinica(struct fx_clinica *c)
+{
+	char *v, roles[96];
+
+	c->sede = fx_sede("America/Lima");
+	c->vet = fx_vet(c->sede, FX_DIA_COMPLETO);
+	v = db_valuef("SELECT usuario_id FROM veterinarios WHERE id = %lld",
+	    c->vet);
+	ck_assert_ptr_nonnull(v);
+	c->usuario = atoll(v);
+	free(v);
+	db_execf("INSERT INTO usuario_roles (usuario_id, sede_id, rol) VALUES "
+	    "(%lld, %lld, 'veterinario')", c->usuario, c->sede);
+	snprintf(roles, sizeof(roles), "[{\"rol\":\"veterinario\",\"sede\":%lld}]",
+	    c->sede);
+	c->token = token_for(c->usuario, roles);
+}
+
 long long
 fx_consultorio(long long sede)
 {

@@ -129,6 +129,14 @@ enum fx_jornada {
 long long fx_sede(const char *tz);
 long long fx_vet(long long sede, enum fx_jornada j);
 long long fx_consultorio(long long sede);
+
+/* A site, a vet working there around the clock, and that vet's user with
+ * a token (veterinario there, malloc'd). */
+struct fx_clinica {
+	long long	 sede, vet, usuario;
+	char		*token;
+};
+void	 fx_clinica(struct fx_clinica *c);
 char	*fx_token_de(const char *rol, long long sede, long long *uid);
 long long fx_paciente(void);
 void	 fx_pacientes(int n, long long *ids);	/* one owner, n pets */
@@ -180,6 +188,7 @@ Suite	*cors_suite(void);
 Suite	*pacientes_suite(void);
 Suite	*propietarios_suite(void);
 Suite	*clinico_suite(void);
+Suite	*entradas_suite(void);
 Suite	*citas_suite(void);
 Suite	*agenda_suite(void);
 Suite	*concurrency_suite(void);

@@ -27,6 +27,7 @@ main(int argc, char *argv[])
 	srunner_add_suite(sr, pacientes_suite());
 	srunner_add_suite(sr, propietarios_suite());
 	srunner_add_suite(sr, clinico_suite());
+	srunner_add_suite(sr, entradas_suite());
 	srunner_add_suite(sr, citas_suite());
 	srunner_add_suite(sr, agenda_suite());
 	srunner_add_suite(sr, concurrency_suite());
