@@ -18,7 +18,7 @@ LIB_SRCS = lib/err.c lib/mem.c lib/config.c lib/log.c lib/db.c \
 API_SRCS = fcgi-api/config.c fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/sql.c fcgi-api/system.c \
 	   fcgi-api/sedes.c fcgi-api/result.c fcgi-api/citas.c \
-	   fcgi-api/agenda.c fcgi-api/pacientes.c fcgi-api/propietarios.c \
+	   fcgi-api/agenda.c fcgi-api/horarios.c fcgi-api/pacientes.c fcgi-api/propietarios.c \
 	   fcgi-api/clinico.c \
 	   fcgi-api/openapi_doc.c \
 	   fcgi-api/auth.c fcgi-api/access.c fcgi-api/usuarios.c \
@@ -60,6 +60,7 @@ INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_pacientes.c \
 	     tests/integration/check_propietarios.c \
 	     tests/integration/check_clinico.c tests/integration/check_entradas.c \
+	     tests/integration/check_horarios.c \
 	     tests/integration/check_citas.c \
 	     tests/integration/check_agenda.c \
 	     tests/integration/check_concurrency.c \

@@ -77,6 +77,7 @@ static const struct {
 	{ "historia.escribir", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) |
 	    R(ROL_VETERINARIO) },
 	{ "diagnosticos.gestionar", R(ROL_ADMIN_RED) },
+	{ "feriados.gestionar", R(ROL_ADMIN_RED) },
 	{ "usuarios.leer", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
 	{ "auditoria.leer", R(ROL_ADMIN_RED) | R(ROL_AUDITOR) },
 	{ "usuarios.crear", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },

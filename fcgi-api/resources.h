@@ -49,6 +49,15 @@ void	api_ausencias_list(struct api_req *r);
 void	api_ausencia_registrar(struct api_req *r);
 void	api_ausencia_eliminar(struct api_req *r);
 
+/* horarios.c */
+void	api_horarios_list(struct api_req *r);
+void	api_horarios_fijar(struct api_req *r);
+void	api_semana_veterinario(struct api_req *r);
+void	api_agenda_sede(struct api_req *r);
+void	api_feriados_list(struct api_req *r);
+void	api_feriado_registrar(struct api_req *r);
+void	api_feriado_eliminar(struct api_req *r);
+
 /* pacientes.c */
 void	api_paciente_registro(struct api_req *r);
 void	api_paciente_get(struct api_req *r);

@@ -141,6 +141,26 @@ const char *const api_sql[STMT__MAX] = {
 	[STMT_AUSENCIA_ELIMINAR] = "SELECT eliminar_ausencia($1::bigint,"
 	    " $2::bigint, $3::bigint[], $4::bigint, $5, $6, $7::inet)",
 
+	/* Hours, holidays and agenda reads (db/functions/agenda.sql); a
+	 * missing date is today in Lima. */
+	[STMT_HORARIOS_LIST] = "SELECT listar_horarios($1::bigint,"
+	    " coalesce($2::date, (now() AT TIME ZONE 'America/Lima')::date),"
+	    " $3::bigint[])",
+	/* $1 vet, $2 sede, $3 desde, $4 blocks (jsonb), who */
+	[STMT_HORARIOS_FIJAR] = "SELECT fijar_horario($1::bigint, $2::bigint,"
+	    " $3::date, $4::jsonb, $5::bigint, $6, $7, $8::inet)",
+	[STMT_SEMANA_VETERINARIO] = "SELECT semana_veterinario($1::bigint,"
+	    " coalesce($2::date, (now() AT TIME ZONE 'America/Lima')::date),"
+	    " $3::bigint[])",
+	[STMT_AGENDA_SEDE] = "SELECT agenda_sede($1::bigint, $2::date)",
+	/* $1 sede or NULL (the network's), $2 desde, $3 hasta */
+	[STMT_FERIADOS_LIST] = "SELECT listar_feriados($1::bigint, $2::date,"
+	    " $3::date)",
+	[STMT_FERIADO_REGISTRAR] = "SELECT registrar_feriado($1::bigint,"
+	    " $2::date, $3, $4::boolean, $5::bigint, $6, $7, $8::inet)",
+	[STMT_FERIADO_ELIMINAR] = "SELECT eliminar_feriado($1::bigint,"
+	    " $2::date, $3::bigint, $4, $5, $6::inet)",
+
 	/* The clinical record's writes (db/functions/clinico.sql): $1 the
 	 * patient, $2 the validated fields, who. */
 	[STMT_VACUNAS_LIST] = "SELECT listar_vacunas($1)",
@@ -302,6 +322,13 @@ const char *const api_sql_args[STMT__MAX] = {
 	[STMT_AUSENCIAS_LIST] = "id:int8 desde hasta sedes",
 	[STMT_AUSENCIA_REGISTRAR] = "id:int8 inicio fin tipo motivo sedes who",
 	[STMT_AUSENCIA_ELIMINAR] = "veterinario:int8 id:int8 sedes who",
+	[STMT_HORARIOS_LIST] = "id:int8 desde sedes",
+	[STMT_HORARIOS_FIJAR] = "id:int8 sede:int8 desde bloques who",
+	[STMT_SEMANA_VETERINARIO] = "id:int8 desde sedes",
+	[STMT_AGENDA_SEDE] = "sede:int8 fecha",
+	[STMT_FERIADOS_LIST] = "sede:int8 desde hasta",
+	[STMT_FERIADO_REGISTRAR] = "sede:int8 fecha nombre cerrado:bool who",
+	[STMT_FERIADO_ELIMINAR] = "sede:int8 fecha who",
 	[STMT_VACUNAS_LIST] = "especie",
 	[STMT_VACUNACION_REGISTRAR] = "id:int8 datos who",
 	[STMT_TRATAMIENTO_REGISTRAR] = "id:int8 datos who",

@@ -27,6 +27,21 @@ CREATE OR REPLACE TRIGGER horarios_actualizado_en BEFORE UPDATE ON horarios
 CREATE OR REPLACE TRIGGER ausencias_actualizado_en BEFORE UPDATE ON ausencias
 	FOR EACH ROW EXECUTE FUNCTION fijar_actualizado_en();
 
+-- The name of the holiday that closes site p_sede on local date p_fecha,
+-- NULL when the site works that day: the site's own row decides, else a
+-- network holiday closes it unless it opens on every one.
+CREATE OR REPLACE FUNCTION feriado_cierra(p_sede bigint, p_fecha date) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+	SELECT CASE WHEN fs.id IS NOT NULL THEN CASE WHEN fs.cerrado THEN fs.nombre END
+	            WHEN NOT s.abre_en_feriados THEN fr.nombre END
+	FROM sedes s
+	LEFT JOIN feriados fs ON fs.sede_id = s.id AND fs.fecha = p_fecha
+	LEFT JOIN feriados fr ON fr.sede_id IS NULL AND fr.fecha = p_fecha
+	WHERE s.id = p_sede
+$$;
+COMMENT ON FUNCTION feriado_cierra(bigint, date) IS
+	'The holiday closing a site on a local date (its own, or the network''s unless it opens on them), NULL when it works.';
+
 -- GET /api/v1/veterinarios: vets with the sites they work at, optionally
 -- only those working at p_sede.
 CREATE OR REPLACE FUNCTION listar_veterinarios(p_sede bigint) RETURNS jsonb
@@ -68,6 +83,7 @@ LANGUAGE sql STABLE AS $$
 		  AND h.dia_semana = extract(isodow FROM p_fecha)
 		  AND p_fecha >= h.vigente_desde
 		  AND (h.vigente_hasta IS NULL OR p_fecha <= h.vigente_hasta)
+		  AND feriado_cierra(p_sede, p_fecha) IS NULL
 		  AND EXISTS (SELECT 1 FROM veterinario_sedes vs
 		      JOIN veterinarios v ON v.id = vs.veterinario_id
 		      WHERE vs.veterinario_id = p_veterinario AND vs.sede_id = p_sede
@@ -89,7 +105,7 @@ LANGUAGE sql STABLE AS $$
 	ORDER BY h.inicio
 $$;
 COMMENT ON FUNCTION disponibilidad(bigint, bigint, date, integer, integer) IS
-	'Free slots of an active vet at an active site on a local date (working hours minus absences, live appointments and the past).';
+	'Free slots of an active vet at an active site on a local date (working hours, none on a day the site is closed, minus absences, live appointments and the past).';
 
 -- GET /api/v1/disponibilidad: the free slots as a verdict, hecho or
 -- validacion (an unknown site or vet).
@@ -116,6 +132,7 @@ BEGIN
 	RETURN veredicto('hecho', jsonb_build_object('cuerpo', jsonb_build_object(
 	    'veterinario_id', p_veterinario, 'sede_id', p_sede, 'fecha', p_fecha,
 	    'zona_horaria', tz, 'duracion_min', p_minutos, 'paso_min', p_paso,
+	    'feriado', feriado_cierra(p_sede, p_fecha),
 	    'huecos', coalesce((SELECT jsonb_agg(jsonb_build_object(
 	        'inicio', hora_local(d.inicio, tz), 'fin', hora_local(d.fin, tz))
 	        ORDER BY d.inicio)
@@ -261,3 +278,373 @@ END
 $$;
 COMMENT ON FUNCTION eliminar_ausencia(bigint, bigint, bigint[], bigint, text, text, inet) IS
 	'Deletes a vet''s absence (its slots free again); audited, with ausencia.eliminada.';
+
+-- Working hours.  A block of the API: its site, ISO weekday and local
+-- times (HH:MM, 24:00 for the end of the day), with its validity.
+CREATE OR REPLACE FUNCTION horario_json(h horarios) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('sede_id', h.sede_id, 'dia_semana', h.dia_semana,
+	    'inicio', to_char(h.hora_inicio, 'HH24:MI'), 'fin', to_char(h.hora_fin, 'HH24:MI'),
+	    'vigente_desde', h.vigente_desde, 'vigente_hasta', h.vigente_hasta)
+$$;
+COMMENT ON FUNCTION horario_json(horarios) IS
+	'A working-hours block as the API shows it (local times of its site, HH:MM).';
+
+-- GET /api/v1/veterinarios/{id}/horarios[?desde]: the blocks in force on
+-- p_desde or later, at every site (hours are not confidential: a desk
+-- must see when a vet is elsewhere), for a reader at one of the vet's
+-- sites.
+CREATE OR REPLACE FUNCTION listar_horarios(p_vet bigint, p_desde date, p_sedes bigint[])
+RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM veterinarios WHERE id = p_vet) THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'El veterinario no existe.'));
+	END IF;
+	IF NOT veterinario_en_sedes(p_vet, p_sedes) THEN
+		RETURN veredicto('prohibido', jsonb_build_object(
+		    'detalle', 'El veterinario no trabaja en sus sedes.'));
+	END IF;
+	RETURN veredicto('hecho', jsonb_build_object('cuerpo', jsonb_build_object(
+	    'elementos', coalesce((SELECT jsonb_agg(horario_json(h) ORDER BY h.vigente_desde,
+	        h.sede_id, h.dia_semana, h.hora_inicio)
+	        FROM horarios h WHERE h.veterinario_id = p_vet
+	          AND (h.vigente_hasta IS NULL OR h.vigente_hasta >= p_desde)), '[]'),
+	    'siguiente_cursor', NULL)));
+END
+$$;
+COMMENT ON FUNCTION listar_horarios(bigint, date, bigint[]) IS
+	'The working-hours blocks of a vet in force on a date or later, all sites: verdict hecho, prohibido or no-encontrado.';
+
+-- The live appointments of a vet at a site, from local date p_desde on,
+-- that no block in force on their day holds.
+CREATE OR REPLACE FUNCTION citas_fuera_de_horario(p_vet bigint, p_sede bigint, p_desde date)
+RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT coalesce(jsonb_agg(c.id ORDER BY lower(c.periodo)), '[]')
+	FROM citas c JOIN sedes s ON s.id = c.sede_id
+	WHERE c.veterinario_id = p_vet AND c.sede_id = p_sede
+	  AND c.estado IN ('reservada', 'confirmada')
+	  AND lower(c.periodo) >= (p_desde::timestamp AT TIME ZONE s.zona_horaria)
+	  AND NOT EXISTS (SELECT 1 FROM horarios h
+	      WHERE h.veterinario_id = p_vet AND h.sede_id = p_sede
+	        AND h.dia_semana = extract(isodow FROM lower(c.periodo) AT TIME ZONE s.zona_horaria)
+	        AND (lower(c.periodo) AT TIME ZONE s.zona_horaria)::date
+	            BETWEEN h.vigente_desde AND coalesce(h.vigente_hasta, 'infinity')
+	        AND lower(c.periodo) AT TIME ZONE s.zona_horaria
+	            >= (lower(c.periodo) AT TIME ZONE s.zona_horaria)::date + h.hora_inicio
+	        AND upper(c.periodo) AT TIME ZONE s.zona_horaria
+	            <= (lower(c.periodo) AT TIME ZONE s.zona_horaria)::date + h.hora_fin)
+$$;
+COMMENT ON FUNCTION citas_fuera_de_horario(bigint, bigint, date) IS
+	'Ids of a vet''s live appointments at a site from a local date on that fall outside the working hours in force.';
+
+-- PUT /api/v1/veterinarios/{id}/horarios {sede_id, desde, bloques}: the
+-- vet's week at that site from local date p_desde on, until further
+-- notice: the blocks in force then are closed the day before (those
+-- starting later are dropped) and p_bloques, [{dia_semana, inicio, fin}]
+-- checked by the API, take their place.  A block crossing the vet's
+-- hours at another site is a conflict, and nothing changes.  The live
+-- appointments left outside the new hours are named, not moved.
+CREATE OR REPLACE FUNCTION fijar_horario(p_vet bigint, p_sede bigint, p_desde date,
+    p_bloques jsonb, p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	tz text;
+	hoy date;
+	antes jsonb;
+	despues jsonb;
+	otro record;
+BEGIN
+	PERFORM 1 FROM veterinarios WHERE id = p_vet FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'El veterinario no existe.'));
+	END IF;
+	SELECT s.zona_horaria INTO tz FROM veterinario_sedes vs JOIN sedes s ON s.id = vs.sede_id
+	WHERE vs.veterinario_id = p_vet AND vs.sede_id = p_sede AND vs.activo;
+	IF tz IS NULL THEN
+		RETURN veredicto('validacion', jsonb_build_object(
+		    'detalle', 'Corrija los campos indicados.',
+		    'errores', error_campo('sede_id', 'el veterinario no atiende en esa sede')));
+	END IF;
+	hoy := (now() AT TIME ZONE tz)::date;
+	IF p_desde < hoy OR p_desde > hoy + 730 THEN
+		RETURN veredicto('validacion', jsonb_build_object(
+		    'detalle', 'Corrija los campos indicados.',
+		    'errores', error_campo('desde', CASE WHEN p_desde < hoy
+		        THEN 'no se cambia un horario pasado' ELSE 'a lo más dos años adelante' END)));
+	END IF;
+	SELECT coalesce(jsonb_agg(horario_json(h) ORDER BY h.vigente_desde, h.dia_semana, h.hora_inicio), '[]')
+	INTO antes FROM horarios h
+	WHERE h.veterinario_id = p_vet AND h.sede_id = p_sede
+	  AND (h.vigente_hasta IS NULL OR h.vigente_hasta >= p_desde);
+	BEGIN
+		DELETE FROM horarios WHERE veterinario_id = p_vet AND sede_id = p_sede
+		    AND vigente_desde >= p_desde;
+		UPDATE horarios SET vigente_hasta = p_desde - 1
+		WHERE veterinario_id = p_vet AND sede_id = p_sede
+		  AND (vigente_hasta IS NULL OR vigente_hasta >= p_desde);
+		INSERT INTO horarios (veterinario_id, sede_id, dia_semana, hora_inicio, hora_fin,
+		    vigente_desde, registrado_por)
+		SELECT p_vet, p_sede, (b->>'dia_semana')::smallint, (b->>'inicio')::time,
+		    (b->>'fin')::time, p_desde, p_usuario
+		FROM jsonb_array_elements(p_bloques) b;
+	EXCEPTION WHEN exclusion_violation THEN
+		SELECT h.*, s.codigo INTO otro FROM horarios h JOIN sedes s ON s.id = h.sede_id,
+		    jsonb_array_elements(p_bloques) b
+		WHERE h.veterinario_id = p_vet AND h.sede_id <> p_sede
+		  AND h.dia_semana = (b->>'dia_semana')::smallint
+		  AND rango_horas(h.hora_inicio, h.hora_fin)
+		      && rango_horas((b->>'inicio')::time, (b->>'fin')::time)
+		  AND (h.vigente_hasta IS NULL OR h.vigente_hasta >= p_desde)
+		ORDER BY h.vigente_desde LIMIT 1;
+		RETURN veredicto('conflicto', jsonb_build_object(
+		    'detalle', CASE WHEN otro IS NULL THEN 'El horario se cruza con otro del veterinario.'
+		        ELSE format('El veterinario atiende en %s el día %s de %s a %s.', otro.codigo,
+		            otro.dia_semana, to_char(otro.hora_inicio, 'HH24:MI'),
+		            to_char(otro.hora_fin, 'HH24:MI')) END));
+	END;
+	SELECT coalesce(jsonb_agg(horario_json(h) ORDER BY h.dia_semana, h.hora_inicio), '[]')
+	INTO despues FROM horarios h
+	WHERE h.veterinario_id = p_vet AND h.sede_id = p_sede AND h.vigente_desde = p_desde;
+	PERFORM auditar(p_usuario, p_rol, p_sede, 'modificar', 'horarios', p_vet::text,
+	    p_request_id, p_ip, jsonb_build_object('bloques', antes),
+	    jsonb_build_object('sede_id', p_sede, 'desde', p_desde, 'bloques', despues));
+	PERFORM publicar('horario.modificado', 'veterinario', p_vet::text,
+	    jsonb_build_object('veterinario_id', p_vet, 'sede_id', p_sede, 'desde', p_desde,
+	        'bloques', (SELECT coalesce(jsonb_agg(jsonb_build_object('dia_semana', e->'dia_semana',
+	            'inicio', e->'inicio', 'fin', e->'fin')), '[]') FROM jsonb_array_elements(despues) e)),
+	    p_request_id);
+	RETURN veredicto('hecho', jsonb_build_object('cuerpo', jsonb_build_object(
+	    'veterinario_id', p_vet, 'sede_id', p_sede, 'desde', p_desde, 'zona_horaria', tz,
+	    'bloques', despues,
+	    'citas_fuera_de_horario', citas_fuera_de_horario(p_vet, p_sede, p_desde))));
+END
+$$;
+COMMENT ON FUNCTION fijar_horario(bigint, bigint, date, jsonb, bigint, text, text, inet) IS
+	'Replaces a vet''s weekly hours at a site from a date on (the old blocks end the day before), naming the live appointments left outside; conflicto when a block crosses their hours at another site; audited, with horario.modificado.';
+
+-- Holidays.
+CREATE OR REPLACE FUNCTION feriado_json(f feriados) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('fecha', f.fecha, 'nombre', f.nombre,
+	    'ambito', CASE WHEN f.sede_id IS NULL THEN 'red' ELSE 'sede' END,
+	    'sede_id', f.sede_id, 'cerrado', f.cerrado)
+$$;
+COMMENT ON FUNCTION feriado_json(feriados) IS
+	'A holiday as the API shows it: fecha, nombre, ambito (red or sede), sede_id, cerrado.';
+
+-- GET /api/v1/feriados and /api/v1/sedes/{id}/feriados: the network's
+-- holidays in [p_desde, p_hasta], or, for a site, the days that concern
+-- it: its own rows, and the network's with cerrado as they apply there.
+CREATE OR REPLACE FUNCTION listar_feriados(p_sede bigint, p_desde date, p_hasta date)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	abre boolean;
+BEGIN
+	IF p_sede IS NOT NULL THEN
+		SELECT abre_en_feriados INTO abre FROM sedes WHERE id = p_sede;
+		IF NOT FOUND THEN
+			RETURN veredicto('no-encontrado', jsonb_build_object(
+			    'detalle', 'La sede no existe.'));
+		END IF;
+	END IF;
+	RETURN veredicto('hecho', jsonb_build_object('cuerpo', jsonb_build_object(
+	    'elementos', coalesce((SELECT jsonb_agg(x.j ORDER BY x.fecha) FROM (
+	        SELECT f.fecha, CASE WHEN p_sede IS NULL OR propio.id IS NULL
+	            THEN feriado_json(f) || jsonb_build_object('cerrado', p_sede IS NULL OR NOT abre)
+	            ELSE feriado_json(propio) || jsonb_build_object('nombre', f.nombre) END AS j
+	        FROM feriados f
+	        LEFT JOIN feriados propio ON propio.sede_id = p_sede AND propio.fecha = f.fecha
+	        WHERE f.sede_id IS NULL AND f.fecha BETWEEN p_desde AND p_hasta
+	        UNION ALL
+	        SELECT f.fecha, feriado_json(f) FROM feriados f
+	        WHERE f.sede_id = p_sede AND f.fecha BETWEEN p_desde AND p_hasta
+	          AND NOT EXISTS (SELECT 1 FROM feriados r WHERE r.sede_id IS NULL AND r.fecha = f.fecha)
+	        ) x), '[]'),
+	    'siguiente_cursor', NULL)));
+END
+$$;
+COMMENT ON FUNCTION listar_feriados(bigint, date, date) IS
+	'Holidays between two dates: the network''s, or those of one site (its own, and the network''s as they apply there).';
+
+CREATE OR REPLACE FUNCTION evento_feriado(f feriados) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('sede_id', f.sede_id, 'fecha', f.fecha, 'nombre', f.nombre,
+	    'cerrado', f.cerrado)
+$$;
+COMMENT ON FUNCTION evento_feriado(feriados) IS
+	'Payload of feriado.registrado and feriado.eliminado (db/eventos/feriado.*.v1.json).';
+
+-- POST /api/v1/feriados (p_sede NULL) and /api/v1/sedes/{id}/feriados:
+-- a holiday on a date not yet past.  A site's row with p_cerrado false
+-- opens it on a network holiday (there must be one that day).  The live
+-- appointments it falls on are named, left for the desk to move.
+CREATE OR REPLACE FUNCTION registrar_feriado(p_sede bigint, p_fecha date, p_nombre text,
+    p_cerrado boolean, p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	f feriados%ROWTYPE;
+	red text;
+BEGIN
+	IF p_sede IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sedes WHERE id = p_sede) THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object('detalle', 'La sede no existe.'));
+	END IF;
+	SELECT nombre INTO red FROM feriados WHERE sede_id IS NULL AND fecha = p_fecha;
+	IF p_fecha < (now() AT TIME ZONE 'America/Lima')::date - 1
+	   OR p_fecha > (now() AT TIME ZONE 'America/Lima')::date + 3660 THEN
+		RETURN veredicto('validacion', jsonb_build_object(
+		    'detalle', 'Corrija los campos indicados.',
+		    'errores', error_campo('fecha', 'debe estar entre hoy y diez años adelante')));
+	END IF;
+	IF NOT p_cerrado AND red IS NULL THEN
+		RETURN veredicto('validacion', jsonb_build_object(
+		    'detalle', 'Corrija los campos indicados.',
+		    'errores', error_campo('cerrado', 'ese día no es feriado de la red; solo se abre en uno')));
+	END IF;
+	INSERT INTO feriados (sede_id, fecha, nombre, cerrado, creado_por)
+	VALUES (p_sede, p_fecha, coalesce(p_nombre, red), p_cerrado, p_usuario)
+	ON CONFLICT (sede_id, fecha) DO NOTHING
+	RETURNING * INTO f;
+	IF f.id IS NULL THEN
+		RETURN veredicto('conflicto', jsonb_build_object(
+		    'detalle', 'Ese día ya está registrado; elimínelo antes de cambiarlo.'));
+	END IF;
+	PERFORM auditar(p_usuario, p_rol, p_sede, 'crear', 'feriados', f.id::text,
+	    p_request_id, p_ip, NULL, evento_feriado(f));
+	PERFORM publicar('feriado.registrado', 'sede', coalesce(p_sede::text, 'red'),
+	    evento_feriado(f), p_request_id);
+	RETURN veredicto('creado', jsonb_build_object('cuerpo', feriado_json(f)
+	    || jsonb_build_object('citas_afectadas', coalesce((SELECT jsonb_agg(c.id ORDER BY lower(c.periodo))
+	        FROM (SELECT c.id, c.periodo FROM citas c JOIN sedes s ON s.id = c.sede_id
+	            WHERE f.cerrado AND c.estado IN ('reservada', 'confirmada')
+	              AND (p_sede IS NULL OR c.sede_id = p_sede)
+	              AND c.periodo && tstzrange(p_fecha::timestamp AT TIME ZONE s.zona_horaria,
+	                  (p_fecha + 1)::timestamp AT TIME ZONE s.zona_horaria)
+	              AND feriado_cierra(c.sede_id, p_fecha) IS NOT NULL
+	            ORDER BY lower(c.periodo) LIMIT 1000) c), '[]'))));
+END
+$$;
+COMMENT ON FUNCTION registrar_feriado(bigint, date, text, boolean, bigint, text, text, inet) IS
+	'Adds a holiday of the network (p_sede NULL) or of a site, or opens a site on a network holiday; names the live appointments it closes; audited, with feriado.registrado.';
+
+-- DELETE /api/v1/feriados/{fecha} and /api/v1/sedes/{id}/feriados/{fecha}.
+CREATE OR REPLACE FUNCTION eliminar_feriado(p_sede bigint, p_fecha date,
+    p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	f feriados%ROWTYPE;
+BEGIN
+	DELETE FROM feriados WHERE sede_id IS NOT DISTINCT FROM p_sede AND fecha = p_fecha
+	RETURNING * INTO f;
+	IF f.id IS NULL THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'No hay feriado registrado ese día.'));
+	END IF;
+	PERFORM auditar(p_usuario, p_rol, p_sede, 'eliminar', 'feriados', f.id::text,
+	    p_request_id, p_ip, evento_feriado(f), NULL);
+	PERFORM publicar('feriado.eliminado', 'sede', coalesce(p_sede::text, 'red'),
+	    evento_feriado(f), p_request_id);
+	RETURN veredicto('cancelado');
+END
+$$;
+COMMENT ON FUNCTION eliminar_feriado(bigint, date, bigint, text, text, inet) IS
+	'Removes a holiday of the network or of a site; audited, with feriado.eliminado.';
+
+-- GET /api/v1/sedes/{id}/agenda?fecha: a site's day: whether it is
+-- closed, each vet working there with their blocks and absences, and
+-- every appointment (all states, in order), rooms included.
+CREATE OR REPLACE FUNCTION agenda_sede(p_sede bigint, p_fecha date) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	s sedes%ROWTYPE;
+	desde timestamptz;
+	hasta timestamptz;
+BEGIN
+	SELECT * INTO s FROM sedes WHERE id = p_sede;
+	IF NOT FOUND THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object('detalle', 'La sede no existe.'));
+	END IF;
+	desde := p_fecha::timestamp AT TIME ZONE s.zona_horaria;
+	hasta := (p_fecha + 1)::timestamp AT TIME ZONE s.zona_horaria;
+	RETURN veredicto('hecho', jsonb_build_object('cuerpo', jsonb_build_object(
+	    'sede_id', s.id, 'fecha', p_fecha, 'zona_horaria', s.zona_horaria,
+	    'feriado', feriado_cierra(s.id, p_fecha),
+	    'veterinarios', coalesce((SELECT jsonb_agg(jsonb_build_object(
+	        'id', v.id, 'nombres', v.nombres, 'apellidos', v.apellidos,
+	        'bloques', coalesce((SELECT jsonb_agg(jsonb_build_object(
+	            'inicio', hora_local((p_fecha + h.hora_inicio) AT TIME ZONE s.zona_horaria, s.zona_horaria),
+	            'fin', hora_local((p_fecha + h.hora_fin) AT TIME ZONE s.zona_horaria, s.zona_horaria))
+	            ORDER BY h.hora_inicio)
+	            FROM horarios h WHERE h.veterinario_id = v.id AND h.sede_id = s.id
+	              AND h.dia_semana = extract(isodow FROM p_fecha)
+	              AND p_fecha BETWEEN h.vigente_desde AND coalesce(h.vigente_hasta, 'infinity')), '[]'),
+	        'ausencias', coalesce((SELECT jsonb_agg(jsonb_build_object(
+	            'inicio', hora_local(lower(a.periodo), s.zona_horaria),
+	            'fin', hora_local(upper(a.periodo), s.zona_horaria), 'tipo', a.tipo)
+	            ORDER BY lower(a.periodo))
+	            FROM ausencias a WHERE a.veterinario_id = v.id
+	              AND a.periodo && tstzrange(desde, hasta)), '[]'))
+	        ORDER BY v.apellidos, v.nombres, v.id)
+	        FROM veterinarios v JOIN veterinario_sedes vs ON vs.veterinario_id = v.id
+	        WHERE vs.sede_id = s.id AND vs.activo AND v.activo), '[]'),
+	    'citas', coalesce((SELECT jsonb_agg(c.documento::jsonb ORDER BY lower(c.periodo), c.id)
+	        FROM citas c WHERE c.sede_id = s.id AND c.periodo && tstzrange(desde, hasta)), '[]'))));
+END
+$$;
+COMMENT ON FUNCTION agenda_sede(bigint, date) IS
+	'A site''s day: closed or not, its vets with their blocks and absences, every appointment; verdict hecho or no-encontrado.';
+
+-- GET /api/v1/veterinarios/{id}/semana?desde: a vet's seven days from
+-- p_desde across sites: each day's blocks per site (and whether the
+-- site is closed), the absences, and the appointments at the reader's
+-- sites (p_sedes NULL: all); those elsewhere show as busy time only.
+CREATE OR REPLACE FUNCTION semana_veterinario(p_vet bigint, p_desde date, p_sedes bigint[])
+RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM veterinarios WHERE id = p_vet) THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'El veterinario no existe.'));
+	END IF;
+	IF NOT veterinario_en_sedes(p_vet, p_sedes) THEN
+		RETURN veredicto('prohibido', jsonb_build_object(
+		    'detalle', 'El veterinario no trabaja en sus sedes.'));
+	END IF;
+	RETURN veredicto('hecho', jsonb_build_object('cuerpo', jsonb_build_object(
+	    'veterinario_id', p_vet, 'desde', p_desde, 'hasta', p_desde + 6,
+	    'dias', (SELECT jsonb_agg(jsonb_build_object('fecha', d.fecha,
+	        'bloques', coalesce((SELECT jsonb_agg(jsonb_build_object('sede_id', h.sede_id,
+	            'inicio', hora_local((d.fecha + h.hora_inicio) AT TIME ZONE s.zona_horaria, s.zona_horaria),
+	            'fin', hora_local((d.fecha + h.hora_fin) AT TIME ZONE s.zona_horaria, s.zona_horaria),
+	            'feriado', feriado_cierra(s.id, d.fecha))
+	            ORDER BY h.hora_inicio)
+	            FROM horarios h JOIN sedes s ON s.id = h.sede_id
+	            WHERE h.veterinario_id = p_vet AND h.dia_semana = extract(isodow FROM d.fecha)
+	              AND d.fecha BETWEEN h.vigente_desde AND coalesce(h.vigente_hasta, 'infinity')), '[]'))
+	        ORDER BY d.fecha)
+	        FROM (SELECT p_desde + i AS fecha FROM generate_series(0, 6) i) d),
+	    'ausencias', coalesce((SELECT jsonb_agg(ausencia_json(a) ORDER BY lower(a.periodo))
+	        FROM ausencias a WHERE a.veterinario_id = p_vet
+	          AND a.periodo && tstzrange(p_desde - 1, p_desde + 8)), '[]'),
+	    'citas', coalesce((SELECT jsonb_agg(CASE WHEN p_sedes IS NULL OR c.sede_id = ANY (p_sedes)
+	            THEN c.documento::jsonb
+	            ELSE jsonb_build_object('sede_id', c.sede_id, 'inicio', hora_local(lower(c.periodo), s.zona_horaria),
+	                'fin', hora_local(upper(c.periodo), s.zona_horaria), 'estado', 'ocupado') END
+	        ORDER BY lower(c.periodo), c.id)
+	        FROM citas c JOIN sedes s ON s.id = c.sede_id
+	        WHERE c.veterinario_id = p_vet
+	          AND c.periodo && tstzrange(p_desde::timestamp AT TIME ZONE s.zona_horaria,
+	              (p_desde + 7)::timestamp AT TIME ZONE s.zona_horaria)
+	          AND (c.estado NOT IN ('cancelada', 'no_asistio')
+	               OR p_sedes IS NULL OR c.sede_id = ANY (p_sedes))), '[]'))));
+END
+$$;
+COMMENT ON FUNCTION semana_veterinario(bigint, date, bigint[]) IS
+	'A vet''s week across sites: blocks per day and site, absences, appointments (in full at the reader''s sites, as busy time elsewhere); verdict hecho, prohibido or no-encontrado.';

@@ -186,6 +186,7 @@ DECLARE
 	ini timestamp;
 	dur interval := p_fin - p_inicio;
 	bloques text;
+	feriado text;
 BEGIN
 	SELECT s.id IS NOT NULL AS hay_sede, s.zona_horaria AS tz, s.activa AS sede_activa,
 	    p.id IS NOT NULL AS hay_paciente, p.activo AS paciente_activo, p.fallecido,
@@ -257,8 +258,14 @@ BEGIN
 		    'detalle', 'Corrija los campos indicados.', 'errores', err));
 	END IF;
 
+	ini := p_inicio AT TIME ZONE x.tz;
+	feriado := feriado_cierra(p_sede, ini::date);
+	IF feriado IS NOT NULL THEN
+		RETURN veredicto('fuera-de-horario', jsonb_build_object(
+		    'detalle', format('La sede está cerrada el %s (%s).', to_char(ini, 'YYYY-MM-DD'), feriado),
+		    'errores', error_campo('inicio', 'la sede está cerrada ese día')));
+	END IF;
 	IF NOT x.en_horario THEN
-		ini := p_inicio AT TIME ZONE x.tz;
 		SELECT string_agg(to_char(h.hora_inicio, 'HH24:MI') || '–' ||
 		    to_char(h.hora_fin, 'HH24:MI'), ', ' ORDER BY h.hora_inicio)
 		INTO bloques

@@ -26,22 +26,6 @@ diag(const char *codigo)
 	return id;
 }
 
-/* PUT or POST json to path with If-Match etag (NULL: none). */
-static void
-send_json(const char *method, const char *path, const char *json,
-    const char *etag, struct http_resp *r)
-{
-	char h[64];
-	const char *extra[2] = { NULL, NULL };
-
-	if (etag != NULL) {
-		snprintf(h, sizeof(h), "If-Match: %s", etag);
-		extra[0] = h;
-	}
-	http_req(method, path, "application/json", json, strlen(json),
-	    extra, r);
-}
-
 /* A second vet of c's site with a token of their own (malloc'd). */
 static char *
 colega(const struct fx_clinica *c, long long *vet)
@@ -206,7 +190,7 @@ START_TEST(entrada_corregida_y_enmendada)
 
 	/* The author corrects the weight and the assessment. */
 	fx_snapshot(&before);
-	send_json("PUT", path, "{\"peso_gramos\":8200,\"diagnostico\":"
+	http_send_json("PUT", path, "{\"peso_gramos\":8200,\"diagnostico\":"
 	    "\"Gastritis.\",\"motivo\":\"Error de tipeo\"}", "\"1\"", &r);
 	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
 	v2 = json_ll(r.json, "id");
@@ -240,26 +224,26 @@ START_TEST(entrada_corregida_y_enmendada)
 	    "'correccion'", v2, v1), 1);
 
 	/* v1 is replaced: neither corrected nor amended again. */
-	send_json("PUT", path, "{\"plan\":\"Otro\"}", NULL, &r);
+	http_send_json("PUT", path, "{\"plan\":\"Otro\"}", NULL, &r);
 	assert_problem(&r, 409, "conflicto");
 	http_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/entradas/%lld", v2);
-	send_json("PUT", path, "{\"plan\":\"Otro\"}", "\"1\"", &r);
+	http_send_json("PUT", path, "{\"plan\":\"Otro\"}", "\"1\"", &r);
 	assert_problem(&r, 412, "version-distinta");
 	http_free(&r);
 
 	/* A colleague may not correct it, but may amend it with a reason. */
 	otro = colega(&c, &otro_vet);
 	http_token(otro);
-	send_json("PUT", path, "{\"plan\":\"Otro\"}", NULL, &r);
+	http_send_json("PUT", path, "{\"plan\":\"Otro\"}", NULL, &r);
 	assert_problem(&r, 403, "prohibido");
 	http_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/entradas/%lld/enmiendas", v2);
-	send_json("POST", path, "{\"plan\":\"Laparotomía\"}", NULL, &r);
+	http_send_json("POST", path, "{\"plan\":\"Laparotomía\"}", NULL, &r);
 	assert_problem(&r, 422, "validacion");
 	ck_assert(fx_has_error(&r, "motivo"));
 	http_free(&r);
-	send_json("POST", path, "{\"motivo\":\"Ecografía\"}", NULL, &r);
+	http_send_json("POST", path, "{\"motivo\":\"Ecografía\"}", NULL, &r);
 	assert_problem(&r, 422, "validacion");
 	ck_assert(fx_has_error(&r, "cuerpo"));
 	http_free(&r);
@@ -267,7 +251,7 @@ START_TEST(entrada_corregida_y_enmendada)
 	    "extraño\",\"plan\":\"Laparotomía\",\"peso_gramos\":null,"
 	    "\"diagnosticos\":[{\"id\":%lld,\"caracter\":\"definitivo\"}]}",
 	    cext);
-	send_json("POST", path, body, "\"2\"", &r);
+	http_send_json("POST", path, body, "\"2\"", &r);
 	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
 	v3 = json_ll(r.json, "id");
 	ck_assert_int_eq(json_ll(r.json, "version"), 3);
@@ -329,18 +313,18 @@ START_TEST(entrada_bloqueada)
 	    "TRIGGER historia_entradas_inmutable", v1);
 	snprintf(path, sizeof(path), "/api/v1/entradas/%lld", v1);
 	http_token(c.token);
-	send_json("PUT", path, "{\"plan\":\"Control en 7 días\"}", NULL, &r);
+	http_send_json("PUT", path, "{\"plan\":\"Control en 7 días\"}", NULL, &r);
 	assert_problem(&r, 409, "entrada-bloqueada");
 	ck_assert_ptr_nonnull(strstr(r.body, "enmienda"));
 	http_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/entradas/%lld/enmiendas", v1);
-	send_json("POST", path, "{\"motivo\":\"Faltaba el plan\",\"plan\":"
+	http_send_json("POST", path, "{\"motivo\":\"Faltaba el plan\",\"plan\":"
 	    "\"Control en 7 días\"}", NULL, &r);
 	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
 	v2 = json_ll(r.json, "id");
 	http_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/entradas/%lld", v2);
-	send_json("PUT", path, "{\"plan\":\"Control en 5 días\"}", NULL, &r);
+	http_send_json("PUT", path, "{\"plan\":\"Control en 5 días\"}", NULL, &r);
 	assert_problem(&r, 409, "entrada-bloqueada");
 	http_free(&r);
 	/* Nor does the database let anyone change a signed version. */
@@ -493,26 +477,26 @@ START_TEST(entrada_rechazada)
 	    escribir(&c, pac, NULL));
 	http_token(otra.token);
 	fx_snapshot(&before);
-	send_json("PUT", path, "{\"plan\":\"x\"}", NULL, &r);
+	http_send_json("PUT", path, "{\"plan\":\"x\"}", NULL, &r);
 	assert_problem(&r, 403, "prohibido");
 	http_free(&r);
 	http_get(path, &r);
 	assert_problem(&r, 403, "prohibido");
 	http_free(&r);
 	http_token(c.token);
-	send_json("PUT", path, "{\"plan\":\"x\"}", "\"uno\"", &r);
+	http_send_json("PUT", path, "{\"plan\":\"x\"}", "\"uno\"", &r);
 	assert_problem(&r, 422, "validacion");
 	http_free(&r);
-	send_json("PUT", path, "{\"anamnesis\":null,\"examen\":null}", NULL, &r);
+	http_send_json("PUT", path, "{\"anamnesis\":null,\"examen\":null}", NULL, &r);
 	assert_problem(&r, 422, "validacion");
 	http_free(&r);
-	send_json("PUT", path, "{\"plan\":\"x\",\"sede_id\":1}", NULL, &r);
+	http_send_json("PUT", path, "{\"plan\":\"x\",\"sede_id\":1}", NULL, &r);
 	assert_problem(&r, 422, "validacion");
 	http_free(&r);
-	send_json("PUT", path, "{}", NULL, &r);
+	http_send_json("PUT", path, "{}", NULL, &r);
 	assert_problem(&r, 422, "validacion");
 	http_free(&r);
-	send_json("PUT", "/api/v1/entradas/999999999999", "{\"plan\":\"x\"}",
+	http_send_json("PUT", "/api/v1/entradas/999999999999", "{\"plan\":\"x\"}",
 	    NULL, &r);
 	assert_problem(&r, 404, "no-encontrado");
 	http_free(&r);

@@ -69,28 +69,11 @@ dueno_free(struct dueno *d)
 	free(d->mascota);
 }
 
-/* METHOD path with a JSON body and, when if_match is not NULL, that
- * If-Match. */
-static void
-send_if(const char *method, const char *path, const char *json,
-    const char *if_match, struct http_resp *r)
-{
-	char h[64];
-	const char *extra[2] = { NULL, NULL };
-
-	if (if_match != NULL) {
-		snprintf(h, sizeof(h), "If-Match: %s", if_match);
-		extra[0] = h;
-	}
-	http_req(method, path, "application/json", json, strlen(json), extra,
-	    r);
-}
-
 static void
 put(const char *path, const char *json, const char *if_match,
     struct http_resp *r)
 {
-	send_if("PUT", path, json, if_match, r);
+	http_send_json("PUT", path, json, if_match, r);
 }
 
 /* GET /api/v1/propietarios?<query> (already escaped). */
@@ -600,12 +583,12 @@ START_TEST(fusion_de_propietarios)
 	free(tok);
 	tok = fx_token_de("admin_sede", 1, NULL);
 	http_token(tok);
-	send_if("POST", path, body, "\"7\"", &r);
+	http_send_json("POST", path, body, "\"7\"", &r);
 	assert_problem(&r, 412, "version-distinta");
 	http_free(&r);
 
 	fx_snapshot(&before);
-	send_if("POST", path, body, "\"1\"", &r);
+	http_send_json("POST", path, body, "\"1\"", &r);
 	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
 	ck_assert_int_eq(json_ll(r.json, "id"), a.id);
 	ck_assert_str_eq(json_s(r.json, "email"), "b@correo.pe");
@@ -901,7 +884,7 @@ START_TEST(paciente_transferido)
 	    a.pet);
 	snprintf(body, sizeof(body), "{\"propietario_id\":%lld}", b.id);
 	fx_snapshot(&before);
-	send_if("POST", path, body, "\"1\"", &r);
+	http_send_json("POST", path, body, "\"1\"", &r);
 	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
 	ck_assert_int_eq(json_ll(cJSON_GetObjectItem(r.json, "propietario"),
 	    "id"), b.id);
@@ -924,7 +907,7 @@ START_TEST(paciente_transferido)
 	assert_problem(&r, 422, "validacion");
 	http_free(&r);
 	snprintf(body, sizeof(body), "{\"propietario_id\":%lld}", a.id);
-	send_if("POST", path, body, "\"1\"", &r);
+	http_send_json("POST", path, body, "\"1\"", &r);
 	assert_problem(&r, 412, "version-distinta");
 	http_free(&r);
 	fx_assert_unchanged(&before);

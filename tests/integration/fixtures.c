@@ -93,6 +93,11 @@ db_ids(const char *sql, long long *ids, int max)
 	return n;
 }
 
+/*
+ * A new site in zone tz.  It opens on the network's holidays, so that a
+ * test booking "the day after tomorrow" does not depend on the calendar;
+ * the holiday tests close theirs.
+ */
 long long
 fx_sede(const char *tz)
 {
@@ -104,8 +109,9 @@ fx_sede(const char *tz)
 	for (tries = 0; tries < 20; tries++) {
 		code = unique_code("F");
 		v = db_valuef("INSERT INTO sedes (codigo, nombre, ciudad, "
-		    "direccion, zona_horaria) VALUES ('%s', 'Sede de prueba "
-		    "%s', 'Ciudad de prueba', 'Calle de prueba 123', '%s') "
+		    "direccion, zona_horaria, abre_en_feriados) VALUES ('%s', "
+		    "'Sede de prueba %s', 'Ciudad de prueba', 'Calle de prueba "
+		    "123', '%s', true) "
 		    "ON CONFLICT (codigo) DO NOTHING RETURNING id", code, code,
 		    tz);
 		free(code);

@@ -250,6 +250,23 @@ http_post_json(const char *path, const char *json, struct http_resp *out)
 	    out);
 }
 
+/* METHOD path with a JSON body and, when if_match is not NULL, that
+ * If-Match. */
+void
+http_send_json(const char *method, const char *path, const char *json,
+    const char *if_match, struct http_resp *out)
+{
+	char h[64];
+	const char *extra[2] = { NULL, NULL };
+
+	if (if_match != NULL) {
+		snprintf(h, sizeof(h), "If-Match: %s", if_match);
+		extra[0] = h;
+	}
+	http_req(method, path, "application/json", json, strlen(json), extra,
+	    out);
+}
+
 void
 http_free(struct http_resp *r)
 {

@@ -40,6 +40,8 @@ void	 http_req_url(const char *method, const char *url, const char *ctype,
 void	 http_get_url(const char *url, struct http_resp *out);
 void	 http_post_json(const char *path, const char *json,
 	    struct http_resp *out);
+void	 http_send_json(const char *method, const char *path,
+	    const char *json, const char *if_match, struct http_resp *out);
 void	 http_free(struct http_resp *r);
 void	 http_login(const char *email, const char *pw, struct http_resp *r);
 const char *http_header(struct http_resp *r, const char *name, char *buf,
@@ -191,6 +193,7 @@ Suite	*clinico_suite(void);
 Suite	*entradas_suite(void);
 Suite	*citas_suite(void);
 Suite	*agenda_suite(void);
+Suite	*horarios_suite(void);
 Suite	*concurrency_suite(void);
 Suite	*auth_suite(void);
 Suite	*access_suite(void);
