@@ -261,8 +261,8 @@ class Bench:
 
     FIXTURES = """SET client_min_messages = warning;
 BEGIN;
-INSERT INTO sedes (codigo, nombre, ciudad, direccion, zona_horaria)
-VALUES ('BEN-01', 'Sede benchmark', 'Lima', 'Av. Benchmark 100', 'America/Lima');
+INSERT INTO sedes (codigo, nombre, ciudad, direccion, zona_horaria, abre_en_feriados)
+VALUES ('BEN-01', 'Sede benchmark', 'Lima', 'Av. Benchmark 100', 'America/Lima', true);
 WITH u AS (
 	INSERT INTO usuarios (email, nombre)
 	SELECT format('bench.vet%s@vetred.test', g), format('Vet benchmark %s', g)

@@ -71,6 +71,7 @@ api_consultorios_list(struct api_req *r)
 struct sede_in {
 	const char	*codigo, *nombre, *ciudad, *direccion, *telefono;
 	const char	*zona_horaria;
+	int		 abre_en_feriados;	/* -1: not given */
 };
 
 /* Validate the body; 0, or < 0 with the 422 answered. */
@@ -83,6 +84,9 @@ sede_in_or_422(struct api_req *r, struct sede_in *in)
 	int rc;
 
 	memset(in, 0, sizeof(*in));
+	in->abre_en_feriados = -1;
+	vr_json_bool(r->json, "abre_en_feriados", 0, &in->abre_en_feriados,
+	    errs);
 	if (vr_json_str(r->json, "codigo", 1, 6, 7, &in->codigo, errs) > 0 &&
 	    !vr_valid_site_code(in->codigo))
 		vr_json_error(errs, "codigo", "tres letras mayúsculas, un guion "
@@ -111,7 +115,8 @@ sede_in_or_422(struct api_req *r, struct sede_in *in)
 
 /*
  * POST /api/v1/sedes - permission sedes.crear.
- * In: {codigo, nombre, ciudad, direccion, telefono?, zona_horaria?}.
+ * In: {codigo, nombre, ciudad, direccion, telefono?, zona_horaria?,
+ * abre_en_feriados? (default false: the network's holidays close it)}.
  * 201 Sede + Location; 400/413/415 (router); 409 codigo taken; 422 invalid
  * fields; 503 database unavailable.  Writes the site, its audit row and a
  * sede.creada outbox event in one transaction (crear_sede()).
@@ -131,6 +136,8 @@ api_sede_create(struct api_req *r)
 	api_arg_text(&a, "direccion", in.direccion);
 	api_arg_text(&a, "telefono", in.telefono);
 	api_arg_text(&a, "zona_horaria", in.zona_horaria);
+	if (in.abre_en_feriados >= 0)
+		api_arg_bool(&a, "abre_en_feriados", in.abre_en_feriados);
 	api_args_who(&a, r, 0);
 	api_run_function(r, &a, 1, "/api/v1/sedes/");
 }

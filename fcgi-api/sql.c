@@ -29,11 +29,11 @@ const char *const api_sql[STMT__MAX] = {
 	    "SELECT sede_json(s) FROM sedes s WHERE s.id = $1::bigint",
 
 	/* $1 codigo, $2 nombre, $3 ciudad, $4 direccion, $5 telefono,
-	 * $6 zona_horaria (NULL: the default), $7 usuario, $8 rol,
-	 * $9 request_id, $10 ip */
+	 * $6 zona_horaria (NULL: the default), $7 abre_en_feriados (NULL:
+	 * false), $8 usuario, $9 rol, $10 request_id, $11 ip */
 	[STMT_SEDE_CREAR] =
-	    "SELECT crear_sede($1, $2, $3, $4, $5, $6, $7::bigint, $8, $9,"
-	    " $10::inet)",
+	    "SELECT crear_sede($1, $2, $3, $4, $5, $6,"
+	    " coalesce($7::boolean, false), $8::bigint, $9, $10, $11::inet)",
 
 	/* $1 sede: its rooms by id; no row when the site does not exist */
 	[STMT_CONSULTORIOS_LIST] =
@@ -292,7 +292,7 @@ const char *const api_sql_args[STMT__MAX] = {
 	[STMT_SEDES_LIST] = "activa:bool",
 	[STMT_SEDE_GET] = "id:int8",
 	[STMT_SEDE_CREAR] = "codigo nombre ciudad direccion telefono "
-	    "zona_horaria who",
+	    "zona_horaria abre_en_feriados:bool who",
 	[STMT_CONSULTORIOS_LIST] = "sede:int8",
 	[STMT_TZ_VALID] = "zona",
 	[STMT_RESERVAR] = "paciente:int8 veterinario:int8 sede:int8 "

@@ -33,6 +33,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	SELECT jsonb_build_object('id', s.id, 'codigo', s.codigo, 'nombre', s.nombre,
 	    'ciudad', s.ciudad, 'direccion', s.direccion, 'telefono', s.telefono,
 	    'zona_horaria', s.zona_horaria, 'activa', s.activa,
+	    'abre_en_feriados', s.abre_en_feriados,
 	    'creado_en', hora_local(s.creado_en, s.zona_horaria),
 	    'actualizado_en', hora_local(s.actualizado_en, s.zona_horaria))
 $$;
@@ -46,9 +47,10 @@ $$;
 COMMENT ON FUNCTION sede_json(bigint) IS
 	'JSON of one site by id (sede_json(sedes)); NULL when absent.';
 
+DROP FUNCTION IF EXISTS crear_sede(text, text, text, text, text, text, bigint, text, text, inet);
 CREATE OR REPLACE FUNCTION crear_sede(
 	p_codigo text, p_nombre text, p_ciudad text, p_direccion text,
-	p_telefono text, p_zona text,
+	p_telefono text, p_zona text, p_abre_en_feriados boolean,
 	p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -57,9 +59,10 @@ DECLARE
 	fila sedes%ROWTYPE;
 	cuerpo jsonb;
 BEGIN
-	INSERT INTO sedes (codigo, nombre, ciudad, direccion, telefono, zona_horaria)
+	INSERT INTO sedes (codigo, nombre, ciudad, direccion, telefono, zona_horaria,
+	    abre_en_feriados)
 	VALUES (p_codigo, p_nombre, p_ciudad, p_direccion, p_telefono,
-	    coalesce(p_zona, 'America/Lima'))
+	    coalesce(p_zona, 'America/Lima'), p_abre_en_feriados)
 	ON CONFLICT (codigo) DO NOTHING
 	RETURNING * INTO fila;
 	nuevo := fila.id;
@@ -76,5 +79,5 @@ BEGIN
 	RETURN veredicto('creado', jsonb_build_object('cuerpo', cuerpo));
 END
 $$;
-COMMENT ON FUNCTION crear_sede(text, text, text, text, text, text, bigint, text, text, inet) IS
+COMMENT ON FUNCTION crear_sede(text, text, text, text, text, text, boolean, bigint, text, text, inet) IS
 	'Creates a site in one transaction, with audit and outbox: verdict creado, or conflicto when the code is taken.';

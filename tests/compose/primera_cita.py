@@ -111,12 +111,19 @@ def run(args):
                         "telefono": "+519871%s" % tag[:5]}}, want=201)
     say("paciente", id=pac["id"])
 
-    dia = (datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=-5)))
-           + datetime.timedelta(days=2)).date().isoformat()
-    disp = api.call("GET", "/disponibilidad?veterinario_id=%s&sede_id=%d&fecha=%s&duracion_min=30"
-                    % (vet, sede["id"], dia))
-    if not disp.get("huecos"):
-        raise Step("no free slot on %s: %s" % (dia, disp))
+    # The first day from the day after tomorrow the new site is open:
+    # Peru's holidays close it (8 and 9 December, say).
+    hoy = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=-5))).date()
+    for n in range(2, 17):
+        dia = (hoy + datetime.timedelta(days=n)).isoformat()
+        disp = api.call("GET", "/disponibilidad?veterinario_id=%s&sede_id=%d&fecha=%s&duracion_min=30"
+                        % (vet, sede["id"], dia))
+        if disp.get("huecos"):
+            break
+        if not disp.get("feriado"):
+            raise Step("no free slot on %s, and no holiday: %s" % (dia, disp))
+    else:
+        raise Step("no open day in two weeks: %s" % disp)
     inicio = disp["huecos"][0]["inicio"]
     say("disponibilidad", fecha=dia, huecos=len(disp["huecos"]), inicio=inicio)
 

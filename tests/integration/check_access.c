@@ -57,6 +57,7 @@ static const struct {
 	{ "historia.leer", "admin_red admin_sede veterinario", 0 },
 	{ "historia.escribir", "admin_red admin_sede veterinario", 1 },
 	{ "diagnosticos.gestionar", "admin_red", 0 },
+	{ "feriados.gestionar", "admin_red", 0 },
 	{ "usuarios.leer", "admin_red admin_sede", 1 },
 	{ "usuarios.crear", "admin_red admin_sede", 1 },
 	{ "usuarios.modificar", "admin_red admin_sede", 1 },
@@ -175,6 +176,31 @@ entrada_en(long long sede)
 	return id;
 }
 
+/*
+ * A date years ahead with no network holiday and no row of sede (0: of
+ * no site), AAAA-MM-DD into out[11]; registered as a holiday of sede
+ * first when made is set (for a DELETE to remove).
+ */
+static void
+dia_sin_feriado(long long sede, int made, char out[11])
+{
+	char owner[24] = "NULL", *v;
+
+	if (sede != 0)
+		snprintf(owner, sizeof(owner), "%lld", sede);
+	v = db_valuef("SELECT d::date::text FROM generate_series(current_date "
+	    "+ 1200 + (random() * 1500)::int, current_date + 3600, interval "
+	    "'1 day') d WHERE NOT EXISTS (SELECT 1 FROM feriados f WHERE "
+	    "f.fecha = d::date AND (f.sede_id IS NULL OR f.sede_id = %s)) "
+	    "LIMIT 1", owner);
+	ck_assert_ptr_nonnull(v);
+	snprintf(out, 11, "%s", v);
+	free(v);
+	if (made)
+		db_execf("INSERT INTO feriados (sede_id, fecha, nombre) VALUES "
+		    "(%s, '%s', 'Acceso')", owner, out);
+}
+
 /* A booking at sede made with the admin's token; its id. */
 static long long
 cita_en(long long sede)
@@ -196,7 +222,7 @@ static int
 request_for(const char *method, const char *path, long long sede,
     char *url, size_t n, char *body, size_t bn, long *ok, int *sitewide)
 {
-	char t[FX_HORA_LEN], t2[FX_HORA_LEN], *code;
+	char t[FX_HORA_LEN], t2[FX_HORA_LEN], *code, dia[11];
 
 	body[0] = '\0';
 	*ok = 200;
@@ -234,6 +260,55 @@ request_for(const char *method, const char *path, long long sede,
 	    == 0) {
 		snprintf(url, n, "/api/v1/veterinarios/%lld/ausencias/%lld",
 		    vet_at[sede], ausencia_de(vet_at[sede]));
+		*ok = 204;
+	} else if (strcmp(path, "/api/v1/veterinarios/{id}/horarios") == 0) {
+		snprintf(url, n, "/api/v1/veterinarios/%lld/horarios",
+		    vet_at[sede]);
+		if (strcmp(method, "PUT") == 0) {	/* still 24/7 */
+			code = db_value("SELECT (current_date + 400)::text");
+			snprintf(body, bn, "{\"sede_id\":%lld,\"desde\":"
+			    "\"%s\",\"bloques\":[{\"dia_semana\":1,\"inicio\":"
+			    "\"00:00\",\"fin\":\"24:00\"},{\"dia_semana\":2,"
+			    "\"inicio\":\"00:00\",\"fin\":\"24:00\"},"
+			    "{\"dia_semana\":3,\"inicio\":\"00:00\",\"fin\":"
+			    "\"24:00\"},{\"dia_semana\":4,\"inicio\":\"00:00\","
+			    "\"fin\":\"24:00\"},{\"dia_semana\":5,\"inicio\":"
+			    "\"00:00\",\"fin\":\"24:00\"},{\"dia_semana\":6,"
+			    "\"inicio\":\"00:00\",\"fin\":\"24:00\"},"
+			    "{\"dia_semana\":7,\"inicio\":\"00:00\",\"fin\":"
+			    "\"24:00\"}]}", sede, code);
+			free(code);
+		}
+	} else if (strcmp(path, "/api/v1/veterinarios/{id}/semana") == 0)
+		snprintf(url, n, "/api/v1/veterinarios/%lld/semana",
+		    vet_at[sede]);
+	else if (strcmp(path, "/api/v1/sedes/{id}/agenda") == 0)
+		snprintf(url, n, "/api/v1/sedes/%lld/agenda?fecha=2027-01-04",
+		    sede);
+	else if (strcmp(path, "/api/v1/feriados") == 0) {
+		snprintf(url, n, "%s", path);
+		*sitewide = 1;		/* the network's: every site's desk */
+		if (strcmp(method, "POST") == 0) {
+			dia_sin_feriado(0, 0, dia);
+			snprintf(body, bn, "{\"fecha\":\"%s\",\"nombre\":"
+			    "\"Acceso\"}", dia);
+			*ok = 201;
+		}
+	} else if (strcmp(path, "/api/v1/feriados/{fecha}") == 0) {
+		dia_sin_feriado(0, 1, dia);
+		snprintf(url, n, "/api/v1/feriados/%s", dia);
+		*ok = 204;
+	} else if (strcmp(path, "/api/v1/sedes/{id}/feriados") == 0) {
+		snprintf(url, n, "/api/v1/sedes/%lld/feriados", sede);
+		if (strcmp(method, "POST") == 0) {
+			dia_sin_feriado(sede, 0, dia);
+			snprintf(body, bn, "{\"fecha\":\"%s\",\"nombre\":"
+			    "\"Acceso\"}", dia);
+			*ok = 201;
+		}
+	} else if (strcmp(path, "/api/v1/sedes/{id}/feriados/{fecha}") == 0) {
+		dia_sin_feriado(sede, 1, dia);
+		snprintf(url, n, "/api/v1/sedes/%lld/feriados/%s", sede, dia);
 		*ok = 204;
 	} else if (strcmp(path, "/api/v1/disponibilidad") == 0) {
 		fx_hora(fx_dia("America/Lima", 3, 7), FX_LIMA, t);

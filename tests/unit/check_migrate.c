@@ -876,7 +876,7 @@ migrations_up_to(unsigned long last, char *out, size_t outlen)
 START_TEST(fresh_and_earlier_databases_end_alike)
 {
 	struct vr_db a, b;
-	char old[600], err[512], *da, *db_;
+	char old[600], err[512], sql[256], *da, *db_;
 	int applied, functions;
 
 	migrations_up_to(LAST_WITH_RULES, old, sizeof(old));
@@ -905,6 +905,21 @@ START_TEST(fresh_and_earlier_databases_end_alike)
 	    "db/functions and a fresh one differ after vetred-migrate");
 	free(da);
 	free(db_);
+
+	/* Peru's 16 national holidays a year, Holy Week from Easter. */
+	snprintf(sql, sizeof(sql), "SELECT string_agg(n::text, ',' ORDER BY "
+	    "y) FROM (SELECT extract(year FROM fecha) y, count(*) n FROM "
+	    "%s.feriados WHERE sede_id IS NULL GROUP BY 1) x", repo_b);
+	da = value(sql);
+	ck_assert_str_eq(da, "16,16,16,16,16,16,16,16,16,16");
+	free(da);
+	snprintf(sql, sizeof(sql), "SELECT string_agg(fecha::text, ',' ORDER "
+	    "BY fecha) FROM %s.feriados WHERE nombre LIKE '%% Santo' AND "
+	    "extract(year FROM fecha) IN (2027, 2030, 2035)", repo_b);
+	da = value(sql);
+	ck_assert_str_eq(da, "2027-03-25,2027-03-26,2030-04-18,2030-04-19,"
+	    "2035-03-22,2035-03-23");
+	free(da);
 	vr_db_close(&a);
 	vr_db_close(&b);
 }
