@@ -78,6 +78,7 @@ static const struct {
 	    R(ROL_VETERINARIO) },
 	{ "diagnosticos.gestionar", R(ROL_ADMIN_RED) },
 	{ "feriados.gestionar", R(ROL_ADMIN_RED) },
+	{ "tipos_cita.gestionar", R(ROL_ADMIN_RED) },
 	{ "usuarios.leer", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
 	{ "auditoria.leer", R(ROL_ADMIN_RED) | R(ROL_AUDITOR) },
 	{ "usuarios.crear", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },

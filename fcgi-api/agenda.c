@@ -10,6 +10,7 @@
 #include "problem.h"
 #include "resources.h"
 #include "sql.h"
+#include "transport.h"
 
 /*
  * GET /api/v1/veterinarios[?sede_id] - permission agenda.leer.
@@ -33,29 +34,41 @@ api_veterinarios_list(struct api_req *r)
 }
 
 /*
- * GET /api/v1/disponibilidad?veterinario_id&sede_id&fecha&duracion_min
- *   [&paso_min] - permission agenda.leer.
+ * GET /api/v1/disponibilidad?veterinario_id&sede_id&fecha&(duracion_min |
+ *   tipo_cita)[&paso_min] - permission agenda.leer.
  * 200 {veterinario_id, sede_id, fecha, zona_horaria, duracion_min,
- * paso_min, huecos: [{inicio, fin}]}: the vet's working hours at that site
- * on that local date, minus absences, live appointments and the past,
- * stepping by paso_min (default duracion_min).  400 invalid parameters;
- * 403 a site where the user holds no such role; 422 unknown vet or site.
+ * paso_min, tipo_cita, margen_antes_min, margen_despues_min, feriado,
+ * huecos: [{inicio, fin}]}: the vet's working hours at that site on that
+ * local date (none on a day it is closed), minus absences, live
+ * appointments (their margins included) and the past, stepping by
+ * paso_min (default the length); an appointment type gives the length
+ * unless duracion_min is given, and its margins.  400 invalid parameters;
+ * 403 a site where the user holds no such role; 422 unknown vet, site or
+ * type.
  */
 void
 api_disponibilidad(struct api_req *r)
 {
 	cJSON *errs = api_errors(r);
 	struct api_args a;
-	const char *fecha = NULL;
+	const char *fecha = NULL, *tc;
 	long long vet = 0, sede = 0;
 	long dur = 0, paso;
-	int has_paso;
+	int has_paso, has_dur;
 
 	api_qid(r, "veterinario_id", 1, &vet, errs);
 	api_qid(r, "sede_id", 1, &sede, errs);
 	api_qdate(r, "fecha", 1, &fecha, errs);
-	if (api_qint(r, "duracion_min", 5, 240, &dur, errs) == 0)
-		vr_json_error(errs, "duracion_min", "es obligatorio");
+	tc = api_query(r, "tipo_cita");
+	if (tc != NULL && !api_code_valid(tc)) {
+		vr_json_error(errs, "tipo_cita", "letras minúsculas, dígitos y _ "
+		    "(p. ej. vacunacion)");
+		tc = NULL;
+	}
+	has_dur = api_qint(r, "duracion_min", 5, 240, &dur, errs);
+	if (has_dur == 0 && tc == NULL && api_query(r, "tipo_cita") == NULL)
+		vr_json_error(errs, "duracion_min", "es obligatorio sin "
+		    "tipo_cita");
 	has_paso = api_qint(r, "paso_min", 5, 240, &paso, errs);
 	if (api_params_or_400(r, errs) < 0 || api_sede_or_403(r, sede) < 0)
 		return;
@@ -63,8 +76,11 @@ api_disponibilidad(struct api_req *r)
 	api_arg_int(&a, "veterinario", vet);
 	api_arg_int(&a, "sede", sede);
 	api_arg_text(&a, "fecha", fecha);
-	api_arg_int(&a, "duracion_min", dur);
-	api_arg_int(&a, "paso_min", has_paso > 0 ? paso : dur);
+	if (has_dur > 0)
+		api_arg_int(&a, "duracion_min", dur);
+	if (has_paso > 0)
+		api_arg_int(&a, "paso_min", paso);
+	api_arg_text(&a, "tipo_cita", tc);
 	api_run_function(r, &a, 0, NULL);
 }
 

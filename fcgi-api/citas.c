@@ -172,7 +172,7 @@ api_cita_reservar(struct api_req *r)
 {
 	cJSON *errs = api_errors(r);
 	struct api_args a;
-	const char *key, *motivo = NULL, *tipo = "presencial";
+	const char *key, *motivo = NULL, *tc = NULL;
 	char hash[65];
 	long long sede = 0, dur;
 	int t, nerr, fin, has_dur;
@@ -193,17 +193,22 @@ api_cita_reservar(struct api_req *r)
 	    0;
 	if (has_dur)
 		api_arg_int(&a, "duracion_min", dur);
-	if (!fin && !has_dur && cJSON_GetArraySize(errs) == nerr)
-		vr_json_error(errs, "duracion_min", "indique duracion_min o fin");
+	if (vr_json_str(r->json, "tipo_cita", 0, 2, 40, &tc, errs) > 0 &&
+	    !api_code_valid(tc))
+		vr_json_error(errs, "tipo_cita", "letras minúsculas, dígitos y _ "
+		    "(p. ej. vacunacion)");
+	if (!fin && !has_dur && tc == NULL && cJSON_GetArraySize(errs) == nerr)
+		vr_json_error(errs, "duracion_min", "indique duracion_min, fin o "
+		    "tipo_cita");
 	else if (fin && has_dur)
 		vr_json_error(errs, "fin", "indique duracion_min o fin, no ambos");
 	vr_json_str(r->json, "motivo", 1, 1, 500, &motivo, errs);
 	if (vr_json_enum(r->json, "tipo", 0, tipos, &t, errs) > 0)
-		tipo = tipos[t];
+		api_arg_text(&a, "tipo", tipos[t]);
 	if (api_fields_or_422(r, errs) < 0 || api_sede_or_403(r, sede) < 0)
 		return;
 	api_arg_text(&a, "motivo", motivo);
-	api_arg_text(&a, "tipo", tipo);
+	api_arg_text(&a, "tipo_cita", tc);
 	api_args_who(&a, r, sede);
 	api_arg_text(&a, "clave", key);
 	if (key != NULL) {

@@ -2,7 +2,8 @@
  * horarios.c - what a site's week is made of: the vets' working hours
  * (split shifts, from a date on), the network's and the sites' holidays,
  * and the agenda reads built on them: a site's day, a vet's week across
- * sites.  Layer: resources.
+ * sites; and the appointment types, with their slot length and margins.
+ * Layer: resources.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -262,8 +263,9 @@ api_agenda_sede(struct api_req *r)
 	api_run_function(r, &a, 0, NULL);
 }
 
-/* The site of a /sedes/{id}/feriados route: 1 with *sede set, 0 for the
- * network's routes, -1 when the 400 or 403 was answered. */
+/* The site of a /sedes/{id}/... route (holidays, appointment types): 1
+ * with *sede set, 0 for the network's routes, -1 when the 400 or 403 was
+ * answered. */
 static int
 feriados_site(struct api_req *r, long long *sede)
 {
@@ -389,6 +391,112 @@ api_feriado_eliminar(struct api_req *r)
 	if (site)
 		api_arg_int(&a, "sede", sede);
 	api_arg_text(&a, "fecha", fecha);
+	api_args_who(&a, r, sede);
+	api_run_function(r, &a, 1, NULL);
+}
+
+static const char *const tipo_known[] = { "nombre", "duracion_min",
+	"margen_antes_min", "margen_despues_min", "modalidad", "activo", NULL };
+static const char *const modalidades[] = { "presencial", "virtual", NULL };
+
+/*
+ * GET /api/v1/tipos-cita[?sede_id] - permission agenda.leer (at sede_id
+ * when given).  200 {elementos: [TipoCita], siguiente_cursor: null}: the
+ * network's types, or those in force at the site; 400; 403; 404 unknown
+ * site.
+ */
+void
+api_tipos_cita_list(struct api_req *r)
+{
+	cJSON *errs = api_errors(r);
+	struct api_args a;
+	long long sede = 0;
+
+	api_qid(r, "sede_id", 0, &sede, errs);
+	if (api_params_or_400(r, errs) < 0 ||
+	    (sede > 0 && api_sede_or_403(r, sede) < 0))
+		return;
+	api_args_init(&a, STMT_TIPOS_CITA_LIST);
+	if (sede > 0)
+		api_arg_int(&a, "sede", sede);
+	api_run_function(r, &a, 0, NULL);
+}
+
+/*
+ * PUT /api/v1/tipos-cita/{codigo} - permission tipos_cita.gestionar (the
+ * network's administrators); PUT /api/v1/sedes/{id}/tipos-cita/{codigo}
+ * - agenda.gestionar at the site: its own values.  In: {nombre?,
+ * duracion_min?, margen_antes_min?, margen_despues_min?, modalidad?,
+ * activo?} (a new type needs nombre and duracion_min; a site's values
+ * default to the network's).  201 TipoCita created, 200 replaced; 400 a
+ * bad code; 403; 404 unknown site; 422 invalid fields.
+ */
+void
+api_tipo_cita_fijar(struct api_req *r)
+{
+	cJSON *errs = api_errors(r), *d = api_own_json(r, cJSON_CreateObject());
+	struct api_args a;
+	const char *codigo, *s;
+	long long sede = 0, n;
+	int site, v;
+
+	if ((site = feriados_site(r, &sede)) < 0)
+		return;
+	codigo = r->captures[site];
+	if (!api_code_valid(codigo)) {
+		vr_json_error(errs, "codigo", "letras minúsculas, dígitos y _, "
+		    "2 a 40 (p. ej. vacunacion)");
+		api_params_or_400(r, errs);
+		return;
+	}
+	api_unknown_members(r->json, tipo_known, errs);
+	if (vr_json_str(r->json, "nombre", 0, 1, 80, &s, errs) > 0)
+		cJSON_AddStringToObject(d, "nombre", s);
+	if (vr_json_int(r->json, "duracion_min", 0, 5, 240, &n, errs) > 0)
+		cJSON_AddNumberToObject(d, "duracion_min", (double)n);
+	if (vr_json_int(r->json, "margen_antes_min", 0, 0, 120, &n, errs) > 0)
+		cJSON_AddNumberToObject(d, "margen_antes_min", (double)n);
+	if (vr_json_int(r->json, "margen_despues_min", 0, 0, 120, &n, errs) >
+	    0)
+		cJSON_AddNumberToObject(d, "margen_despues_min", (double)n);
+	if (vr_json_enum(r->json, "modalidad", 0, modalidades, &v, errs) > 0)
+		cJSON_AddStringToObject(d, "modalidad", modalidades[v]);
+	if (vr_json_bool(r->json, "activo", 0, &v, errs) > 0)
+		cJSON_AddBoolToObject(d, "activo", v);
+	if (api_fields_or_422(r, errs) < 0)
+		return;
+	api_args_init(&a, STMT_TIPO_CITA_FIJAR);
+	if (site)
+		api_arg_int(&a, "sede", sede);
+	api_arg_text(&a, "codigo", codigo);
+	api_arg_text(&a, "datos", api_print(r, d));
+	api_args_who(&a, r, sede);
+	api_run_function(r, &a, 1, NULL);
+}
+
+/*
+ * DELETE /api/v1/sedes/{id}/tipos-cita/{codigo} - agenda.gestionar at the
+ * site: its own values go, the network's apply again.  204; 400; 403;
+ * 404 no values of its own; 409 bookings name them.
+ */
+void
+api_tipo_cita_eliminar(struct api_req *r)
+{
+	struct api_args a;
+	long long sede;
+
+	if (feriados_site(r, &sede) < 0)
+		return;
+	if (!api_code_valid(r->captures[1])) {
+		cJSON *errs = api_errors(r);
+
+		vr_json_error(errs, "codigo", "letras minúsculas, dígitos y _");
+		api_params_or_400(r, errs);
+		return;
+	}
+	api_args_init(&a, STMT_TIPO_CITA_ELIMINAR);
+	api_arg_int(&a, "sede", sede);
+	api_arg_text(&a, "codigo", r->captures[1]);
 	api_args_who(&a, r, sede);
 	api_run_function(r, &a, 1, NULL);
 }

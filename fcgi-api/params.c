@@ -280,6 +280,22 @@ api_if_match(struct api_req *r, struct api_args *a, cJSON *errs)
 	api_arg_int(a, "version", v);
 }
 
+/* A code of the network's lists: a lower case letter, then 1-39 lower
+ * case letters, digits or _ (vacunacion, control_anual). */
+int
+api_code_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n < 2 || n > 40 || s[0] < 'a' || s[0] > 'z')
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' &&
+		    s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
 /* 0 when errs is empty, else the 400 answered; errs is the request's. */
 int
 api_params_or_400(struct api_req *r, cJSON *errs)

@@ -27,6 +27,7 @@ void	api_if_match(struct api_req *r, struct api_args *a, cJSON *errs);
 void	api_unknown_members(const cJSON *body, const char *const *known,
 	    cJSON *errs);
 int	api_params_or_400(struct api_req *r, cJSON *errs);
+int	api_code_valid(const char *s);
 int	api_fields_or_422(struct api_req *r, cJSON *errs);
 
 #endif /* API_PARAMS_H */

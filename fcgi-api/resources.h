@@ -57,6 +57,9 @@ void	api_agenda_sede(struct api_req *r);
 void	api_feriados_list(struct api_req *r);
 void	api_feriado_registrar(struct api_req *r);
 void	api_feriado_eliminar(struct api_req *r);
+void	api_tipos_cita_list(struct api_req *r);
+void	api_tipo_cita_fijar(struct api_req *r);
+void	api_tipo_cita_eliminar(struct api_req *r);
 
 /* pacientes.c */
 void	api_paciente_registro(struct api_req *r);

@@ -54,12 +54,13 @@ const char *const api_sql[STMT__MAX] = {
 	/* $1 paciente, $2 veterinario, $3 sede, $4 consultorio, $5 inicio,
 	 * $6 fin or NULL, $7 duracion_min or NULL, $8 motivo, $9 tipo,
 	 * $10 usuario, $11 rol, $12 request_id, $13 ip, $14 idempotency key,
-	 * $15 SHA-256 of the body (hex) */
+	 * $15 SHA-256 of the body (hex), $16 tipo_cita (its code) or NULL;
+	 * with neither fin nor duracion_min, the type's length */
 	[STMT_RESERVAR] =
 	    "SELECT reservar_cita($1::bigint, $2::bigint, $3::bigint, $4::bigint,"
 	    " $5::timestamptz, coalesce($6::timestamptz, $5::timestamptz"
-	    " + make_interval(mins => $7::int)), $8, $9, $10::bigint, $11, $12,"
-	    " $13::inet, $14, decode($15, 'hex'))",
+	    " + make_interval(mins => $7::int)), $8, $9, $16, $10::bigint, $11,"
+	    " $12, $13::inet, $14, decode($15, 'hex'))",
 
 	/* $1 id */
 	[STMT_CITA_GET] = "SELECT documento, version, sede_id FROM citas"
@@ -89,10 +90,11 @@ const char *const api_sql[STMT__MAX] = {
 	[STMT_VETS_LIST] = "SELECT jsonb_build_object('elementos',"
 	    " listar_veterinarios($1::bigint), 'siguiente_cursor', NULL)",
 
-	/* $1 veterinario, $2 sede, $3 fecha, $4 duracion_min, $5 paso_min */
+	/* $1 veterinario, $2 sede, $3 fecha, $4 duracion_min, $5 paso_min
+	 * (NULL: the length), $6 tipo_cita or NULL */
 	[STMT_DISPONIBILIDAD] =
 	    "SELECT disponibilidad_json($1::bigint, $2::bigint, $3::date,"
-	    " $4::int, $5::int)",
+	    " $4::int, $5::int, $6)",
 
 	/* $1 propietario_id, $2 owner (jsonb), $3 patient (jsonb),
 	 * $4 usuario, $5 rol, $6 request_id, $7 ip, $8 idempotency key,
@@ -160,6 +162,12 @@ const char *const api_sql[STMT__MAX] = {
 	    " $2::date, $3, $4::boolean, $5::bigint, $6, $7, $8::inet)",
 	[STMT_FERIADO_ELIMINAR] = "SELECT eliminar_feriado($1::bigint,"
 	    " $2::date, $3::bigint, $4, $5, $6::inet)",
+	/* Appointment types: $1 sede or NULL (the network's) */
+	[STMT_TIPOS_CITA_LIST] = "SELECT listar_tipos_cita($1::bigint)",
+	[STMT_TIPO_CITA_FIJAR] = "SELECT fijar_tipo_cita($1::bigint, $2,"
+	    " $3::jsonb, $4::bigint, $5, $6, $7::inet)",
+	[STMT_TIPO_CITA_ELIMINAR] = "SELECT eliminar_tipo_cita($1::bigint, $2,"
+	    " $3::bigint, $4, $5, $6::inet)",
 
 	/* The clinical record's writes (db/functions/clinico.sql): $1 the
 	 * patient, $2 the validated fields, who. */
@@ -297,7 +305,7 @@ const char *const api_sql_args[STMT__MAX] = {
 	[STMT_TZ_VALID] = "zona",
 	[STMT_RESERVAR] = "paciente:int8 veterinario:int8 sede:int8 "
 	    "consultorio:int8 inicio fin duracion_min:int4 motivo tipo who "
-	    "clave cuerpo_sha256",
+	    "clave cuerpo_sha256 tipo_cita",
 	[STMT_CITA_GET] = "id:int8",
 	[STMT_CITA_UPDATE] = "id:int8 inicio duracion_min:int4 fin "
 	    "veterinario:int8 consultorio:int8 sin_consultorio:bool estado "
@@ -307,7 +315,7 @@ const char *const api_sql_args[STMT__MAX] = {
 	    "desde hasta limite:int4 cursor_inicio:int8 cursor_id:int8",
 	[STMT_VETS_LIST] = "sede:int8",
 	[STMT_DISPONIBILIDAD] = "veterinario:int8 sede:int8 fecha "
-	    "duracion_min:int4 paso_min:int4",
+	    "duracion_min:int4 paso_min:int4 tipo_cita",
 	[STMT_PACIENTE_REGISTRO] = "propietario_id:int8 propietario paciente "
 	    "who clave cuerpo_sha256 duplicado_intencional:bool",
 	[STMT_PACIENTE_GET] = "id:int8 who",
@@ -329,6 +337,9 @@ const char *const api_sql_args[STMT__MAX] = {
 	[STMT_FERIADOS_LIST] = "sede:int8 desde hasta",
 	[STMT_FERIADO_REGISTRAR] = "sede:int8 fecha nombre cerrado:bool who",
 	[STMT_FERIADO_ELIMINAR] = "sede:int8 fecha who",
+	[STMT_TIPOS_CITA_LIST] = "sede:int8",
+	[STMT_TIPO_CITA_FIJAR] = "sede:int8 codigo datos who",
+	[STMT_TIPO_CITA_ELIMINAR] = "sede:int8 codigo who",
 	[STMT_VACUNAS_LIST] = "especie",
 	[STMT_VACUNACION_REGISTRAR] = "id:int8 datos who",
 	[STMT_TRATAMIENTO_REGISTRAR] = "id:int8 datos who",

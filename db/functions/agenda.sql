@@ -42,6 +42,20 @@ $$;
 COMMENT ON FUNCTION feriado_cierra(bigint, date) IS
 	'The holiday closing a site on a local date (its own, or the network''s unless it opens on them), NULL when it works.';
 
+CREATE OR REPLACE TRIGGER tipos_cita_actualizado_en BEFORE UPDATE ON tipos_cita
+	FOR EACH ROW EXECUTE FUNCTION fijar_actualizado_en();
+
+-- The appointment type p_codigo as it is at site p_sede: the site's own
+-- row, else the network's; all NULL when there is neither.
+CREATE OR REPLACE FUNCTION tipo_cita_efectivo(p_sede bigint, p_codigo text) RETURNS tipos_cita
+LANGUAGE sql STABLE AS $$
+	SELECT t FROM tipos_cita t
+	WHERE t.codigo = p_codigo AND (t.sede_id = p_sede OR t.sede_id IS NULL)
+	ORDER BY t.sede_id NULLS LAST LIMIT 1
+$$;
+COMMENT ON FUNCTION tipo_cita_efectivo(bigint, text) IS
+	'An appointment type as in force at a site (its own values, else the network''s); NULL fields when unknown.';
+
 -- GET /api/v1/veterinarios: vets with the sites they work at, optionally
 -- only those working at p_sede.
 CREATE OR REPLACE FUNCTION listar_veterinarios(p_sede bigint) RETURNS jsonb
@@ -64,14 +78,18 @@ $$;
 COMMENT ON FUNCTION listar_veterinarios(bigint) IS
 	'Vets with the sites they work at; only those of p_sede when given.';
 
+DROP FUNCTION IF EXISTS disponibilidad_json(bigint, bigint, date, integer, integer);
+DROP FUNCTION IF EXISTS disponibilidad(bigint, bigint, date, integer, integer);
 -- GET /api/v1/disponibilidad: free slots of a vet at a site on a local
 -- date, stepping by p_paso minutes inside each working block, minus
--- absences, live appointments and the past.  Only what reservar_cita
+-- absences, live appointments and the past.  A slot takes p_antes minutes
+-- of the vet's time before it and p_despues after it, which no other
+-- appointment's time (margins included) may overlap.  Only what reservar_cita
 -- would accept: none for an inactive vet or site (cita_validar refuses
 -- them).
 CREATE OR REPLACE FUNCTION disponibilidad(
 	p_veterinario bigint, p_sede bigint, p_fecha date, p_minutos integer,
-	p_paso integer)
+	p_paso integer, p_antes integer, p_despues integer)
 RETURNS TABLE (inicio timestamptz, fin timestamptz)
 LANGUAGE sql STABLE AS $$
 	WITH s AS (SELECT zona_horaria AS tz FROM sedes WHERE id = p_sede AND activa),
@@ -98,26 +116,38 @@ LANGUAGE sql STABLE AS $$
 	  AND NOT EXISTS (SELECT 1 FROM citas c
 	      WHERE c.veterinario_id = p_veterinario
 	        AND c.estado NOT IN ('cancelada', 'no_asistio')
-	        AND c.periodo && tstzrange(h.inicio, h.fin))
+	        AND c.ocupa && tstzrange(h.inicio - make_interval(mins => p_antes),
+	            h.fin + make_interval(mins => p_despues)))
 	  AND NOT EXISTS (SELECT 1 FROM ausencias a
 	      WHERE a.veterinario_id = p_veterinario
 	        AND a.periodo && tstzrange(h.inicio, h.fin))
 	ORDER BY h.inicio
 $$;
-COMMENT ON FUNCTION disponibilidad(bigint, bigint, date, integer, integer) IS
+COMMENT ON FUNCTION disponibilidad(bigint, bigint, date, integer, integer, integer, integer) IS
 	'Free slots of an active vet at an active site on a local date (working hours, none on a day the site is closed, minus absences, live appointments and the past).';
 
 -- GET /api/v1/disponibilidad: the free slots as a verdict, hecho or
--- validacion (an unknown site or vet).
+-- validacion (an unknown site, vet or appointment type).  With a type,
+-- the length defaults to its own and its margins apply.
 CREATE OR REPLACE FUNCTION disponibilidad_json(
 	p_veterinario bigint, p_sede bigint, p_fecha date, p_minutos integer,
-	p_paso integer)
+	p_paso integer, p_tipo_cita text)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
 	tz text;
 	err jsonb := '[]';
+	tc tipos_cita%ROWTYPE;
+	minutos integer := p_minutos;
 BEGIN
+	IF p_tipo_cita IS NOT NULL THEN
+		tc := tipo_cita_efectivo(p_sede, p_tipo_cita);
+		IF tc.id IS NULL OR NOT tc.activo THEN
+			err := err || error_campo('tipo_cita', CASE WHEN tc.id IS NULL
+			    THEN 'no existe en esa sede' ELSE 'ya no se ofrece' END);
+		END IF;
+		minutos := coalesce(p_minutos, tc.duracion_min);
+	END IF;
 	SELECT zona_horaria INTO tz FROM sedes WHERE id = p_sede;
 	IF NOT FOUND THEN
 		err := err || error_campo('sede_id', 'la sede no existe');
@@ -131,17 +161,21 @@ BEGIN
 	END IF;
 	RETURN veredicto('hecho', jsonb_build_object('cuerpo', jsonb_build_object(
 	    'veterinario_id', p_veterinario, 'sede_id', p_sede, 'fecha', p_fecha,
-	    'zona_horaria', tz, 'duracion_min', p_minutos, 'paso_min', p_paso,
+	    'zona_horaria', tz, 'duracion_min', minutos, 'paso_min', coalesce(p_paso, minutos),
+	    'tipo_cita', tc.codigo, 'margen_antes_min', coalesce(tc.margen_antes_min, 0),
+	    'margen_despues_min', coalesce(tc.margen_despues_min, 0),
 	    'feriado', feriado_cierra(p_sede, p_fecha),
 	    'huecos', coalesce((SELECT jsonb_agg(jsonb_build_object(
 	        'inicio', hora_local(d.inicio, tz), 'fin', hora_local(d.fin, tz))
 	        ORDER BY d.inicio)
-	        FROM disponibilidad(p_veterinario, p_sede, p_fecha, p_minutos, p_paso) d),
+	        FROM disponibilidad(p_veterinario, p_sede, p_fecha, minutos,
+	            coalesce(p_paso, minutos), coalesce(tc.margen_antes_min, 0),
+	            coalesce(tc.margen_despues_min, 0)) d),
 	        '[]'))));
 END
 $$;
-COMMENT ON FUNCTION disponibilidad_json(bigint, bigint, date, integer, integer) IS
-	'The free slots of a vet at a site on a date: verdict hecho, or validacion for an unknown site or vet.';
+COMMENT ON FUNCTION disponibilidad_json(bigint, bigint, date, integer, integer, text) IS
+	'The free slots of a vet at a site on a date, for a length or an appointment type: verdict hecho, or validacion for an unknown site, vet or type.';
 
 -- A vet's absence as the API shows it, in the network's zone.
 CREATE OR REPLACE FUNCTION ausencia_json(a ausencias) RETURNS jsonb
@@ -410,7 +444,7 @@ BEGIN
 	SELECT coalesce(jsonb_agg(horario_json(h) ORDER BY h.dia_semana, h.hora_inicio), '[]')
 	INTO despues FROM horarios h
 	WHERE h.veterinario_id = p_vet AND h.sede_id = p_sede AND h.vigente_desde = p_desde;
-	PERFORM auditar(p_usuario, p_rol, p_sede, 'modificar', 'horarios', p_vet::text,
+	PERFORM auditar(p_usuario, p_rol, p_sede, 'actualizar', 'horarios', p_vet::text,
 	    p_request_id, p_ip, jsonb_build_object('bloques', antes),
 	    jsonb_build_object('sede_id', p_sede, 'desde', p_desde, 'bloques', despues));
 	PERFORM publicar('horario.modificado', 'veterinario', p_vet::text,
@@ -648,3 +682,120 @@ END
 $$;
 COMMENT ON FUNCTION semana_veterinario(bigint, date, bigint[]) IS
 	'A vet''s week across sites: blocks per day and site, absences, appointments (in full at the reader''s sites, as busy time elsewhere); verdict hecho, prohibido or no-encontrado.';
+
+-- Appointment types.
+CREATE OR REPLACE FUNCTION tipo_cita_json(t tipos_cita) RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+	SELECT jsonb_build_object('codigo', t.codigo, 'nombre', t.nombre,
+	    'duracion_min', t.duracion_min, 'margen_antes_min', t.margen_antes_min,
+	    'margen_despues_min', t.margen_despues_min, 'modalidad', t.modalidad,
+	    'activo', t.activo, 'ambito', CASE WHEN t.sede_id IS NULL THEN 'red' ELSE 'sede' END,
+	    'sede_id', t.sede_id)
+$$;
+COMMENT ON FUNCTION tipo_cita_json(tipos_cita) IS
+	'An appointment type as the API shows it, with ambito (red or sede).';
+
+-- GET /api/v1/tipos-cita[?sede_id]: the network's types, or those in
+-- force at a site (its own rows win over the network's of the same code).
+CREATE OR REPLACE FUNCTION listar_tipos_cita(p_sede bigint) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+	IF p_sede IS NOT NULL AND NOT EXISTS (SELECT 1 FROM sedes WHERE id = p_sede) THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object('detalle', 'La sede no existe.'));
+	END IF;
+	RETURN veredicto('hecho', jsonb_build_object('cuerpo', jsonb_build_object(
+	    'elementos', coalesce((SELECT jsonb_agg(tipo_cita_json(t) ORDER BY t.nombre, t.codigo)
+	        FROM tipos_cita t
+	        WHERE t.sede_id = p_sede
+	           OR (t.sede_id IS NULL AND NOT EXISTS (SELECT 1 FROM tipos_cita s
+	               WHERE s.sede_id = p_sede AND s.codigo = t.codigo))), '[]'),
+	    'siguiente_cursor', NULL)));
+END
+$$;
+COMMENT ON FUNCTION listar_tipos_cita(bigint) IS
+	'The appointment types of the network, or as in force at a site: verdict hecho or no-encontrado.';
+
+-- PUT /api/v1/tipos-cita/{codigo} (p_sede NULL) and
+-- /api/v1/sedes/{id}/tipos-cita/{codigo}: a type's values, created or
+-- replaced, p_datos checked by the API ({nombre, duracion_min,
+-- margen_antes_min, margen_despues_min, modalidad, activo}, absent ones
+-- taken from the network's type for a site, else the defaults).  Booked
+-- appointments keep the margins they were booked with.
+CREATE OR REPLACE FUNCTION fijar_tipo_cita(p_sede bigint, p_codigo text, p_datos jsonb,
+    p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	red tipos_cita%ROWTYPE;
+	antes tipos_cita%ROWTYPE;
+	t tipos_cita%ROWTYPE;
+BEGIN
+	IF p_sede IS NOT NULL THEN
+		PERFORM 1 FROM sedes WHERE id = p_sede;
+		IF NOT FOUND THEN
+			RETURN veredicto('no-encontrado', jsonb_build_object('detalle', 'La sede no existe.'));
+		END IF;
+		SELECT * INTO red FROM tipos_cita WHERE sede_id IS NULL AND codigo = p_codigo;
+	END IF;
+	IF NOT p_datos ? 'nombre' AND red.id IS NULL THEN
+		RETURN veredicto('validacion', jsonb_build_object(
+		    'detalle', 'Corrija los campos indicados.',
+		    'errores', error_campo('nombre', 'es obligatorio para un tipo nuevo')));
+	END IF;
+	IF NOT p_datos ? 'duracion_min' AND red.id IS NULL THEN
+		RETURN veredicto('validacion', jsonb_build_object(
+		    'detalle', 'Corrija los campos indicados.',
+		    'errores', error_campo('duracion_min', 'es obligatorio para un tipo nuevo')));
+	END IF;
+	SELECT * INTO antes FROM tipos_cita WHERE sede_id IS NOT DISTINCT FROM p_sede
+	    AND codigo = p_codigo FOR UPDATE;
+	INSERT INTO tipos_cita AS x (sede_id, codigo, nombre, duracion_min, margen_antes_min,
+	    margen_despues_min, modalidad, activo, creado_por)
+	VALUES (p_sede, p_codigo, coalesce(p_datos->>'nombre', red.nombre),
+	    coalesce((p_datos->>'duracion_min')::int, red.duracion_min),
+	    coalesce((p_datos->>'margen_antes_min')::int, red.margen_antes_min, 0),
+	    coalesce((p_datos->>'margen_despues_min')::int, red.margen_despues_min, 0),
+	    coalesce(p_datos->>'modalidad', red.modalidad, 'presencial'),
+	    coalesce((p_datos->>'activo')::boolean, true), p_usuario)
+	ON CONFLICT (sede_id, codigo) DO UPDATE SET nombre = EXCLUDED.nombre,
+	    duracion_min = EXCLUDED.duracion_min, margen_antes_min = EXCLUDED.margen_antes_min,
+	    margen_despues_min = EXCLUDED.margen_despues_min, modalidad = EXCLUDED.modalidad,
+	    activo = EXCLUDED.activo
+	RETURNING * INTO t;
+	PERFORM auditar(p_usuario, p_rol, p_sede, CASE WHEN antes.id IS NULL THEN 'crear' ELSE 'actualizar' END,
+	    'tipos_cita', t.id::text, p_request_id, p_ip,
+	    CASE WHEN antes.id IS NOT NULL THEN tipo_cita_json(antes) END, tipo_cita_json(t));
+	RETURN veredicto(CASE WHEN antes.id IS NULL THEN 'creado' ELSE 'hecho' END,
+	    jsonb_build_object('cuerpo', tipo_cita_json(t)));
+END
+$$;
+COMMENT ON FUNCTION fijar_tipo_cita(bigint, text, jsonb, bigint, text, text, inet) IS
+	'Creates or replaces an appointment type of the network (p_sede NULL) or a site''s values for one; audited. Booked appointments keep their margins.';
+
+-- DELETE /api/v1/sedes/{id}/tipos-cita/{codigo}: the site's values go,
+-- the network's apply again.  A row bookings name stays (retire it with
+-- activo false).
+CREATE OR REPLACE FUNCTION eliminar_tipo_cita(p_sede bigint, p_codigo text,
+    p_usuario bigint, p_rol text, p_request_id text, p_ip inet)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	t tipos_cita%ROWTYPE;
+BEGIN
+	SELECT * INTO t FROM tipos_cita WHERE sede_id = p_sede AND codigo = p_codigo FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'La sede no tiene valores propios para ese tipo.'));
+	END IF;
+	IF EXISTS (SELECT 1 FROM citas WHERE tipo_cita_id = t.id) THEN
+		RETURN veredicto('conflicto', jsonb_build_object(
+		    'detalle', 'Hay citas reservadas con esos valores; desactívelo (activo: false) en vez de eliminarlo.'));
+	END IF;
+	DELETE FROM tipos_cita WHERE id = t.id;
+	PERFORM auditar(p_usuario, p_rol, p_sede, 'eliminar', 'tipos_cita', t.id::text,
+	    p_request_id, p_ip, tipo_cita_json(t), NULL);
+	RETURN veredicto('cancelado');
+END
+$$;
+COMMENT ON FUNCTION eliminar_tipo_cita(bigint, text, bigint, text, text, inet) IS
+	'Removes a site''s own values for an appointment type (the network''s apply again); conflicto while bookings name them; audited.';

@@ -63,6 +63,8 @@ BEGIN
 	    'fin', hora_local(upper(c.periodo), s.zona_horaria),
 	    'duracion_min', (extract(epoch FROM upper(c.periodo) - lower(c.periodo)) / 60)::int,
 	    'estado', c.estado, 'tipo', c.tipo, 'motivo', c.motivo,
+	    'tipo_cita', t.codigo, 'margen_antes_min', c.margen_antes_min,
+	    'margen_despues_min', c.margen_despues_min,
 	    'version', c.version,
 	    'creado_en', hora_local(c.creado_en, s.zona_horaria),
 	    'actualizado_en', hora_local(c.actualizado_en, s.zona_horaria),
@@ -73,7 +75,8 @@ BEGIN
 	LEFT JOIN sedes s ON s.id = c.sede_id
 	LEFT JOIN veterinarios v ON v.id = c.veterinario_id
 	LEFT JOIN pacientes p ON p.id = c.paciente_id
-	LEFT JOIN consultorios r ON r.id = c.consultorio_id;
+	LEFT JOIN consultorios r ON r.id = c.consultorio_id
+	LEFT JOIN tipos_cita t ON t.id = c.tipo_cita_id;
 	RETURN doc;
 END
 $$;
@@ -89,6 +92,23 @@ END
 $$;
 COMMENT ON FUNCTION citas_fijar_documento() IS
 	'BEFORE INSERT/UPDATE on citas: recomputes citas.documento from the final row.';
+
+-- The vet's and room's time an appointment takes: its period widened by
+-- its margins, which the exclusion constraints compare.
+CREATE OR REPLACE FUNCTION citas_fijar_ocupa() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	NEW.ocupa := tstzrange(lower(NEW.periodo) - make_interval(mins => NEW.margen_antes_min),
+	    upper(NEW.periodo) + make_interval(mins => NEW.margen_despues_min));
+	RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION citas_fijar_ocupa() IS
+	'BEFORE INSERT/UPDATE on citas: ocupa is periodo widened by margen_antes_min and margen_despues_min.';
+
+CREATE OR REPLACE TRIGGER citas_ocupa BEFORE INSERT OR UPDATE OF periodo, margen_antes_min,
+	margen_despues_min ON citas
+	FOR EACH ROW EXECUTE FUNCTION citas_fijar_ocupa();
 
 -- BEFORE row triggers fire in name order: citas_actualizado_en and
 -- citas_cambio (version, cancelado_en) first, then citas_documento sees
@@ -153,7 +173,9 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 	    'sede_id', c.sede_id, 'veterinario_id', c.veterinario_id,
 	    'consultorio_id', c.consultorio_id, 'paciente_id', c.paciente_id,
 	    'periodo', c.periodo, 'estado', c.estado, 'tipo', c.tipo,
-	    'motivo', c.motivo, 'version', c.version))
+	    'motivo', c.motivo, 'version', c.version, 'tipo_cita_id', c.tipo_cita_id,
+	    'margen_antes_min', nullif(c.margen_antes_min, 0),
+	    'margen_despues_min', nullif(c.margen_despues_min, 0)))
 $$;
 COMMENT ON FUNCTION cita_hechos(citas) IS
 	'The own facts of a cita row (ids, period, state, type, reason, version), for its creation''s audit row.';
@@ -296,9 +318,11 @@ COMMENT ON FUNCTION cita_validar(bigint, bigint, bigint, bigint, timestamptz, ti
 -- after the exclusion constraints refused a row; should the blocking
 -- appointment be cancelled in between (another transaction), the verdict
 -- is still conflicto, without the "conflicto" member, never NULL.
+DROP FUNCTION IF EXISTS cita_conflicto(bigint, bigint, bigint, timestamptz, timestamptz, bigint);
 CREATE OR REPLACE FUNCTION cita_conflicto(
 	p_veterinario bigint, p_consultorio bigint, p_paciente bigint,
-	p_inicio timestamptz, p_fin timestamptz, p_excluir bigint)
+	p_inicio timestamptz, p_fin timestamptz, p_antes integer, p_despues integer,
+	p_excluir bigint)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
@@ -319,11 +343,12 @@ BEGIN
 	        'inicio', hora_local(lower(c.periodo), s.zona_horaria),
 	        'fin', hora_local(upper(c.periodo), s.zona_horaria))))
 	FROM citas c JOIN sedes s ON s.id = c.sede_id
-	WHERE c.periodo && tstzrange(p_inicio, p_fin)
-	  AND c.estado NOT IN ('cancelada', 'no_asistio')
+	WHERE c.estado NOT IN ('cancelada', 'no_asistio')
 	  AND c.id IS DISTINCT FROM p_excluir
-	  AND (c.veterinario_id = p_veterinario OR c.consultorio_id = p_consultorio
-	       OR c.paciente_id = p_paciente)
+	  AND (((c.veterinario_id = p_veterinario OR c.consultorio_id = p_consultorio)
+	        AND c.ocupa && tstzrange(p_inicio - make_interval(mins => p_antes),
+	            p_fin + make_interval(mins => p_despues)))
+	       OR (c.paciente_id = p_paciente AND c.periodo && tstzrange(p_inicio, p_fin)))
 	ORDER BY (c.veterinario_id = p_veterinario) DESC,
 	         (c.consultorio_id IS NOT DISTINCT FROM p_consultorio) DESC, c.id
 	LIMIT 1),
@@ -331,13 +356,14 @@ BEGIN
 	        'detalle', 'El horario acaba de ocuparse; consulte de nuevo la disponibilidad.'))));
 END
 $$;
-COMMENT ON FUNCTION cita_conflicto(bigint, bigint, bigint, timestamptz, timestamptz, bigint) IS
-	'The conflicto verdict naming the live appointment that overlaps, vet first, then room, then patient.';
+COMMENT ON FUNCTION cita_conflicto(bigint, bigint, bigint, timestamptz, timestamptz, integer, integer, bigint) IS
+	'The conflicto verdict naming the live appointment that overlaps (the vet''s and room''s time with the margins, the patient''s without), vet first, then room, then patient.';
 
+DROP FUNCTION IF EXISTS reservar_cita(bigint, bigint, bigint, bigint, timestamptz, timestamptz, text, text, bigint, text, text, inet, text, bytea);
 CREATE OR REPLACE FUNCTION reservar_cita(
 	p_paciente bigint, p_veterinario bigint, p_sede bigint,
 	p_consultorio bigint, p_inicio timestamptz, p_fin timestamptz,
-	p_motivo text, p_tipo text,
+	p_motivo text, p_tipo text, p_tipo_cita text,
 	p_usuario bigint, p_rol text, p_request_id text, p_ip inet,
 	p_clave text, p_hash bytea)
 RETURNS jsonb
@@ -348,6 +374,9 @@ DECLARE
 	nuevo bigint;
 	cuerpo jsonb;
 	hechos jsonb;
+	tc tipos_cita%ROWTYPE;
+	fin timestamptz := p_fin;
+	tipo text := p_tipo;
 	-- A key is the user's, for this route.
 	ambito_clave text := 'u:' || coalesce(p_usuario::text, '-')
 	    || ' POST /api/v1/citas/reservar';
@@ -373,19 +402,42 @@ BEGIN
 		END IF;
 	END IF;
 
-	res := cita_validar(p_paciente, p_veterinario, p_sede, p_consultorio,
-	    p_inicio, p_fin, p_tipo);
+	-- A type gives the length (unless one is asked for), the margins and
+	-- the modality.
+	IF p_tipo_cita IS NOT NULL THEN
+		tc := tipo_cita_efectivo(p_sede, p_tipo_cita);
+		IF tc.id IS NULL OR NOT tc.activo THEN
+			res := veredicto('validacion', jsonb_build_object(
+			    'detalle', 'Corrija los campos indicados.',
+			    'errores', error_campo('tipo_cita', CASE WHEN tc.id IS NULL
+			        THEN 'no existe en esa sede' ELSE 'ya no se ofrece' END)));
+		ELSIF p_tipo IS NOT NULL AND p_tipo <> tc.modalidad THEN
+			res := veredicto('validacion', jsonb_build_object(
+			    'detalle', 'Corrija los campos indicados.',
+			    'errores', error_campo('tipo', 'una cita de ' || tc.nombre || ' es ' || tc.modalidad)));
+		END IF;
+		fin := coalesce(p_fin, p_inicio + make_interval(mins => tc.duracion_min));
+		tipo := coalesce(p_tipo, tc.modalidad);
+	END IF;
+	IF res IS NULL THEN
+		res := cita_validar(p_paciente, p_veterinario, p_sede, p_consultorio,
+		    p_inicio, fin, coalesce(tipo, 'presencial'));
+	END IF;
 	IF res IS NULL THEN
 		INSERT INTO citas (sede_id, veterinario_id, consultorio_id, paciente_id,
-		    periodo, motivo, tipo, creado_por, actualizado_por)
+		    periodo, motivo, tipo, tipo_cita_id, margen_antes_min, margen_despues_min,
+		    creado_por, actualizado_por)
 		VALUES (p_sede, p_veterinario, p_consultorio, p_paciente,
-		    tstzrange(p_inicio, p_fin), p_motivo, p_tipo, p_usuario, p_usuario)
+		    tstzrange(p_inicio, fin), p_motivo, coalesce(tipo, 'presencial'), tc.id,
+		    coalesce(tc.margen_antes_min, 0), coalesce(tc.margen_despues_min, 0),
+		    p_usuario, p_usuario)
 		ON CONFLICT DO NOTHING
 		RETURNING citas.id, citas.documento::jsonb, cita_hechos(citas)
 		INTO nuevo, cuerpo, hechos;
 		IF nuevo IS NULL THEN
 			res := cita_conflicto(p_veterinario, p_consultorio, p_paciente,
-			    p_inicio, p_fin, NULL);
+			    p_inicio, fin, coalesce(tc.margen_antes_min, 0),
+			    coalesce(tc.margen_despues_min, 0), NULL);
 		ELSE
 			-- One statement for both rows.
 			PERFORM auditar(p_usuario, p_rol, p_sede, 'crear', 'citas',
@@ -403,8 +455,8 @@ BEGIN
 	RETURN res;
 END
 $$;
-COMMENT ON FUNCTION reservar_cita(bigint, bigint, bigint, bigint, timestamptz, timestamptz, text, text, bigint, text, text, inet, text, bytea) IS
-	'Books an appointment in one transaction: rules, row, audit, outbox and idempotency record (keys scoped per user and route).';
+COMMENT ON FUNCTION reservar_cita(bigint, bigint, bigint, bigint, timestamptz, timestamptz, text, text, text, bigint, text, text, inet, text, bytea) IS
+	'Books an appointment in one transaction: rules (an appointment type gives length, margins and modality), row, audit, outbox and idempotency record (keys scoped per user and route).';
 
 -- PUT /api/v1/citas/{id}: move (same rules as booking) and/or change
 -- state along the state machine.  NULL arguments keep the current value;
@@ -483,7 +535,8 @@ BEGIN
 		    actualizado_por = p_usuario
 		WHERE id = p_id;
 	EXCEPTION WHEN exclusion_violation THEN
-		RETURN cita_conflicto(vet, room, c.paciente_id, ini, fin, p_id);
+		RETURN cita_conflicto(vet, room, c.paciente_id, ini, fin,
+		    c.margen_antes_min, c.margen_despues_min, p_id);
 	END;
 	despues := cita_detalle(p_id);
 	SELECT e.tipo, e.payload INTO evento, payload FROM evento_cambio_cita(antes, despues) e;

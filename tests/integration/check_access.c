@@ -58,6 +58,7 @@ static const struct {
 	{ "historia.escribir", "admin_red admin_sede veterinario", 1 },
 	{ "diagnosticos.gestionar", "admin_red", 0 },
 	{ "feriados.gestionar", "admin_red", 0 },
+	{ "tipos_cita.gestionar", "admin_red", 0 },
 	{ "usuarios.leer", "admin_red admin_sede", 1 },
 	{ "usuarios.crear", "admin_red admin_sede", 1 },
 	{ "usuarios.modificar", "admin_red admin_sede", 1 },
@@ -310,6 +311,30 @@ request_for(const char *method, const char *path, long long sede,
 		dia_sin_feriado(sede, 1, dia);
 		snprintf(url, n, "/api/v1/sedes/%lld/feriados/%s", sede, dia);
 		*ok = 204;
+	} else if (strcmp(path, "/api/v1/tipos-cita") == 0)
+		snprintf(url, n, "%s?sede_id=%lld", path, sede);
+	else if (strcmp(path, "/api/v1/tipos-cita/{codigo}") == 0 ||
+	    strcmp(path, "/api/v1/sedes/{id}/tipos-cita/{codigo}") == 0) {
+		/* A new code each time: always a creation. */
+		snprintf(dia, sizeof(dia), "acc_%d", slot++);
+		code = db_valuef("SELECT '%s_' || substr(md5(gen_random_uuid()"
+		    "::text), 1, 12)", dia);
+		if (strncmp(path, "/api/v1/sedes/", 14) == 0)
+			snprintf(url, n, "/api/v1/sedes/%lld/tipos-cita/%s", sede,
+			    code);
+		else
+			snprintf(url, n, "/api/v1/tipos-cita/%s", code);
+		if (strcmp(method, "PUT") == 0) {
+			snprintf(body, bn, "{\"nombre\":\"Acceso\","
+			    "\"duracion_min\":20}");
+			*ok = 201;
+		} else {
+			db_execf("INSERT INTO tipos_cita (sede_id, codigo, nombre, "
+			    "duracion_min) VALUES (%lld, '%s', 'Acceso', 20)", sede,
+			    code);
+			*ok = 204;
+		}
+		free(code);
 	} else if (strcmp(path, "/api/v1/disponibilidad") == 0) {
 		fx_hora(fx_dia("America/Lima", 3, 7), FX_LIMA, t);
 		t[10] = '\0';

@@ -899,6 +899,273 @@ START_TEST(disponibilidad_casos)
 }
 END_TEST
 
+/* Whether the free slots of r hold one starting at local HH:MM. */
+static int
+tiene_hueco(const struct http_resp *r, const char *hhmm)
+{
+	const cJSON *h;
+
+	cJSON_ArrayForEach(h, cJSON_GetObjectItem(r->json, "huecos"))
+		if (strncmp(json_s(h, "inicio") + 11, hhmm, 5) == 0)
+			return 1;
+	return 0;
+}
+
+/* A booking of a fresh patient with an appointment type and no length. */
+static void
+reservar_tipo(long long vet, long long sede, const char *inicio,
+    const char *tipo_cita, const char *tipo, struct http_resp *r)
+{
+	char body[400];
+
+	snprintf(body, sizeof(body), "{\"paciente_id\":%lld,\"veterinario_id\":"
+	    "%lld,\"sede_id\":%lld,\"inicio\":\"%s\",\"motivo\":\"Prueba\","
+	    "\"tipo_cita\":\"%s\"%s%s%s}", fx_paciente(), vet, sede, inicio,
+	    tipo_cita, tipo ? ",\"tipo\":\"" : "", tipo ? tipo : "",
+	    tipo ? "\"" : "");
+	http_post_json("/api/v1/citas/reservar", body, r);
+}
+
+/*
+ * Appointment types: the network's, a site's own values, the length and
+ * the margins a booking takes from its type, the free slots that leave
+ * room for the margins, and a type's change that moves no booking.
+ */
+START_TEST(tipos_de_cita_y_margenes)
+{
+	static const struct {
+		const char	*hora;
+		int		 libre;
+	} huecos_esperados[] = {
+		/* Booked: 09:20-09:50 plain, 10:00-10:30 typed (its time
+		 * 09:50-10:50), 10:50-11:20 plain.  A typed slot needs 10
+		 * minutes before and 20 after. */
+		{ "08:30", 1 }, { "08:40", 0 }, { "09:00", 0 }, { "10:00", 0 },
+		{ "11:20", 0 }, { "11:30", 1 }, { "12:00", 1 },
+	};
+	long long sede = fx_sede(LIMA), vet = fx_vet(sede, FX_DIA_COMPLETO),
+	    otra = fx_sede(LIMA), cita, n;
+	char *dia = dia_laborable(3), *code, tc[48], path[160], body[300],
+	    t[40], *tok;
+	struct http_resp r;
+	const cJSON *e;
+	size_t i;
+	int found;
+
+	code = unique_code("t");
+	snprintf(tc, sizeof(tc), "prueba_%c%c%s", code[1] + 32, code[2] + 32,
+	    code + 4);
+	free(code);
+	/* The network's type, created then replaced. */
+	snprintf(path, sizeof(path), "/api/v1/tipos-cita/%s", tc);
+	http_send_json("PUT", path, "{\"nombre\":\"Prueba\",\"duracion_min\":"
+	    "40,\"margen_antes_min\":10,\"margen_despues_min\":20}", NULL, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	ck_assert_str_eq(json_s(r.json, "ambito"), "red");
+	http_free(&r);
+	http_send_json("PUT", path, "{\"nombre\":\"Prueba de margen\","
+	    "\"duracion_min\":40,\"margen_antes_min\":10,\"margen_despues_min\":"
+	    "20}", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(json_s(r.json, "nombre"), "Prueba de margen");
+	http_free(&r);
+	/* The site's own length; the margins stay the network's. */
+	snprintf(path, sizeof(path), "/api/v1/sedes/%lld/tipos-cita/%s", sede,
+	    tc);
+	http_send_json("PUT", path, "{\"duracion_min\":30}", NULL, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	ck_assert_str_eq(json_s(r.json, "ambito"), "sede");
+	ck_assert_int_eq(json_ll(r.json, "duracion_min"), 30);
+	ck_assert_int_eq(json_ll(r.json, "margen_antes_min"), 10);
+	ck_assert_int_eq(json_ll(r.json, "margen_despues_min"), 20);
+	http_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/tipos-cita?sede_id=%lld", sede);
+	http_get(path, &r);
+	ck_assert_int_eq(r.status, 200);
+	found = 0;
+	cJSON_ArrayForEach(e, json_items(r.json))
+		if (strcmp(json_s(e, "codigo"), tc) == 0) {
+			ck_assert_str_eq(json_s(e, "ambito"), "sede");
+			ck_assert_int_eq(json_ll(e, "duracion_min"), 30);
+			found++;
+		}
+	ck_assert_int_eq(found, 1);
+	http_free(&r);
+	http_get("/api/v1/tipos-cita", &r);
+	found = 0;
+	cJSON_ArrayForEach(e, json_items(r.json)) {
+		ck_assert_str_eq(json_s(e, "ambito"), "red");
+		if (strcmp(json_s(e, "codigo"), "teleconsulta") == 0)
+			ck_assert_str_eq(json_s(e, "modalidad"), "virtual");
+		found += strcmp(json_s(e, "codigo"), tc) == 0 &&
+		    json_ll(e, "duracion_min") == 40;
+	}
+	ck_assert_int_eq(found, 1);
+	http_free(&r);
+
+	/* A typed booking: the type's length and margins. */
+	snprintf(t, sizeof(t), "%sT10:00:00-05:00", dia);
+	reservar_tipo(vet, sede, t, tc, NULL, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	cita = json_ll(r.json, "id");
+	ck_assert_str_eq(json_s(r.json, "fin") + 11, "10:30:00-05:00");
+	ck_assert_str_eq(json_s(r.json, "tipo_cita"), tc);
+	ck_assert_int_eq(json_ll(r.json, "margen_antes_min"), 10);
+	ck_assert_int_eq(json_ll(r.json, "margen_despues_min"), 20);
+	http_free(&r);
+	/* Its margins are the vet's: 10:30 is taken, 10:50 is not. */
+	snprintf(t, sizeof(t), "%sT10:30:00-05:00", dia);
+	reservar(vet, sede, t, 30, &r);
+	assert_problem(&r, 409, "conflicto");
+	ck_assert_int_eq(json_ll(cJSON_GetObjectItem(r.json, "conflicto"),
+	    "cita_id"), cita);
+	http_free(&r);
+	snprintf(t, sizeof(t), "%sT10:50:00-05:00", dia);
+	reservar_ok(vet, sede, t, 30);
+	snprintf(t, sizeof(t), "%sT09:20:00-05:00", dia);
+	reservar_ok(vet, sede, t, 30);
+
+	/* The free slots of the type leave room for its margins. */
+	snprintf(path, sizeof(path), "/api/v1/disponibilidad?veterinario_id="
+	    "%lld&sede_id=%lld&fecha=%s&tipo_cita=%s&paso_min=10", vet, sede,
+	    dia, tc);
+	http_get(path, &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	ck_assert_int_eq(json_ll(r.json, "duracion_min"), 30);
+	ck_assert_int_eq(json_ll(r.json, "margen_antes_min"), 10);
+	ck_assert_int_eq(json_ll(r.json, "margen_despues_min"), 20);
+	ck_assert_str_eq(json_s(r.json, "tipo_cita"), tc);
+	for (i = 0; i < sizeof(huecos_esperados) /
+	    sizeof(huecos_esperados[0]); i++)
+		ck_assert_msg(tiene_hueco(&r, huecos_esperados[i].hora) ==
+		    huecos_esperados[i].libre, "slot %s: want %s",
+		    huecos_esperados[i].hora, huecos_esperados[i].libre ?
+		    "free" : "taken");
+	http_free(&r);
+	/* Without a type, 09:50-10:00 is still the typed booking's. */
+	huecos(vet, sede, dia, 10, 10, &r);
+	ck_assert(!tiene_hueco(&r, "09:50"));
+	ck_assert(tiene_hueco(&r, "09:10"));
+	http_free(&r);
+
+	/* Changing the type moves no booking; moving the booking keeps its
+	 * margins. */
+	snprintf(path, sizeof(path), "/api/v1/sedes/%lld/tipos-cita/%s", sede,
+	    tc);
+	http_send_json("PUT", path, "{\"duracion_min\":30,"
+	    "\"margen_despues_min\":60}", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+	snprintf(body, sizeof(body), "{\"inicio\":\"%sT14:00:00-05:00\"}", dia);
+	fx_put_cita(cita, body, NULL, &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	ck_assert_int_eq(json_ll(r.json, "margen_despues_min"), 20);
+	http_free(&r);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM citas WHERE id = %lld "
+	    "AND lower(ocupa) = '%s 13:50-05' AND upper(ocupa) = '%s 14:50-05'",
+	    cita, dia, dia), 1);
+
+	/* Modality, unknown and retired types. */
+	snprintf(t, sizeof(t), "%sT16:00:00-05:00", dia);
+	reservar_tipo(vet, sede, t, "teleconsulta", "presencial", &r);
+	assert_problem(&r, 422, "validacion");
+	ck_assert(fx_has_error(&r, "tipo"));
+	http_free(&r);
+	reservar_tipo(vet, sede, t, "teleconsulta", NULL, &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	ck_assert_str_eq(json_s(r.json, "tipo"), "virtual");
+	http_free(&r);
+	snprintf(t, sizeof(t), "%sT17:00:00-05:00", dia);
+	reservar_tipo(vet, sede, t, "no_existe", NULL, &r);
+	assert_problem(&r, 422, "validacion");
+	ck_assert(fx_has_error(&r, "tipo_cita"));
+	http_free(&r);
+	reservar_tipo(vet, sede, t, "Cirugía", NULL, &r);
+	assert_problem(&r, 422, "validacion");
+	ck_assert(fx_has_error(&r, "tipo_cita"));
+	http_free(&r);
+	http_send_json("PUT", path, "{\"activo\":false}", NULL, &r);
+	ck_assert_int_eq(r.status, 200);
+	http_free(&r);
+	reservar_tipo(vet, sede, t, tc, NULL, &r);
+	assert_problem(&r, 422, "validacion");
+	ck_assert(fx_has_error(&r, "tipo_cita"));
+	http_free(&r);
+	snprintf(body, sizeof(body), "/api/v1/disponibilidad?veterinario_id="
+	    "%lld&sede_id=%lld&fecha=%s&tipo_cita=no_existe", vet, sede, dia);
+	http_get(body, &r);
+	assert_problem(&r, 422, "validacion");
+	http_free(&r);
+	snprintf(body, sizeof(body), "/api/v1/disponibilidad?veterinario_id="
+	    "%lld&sede_id=%lld&fecha=%s&tipo_cita=X-1", vet, sede, dia);
+	http_get(body, &r);
+	assert_problem(&r, 400, "parametro-invalido");
+	http_free(&r);
+
+	/* A site's values that bookings name stay; others go. */
+	http_req("DELETE", path, NULL, NULL, 0, NULL, &r);
+	assert_problem(&r, 409, "conflicto");
+	http_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/sedes/%lld/tipos-cita/%s", otra,
+	    tc);
+	http_send_json("PUT", path, "{\"margen_antes_min\":0}", NULL, &r);
+	ck_assert_int_eq(r.status, 201);
+	http_free(&r);
+	http_req("DELETE", path, NULL, NULL, 0, NULL, &r);
+	ck_assert_int_eq(r.status, 204);
+	http_free(&r);
+	http_req("DELETE", path, NULL, NULL, 0, NULL, &r);
+	assert_problem(&r, 404, "no-encontrado");
+	http_free(&r);
+
+	/* Bad input: 422 or 400, nothing written. */
+	n = db_count("SELECT count(*) FROM tipos_cita");
+	{
+		static const char *const malos[] = {
+			"{\"duracion_min\":4}", "{\"duracion_min\":241}",
+			"{\"margen_antes_min\":-1}", "{\"margen_despues_min\":121}",
+			"{\"modalidad\":\"mixta\"}", "{\"duracion\":30}",
+			"{\"activo\":\"no\"}", "{\"nombre\":\"\"}",
+			"{\"duracion_min\":\"30\"}",
+		};
+
+		for (i = 0; i < sizeof(malos) / sizeof(malos[0]); i++) {
+			http_send_json("PUT", path, malos[i], NULL, &r);
+			ck_assert_msg(r.status == 422, "%s: %ld %s", malos[i],
+			    r.status, r.body);
+			http_free(&r);
+		}
+	}
+	http_send_json("PUT", "/api/v1/tipos-cita/nuevo_sin_nombre_x",
+	    "{\"duracion_min\":30}", NULL, &r);
+	assert_problem(&r, 422, "validacion");
+	ck_assert(fx_has_error(&r, "nombre"));
+	http_free(&r);
+	http_send_json("PUT", "/api/v1/tipos-cita/X", "{}", NULL, &r);
+	assert_problem(&r, 400, "parametro-invalido");
+	http_free(&r);
+	http_send_json("PUT", "/api/v1/sedes/999999999/tipos-cita/consulta",
+	    "{}", NULL, &r);
+	assert_problem(&r, 404, "no-encontrado");
+	http_free(&r);
+	tok = fx_token_de("admin_sede", sede, NULL);
+	http_token(tok);
+	snprintf(path, sizeof(path), "/api/v1/tipos-cita/%s", tc);
+	http_send_json("PUT", path, "{\"duracion_min\":30}", NULL, &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/sedes/%lld/tipos-cita/%s", otra,
+	    tc);
+	http_send_json("PUT", path, "{\"duracion_min\":30}", NULL, &r);
+	assert_problem(&r, 403, "prohibido");
+	http_free(&r);
+	http_token(NULL);
+	free(tok);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM tipos_cita"), n);
+	free(dia);
+}
+END_TEST
+
 Suite *
 horarios_suite(void)
 {
@@ -913,6 +1180,7 @@ horarios_suite(void)
 	tcase_add_test(tc, sede_que_abre_en_feriados);
 	tcase_add_test(tc, agenda_del_dia_y_semana);
 	tcase_add_test(tc, disponibilidad_casos);
+	tcase_add_test(tc, tipos_de_cita_y_margenes);
 	suite_add_tcase(s, tc);
 	return s;
 }
