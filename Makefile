@@ -13,13 +13,13 @@ include config.mk
 LIB_SRCS = lib/err.c lib/mem.c lib/config.c lib/log.c lib/db.c \
 	   lib/migrate.c lib/json.c lib/valid.c lib/time.c lib/crypto.c lib/amqp.c \
 	   lib/b64.c lib/jwt.c lib/password.c lib/cifra.c lib/keyring.c lib/auth.c \
-	   lib/httpd.c lib/cli.c lib/cron.c lib/worker.c
+	   lib/httpd.c lib/cli.c lib/cron.c lib/worker.c lib/ical.c
 
 API_SRCS = fcgi-api/config.c fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.c \
 	   fcgi-api/sql.c fcgi-api/system.c \
 	   fcgi-api/sedes.c fcgi-api/result.c fcgi-api/citas.c \
 	   fcgi-api/agenda.c fcgi-api/horarios.c fcgi-api/pacientes.c fcgi-api/propietarios.c \
-	   fcgi-api/clinico.c \
+	   fcgi-api/clinico.c fcgi-api/calendarios.c \
 	   fcgi-api/openapi_doc.c \
 	   fcgi-api/auth.c fcgi-api/access.c fcgi-api/usuarios.c \
 	   fcgi-api/auditoria.c fcgi-api/monitor.c \
@@ -32,7 +32,7 @@ SCHED_SRCS = scheduler/config.c scheduler/sql.c scheduler/relay.c scheduler/jobs
 	     scheduler/monitor.c
 SCHED_MAIN = scheduler/main.c
 
-WORKER_SRCS = worker/config.c worker/jobs.c worker/muertos.c
+WORKER_SRCS = worker/config.c worker/jobs.c worker/muertos.c worker/calendarios.c
 WORKER_MAIN = worker/main.c
 
 MIGRATE_SRCS = db/migrate.c db/migrate_config.c

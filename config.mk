@@ -8,7 +8,7 @@ CC	?= cc
 MODE	?= release
 B	 = build/$(MODE)
 
-PKGS	 = libpq libcjson librabbitmq openssl libcurl libmicrohttpd
+PKGS	 = libpq libcjson librabbitmq openssl libcurl libmicrohttpd libical
 CHECK_PKGS = check
 
 WARN	 = -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \

@@ -18,8 +18,10 @@ PKGS=(
   build-essential pkg-config
   libfcgi-dev libpq-dev libcjson-dev librabbitmq-dev libssl-dev
   libcurl4-openssl-dev libargon2-dev check libsubunit-dev libmicrohttpd-dev
+  libical-dev tzdata
   # local stack
   postgresql-15 postgresql-client-15 rabbitmq-server nginx-light supervisor
+  libnginx-mod-http-js
   # tests, coverage, benchmarks
   curl jq gcovr wrk prometheus docker-compose procps
   # the contract fuzzer's private environment

@@ -104,6 +104,7 @@ SERVICES = [
              "VETRED_DATABASE_URL": "{db_url}",
              "VETRED_AMQP_URL": "{amqp_url}",
              "VETRED_WORKER_INSTANCE": "worker-1",
+             "VETRED_ICAL_DIR": "{dir}/ical",
              "VETRED_WORKER_METRICS_ADDR": "127.0.0.1:{metrics_port_worker}",
              "VETRED_LOG_FILE": "{logdir}/worker.log",
              "VETRED_LOG_MAX_BYTES": "{log_max}",

@@ -698,6 +698,9 @@ ngx_conf() {
       -e "s|@API_SERVERS@|$(printf '%s' "$servers" | sed -e 's/[|&]/\\&/g')|g" \
       -e "s|@ACCESS_LOG@|$(sed_esc "$access")|g" \
       "$REPO/deploy/nginx.conf.in" >"$NGX/nginx.conf.new"
+  cp -f "$REPO/deploy/ical.js" "$NGX/ical.js"
+  mkdir -p "$DIR/ical/feeds" "$DIR/ical/t"
+  chmod 755 "$DIR/ical" "$DIR/ical/feeds" "$DIR/ical/t"
   if ! nginx -t -p "$NGX" -c "$NGX/nginx.conf.new" -e "$NGX/error.log" >"$NGX/configtest.log" 2>&1; then
     cat "$NGX/configtest.log" >&2
     die "generated nginx configuration is invalid ($NGX/nginx.conf.new)"

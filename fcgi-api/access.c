@@ -79,6 +79,7 @@ static const struct {
 	{ "diagnosticos.gestionar", R(ROL_ADMIN_RED) },
 	{ "feriados.gestionar", R(ROL_ADMIN_RED) },
 	{ "tipos_cita.gestionar", R(ROL_ADMIN_RED) },
+	{ "calendarios.usar", CLINICA },
 	{ "usuarios.leer", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },
 	{ "auditoria.leer", R(ROL_ADMIN_RED) | R(ROL_AUDITOR) },
 	{ "usuarios.crear", R(ROL_ADMIN_RED) | R(ROL_ADMIN_SEDE) },

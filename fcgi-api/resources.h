@@ -61,6 +61,12 @@ void	api_tipos_cita_list(struct api_req *r);
 void	api_tipo_cita_fijar(struct api_req *r);
 void	api_tipo_cita_eliminar(struct api_req *r);
 
+/* calendarios.c */
+void	api_calendario_emitir(struct api_req *r);
+void	api_calendario_rotar(struct api_req *r);
+void	api_calendarios_list(struct api_req *r);
+void	api_calendario_revocar(struct api_req *r);
+
 /* pacientes.c */
 void	api_paciente_registro(struct api_req *r);
 void	api_paciente_get(struct api_req *r);

@@ -169,6 +169,15 @@ const char *const api_sql[STMT__MAX] = {
 	[STMT_TIPO_CITA_ELIMINAR] = "SELECT eliminar_tipo_cita($1::bigint, $2,"
 	    " $3::bigint, $4, $5, $6::inet)",
 
+	/* iCalendar subscriptions (db/functions/calendarios.sql): $4 the
+	 * token's SHA-256 (bytea), $5 its URL (answered, not stored). */
+	[STMT_CALENDARIO_EMITIR] = "SELECT emitir_calendario($1::bigint,"
+	    " $2::bigint, $3::bigint, $4::bytea, $5, $6::bigint[], $7::bigint,"
+	    " $8, $9, $10::inet)",
+	[STMT_CALENDARIOS_LIST] = "SELECT listar_calendarios($1::bigint)",
+	[STMT_CALENDARIO_REVOCAR] = "SELECT revocar_calendario($1::bigint,"
+	    " $2::boolean, $3::bigint, $4, $5, $6::inet)",
+
 	/* The clinical record's writes (db/functions/clinico.sql): $1 the
 	 * patient, $2 the validated fields, who. */
 	[STMT_VACUNAS_LIST] = "SELECT listar_vacunas($1)",
@@ -340,6 +349,10 @@ const char *const api_sql_args[STMT__MAX] = {
 	[STMT_TIPOS_CITA_LIST] = "sede:int8",
 	[STMT_TIPO_CITA_FIJAR] = "sede:int8 codigo datos who",
 	[STMT_TIPO_CITA_ELIMINAR] = "sede:int8 codigo who",
+	[STMT_CALENDARIO_EMITIR] = "veterinario:int8 sede:int8 reemplaza:int8 "
+	    "hash url sedes who",
+	[STMT_CALENDARIOS_LIST] = "usuario:int8",
+	[STMT_CALENDARIO_REVOCAR] = "id:int8 red:bool who",
 	[STMT_VACUNAS_LIST] = "especie",
 	[STMT_VACUNACION_REGISTRAR] = "id:int8 datos who",
 	[STMT_TRATAMIENTO_REGISTRAR] = "id:int8 datos who",

@@ -92,8 +92,14 @@ const size_t vr_amqp_nbindings =
 static const char *const mantenimiento_keys[] = { "purga_outbox",
     "sellado_auditoria", NULL };
 
+static const char *const calendarios_keys[] = { "cita.reservada",
+    "cita.reprogramada", "cita.confirmada", "cita.en_atencion",
+    "cita.atendida", "cita.no_asistio", "cita.cancelada", "cita.actualizada",
+    "calendario.emitido", "calendario.revocado", NULL };
+
 const struct vr_amqp_work vr_amqp_works[] = {
 	{ "vetred.mantenimiento", VR_AMQP_TRABAJOS, mantenimiento_keys },
+	{ "vetred.calendarios", VR_AMQP_EVENTOS, calendarios_keys },
 };
 const size_t vr_amqp_nworks = sizeof(vr_amqp_works) / sizeof(vr_amqp_works[0]);
 

@@ -339,6 +339,16 @@ int	vr_date_valid(const char *s);
 int	vr_rfc3339_valid(const char *s);
 int	vr_parse_id(const char *s, long long *out);
 
+/* ---- iCalendar (ical.c) ------------------------------------------------ */
+
+/*
+ * The RFC 5545 text of a feed document (feed_documento(): name, zone,
+ * generation time and events), appended to out; checked against
+ * libical's restrictions.  0, or VR_EINVAL with the reason in err.
+ */
+int	vr_ical_render(const cJSON *doc, struct vr_buf *out, char *err,
+	    size_t errlen);
+
 /* ---- crypto ----------------------------------------------------------- */
 
 void	vr_sha256_hex(const void *data, size_t len, char hex[65]);

@@ -17,6 +17,9 @@ const struct vr_cfg_var wk_config_vars[] = {
 	N("VETRED_SEAL_MAX_BATCHES", 100, 1, 10000, seal_batches,
 	    "audit rows sealed per sellado_auditoria run, in batches of 500 "
 	    "(the next run goes on)"),
+	VR_CFG_S("VETRED_ICAL_DIR", "var/ical", struct wk_config, ical_dir,
+	    "directory of the iCalendar feeds the calendar consumer writes "
+	    "(feeds/) and of the subscriptions' links (t/) nginx serves"),
 };
 
 struct wk_config wk_cfg;

@@ -9,15 +9,17 @@
 
 static const char usage[] =
     "usage: vetred-worker\n"
-    "Runs the engine's jobs (purga_outbox, sellado_auditoria) and keeps\n"
-    "the dead letters (vetred.muertos) in eventos_muertos.\n"
+    "Runs the engine's jobs (purga_outbox, sellado_auditoria), keeps\n"
+    "the dead letters (vetred.muertos) in eventos_muertos and writes\n"
+    "the iCalendar feeds (VETRED_ICAL_DIR).\n"
     "Configuration from VETRED_* environment variables (see the README);\n"
     "runs until SIGTERM or SIGINT.\n";
 
 int
 main(int argc, char **argv)
 {
-	const struct vr_consumer cs[] = { wk_mantenimiento, wk_muertos };
+	const struct vr_consumer cs[] = { wk_mantenimiento, wk_muertos,
+	    wk_calendarios };
 	struct vr_worker_config wc;
 	struct vr_config cfg;
 	char err[256];

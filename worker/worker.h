@@ -8,6 +8,9 @@
  *   muertos        the dead-letter drain: every message of the broker's
  *                  vetred.muertos into eventos_muertos, for inspection and
  *                  replay (muertos.c)
+ *   calendarios    the iCalendar feeds of vets and sites, written on the
+ *                  appointments' events, and the subscriptions' links
+ *                  nginx serves them by (calendarios.c)
  */
 #ifndef WORKER_H
 #define WORKER_H
@@ -17,6 +20,7 @@
 struct wk_config {
 	int	retention_days;		/* VETRED_OUTBOX_RETENTION_DAYS */
 	int	seal_batches;		/* VETRED_SEAL_MAX_BATCHES */
+	const char *ical_dir;		/* VETRED_ICAL_DIR */
 };
 
 extern const struct vr_cfg_var wk_config_vars[];
@@ -26,6 +30,7 @@ int	wk_config_load(struct wk_config *c, char *err, size_t errlen);
 
 extern const struct vr_consumer wk_mantenimiento;
 extern const struct vr_consumer wk_muertos;
+extern const struct vr_consumer wk_calendarios;
 
 /* What the handlers read of the configuration (set by main). */
 extern struct wk_config wk_cfg;
