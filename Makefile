@@ -49,7 +49,8 @@ UNIT_SRCS = tests/unit/run.c tests/unit/check_err.c tests/unit/check_mem.c \
 	    tests/unit/check_keyring.c tests/unit/check_auth.c \
 	    tests/unit/check_password.c tests/unit/check_cifra.c \
 	    tests/unit/check_httpd.c tests/unit/check_result.c \
-	    tests/unit/check_sql.c tests/unit/check_cron.c
+	    tests/unit/check_sql.c tests/unit/check_cron.c \
+	    tests/unit/check_ical.c
 
 INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_system.c \

@@ -55,7 +55,9 @@ when(const char *s, icaltimezone *tz, struct icaltimetype *t)
 		return -1;
 	*t = icaltime_from_string(s);
 	if (icaltime_is_null_time(*t) || !icaltime_is_valid_time(*t) ||
-	    t->is_date)
+	    t->is_date || t->month < 1 || t->month > 12 || t->day < 1 ||
+	    t->day > icaltime_days_in_month(t->month, t->year) ||
+	    t->hour > 23 || t->minute > 59 || t->second > 60)
 		return -1;
 	if (tz != NULL)
 		*t = icaltime_set_timezone(t, tz);

@@ -131,7 +131,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION revocar_calendario(bigint, boolean, bigint, text, text, inet) IS
-	'Revokes a feed subscription (its URL answers 404 once the calendar worker removed its link); audited, with calendario.revocado.';
+	'Revokes a feed subscription (its URL finds nothing once the calendar worker removed its link); audited, with calendario.revocado.';
 
 -- AAAAMMDDTHHMMSS of t in zone tz; with utc, the UTC form (...Z).
 CREATE OR REPLACE FUNCTION ical_hora(t timestamptz, tz text, utc boolean) RETURNS text
@@ -143,7 +143,7 @@ COMMENT ON FUNCTION ical_hora(timestamptz, text, boolean) IS
 	'An iCalendar DATE-TIME of an instant: local to a zone, or UTC.';
 
 -- The document of the feed of a vet (p_tipo 'veterinario') or a site,
--- for lib/ical.c: its appointments from 30 days ago to 400 days ahead,
+-- for lib/ical.c: its appointments from 30 days ago to 13 months ahead,
 -- the cancelled ones of the last 30 days as CANCELLED; pet, species,
 -- type and reason, never the owner.  NULL when no live subscription
 -- names it (no file to write).  A local time the clocks' change makes
@@ -194,7 +194,7 @@ LANGUAGE sql STABLE AS $$
 		LEFT JOIN consultorios r ON r.id = c.consultorio_id
 		LEFT JOIN tipos_cita t ON t.id = c.tipo_cita_id
 		WHERE CASE WHEN p_tipo = 'veterinario' THEN c.veterinario_id ELSE c.sede_id END = p_ref
-		  AND c.periodo && tstzrange(now() - interval '30 days', now() + interval '400 days')
+		  AND c.periodo && tstzrange(now() - interval '30 days', now() + interval '13 months')
 		  AND (c.estado <> 'cancelada' OR c.cancelado_en >= now() - interval '30 days'))
 	SELECT jsonb_build_object('nombre', f.nombre, 'zona', f.zona, 'organizador', f.organizador,
 	    'reglas_desde', to_char(date_trunc('year', now() AT TIME ZONE 'UTC') - interval '1 year',
@@ -203,7 +203,7 @@ LANGUAGE sql STABLE AS $$
 	FROM f
 $$;
 COMMENT ON FUNCTION feed_documento(text, bigint) IS
-	'The feed document of a vet or a site (appointments of the last 30 days and the next 400, cancellations of the last 30; no owner data), or NULL when no live subscription names it.';
+	'The feed document of a vet or a site (appointments of the last 30 days and the next 13 months, cancellations of the last 30; no owner data), or NULL when no live subscription names it.';
 
 -- The calendar worker wrote a feed.
 CREATE OR REPLACE FUNCTION feed_escrito(p_tipo text, p_ref bigint, p_eventos integer, p_bytes integer)

@@ -3,7 +3,7 @@
 -- token's SHA-256.  The calendar worker writes each feed with a live
 -- token as a file, and links the token's hash to it for nginx, which
 -- serves it with ETag and Last-Modified.  Revoking a token removes its
--- link: the URL answers 404.
+-- link: the URL finds nothing.
 
 CREATE TABLE calendarios (
 	id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

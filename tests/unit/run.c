@@ -71,6 +71,7 @@ static const struct {
 	{ "result", result_suite },
 	{ "sql", sql_suite },
 	{ "cron", cron_suite },
+	{ "ical", ical_suite },
 };
 
 #define NSUITES	(sizeof(suites) / sizeof(suites[0]))

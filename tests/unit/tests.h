@@ -31,6 +31,7 @@ Suite	*cifra_suite(void);
 Suite	*result_suite(void);
 Suite	*sql_suite(void);
 Suite	*cron_suite(void);
+Suite	*ical_suite(void);
 
 /*
  * A private schema, ut_<pid of the runner>, isolates the database suites.
