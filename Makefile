@@ -61,7 +61,7 @@ INTEG_SRCS = tests/integration/run.c tests/integration/http_client.c \
 	     tests/integration/check_pacientes.c \
 	     tests/integration/check_propietarios.c \
 	     tests/integration/check_clinico.c tests/integration/check_entradas.c \
-	     tests/integration/check_horarios.c \
+	     tests/integration/check_horarios.c tests/integration/check_calendarios.c \
 	     tests/integration/check_citas.c \
 	     tests/integration/check_agenda.c \
 	     tests/integration/check_concurrency.c \

@@ -18,8 +18,9 @@
 #     README shows its steps as they are, runs a short contract fuzzer
 #     pass (schemathesis, tests/contract/) against the sanitizer stack
 #     (last, as it disables and changes users), validates every event in
-#     the outbox against its contract (db/eventos/), and validates the
-#     compose packaging;
+#     the outbox against its contract (db/eventos/), reads every
+#     iCalendar feed the calendar worker wrote with Python's icalendar
+#     (tests/ical/), and validates the compose packaging;
 #  5. stops the stack (the API processes exit normally, writing coverage)
 #     and fails when line coverage of our C code is under 90%.
 # Usage: ci/test.sh [--coverage-only]   (the latter: only step 6's report)
@@ -125,6 +126,10 @@ VETRED_ADMIN_BIN=build/asan/vetred-admin var/venv/bin/python3 \
 # its payload schema (db/eventos/); every schema must have been exercised.
 say "event contracts (db/eventos/) against every event in the outbox"
 var/venv/bin/python3 tests/eventos/check_eventos.py --db "$VETRED_DATABASE_URL" || failed=1
+# Every iCalendar feed the calendar worker wrote, and the renderer's golden
+# file, read by an independent parser (Python's icalendar).
+say "iCalendar feeds (tests/ical/check_feeds.py) with an independent parser"
+var/venv/bin/python3 tests/ical/check_feeds.py --dir "$VETRED_STACK_DIR/ical" || failed=1
 ci/stack.sh stop
 
 say "sanitizer reports from the services"

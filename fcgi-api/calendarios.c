@@ -81,8 +81,8 @@ internal_error(struct api_req *r)
  * calendarios.usar.  A vet's feed is for that vet's own user (or a
  * network-wide grant); a site's for a reader at that site.  201
  * {id, tipo, veterinario_id, sede_id, creado_en, url} (url: the only
- * time the token is shown); 400; 403; 404 unknown vet or site; 409 20
- * live subscriptions already; 422 neither or both members.
+ * time the token is shown); 400; 403; 404 unknown vet or site; 422
+ * neither or both members.
  */
 void
 api_calendario_emitir(struct api_req *r)

@@ -1,39 +1,64 @@
 /*
- * calendarios.c - the consumer "calendarios": the iCalendar feeds.  An
- * appointment's event (cita.*) rewrites the feeds it concerns, the vet's
- * (the one before a move too) and the site's; a feed no live
- * subscription names is not written (and goes when the last one does).
- * A subscription issued (calendario.emitido) gets its link, a revoked
- * one loses it:
+ * calendarios.c - the iCalendar feeds, in two parts:
+ *
+ * The consumer "calendarios" marks the feeds an event concerns
+ * (feed_marcar()): an appointment's (cita.*) the vet's (the one before a
+ * move too) and the site's; a subscription issued (calendario.emitido)
+ * gets its link, a revoked one loses it.  Marking is one row; it never
+ * renders.
+ *
+ * The writer, a thread of its own with its own connection
+ * (wk_calendarios_start()), renders each marked feed once its marks have
+ * settled for VETRED_ICAL_DEBOUNCE_MS: a burst of fifty bookings at a
+ * site is one writing, not fifty.  A feed is rendered by lib/ical.c from
+ * feed_documento() and written only when its bytes change, so an
+ * unchanged feed keeps its ETag and a client's conditional GET costs a
+ * 304; a feed no live subscription names is removed.
  *
  *   VETRED_ICAL_DIR/feeds/v-<vet>.ics, s-<site>.ics   the feeds
  *   VETRED_ICAL_DIR/t/<sha256 of the token>.ics        -> ../feeds/...
  *
  * nginx serves /ical/<token>.ics from t/ (deploy/ical.js hashes the
- * token), with ETag and Last-Modified of the feed file.  A feed is
- * rendered by lib/ical.c from feed_documento(), and rewritten only when
- * its bytes change, so an unchanged feed keeps its ETag and a client's
- * conditional GET costs a 304.  Files are written to a temporary name
- * and renamed: a reader sees the old feed or the new one, whole.
+ * token), with ETag and Last-Modified of the feed file.  Files are
+ * written to a temporary name and renamed: a reader sees the old feed or
+ * the new one, whole.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "worker.h"
 
-enum { C_DOC, C_DONE, C__MAX };
+/* The consumer's statement. */
+enum { C_MARK, C__MAX };
 
 static const char *const c_sql[C__MAX] = {
-	/* $1 tipo, $2 ref */
-	[C_DOC] = "SELECT feed_documento($1, $2::bigint)::text",
-	/* $1 tipo, $2 ref, $3 eventos, $4 bytes */
-	[C_DONE] = "SELECT feed_escrito($1, $2::bigint, $3::int, $4::int)",
+	/* $1 tipo, $2 ref, $3 even without a subscription */
+	[C_MARK] = "SELECT feed_marcar($1, $2::bigint, $3::boolean)",
 };
+
+/* The writer's. */
+enum { W_PENDING, W_DOC, W_DONE, W__MAX };
+
+static const char *const w_sql[W__MAX] = {
+	/* $1 debounce ms, $2 how many */
+	[W_PENDING] = "SELECT tipo, ref_id, marca FROM feeds_pendientes($1::int,"
+	    " $2::int)",
+	/* $1 tipo, $2 ref */
+	[W_DOC] = "SELECT feed_documento($1, $2::bigint)::text",
+	/* $1 tipo, $2 ref, $3 marca, $4 eventos, $5 bytes */
+	[W_DONE] = "SELECT feed_escrito($1, $2::bigint, $3::bigint, $4::int,"
+	    " $5::int)",
+};
+
+#define WRITER_TICK_MS	100
+#define WRITER_BATCH	"20"
 
 #define FEED_MAX	(8 * 1024 * 1024)	/* bytes of the file compared */
 
@@ -100,66 +125,146 @@ write_atomic(const char *dir, const char *name, const char *data, size_t n)
 }
 
 /*
- * The feed (tipo, ref) brought up to date: rendered and written when it
- * changed, removed when no subscription names it.  VR_HECHO, or a
- * verdict with the reason.
+ * The feed (tipo, ref), read at mark marca, brought up to date: rendered
+ * and written when it changed, removed when no subscription names it.
+ * 0, or -1 with the reason logged (it stays marked: the next tick tries
+ * again, a render refused is cleared and waits for the next mark).
  */
 static int
-write_feed(struct vr_work *w, const char *tipo, long long ref, char *reason,
-    size_t rlen)
+write_feed(struct vr_db *db, const char *tipo, const char *ref,
+    const char *marca)
 {
-	char id[24], feeds[1100], name[40], path[1200], nev[16], nbytes[24],
-	    err[256];
-	const char *p[4] = { tipo, id, nev, nbytes };
+	char feeds[1100], name[40], path[1200], nev[16], nbytes[24], err[1400];
+	const char *p[5] = { tipo, ref, marca, nev, nbytes };
 	PGresult *res = NULL;
 	struct vr_buf ics;
-	cJSON *doc;
-	int rc;
+	cJSON *doc = NULL;
+	int rc = 0;
 
-	snprintf(id, sizeof(id), "%lld", ref);
-	if ((rc = vr_work_exec(w, C_DOC, 2, p, &res)) != 0)
-		return rc;
+	if (vr_db_exec(db, W_DOC, 2, p, &res) != 0) {
+		snprintf(err, sizeof(err), "%s", db->errmsg);
+		goto fail;
+	}
 	if (ensure_dir(wk_cfg.ical_dir, "feeds", feeds, sizeof(feeds)) < 0) {
 		PQclear(res);
-		snprintf(reason, rlen, "cannot create %s: %s", feeds,
+		snprintf(err, sizeof(err), "cannot create %s: %s", feeds,
 		    strerror(errno));
-		return VR_REINTENTAR;
+		goto fail;
 	}
-	feed_name(tipo, ref, name, sizeof(name));
+	feed_name(tipo, atoll(ref), name, sizeof(name));
 	snprintf(path, sizeof(path), "%s/%s", feeds, name);
+	snprintf(nev, sizeof(nev), "0");
+	snprintf(nbytes, sizeof(nbytes), "0");
+	vr_buf_init(&ics);
 	if (PQgetisnull(res, 0, 0)) {
 		PQclear(res);
 		if (unlink(path) != 0 && errno != ENOENT) {
-			snprintf(reason, rlen, "cannot remove %s: %s", path,
+			snprintf(err, sizeof(err), "cannot remove %s: %s", path,
 			    strerror(errno));
-			return VR_REINTENTAR;
+			goto fail;
 		}
-		return VR_HECHO;
-	}
-	doc = cJSON_Parse(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	vr_buf_init(&ics);
-	if (vr_ical_render(doc, &ics, err, sizeof(err)) != 0) {
+	} else {
+		doc = cJSON_Parse(PQgetvalue(res, 0, 0));
+		PQclear(res);
+		if (vr_ical_render(doc, &ics, err, sizeof(err)) != 0) {
+			/* A document the renderer refuses stays refused:
+			 * cleared, logged, tried again at the next mark. */
+			vr_log(VR_LOG_ERROR, NULL, "feed not rendered", "feed",
+			    name, "error", err, NULL);
+			rc = -1;
+		} else {
+			snprintf(nev, sizeof(nev), "%d", cJSON_GetArraySize(
+			    cJSON_GetObjectItemCaseSensitive(doc, "eventos")));
+			snprintf(nbytes, sizeof(nbytes), "%zu", ics.len);
+			if (!same_content(path, ics.data, ics.len) &&
+			    write_atomic(feeds, name, ics.data, ics.len) < 0) {
+				snprintf(err, sizeof(err), "cannot write %s: %s",
+				    path, strerror(errno));
+				cJSON_Delete(doc);
+				vr_buf_free(&ics);
+				goto fail;
+			}
+		}
 		cJSON_Delete(doc);
-		vr_buf_free(&ics);
-		snprintf(reason, rlen, "feed %s: %s", name, err);
-		return VR_DESCARTAR;
-	}
-	snprintf(nev, sizeof(nev), "%d", cJSON_GetArraySize(
-	    cJSON_GetObjectItemCaseSensitive(doc, "eventos")));
-	cJSON_Delete(doc);
-	snprintf(nbytes, sizeof(nbytes), "%zu", ics.len);
-	rc = VR_HECHO;
-	if (!same_content(path, ics.data, ics.len) &&
-	    write_atomic(feeds, name, ics.data, ics.len) < 0) {
-		snprintf(reason, rlen, "cannot write %s: %s", path,
-		    strerror(errno));
-		rc = VR_REINTENTAR;
 	}
 	vr_buf_free(&ics);
-	if (rc != VR_HECHO)
-		return rc;
-	if ((rc = vr_work_exec(w, C_DONE, 4, p, &res)) != 0)
+	if (vr_db_exec_write(db, W_DONE, 5, p, &res) != 0) {
+		snprintf(err, sizeof(err), "%s", db->errmsg);
+		goto fail;
+	}
+	PQclear(res);
+	return rc;
+fail:
+	vr_log(VR_LOG_WARN, NULL, "feed not written", "tipo", tipo, "ref", ref,
+	    "error", err, NULL);
+	return -1;
+}
+
+static void
+sleep_ms(int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* The writer: every tick, the settled marks, each feed written once. */
+static void *
+writer(void *arg)
+{
+	const struct vr_config *cfg = arg;
+	char debounce[16];
+	const char *p[2] = { debounce, WRITER_BATCH };
+	struct vr_db db;
+	PGresult *res;
+	int i, n;
+
+	snprintf(debounce, sizeof(debounce), "%d", wk_cfg.ical_debounce_ms);
+	if (vr_db_open(&db, cfg->database_url, w_sql, W__MAX,
+	    cfg->db_timeout_ms) != 0)
+		vr_log(VR_LOG_WARN, NULL, "calendar writer: database "
+		    "unavailable, retrying", NULL);
+	for (;;) {
+		res = NULL;
+		n = 0;
+		if (vr_db_ensure(&db) == 0 &&
+		    vr_db_exec(&db, W_PENDING, 2, p, &res) == 0)
+			n = PQntuples(res);
+		for (i = 0; i < n; i++)
+			write_feed(&db, PQgetvalue(res, i, 0),
+			    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
+		PQclear(res);
+		if (n == 0)
+			sleep_ms(WRITER_TICK_MS);
+	}
+	return NULL;
+}
+
+int
+wk_calendarios_start(const struct vr_config *cfg)
+{
+	static struct vr_config copy;
+	pthread_t t;
+
+	copy = *cfg;
+	if (pthread_create(&t, NULL, writer, &copy) != 0)
+		return -1;
+	pthread_detach(t);
+	return 0;
+}
+
+/* The consumer marks feed (tipo, ref); always: even without a live
+ * subscription (its file goes). */
+static int
+mark(struct vr_work *w, const char *tipo, long long ref, int always)
+{
+	char id[24];
+	const char *p[3] = { tipo, id, always ? "true" : "false" };
+	PGresult *res = NULL;
+	int rc;
+
+	snprintf(id, sizeof(id), "%lld", ref);
+	if ((rc = vr_work_exec(w, C_MARK, 3, p, &res)) != 0)
 		return rc;
 	PQclear(res);
 	return VR_HECHO;
@@ -191,12 +296,12 @@ cita(struct vr_work *w, const struct vr_message *m, char *reason,
 	}
 	antes = member_id(cJSON_GetObjectItemCaseSensitive(m->datos, "antes"),
 	    "veterinario_id");
-	if ((rc = write_feed(w, "veterinario", vet, reason, rlen)) != VR_HECHO)
+	if ((rc = mark(w, "veterinario", vet, 0)) != VR_HECHO)
 		return rc;
 	if (antes != 0 && antes != vet &&
-	    (rc = write_feed(w, "veterinario", antes, reason, rlen)) != VR_HECHO)
+	    (rc = mark(w, "veterinario", antes, 0)) != VR_HECHO)
 		return rc;
-	return write_feed(w, "sede", sede, reason, rlen);
+	return mark(w, "sede", sede, 0);
 }
 
 /* The subscription's feed and its link path; 0, or a verdict. */
@@ -247,7 +352,7 @@ emitido(struct vr_work *w, const struct vr_message *m, char *reason,
 	if ((rc = subscription(m, &tipo, &ref, link, sizeof(link), reason,
 	    rlen)) != 0)
 		return rc;
-	if ((rc = write_feed(w, tipo, ref, reason, rlen)) != VR_HECHO)
+	if ((rc = mark(w, tipo, ref, 1)) != VR_HECHO)
 		return rc;
 	feed_name(tipo, ref, name, sizeof(name));
 	snprintf(target, sizeof(target), "../feeds/%s", name);
@@ -277,7 +382,7 @@ revocado(struct vr_work *w, const struct vr_message *m, char *reason,
 		return VR_REINTENTAR;
 	}
 	/* The last subscription gone, the feed goes too. */
-	return write_feed(w, tipo, ref, reason, rlen);
+	return mark(w, tipo, ref, 1);
 }
 
 static const struct vr_handler handlers[] = {

@@ -20,6 +20,9 @@ const struct vr_cfg_var wk_config_vars[] = {
 	VR_CFG_S("VETRED_ICAL_DIR", "var/ical", struct wk_config, ical_dir,
 	    "directory of the iCalendar feeds the calendar consumer writes "
 	    "(feeds/) and of the subscriptions' links (t/) nginx serves"),
+	N("VETRED_ICAL_DEBOUNCE_MS", 150, 0, 10000, ical_debounce_ms,
+	    "milliseconds a feed's marks must settle before it is written "
+	    "(a burst of bookings, one writing)"),
 };
 
 struct wk_config wk_cfg;

@@ -45,6 +45,11 @@ main(int argc, char **argv)
 	if (vr_log_rotation(cfg.log_file, cfg.log_max_bytes) < 0)
 		vr_log(VR_LOG_WARN, NULL, "log file not used: stderr closed "
 		    "or the file cannot be opened", NULL);
+	if (wk_calendarios_start(&cfg) < 0) {
+		vr_log(VR_LOG_ERROR, NULL, "cannot start the calendar writer",
+		    NULL);
+		return 1;
+	}
 	return vr_worker_run("vetred-worker", cs, sizeof(cs) / sizeof(cs[0]),
 	    &cfg, &wc, NULL);
 }

@@ -21,6 +21,7 @@ struct wk_config {
 	int	retention_days;		/* VETRED_OUTBOX_RETENTION_DAYS */
 	int	seal_batches;		/* VETRED_SEAL_MAX_BATCHES */
 	const char *ical_dir;		/* VETRED_ICAL_DIR */
+	int	ical_debounce_ms;	/* VETRED_ICAL_DEBOUNCE_MS */
 };
 
 extern const struct vr_cfg_var wk_config_vars[];
@@ -31,6 +32,9 @@ int	wk_config_load(struct wk_config *c, char *err, size_t errlen);
 extern const struct vr_consumer wk_mantenimiento;
 extern const struct vr_consumer wk_muertos;
 extern const struct vr_consumer wk_calendarios;
+
+/* The feeds' writer thread (calendarios.c); 0 or -1. */
+int	wk_calendarios_start(const struct vr_config *cfg);
 
 /* What the handlers read of the configuration (set by main). */
 extern struct wk_config wk_cfg;

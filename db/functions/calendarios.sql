@@ -71,11 +71,6 @@ BEGIN
 			    'detalle', 'Su rol no permite esta operación en esa sede.'));
 		END IF;
 	END IF;
-	IF p_reemplaza IS NULL AND (SELECT count(*) FROM calendarios
-	    WHERE usuario_id = p_usuario AND revocado_en IS NULL) >= 20 THEN
-		RETURN veredicto('conflicto', jsonb_build_object(
-		    'detalle', 'Tiene 20 suscripciones vigentes; revoque alguna antes de pedir otra.'));
-	END IF;
 	IF viejo.id IS NOT NULL THEN
 		UPDATE calendarios SET revocado_en = now() WHERE id = viejo.id
 		RETURNING * INTO viejo;
@@ -205,14 +200,44 @@ $$;
 COMMENT ON FUNCTION feed_documento(text, bigint) IS
 	'The feed document of a vet or a site (appointments of the last 30 days and the next 13 months, cancellations of the last 30; no owner data), or NULL when no live subscription names it.';
 
--- The calendar worker wrote a feed.
-CREATE OR REPLACE FUNCTION feed_escrito(p_tipo text, p_ref bigint, p_eventos integer, p_bytes integer)
+-- The calendar consumer: an event concerns a feed.  Only a feed a live
+-- subscription names (or, p_siempre, one whose last subscription just
+-- went: its file goes too) is marked.
+CREATE OR REPLACE FUNCTION feed_marcar(p_tipo text, p_ref bigint, p_siempre boolean)
 RETURNS void
 LANGUAGE sql AS $$
-	INSERT INTO calendario_feeds (tipo, ref_id, generado_en, eventos, bytes)
-	VALUES (p_tipo, p_ref, now(), p_eventos, p_bytes)
-	ON CONFLICT (tipo, ref_id) DO UPDATE SET generado_en = EXCLUDED.generado_en,
-	    eventos = EXCLUDED.eventos, bytes = EXCLUDED.bytes
+	INSERT INTO calendario_feeds AS f (tipo, ref_id, pendiente_desde, marca)
+	SELECT p_tipo, p_ref, clock_timestamp(), 1
+	WHERE p_siempre OR EXISTS (SELECT 1 FROM calendarios c WHERE c.revocado_en IS NULL
+	    AND CASE WHEN p_tipo = 'veterinario' THEN c.veterinario_id ELSE c.sede_id END = p_ref)
+	ON CONFLICT (tipo, ref_id) DO UPDATE
+	    SET pendiente_desde = coalesce(f.pendiente_desde, EXCLUDED.pendiente_desde),
+	        marca = f.marca + 1
 $$;
-COMMENT ON FUNCTION feed_escrito(text, bigint, integer, integer) IS
-	'Records that the calendar worker wrote a feed file (when, how many events, how big).';
+COMMENT ON FUNCTION feed_marcar(text, bigint, boolean) IS
+	'Marks a feed to be written again (the calendar consumer, on an event that concerns it).';
+
+-- The writer: the feeds marked at least p_espera_ms ago (their burst has
+-- settled), oldest first.
+CREATE OR REPLACE FUNCTION feeds_pendientes(p_espera_ms integer, p_limite integer)
+RETURNS TABLE (tipo text, ref_id bigint, marca bigint)
+LANGUAGE sql STABLE AS $$
+	SELECT f.tipo, f.ref_id, f.marca FROM calendario_feeds f
+	WHERE f.pendiente_desde <= clock_timestamp() - make_interval(secs => p_espera_ms / 1000.0)
+	ORDER BY f.pendiente_desde LIMIT p_limite
+$$;
+COMMENT ON FUNCTION feeds_pendientes(integer, integer) IS
+	'Feeds to write: marked, and not marked again for p_espera_ms.';
+
+-- The writer wrote a feed rendered after it read mark p_marca: done,
+-- unless another mark came meanwhile (then it is written again).
+CREATE OR REPLACE FUNCTION feed_escrito(p_tipo text, p_ref bigint, p_marca bigint,
+    p_eventos integer, p_bytes integer)
+RETURNS void
+LANGUAGE sql AS $$
+	UPDATE calendario_feeds SET generado_en = now(), eventos = p_eventos, bytes = p_bytes,
+	    pendiente_desde = CASE WHEN marca = p_marca THEN NULL ELSE pendiente_desde END
+	WHERE tipo = p_tipo AND ref_id = p_ref
+$$;
+COMMENT ON FUNCTION feed_escrito(text, bigint, bigint, integer, integer) IS
+	'Records a feed written (when, how many events, how big); clears its mark unless a newer one came.';

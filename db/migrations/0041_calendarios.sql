@@ -32,17 +32,23 @@ COMMENT ON COLUMN calendarios.revocado_en IS 'When it was revoked or rotated; NU
 COMMENT ON COLUMN calendarios.reemplaza_id IS 'The token this one replaced (a rotation); NULL for a first one.';
 
 CREATE TABLE calendario_feeds (
-	tipo         text NOT NULL,
-	ref_id       bigint NOT NULL,
-	generado_en  timestamptz NOT NULL,
-	eventos      integer NOT NULL,
-	bytes        integer NOT NULL,
+	tipo            text NOT NULL,
+	ref_id          bigint NOT NULL,
+	pendiente_desde timestamptz,
+	marca           bigint NOT NULL DEFAULT 0,
+	generado_en     timestamptz,
+	eventos         integer NOT NULL DEFAULT 0,
+	bytes           integer NOT NULL DEFAULT 0,
 	PRIMARY KEY (tipo, ref_id),
 	CONSTRAINT calendario_feeds_tipo_valido CHECK (tipo IN ('veterinario', 'sede'))
 );
-COMMENT ON TABLE calendario_feeds IS 'When the calendar worker last wrote each feed (a newer event than that regenerates it; older ones are already in it).';
+CREATE INDEX calendario_feeds_pendientes ON calendario_feeds (pendiente_desde)
+	WHERE pendiente_desde IS NOT NULL;
+COMMENT ON TABLE calendario_feeds IS 'The feeds to write and written: the calendar consumer marks a feed an event concerns; the worker''s writer renders each marked feed once its marks have settled (a burst of bookings, one writing).';
 COMMENT ON COLUMN calendario_feeds.tipo IS 'veterinario or sede.';
 COMMENT ON COLUMN calendario_feeds.ref_id IS 'The vet''s or the site''s id.';
-COMMENT ON COLUMN calendario_feeds.generado_en IS 'The transaction time of the last writing: every change committed before it is in the file.';
+COMMENT ON COLUMN calendario_feeds.pendiente_desde IS 'First mark not yet written; NULL: the file holds every change marked.';
+COMMENT ON COLUMN calendario_feeds.marca IS 'Counts the marks: a writing clears pendiente_desde only if no mark came while it rendered.';
+COMMENT ON COLUMN calendario_feeds.generado_en IS 'When it was last written; NULL: never.';
 COMMENT ON COLUMN calendario_feeds.eventos IS 'How many VEVENTs it held.';
 COMMENT ON COLUMN calendario_feeds.bytes IS 'Its size in bytes.';

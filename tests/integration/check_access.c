@@ -59,6 +59,7 @@ static const struct {
 	{ "diagnosticos.gestionar", "admin_red", 0 },
 	{ "feriados.gestionar", "admin_red", 0 },
 	{ "tipos_cita.gestionar", "admin_red", 0 },
+	{ "calendarios.usar", "admin_red admin_sede veterinario recepcion", 1 },
 	{ "usuarios.leer", "admin_red admin_sede", 1 },
 	{ "usuarios.crear", "admin_red admin_sede", 1 },
 	{ "usuarios.modificar", "admin_red admin_sede", 1 },
@@ -311,6 +312,28 @@ request_for(const char *method, const char *path, long long sede,
 		dia_sin_feriado(sede, 1, dia);
 		snprintf(url, n, "/api/v1/sedes/%lld/feriados/%s", sede, dia);
 		*ok = 204;
+	} else if (strcmp(path, "/api/v1/calendarios") == 0) {
+		snprintf(url, n, "%s", path);
+		if (strcmp(method, "POST") == 0) {
+			snprintf(body, bn, "{\"sede_id\":%lld}", sede);
+			*ok = 201;
+		} else
+			*sitewide = 1;	/* one's own */
+	} else if (strcmp(path, "/api/v1/calendarios/{id}") == 0 ||
+	    strcmp(path, "/api/v1/calendarios/{id}/rotacion") == 0) {
+		/* The caller's own subscription, made for this request. */
+		code = db_valuef("INSERT INTO calendarios (usuario_id, sede_id, "
+		    "token_sha256) VALUES (%lld, %lld, sha256(gen_random_uuid()"
+		    "::text::bytea)) RETURNING id", admin_id(), sede);
+		if (strcmp(method, "DELETE") == 0) {
+			snprintf(url, n, "/api/v1/calendarios/%s", code);
+			*ok = 204;
+		} else {
+			snprintf(url, n, "/api/v1/calendarios/%s/rotacion", code);
+			*ok = 201;
+		}
+		free(code);
+		*sitewide = 1;
 	} else if (strcmp(path, "/api/v1/tipos-cita") == 0)
 		snprintf(url, n, "%s?sede_id=%lld", path, sede);
 	else if (strcmp(path, "/api/v1/tipos-cita/{codigo}") == 0 ||

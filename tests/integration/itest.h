@@ -194,6 +194,7 @@ Suite	*entradas_suite(void);
 Suite	*citas_suite(void);
 Suite	*agenda_suite(void);
 Suite	*horarios_suite(void);
+Suite	*calendarios_suite(void);
 Suite	*concurrency_suite(void);
 Suite	*auth_suite(void);
 Suite	*access_suite(void);

@@ -62,6 +62,7 @@ main(int argc, char *argv[])
 	srunner_add_suite(sr, citas_suite());
 	srunner_add_suite(sr, agenda_suite());
 	srunner_add_suite(sr, horarios_suite());
+	srunner_add_suite(sr, calendarios_suite());
 	srunner_add_suite(sr, concurrency_suite());
 	srunner_add_suite(sr, auth_suite());
 	srunner_add_suite(sr, access_suite());
