@@ -5,6 +5,7 @@
 #   make bench      load benchmarks (bench/README.md)
 #   make bench-relay  the outbox relay's benchmark alone (bench/relay.py)
 #   make bench-busqueda  the owner search's benchmark alone (bench/busqueda.py)
+#   make bench-ical  the calendar feeds' polling benchmark alone (bench/ical.py)
 # MODE=release|cov|asan selects the build directory build/$(MODE).
 
 include config.mk
@@ -162,6 +163,7 @@ bench:
 	bench/run.py
 	bench/relay.py
 	bench/busqueda.py
+	bench/ical.py
 
 bench-relay:
 	ci/deps.sh
@@ -173,9 +175,14 @@ bench-busqueda:
 	$(MAKE) MODE=release all
 	bench/busqueda.py
 
+bench-ical:
+	ci/deps.sh
+	$(MAKE) MODE=release all
+	bench/ical.py
+
 clean:
 	rm -rf build
 
-.PHONY: all tests run stop test coverage bench bench-relay bench-busqueda clean
+.PHONY: all tests run stop test coverage bench bench-relay bench-busqueda bench-ical clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

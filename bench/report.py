@@ -9,7 +9,8 @@ a report can be rendered again without running anything:
 (default: bench/figures.json and bench/README.md).  The outbox relay's
 figures (bench/relay.py) are read from relay.json beside the figures,
 when there is one, into the section "Outbox relay"; the owner search's
-(bench/busqueda.py) from busqueda.json into "Owner search".
+(bench/busqueda.py) from busqueda.json into "Owner search"; the calendar
+feeds' (bench/ical.py) from ical.json into "Calendar feeds".
 
 The figures are one JSON object:
   settings  durations, connections, thread counts of the run (SETTINGS)
@@ -414,10 +415,61 @@ def busqueda_section(b):
         f"grow with the matches. CPU busy during the run: {w.get('cpu_busy')} %."]
 
 
+ICAL_RPS_MIN = 15000            # req/s, each of the two
+ICAL_P99_MAX = 10.0             # ms
+ICAL_CONNS = 64
+ICAL_SUBS = 3000
+
+
+def ical_row(name, w, target_ok):
+    """A row of the feeds' table: req/s and P99 against the targets."""
+    bad = (w.get("non2xx") or 0) + sum(w.get(k) or 0 for k in ("connect", "read", "write",
+                                                               "timeout"))
+    ok = target_ok and num_ge(w.get("rps"), ICAL_RPS_MIN) and \
+        num_le(w.get("p99_ms"), ICAL_P99_MAX) and bad == 0
+    return (f"| {name} | {fmt_int(w.get('rps'))} req/s, P99 {w.get('p99_ms')} ms "
+            f"(P50 {w.get('p50_ms')}, max {w.get('max_ms')}); errors {bad} "
+            f"| ≥ {fmt_int(ICAL_RPS_MIN)} req/s, P99 ≤ {ICAL_P99_MAX:.0f} ms, 0 errors "
+            f"| {verdict(ok)} |")
+
+
+def ical_section(b):
+    """The section of bench/ical.py's figures (ical.json), or []."""
+    if not b:
+        return []
+    c, f = b.get("cond", {}), b.get("full", {})
+    sized = num_ge(b.get("subs"), ICAL_SUBS) and b.get("conns") == ICAL_CONNS
+    return [
+        "",
+        "## Calendar feeds",
+        "",
+        f"Measured by `bench/ical.py` (`make bench-ical`) on **{b.get('date', 'n/a')}**, "
+        f"{b.get('nproc', 'n/a')} CPUs.",
+        f"The question (from the issue): calendar clients poll every few minutes; do "
+        f"{fmt_int(ICAL_SUBS)} vets' subscriptions",
+        f"cost nothing? A conditional `GET` (304) and a full one, at {ICAL_CONNS} connections.",
+        "",
+        "| | measured | target | verdict |",
+        "| --- | --- | --- | --- |",
+        f"| subscriptions polled in turn (feeds of {b.get('vets')} vets, {b.get('citas')} "
+        f"appointments each, {fmt_int(b.get('feed_bytes'))} bytes a feed) "
+        f"| {fmt_int(b.get('subs'))} | ≥ {fmt_int(ICAL_SUBS)} | — |",
+        ical_row(f"`If-None-Match` with the feed's ETag → 304, {b.get('secs')} s", c, sized),
+        ical_row(f"plain `GET` → 200, the whole feed, {b.get('secs')} s", f, sized),
+        "",
+        "nginx serves each feed as a file: `deploy/ical.js` (njs) turns the URL's",
+        "token into its SHA-256, the name of the link the calendar consumer made to",
+        "the feed the worker's writer keeps; no FastCGI, no SQL per poll. ETag and",
+        "Last-Modified are the file's, which the writer rewrites only when its bytes",
+        f"change (it wrote the {b.get('feeds')} feeds in {b.get('write_s')} s). CPU busy during the runs: "
+        f"{c.get('cpu_busy')} % and {f.get('cpu_busy')} % (wrk itself included)."]
+
+
 class Report:
-    def __init__(self, fig, relay=None, busqueda=None):
+    def __init__(self, fig, relay=None, busqueda=None, ical=None):
         self.relay = relay
         self.busqueda = busqueda
+        self.ical = ical
         self.f = fig
         s = fig.settings
         self.s = s
@@ -1029,7 +1081,7 @@ class Report:
             f"≥ {fmt_int(SITE_RPS)} req/s each at once (≥ {fmt_int(SITES * SITE_RPS)} req/s in total): "
             f"**{yes_no(rps_def >= SITES * SITE_RPS)}**.",
             ""] + self.booking_section() + relay_section(self.relay) + \
-            busqueda_section(self.busqueda) + [
+            busqueda_section(self.busqueda) + ical_section(self.ical) + [
             "",
             "## The machine",
             "",
@@ -1174,10 +1226,10 @@ class Report:
         return "\n".join(out) + "\n"
 
 
-def render(data, relay=None, busqueda=None):
-    """The report (Markdown) of a figures object (and of relay.json's and
-    busqueda.json's)."""
-    return Report(Figures(data), relay, busqueda).render()
+def render(data, relay=None, busqueda=None, ical=None):
+    """The report (Markdown) of a figures object (and of relay.json's,
+    busqueda.json's and ical.json's)."""
+    return Report(Figures(data), relay, busqueda, ical).render()
 
 
 def load_beside(figures_path, name):
@@ -1200,12 +1252,18 @@ def load_busqueda(figures_path):
     return load_beside(figures_path, "busqueda.json")
 
 
+def load_ical(figures_path):
+    """ical.json beside the figures, or None."""
+    return load_beside(figures_path, "ical.json")
+
+
 def write(data, report_path, figures_path=None):
     """Writes the report, and the figures next to it (figures.json)."""
     report_path = os.path.abspath(report_path)
     if figures_path is None:
         figures_path = os.path.join(os.path.dirname(report_path), "figures.json")
-    text = render(data, load_relay(figures_path), load_busqueda(figures_path))
+    text = render(data, load_relay(figures_path), load_busqueda(figures_path),
+                  load_ical(figures_path))
     for path, out in ((figures_path, json.dumps(data, indent=1, sort_keys=True) + "\n"),
                       (report_path, text)):
         tmp = path + ".tmp"
@@ -1223,7 +1281,7 @@ def main(argv):
         return 2
     with open(figures, encoding="utf-8") as fh:
         data = json.load(fh)
-    text = render(data, load_relay(figures), load_busqueda(figures))
+    text = render(data, load_relay(figures), load_busqueda(figures), load_ical(figures))
     tmp = report + ".tmp"
     with open(tmp, "w", encoding="utf-8") as fh:
         fh.write(text)

@@ -340,6 +340,46 @@ class SearchSection(unittest.TestCase):
         self.assertNotIn("## Owner search", report.render(figures()))
 
 
+ICAL = dict(date="2026-12-08 01:00:00 UTC", subs=3000, vets=300, feeds=300, citas=40,
+            feed_bytes=30000, write_s=2.5, conns=64, secs=20, nproc=2,
+            cond=dict(rps=20000, p50_ms=2.0, p99_ms=8.0, max_ms=30.0, non2xx=0, connect=0,
+                      read=0, write=0, timeout=0, cpu_busy=99.0),
+            full=dict(rps=16000, p50_ms=3.0, p99_ms=9.5, max_ms=40.0, non2xx=0, connect=0,
+                      read=0, write=0, timeout=0, cpu_busy=99.0))
+
+
+class FeedsSection(unittest.TestCase):
+    CELLS = ("`If-None-Match` with the feed's ETag → 304, 20 s",
+             "plain `GET` → 200, the whole feed, 20 s")
+
+    def section(self, which="cond", **over):
+        b = json.loads(json.dumps(ICAL))
+        for k, v in over.items():
+            if k in b[which]:
+                b[which][k] = v
+            else:
+                b[k] = v
+        t = report.render(figures(), None, None, b)
+        return t[t.index("## Calendar feeds"):t.index("## The machine")]
+
+    def test_met(self):
+        for cell in self.CELLS:
+            self.assertEqual(verdict_of(self.section(), cell), "PASS", cell)
+
+    def test_missed(self):
+        # Slower, a P99 over 10 ms, errors, fewer subscriptions, other
+        # connections: each polling mode on its own.
+        for which, cell in zip(("cond", "full"), self.CELLS):
+            for over in (dict(rps=14999), dict(p99_ms=10.01), dict(non2xx=1),
+                         dict(timeout=3), dict(subs=2999), dict(conns=16),
+                         dict(rps=None)):
+                self.assertEqual(verdict_of(self.section(which, **over), cell), "**MISS**",
+                                 (which, over))
+
+    def test_absent_without_figures(self):
+        self.assertNotIn("## Calendar feeds", report.render(figures()))
+
+
 class Rendering(unittest.TestCase):
     def test_every_section_of_the_committed_report(self):
         """The committed report and a rendered one have the same headings
@@ -353,7 +393,8 @@ class Rendering(unittest.TestCase):
             committed = fh.read()
         relay = RELAY if "## Outbox relay" in committed else None
         busqueda = BUSQUEDA if "## Owner search" in committed else None
-        self.assertEqual(skeleton(report.render(figures(), relay, busqueda)),
+        ical = ICAL if "## Calendar feeds" in committed else None
+        self.assertEqual(skeleton(report.render(figures(), relay, busqueda, ical)),
                          skeleton(committed))
 
     def test_committed_report_is_its_figures(self):
@@ -366,7 +407,8 @@ class Rendering(unittest.TestCase):
             committed = fh.read()
         fig = os.path.join(ROOT, "bench", "figures.json")
         self.assertEqual(report.render(data, report.load_relay(fig),
-                                       report.load_busqueda(fig)), committed)
+                                       report.load_busqueda(fig), report.load_ical(fig)),
+                         committed)
 
     def test_figures_render_again(self):
         """report.write keeps the figures beside the report; report.py
