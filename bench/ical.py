@@ -56,21 +56,23 @@ class Ical:
         self.base = "http://127.0.0.1:" + STACK_ENV["VETRED_HTTP_PORT"]
 
     def psql(self, sql):
+        # On stdin: the subscriptions' VALUES outgrow an argument.
         r = subprocess.run([str(PGBIN / "psql"), "-X", "-qAt", "-v", "ON_ERROR_STOP=1",
-                            "-d", self.db, "-c", sql], capture_output=True, text=True,
-                           env=dict(os.environ, PGOPTIONS="-c statement_timeout=0"))
+                            "-d", self.db, "-f", "-"], input=sql, capture_output=True,
+                           text=True, env=dict(os.environ, PGOPTIONS="-c statement_timeout=0"))
         if r.returncode != 0:
             die("psql: " + r.stderr.strip())
         return r.stdout.strip()
 
     def load(self):
         """The site, its vets with their appointments, the subscriptions."""
-        if self.psql("SELECT count(*) FROM sedes WHERE codigo = 'ICS-01'") == "0":
-            log(f"ical: {self.vets} vets, {self.citas} appointments each")
-            self.psql(
-                "INSERT INTO sedes (codigo, nombre, ciudad, direccion, zona_horaria, "
-                "abre_en_feriados) VALUES ('ICS-01', 'Sede calendarios', 'Lima', "
-                "'Av. Calendario 1', 'America/Lima', true)")
+        self.psql(
+            "INSERT INTO sedes (codigo, nombre, ciudad, direccion, zona_horaria, "
+            "abre_en_feriados) VALUES ('ICS-01', 'Sede calendarios', 'Lima', "
+            "'Av. Calendario 1', 'America/Lima', true) ON CONFLICT (codigo) DO NOTHING")
+        if self.psql("SELECT count(*) FROM veterinarios WHERE apellidos LIKE "
+                     "'Calendario %'") == "0":
+            log(f"ical: {self.vets} vets")
             self.psql(
                 "WITH u AS (INSERT INTO usuarios (email, nombre) SELECT format("
                 "'bench.ical%s@vetred.test', g), 'Vet calendario' FROM generate_series(1, "
@@ -82,18 +84,24 @@ class Ical:
                 "INSERT INTO horarios (veterinario_id, sede_id, dia_semana, hora_inicio, "
                 "hora_fin, vigente_desde) SELECT veterinario_id, sede_id, d, '00:00', "
                 "'24:00', current_date FROM vs, generate_series(1, 7) d")
+        if self.psql("SELECT count(*) FROM citas c JOIN sedes s ON s.id = c.sede_id "
+                     "WHERE s.codigo = 'ICS-01'") == "0":
+            log(f"ical: {self.citas} appointments a vet")
             self.psql(
                 "WITH o AS (INSERT INTO propietarios (nombres, apellidos, tipo_documento, "
                 "numero_documento, telefono) VALUES ('Dueño', 'Calendario', 'CE', "
-                "'ICAL00000001', '+51900000001') RETURNING id), p AS (INSERT INTO pacientes "
-                "(propietario_id, nombre, especie) SELECT id, 'Paciente calendario', "
-                "'canino' FROM o RETURNING id) "
+                "'ICAL' || lpad((random() * 1e8)::bigint::text, 8, '0'), '+51900000001') "
+                "RETURNING id), p AS (INSERT INTO pacientes "
+                "(propietario_id, nombre, especie) SELECT o.id, 'Paciente ' || v.id, "
+                "'canino' FROM o, veterinarios v WHERE v.apellidos LIKE 'Calendario %' "
+                "RETURNING id, nombre) "
                 "INSERT INTO citas (sede_id, veterinario_id, paciente_id, periodo, motivo) "
                 "SELECT vs.sede_id, vs.veterinario_id, p.id, tstzrange(t, t + interval "
-                "'30 minutes'), 'Control' FROM p, veterinario_sedes vs JOIN sedes s ON "
-                "s.id = vs.sede_id AND s.codigo = 'ICS-01', generate_series(1, "
+                "'30 minutes'), 'Control' FROM veterinario_sedes vs JOIN sedes s ON "
+                "s.id = vs.sede_id AND s.codigo = 'ICS-01' JOIN p ON p.nombre = "
+                "'Paciente ' || vs.veterinario_id, generate_series(1, "
                 f"{self.citas}) k, LATERAL (SELECT date_trunc('hour', now()) + "
-                "make_interval(days => k, mins => 30 * (vs.veterinario_id % 40)) AS t) x")
+                "make_interval(days => k, mins => (30 * (vs.veterinario_id % 40))::int) AS t) x")
         have = int(self.psql("SELECT count(*) FROM calendarios c JOIN veterinarios v ON "
                              "v.id = c.veterinario_id WHERE v.apellidos LIKE 'Calendario %' "
                              "AND c.revocado_en IS NULL"))
