@@ -13,7 +13,9 @@
  * site is one writing, not fifty.  A feed is rendered by lib/ical.c from
  * feed_documento() and written only when its bytes change, so an
  * unchanged feed keeps its ETag and a client's conditional GET costs a
- * 304; a feed no live subscription names is removed.
+ * 304; a feed no live subscription names is removed.  A feed written a
+ * day ago is marked again (feeds_vencidos(), every minute), so that its
+ * window moves on and cancellations older than 30 days leave it.
  *
  *   VETRED_ICAL_DIR/feeds/v-<vet>.ics, s-<site>.ics   the feeds
  *   VETRED_ICAL_DIR/t/<sha256 of the token>.ics        -> ../feeds/...
@@ -44,7 +46,7 @@ static const char *const c_sql[C__MAX] = {
 };
 
 /* The writer's. */
-enum { W_PENDING, W_DOC, W_DONE, W__MAX };
+enum { W_PENDING, W_DOC, W_DONE, W_STALE, W__MAX };
 
 static const char *const w_sql[W__MAX] = {
 	/* $1 debounce ms, $2 how many */
@@ -55,9 +57,11 @@ static const char *const w_sql[W__MAX] = {
 	/* $1 tipo, $2 ref, $3 marca, $4 eventos, $5 bytes */
 	[W_DONE] = "SELECT feed_escrito($1, $2::bigint, $3::bigint, $4::int,"
 	    " $5::int)",
+	[W_STALE] = "SELECT feeds_vencidos()",
 };
 
 #define WRITER_TICK_MS	100
+#define STALE_EVERY	600	/* ticks: a minute */
 #define WRITER_BATCH	"20"
 
 #define FEED_MAX	(8 * 1024 * 1024)	/* bytes of the file compared */
@@ -217,7 +221,7 @@ writer(void *arg)
 	const char *p[2] = { debounce, WRITER_BATCH };
 	struct vr_db db;
 	PGresult *res;
-	int i, n;
+	int i, n, ticks = 0;
 
 	snprintf(debounce, sizeof(debounce), "%d", wk_cfg.ical_debounce_ms);
 	if (vr_db_open(&db, cfg->database_url, w_sql, W__MAX,
@@ -234,6 +238,10 @@ writer(void *arg)
 			write_feed(&db, PQgetvalue(res, i, 0),
 			    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2));
 		PQclear(res);
+		/* A day-old feed moves its window on (at start too). */
+		if (ticks++ % STALE_EVERY == 0 && vr_db_ensure(&db) == 0 &&
+		    vr_db_exec_write(&db, W_STALE, 0, NULL, &res) == 0)
+			PQclear(res);
 		if (n == 0)
 			sleep_ms(WRITER_TICK_MS);
 	}

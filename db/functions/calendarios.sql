@@ -229,6 +229,18 @@ $$;
 COMMENT ON FUNCTION feeds_pendientes(integer, integer) IS
 	'Feeds to write: marked, and not marked again for p_espera_ms.';
 
+-- The writer, every minute: a feed written more than a day ago is
+-- marked again, so that its window moves on (the last 30 days, the next
+-- 13 months) and old cancellations leave it; how many.
+CREATE OR REPLACE FUNCTION feeds_vencidos() RETURNS integer
+LANGUAGE sql AS $$
+	WITH m AS (SELECT feed_marcar(f.tipo, f.ref_id, false) FROM calendario_feeds f
+	    WHERE f.pendiente_desde IS NULL AND f.generado_en < now() - interval '1 day')
+	SELECT count(*)::integer FROM m
+$$;
+COMMENT ON FUNCTION feeds_vencidos() IS
+	'Marks again the feeds written more than a day ago (their window moves on); how many.';
+
 -- The writer wrote a feed rendered after it read mark p_marca: done,
 -- unless another mark came meanwhile (then it is written again).
 CREATE OR REPLACE FUNCTION feed_escrito(p_tipo text, p_ref bigint, p_marca bigint,

@@ -210,6 +210,19 @@ START_TEST(feed_de_un_veterinario)
 	free(uid);
 	http_free(&r);
 
+	/* A feed written a day ago is written again (its window moves). */
+	db_execf("UPDATE calendario_feeds SET generado_en = now() - interval "
+	    "'2 days' WHERE tipo = 'veterinario' AND ref_id = %lld", c.vet);
+	ck_assert_int_ge(db_count("SELECT feeds_vencidos()"), 1);
+	took = ms_now();
+	while (db_countf("SELECT count(*) FROM calendario_feeds WHERE tipo = "
+	    "'veterinario' AND ref_id = %lld AND pendiente_desde IS NULL AND "
+	    "generado_en > now() - interval '1 minute'", c.vet) == 0) {
+		ck_assert_msg(ms_now() - took < WAIT_MS, "the day-old feed was "
+		    "not written again");
+		pause_ms(50);
+	}
+
 	/* Rotation: a new URL, the old one gone; then revocation. */
 	http_token(c.token);
 	snprintf(path, sizeof(path), "/api/v1/calendarios/%lld/rotacion", sus);
