@@ -20,7 +20,7 @@ API_SRCS = fcgi-api/config.c fcgi-api/http.c fcgi-api/router.c fcgi-api/metrics.
 	   fcgi-api/sql.c fcgi-api/system.c \
 	   fcgi-api/sedes.c fcgi-api/result.c fcgi-api/citas.c \
 	   fcgi-api/agenda.c fcgi-api/horarios.c fcgi-api/pacientes.c fcgi-api/propietarios.c \
-	   fcgi-api/clinico.c fcgi-api/calendarios.c \
+	   fcgi-api/clinico.c fcgi-api/calendarios.c fcgi-api/ics.c \
 	   fcgi-api/openapi_doc.c \
 	   fcgi-api/auth.c fcgi-api/access.c fcgi-api/usuarios.c \
 	   fcgi-api/auditoria.c fcgi-api/monitor.c \

@@ -49,6 +49,9 @@ void	api_ausencias_list(struct api_req *r);
 void	api_ausencia_registrar(struct api_req *r);
 void	api_ausencia_eliminar(struct api_req *r);
 
+/* ics.c */
+void	api_ausencias_importar(struct api_req *r);
+
 /* horarios.c */
 void	api_horarios_list(struct api_req *r);
 void	api_horarios_fijar(struct api_req *r);

@@ -45,6 +45,8 @@ const struct api_route api_routes[] = {
 	    "agenda.gestionar", 1 },
 	{ "DELETE", "/api/v1/veterinarios/{id}/ausencias/{ausencia}",
 	    api_ausencia_eliminar, "agenda.gestionar", 0 },
+	{ "POST", "/api/v1/veterinarios/{id}/importacion-ausencias",
+	    api_ausencias_importar, "agenda.gestionar", 1 },
 	{ "GET", "/api/v1/veterinarios/{id}/horarios", api_horarios_list,
 	    "agenda.leer", 0 },
 	{ "PUT", "/api/v1/veterinarios/{id}/horarios", api_horarios_fijar,

@@ -142,6 +142,9 @@ const char *const api_sql[STMT__MAX] = {
 	    " $7::bigint, $8, $9, $10::inet)",
 	[STMT_AUSENCIA_ELIMINAR] = "SELECT eliminar_ausencia($1::bigint,"
 	    " $2::bigint, $3::bigint[], $4::bigint, $5, $6, $7::inet)",
+	/* $2 the file's busy events, read by fcgi-api/ics.c */
+	[STMT_AUSENCIAS_IMPORTAR] = "SELECT importar_ausencias($1::bigint,"
+	    " $2::jsonb, $3, $4, $5::bigint[], $6::bigint, $7, $8, $9::inet)",
 
 	/* Hours, holidays and agenda reads (db/functions/agenda.sql); a
 	 * missing date is today in Lima. */
@@ -339,6 +342,7 @@ const char *const api_sql_args[STMT__MAX] = {
 	[STMT_AUSENCIAS_LIST] = "id:int8 desde hasta sedes",
 	[STMT_AUSENCIA_REGISTRAR] = "id:int8 inicio fin tipo motivo sedes who",
 	[STMT_AUSENCIA_ELIMINAR] = "veterinario:int8 id:int8 sedes who",
+	[STMT_AUSENCIAS_IMPORTAR] = "id:int8 eventos tipo motivo sedes who",
 	[STMT_HORARIOS_LIST] = "id:int8 desde sedes",
 	[STMT_HORARIOS_FIJAR] = "id:int8 sede:int8 desde bloques who",
 	[STMT_SEMANA_VETERINARIO] = "id:int8 desde sedes",

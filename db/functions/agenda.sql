@@ -799,3 +799,89 @@ END
 $$;
 COMMENT ON FUNCTION eliminar_tipo_cita(bigint, text, bigint, text, text, inet) IS
 	'Removes a site''s own values for an appointment type (the network''s apply again); conflicto while bookings name them; audited.';
+
+-- POST /api/v1/veterinarios/{id}/importacion-ausencias: the busy events
+-- of an iCalendar file, read by the API ([{linea, inicio, fin,
+-- inicio_local, fin_local}]: UTC instants, or local times of the vet's
+-- site), as absences.  All or nothing: an event that cannot be one is a
+-- validacion naming its line, one crossing an absence already recorded a
+-- conflicto; events that overlap each other become one absence.
+CREATE OR REPLACE FUNCTION importar_ausencias(p_vet bigint, p_eventos jsonb, p_tipo text,
+    p_motivo text, p_sedes bigint[], p_usuario bigint, p_rol text, p_request_id text,
+    p_ip inet)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+	tz text;
+	r record;
+	rango tstzrange;
+	a ausencias%ROWTYPE;
+	hechas jsonb := '[]';
+	otra bigint;
+	problema text;
+BEGIN
+	PERFORM 1 FROM veterinarios WHERE id = p_vet FOR UPDATE;
+	IF NOT FOUND THEN
+		RETURN veredicto('no-encontrado', jsonb_build_object(
+		    'detalle', 'El veterinario no existe.'));
+	END IF;
+	IF NOT veterinario_en_sedes(p_vet, p_sedes) THEN
+		RETURN veredicto('prohibido', jsonb_build_object(
+		    'detalle', 'El veterinario no trabaja en sus sedes.'));
+	END IF;
+	SELECT s.zona_horaria INTO tz FROM veterinario_sedes vs JOIN sedes s ON s.id = vs.sede_id
+	WHERE vs.veterinario_id = p_vet ORDER BY vs.activo DESC, vs.sede_id LIMIT 1;
+	tz := coalesce(tz, 'America/Lima');
+	CREATE TEMP TABLE IF NOT EXISTS importacion_eventos (linea integer, ini timestamptz,
+	    fin timestamptz) ON COMMIT DROP;
+	DELETE FROM importacion_eventos;
+	INSERT INTO importacion_eventos
+	SELECT (x->>'linea')::integer,
+	    CASE WHEN (x->>'inicio_local')::boolean THEN (x->>'inicio')::timestamp AT TIME ZONE tz
+	        ELSE (x->>'inicio')::timestamptz END,
+	    CASE WHEN (x->>'fin_local')::boolean THEN (x->>'fin')::timestamp AT TIME ZONE tz
+	        ELSE (x->>'fin')::timestamptz END
+	FROM jsonb_array_elements(p_eventos) x;
+	FOR r IN SELECT * FROM importacion_eventos ORDER BY linea LOOP
+		problema := CASE
+		    WHEN r.fin <= r.ini THEN 'el evento termina antes de empezar'
+		    WHEN r.fin - r.ini > interval '366 days' THEN 'una ausencia dura a lo más un año'
+		    WHEN r.fin < now() - interval '1 year' OR r.ini > now() + interval '3 years'
+		        THEN 'fuera de plazo (de hace un año a tres años adelante)' END;
+		IF problema IS NOT NULL THEN
+			RETURN veredicto('validacion', jsonb_build_object(
+			    'detalle', 'El archivo no se importó: corrija la línea indicada.',
+			    'errores', error_campo('ics', format('línea %s: %s', r.linea, problema))));
+		END IF;
+		SELECT id INTO otra FROM ausencias
+		WHERE veterinario_id = p_vet AND periodo && tstzrange(r.ini, r.fin) LIMIT 1;
+		IF otra IS NOT NULL THEN
+			RETURN veredicto('conflicto', jsonb_build_object(
+			    'detalle', format('El archivo no se importó: el evento de la línea %s se cruza con la ausencia %s.',
+			        r.linea, otra)));
+		END IF;
+	END LOOP;
+	FOR rango IN SELECT unnest(range_agg(tstzrange(ini, fin))) FROM importacion_eventos LOOP
+		INSERT INTO ausencias (veterinario_id, periodo, tipo, motivo, creado_por)
+		VALUES (p_vet, rango, coalesce(p_tipo, 'otro'),
+		    coalesce(p_motivo, 'Importada de un calendario'), p_usuario)
+		RETURNING * INTO a;
+		PERFORM auditar(p_usuario, p_rol, NULL, 'crear', 'ausencias', a.id::text,
+		    p_request_id, p_ip, NULL, jsonb_build_object('veterinario_id', p_vet,
+		        'inicio', lower(a.periodo), 'fin', upper(a.periodo), 'tipo', a.tipo,
+		        'importada', true));
+		PERFORM publicar('ausencia.registrada', 'veterinario', p_vet::text,
+		    evento_ausencia(a), p_request_id);
+		hechas := hechas || ausencia_json(a);
+	END LOOP;
+	RETURN veredicto('creado', jsonb_build_object('cuerpo', jsonb_build_object(
+	    'ausencias', hechas,
+	    'citas_afectadas', coalesce((SELECT jsonb_agg(c.id ORDER BY lower(c.periodo))
+	        FROM citas c WHERE c.veterinario_id = p_vet
+	          AND c.estado IN ('reservada', 'confirmada')
+	          AND EXISTS (SELECT 1 FROM importacion_eventos e
+	              WHERE c.periodo && tstzrange(e.ini, e.fin))), '[]'))));
+END
+$$;
+COMMENT ON FUNCTION importar_ausencias(bigint, jsonb, text, text, bigint[], bigint, text, text, inet) IS
+	'Records the busy events of an imported iCalendar file as a vet''s absences, all or none (a line at fault named); audited, with ausencia.registrada each.';

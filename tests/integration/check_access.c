@@ -263,6 +263,19 @@ request_for(const char *method, const char *path, long long sede,
 		snprintf(url, n, "/api/v1/veterinarios/%lld/ausencias/%lld",
 		    vet_at[sede], ausencia_de(vet_at[sede]));
 		*ok = 204;
+	} else if (strcmp(path, "/api/v1/veterinarios/{id}/"
+	    "importacion-ausencias") == 0) {
+		/* An hour of its own, far ahead, each time. */
+		fx_hora(fx_dia("America/Lima", 0, 500) + FX_HM(0, 30) * slot++,
+		    FX_LIMA, t);
+		snprintf(url, n, "/api/v1/veterinarios/%lld/"
+		    "importacion-ausencias", vet_at[sede]);
+		snprintf(body, bn, "{\"ics\":\"BEGIN:VCALENDAR\\r\\nVERSION:"
+		    "2.0\\r\\nBEGIN:VEVENT\\r\\nDTSTART;TZID=America/Lima:"
+		    "%.4s%.2s%.2sT%.2s%.2s00\\r\\nDURATION:PT20M\\r\\n"
+		    "END:VEVENT\\r\\nEND:VCALENDAR\\r\\n\"}", t, t + 5, t + 8,
+		    t + 11, t + 14);
+		*ok = 201;
 	} else if (strcmp(path, "/api/v1/veterinarios/{id}/horarios") == 0) {
 		snprintf(url, n, "/api/v1/veterinarios/%lld/horarios",
 		    vet_at[sede]);

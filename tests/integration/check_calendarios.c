@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "itest.h"
+#include "vr.h"
 
 #define LIMA	"America/Lima"
 #define WAIT_MS	2000
@@ -402,6 +403,173 @@ START_TEST(suscripciones_entrada_mala)
 }
 END_TEST
 
+/* POST .../importacion-ausencias with ics (and more members, or ""). */
+static void
+importar(long long vet, const char *ics, const char *more, struct http_resp *r)
+{
+	cJSON *o = cJSON_CreateObject();
+	char path[96], *body, *full;
+
+	cJSON_AddStringToObject(o, "ics", ics);
+	body = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	ck_assert_int_ge(asprintf(&full, "%.*s%s}", (int)strlen(body) - 1, body,
+	    more), 0);
+	snprintf(path, sizeof(path), "/api/v1/veterinarios/%lld/"
+	    "importacion-ausencias", vet);
+	http_post_json(path, full, r);
+	free(body);
+	free(full);
+}
+
+#define CAL(body) "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Prueba//ES\r\n" \
+	body "END:VCALENDAR\r\n"
+
+START_TEST(importar_ausencias_ics)
+{
+	static const struct {
+		const char	*ics;
+		const char	*linea;	/* the start of the message */
+	} malos[] = {
+		{ "hola, esto no es un calendario", "línea 1:" },
+		{ "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n", "línea 2:" },
+		{ CAL("END:VEVENT\r\n"), "línea 4:" },
+		{ CAL("BEGIN:VEVENT\r\nesta línea no tiene dos puntos\r\n"
+		    "END:VEVENT\r\n"), "línea 5:" },
+		{ CAL("BEGIN:VEVENT\r\nSUMMARY:un título largo que sigue\r\n"
+		    " en la línea siguiente\r\nDTSTART:20270301T100000Z\r\n"
+		    "DTEND:20270301T110000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\n"
+		    "SUMMARY:sin inicio\r\nEND:VEVENT\r\n"), "línea 10:" },
+		{ CAL("BEGIN:VEVENT\r\nDTSTART:20270301T100000Z\r\n"
+		    "DTEND:20270301T110000Z\r\nRRULE:FREQ=WEEKLY\r\nEND:VEVENT\r\n"),
+		    "línea 4:" },
+		{ CAL("BEGIN:VEVENT\r\nDTSTART:20270301T100000Z\r\nEND:VEVENT\r\n"),
+		    "línea 4:" },
+		{ CAL("BEGIN:VEVENT\r\nDTSTART:20270301T100000Z\r\n"
+		    "DTEND:20270301T090000Z\r\nEND:VEVENT\r\n"), "línea 4:" },
+		{ CAL("BEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20270101\r\n"
+		    "DTEND;VALUE=DATE:20290101\r\nEND:VEVENT\r\n"), "línea 4:" },
+		{ CAL("BEGIN:VEVENT\r\nDTSTART:23000101T100000Z\r\n"
+		    "DTEND:23000101T110000Z\r\nEND:VEVENT\r\n"), "línea 4:" },
+		{ CAL("BEGIN:VEVENT\r\nDTSTART;TZID=Marte/Base:20270301T100000\r\n"
+		    "DTEND;TZID=Marte/Base:20270301T110000\r\nEND:VEVENT\r\n"),
+		    "línea 4:" },
+		{ CAL("BEGIN:VEVENT\r\nDTSTART:2027xx\r\nDTEND:20270301T110000Z\r\n"
+		    "END:VEVENT\r\n"), "línea 4:" },
+		{ CAL("BEGIN:VEVENT\r\nDTSTART:20270301T100000Z\r\n"
+		    "DTEND:20270301T110000Z\r\nTRANSP:TRANSPARENT\r\nEND:VEVENT\r\n"),
+		    "línea 1:" },
+		{ CAL("") "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", "línea 5:" },
+		{ CAL("BEGIN:VEVENT\r\nDTSTART:19990301T100000Z\r\n"
+		    "DTEND:19990301T110000Z\r\nEND:VEVENT\r\n"), "línea 4:" },
+	};
+	struct fx_clinica c;
+	struct http_resp r;
+	struct vr_buf big;
+	char t[FX_HORA_LEN], dia[16], sig[16], ics[2048], path[96];
+	const cJSON *e;
+	long long cita, antes, eventos, auditados;
+	size_t i;
+	int k;
+
+	fx_clinica(&c);
+	fx_hora(fx_dia(LIMA, 0, 5) + FX_HM(10, 0), FX_LIMA, t);
+	cita = fx_reservar_ok(&(struct fx_cita){ .paciente = fx_paciente(),
+	    .veterinario = c.vet, .sede = c.sede, .inicio = t, .duracion = 30 });
+	snprintf(dia, sizeof(dia), "%.4s%.2s%.2s", t, t + 5, t + 8);
+	fx_hora(fx_dia(LIMA, 0, 6), FX_LIMA, t);
+	snprintf(sig, sizeof(sig), "%.4s%.2s%.2s", t, t + 5, t + 8);
+
+	/* An all-day event (the booking's day, in the site's zone), a
+	 * meeting in Madrid's time, two overlapping ones (one absence), free
+	 * time and a cancelled event (skipped). */
+	snprintf(ics, sizeof(ics), CAL(
+	    "BEGIN:VEVENT\r\nUID:1\r\nDTSTART;VALUE=DATE:%s\r\n"
+	    "DTEND;VALUE=DATE:%s\r\nSUMMARY:Vacaciones (privado)\r\nEND:VEVENT\r\n"
+	    "BEGIN:VEVENT\r\nUID:2\r\nDTSTART;TZID=Europe/Madrid:20270310T100000\r\n"
+	    "DTEND;TZID=Europe/Madrid:20270310T120000\r\nEND:VEVENT\r\n"
+	    "BEGIN:VEVENT\r\nUID:3\r\nDTSTART:20270401T130000Z\r\n"
+	    "DTEND:20270401T150000Z\r\nEND:VEVENT\r\n"
+	    "BEGIN:VEVENT\r\nUID:4\r\nDTSTART:20270401T140000Z\r\n"
+	    "DURATION:PT3H\r\nEND:VEVENT\r\n"
+	    "BEGIN:VEVENT\r\nUID:5\r\nDTSTART:20270501T140000Z\r\n"
+	    "DTEND:20270501T150000Z\r\nTRANSP:TRANSPARENT\r\nEND:VEVENT\r\n"
+	    "BEGIN:VEVENT\r\nUID:6\r\nDTSTART:20270601T140000Z\r\n"
+	    "DTEND:20270601T150000Z\r\nSTATUS:CANCELLED\r\nEND:VEVENT\r\n"),
+	    dia, sig);
+	eventos = db_count("SELECT count(*) FROM outbox WHERE tipo = "
+	    "'ausencia.registrada'");
+	importar(c.vet, ics, ",\"tipo\":\"vacaciones\"", &r);
+	ck_assert_msg(r.status == 201, "%ld %s", r.status, r.body);
+	e = cJSON_GetObjectItem(r.json, "ausencias");
+	ck_assert_int_eq(cJSON_GetArraySize(e), 3);
+	ck_assert_str_eq(json_s(cJSON_GetArrayItem(e, 0), "inicio") + 10,
+	    "T00:00:00-05:00");
+	ck_assert_str_eq(json_s(cJSON_GetArrayItem(e, 1), "inicio"),
+	    "2027-03-10T04:00:00-05:00");	/* 10:00 in Madrid */
+	ck_assert_str_eq(json_s(cJSON_GetArrayItem(e, 2), "fin"),
+	    "2027-04-01T12:00:00-05:00");	/* 13:00Z to 17:00Z, joined */
+	ck_assert_str_eq(json_s(cJSON_GetArrayItem(e, 0), "tipo"), "vacaciones");
+	ck_assert_ptr_null(strstr(r.body, "privado"));
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(r.json,
+	    "citas_afectadas")), 1);
+	ck_assert_int_eq((long long)cJSON_GetArrayItem(cJSON_GetObjectItem(
+	    r.json, "citas_afectadas"), 0)->valuedouble, cita);
+	http_free(&r);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM outbox WHERE tipo = "
+	    "'ausencia.registrada'"), eventos + 3);
+
+	/* Bad files: 422 naming the line; the same file again: 409. */
+	antes = db_countf("SELECT count(*) FROM ausencias WHERE "
+	    "veterinario_id = %lld", c.vet);
+	auditados = db_count("SELECT count(*) FROM auditoria WHERE entidad = "
+	    "'ausencias'");
+	for (i = 0; i < sizeof(malos) / sizeof(malos[0]); i++) {
+		importar(c.vet, malos[i].ics, "", &r);
+		assert_problem(&r, 422, "validacion");
+		e = cJSON_GetArrayItem(cJSON_GetObjectItem(r.json, "errors"), 0);
+		ck_assert_msg(strncmp(json_s(e, "mensaje"), malos[i].linea,
+		    strlen(malos[i].linea)) == 0, "case %zu: %s", i, r.body);
+		http_free(&r);
+	}
+	importar(c.vet, ics, "", &r);
+	assert_problem(&r, 409, "conflicto");
+	http_free(&r);
+	/* 501 events. */
+	vr_buf_init(&big);
+	vr_buf_puts(&big, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\n");
+	for (k = 0; k < 501; k++)
+		vr_buf_printf(&big, "BEGIN:VEVENT\r\nDTSTART:20280101T%02d0000Z\r\n"
+		    "DTEND:20280101T%02d3000Z\r\nEND:VEVENT\r\n", k % 24, k % 24);
+	vr_buf_puts(&big, "END:VCALENDAR\r\n");
+	importar(c.vet, big.data, "", &r);
+	assert_problem(&r, 422, "validacion");
+	ck_assert_ptr_nonnull(strstr(r.body, "más de 500 eventos"));
+	http_free(&r);
+	vr_buf_free(&big);
+	importar(c.vet, ics, ",\"tipo\":\"feriado\"", &r);
+	assert_problem(&r, 422, "validacion");
+	http_free(&r);
+	importar(c.vet, ics, ",\"archivo\":1", &r);
+	assert_problem(&r, 422, "validacion");
+	http_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/veterinarios/%lld/"
+	    "importacion-ausencias", c.vet);
+	http_post_json(path, "{\"tipo\":\"otro\"}", &r);
+	assert_problem(&r, 422, "validacion");
+	ck_assert(fx_has_error(&r, "ics"));
+	http_free(&r);
+	importar(999999999, ics, "", &r);
+	assert_problem(&r, 404, "no-encontrado");
+	http_free(&r);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM ausencias WHERE "
+	    "veterinario_id = %lld", c.vet), antes);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM auditoria WHERE "
+	    "entidad = 'ausencias'"), auditados);
+	free(c.token);
+}
+END_TEST
+
 Suite *
 calendarios_suite(void)
 {
@@ -412,6 +580,7 @@ calendarios_suite(void)
 	tcase_add_test(tc, feed_de_un_veterinario);
 	tcase_add_test(tc, feed_de_una_sede);
 	tcase_add_test(tc, suscripciones_entrada_mala);
+	tcase_add_test(tc, importar_ausencias_ics);
 	suite_add_tcase(s, tc);
 	return s;
 }
