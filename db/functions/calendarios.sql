@@ -128,6 +128,30 @@ $$;
 COMMENT ON FUNCTION revocar_calendario(bigint, boolean, bigint, text, text, inet) IS
 	'Revokes a feed subscription (its URL finds nothing once the calendar worker removed its link); audited, with calendario.revocado.';
 
+-- A user disabled or whose roles changed (actualizar_usuario()): every
+-- live subscription of theirs is revoked, each audited with its event.
+CREATE OR REPLACE FUNCTION revocar_calendarios_de(p_dueno bigint, p_usuario bigint,
+    p_rol text, p_request_id text, p_ip inet)
+RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+	c calendarios%ROWTYPE;
+	n integer := 0;
+BEGIN
+	FOR c IN UPDATE calendarios SET revocado_en = now()
+	    WHERE usuario_id = p_dueno AND revocado_en IS NULL RETURNING * LOOP
+		PERFORM auditar(p_usuario, p_rol, c.sede_id, 'eliminar', 'calendarios',
+		    c.id::text, p_request_id, p_ip, calendario_json(c), NULL);
+		PERFORM publicar('calendario.revocado', 'calendario', c.id::text,
+		    evento_calendario(c), p_request_id);
+		n := n + 1;
+	END LOOP;
+	RETURN n;
+END
+$$;
+COMMENT ON FUNCTION revocar_calendarios_de(bigint, bigint, text, text, inet) IS
+	'Revokes every live feed subscription of a user (disabled, or roles changed); audited, with calendario.revocado each; how many.';
+
 -- AAAAMMDDTHHMMSS of t in zone tz; with utc, the UTC form (...Z).
 CREATE OR REPLACE FUNCTION ical_hora(t timestamptz, tz text, utc boolean) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$

@@ -196,6 +196,12 @@ BEGIN
 			UPDATE usuarios SET sesiones_validas_desde = now() WHERE id = p_id;
 		END IF;
 	END IF;
+	-- A disabled account, or one whose roles changed, loses its calendar
+	-- subscriptions (calendarios.sql): a feed URL outlives no grant.
+	IF p_activo IS FALSE OR (p_roles IS NOT NULL
+	    AND usuario_roles_json(p_id) IS DISTINCT FROM antes->'roles') THEN
+		PERFORM revocar_calendarios_de(p_id, p_usuario, p_rol, p_request_id, p_ip);
+	END IF;
 	despues := usuario_detalle(p_id);
 	PERFORM auditar(p_usuario, p_rol, NULL, 'actualizar', 'usuarios', p_id::text,
 	    p_request_id, p_ip, antes - 'ultimo_acceso_en', despues - 'ultimo_acceso_en');
@@ -207,7 +213,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION actualizar_usuario(bigint, text, boolean, text, jsonb, bigint[], bigint, text, text, inet) IS
-	'Updates a user (name, active, password, roles within the caller''s scope) with audit and event; a role change cuts the user''s tokens.';
+	'Updates a user (name, active, password, roles within the caller''s scope) with audit and event; a role change cuts the user''s tokens; disabling or a role change revokes their calendar subscriptions.';
 
 -- GET /api/v1/usuarios: by id, p_limite per page after p_cursor; with a
 -- scope, only users who hold a role at one of its sites.

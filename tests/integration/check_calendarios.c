@@ -276,8 +276,10 @@ START_TEST(feed_de_una_sede)
 	long long a = fx_sede(LIMA), b = fx_sede(LIMA),
 	    vet = fx_vet(a, FX_OFICINA), lunes = fx_dia(LIMA, 1, 2),
 	    domingo = fx_dia(LIMA, 7, 2), ca, cb, sus, sus_vet;
-	char t[FX_HORA_LEN], body[100], *tok, *url, *url_vet, *ua, *ub;
+	char t[FX_HORA_LEN], body[100], path[64], *tok, *url, *url_vet, *ua,
+	    *ub;
 	struct http_resp r;
+	long long uid;
 
 	db_execf("INSERT INTO veterinario_sedes (veterinario_id, sede_id) "
 	    "VALUES (%lld, %lld); INSERT INTO horarios (veterinario_id, "
@@ -292,7 +294,7 @@ START_TEST(feed_de_una_sede)
 	ua = uid_of(ca);
 	ub = uid_of(cb);
 
-	tok = fx_token_de("recepcion", a, NULL);
+	tok = fx_token_de("recepcion", a, &uid);
 	http_token(tok);
 	snprintf(body, sizeof(body), "{\"sede_id\":%lld}", a);
 	url = suscribir(body, &sus);
@@ -318,6 +320,16 @@ START_TEST(feed_de_una_sede)
 	ck_assert(feed_until(url_vet, ub, 0, 0, &r) >= 0);
 	ck_assert_ptr_nonnull(strstr(r.body, ua));
 	http_free(&r);
+	/* The desk's account disabled: its feed URL stops working. */
+	snprintf(path, sizeof(path), "/api/v1/usuarios/%lld", uid);
+	http_send_json("PUT", path, "{\"activo\":false}", NULL, &r);
+	ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+	http_free(&r);
+	ck_assert_msg(feed_until(url, NULL, 0, 404, &r) >= 0, "a disabled "
+	    "user's feed answers %ld", r.status);
+	http_free(&r);
+	ck_assert_int_eq(db_countf("SELECT count(*) FROM calendarios WHERE "
+	    "id = %lld AND revocado_en IS NOT NULL", sus), 1);
 	free(ua);
 	free(ub);
 	free(url);
