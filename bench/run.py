@@ -366,7 +366,7 @@ FROM v;
         ini = fx["base"] + (k // s["nvets"]) * 900
         return (f"SELECT reservar_cita({fx['pac0'] + k % s['npac']}, {fx['vet0'] + k % s['nvets']}, "
                 f"{fx['sede']}, NULL, to_timestamp({ini}), to_timestamp({ini}) + interval '10 minutes', "
-                f"'{motivo}', 'presencial', NULL, NULL, 'explain', '127.0.0.1', NULL, NULL)")
+                f"'{motivo}', 'presencial', NULL, NULL, NULL, 'explain', '127.0.0.1', NULL, NULL)")
 
     def wal_timing(self):
         """How long the WAL flushes take (pg_stat_wal.wal_sync_time): a
