@@ -139,14 +139,10 @@ check_bloques(const cJSON *arr, cJSON *errs)
 	}
 }
 
-/*
- * GET /api/v1/veterinarios/{id}/horarios[?desde] - permission agenda.leer,
- * for a vet who works at one of the caller's sites.  200 {elementos:
- * [Horario], siguiente_cursor: null}: the blocks in force on desde
- * (default today) or later, at every site; 400; 403; 404 unknown vet.
- */
-void
-api_horarios_list(struct api_req *r)
+/* A read of vet {id}'s calendar from ?desde (statement stmt: id, desde,
+ * sedes). */
+static void
+vet_read(struct api_req *r, int stmt)
 {
 	cJSON *errs = api_errors(r);
 	struct api_args a;
@@ -158,11 +154,23 @@ api_horarios_list(struct api_req *r)
 	api_qdate(r, "desde", 0, &desde, errs);
 	if (api_params_or_400(r, errs) < 0)
 		return;
-	api_args_init(&a, STMT_HORARIOS_LIST);
+	api_args_init(&a, stmt);
 	api_arg_int(&a, "id", vet);
 	api_arg_text(&a, "desde", desde);
 	api_arg_text(&a, "sedes", api_sedes_permitidas(r));
 	api_run_function(r, &a, 0, NULL);
+}
+
+/*
+ * GET /api/v1/veterinarios/{id}/horarios[?desde] - permission agenda.leer,
+ * for a vet who works at one of the caller's sites.  200 {elementos:
+ * [Horario], siguiente_cursor: null}: the blocks in force on desde
+ * (default today) or later, at every site; 400; 403; 404 unknown vet.
+ */
+void
+api_horarios_list(struct api_req *r)
+{
+	vet_read(r, STMT_HORARIOS_LIST);
 }
 
 /*
@@ -222,21 +230,7 @@ api_horarios_fijar(struct api_req *r)
 void
 api_semana_veterinario(struct api_req *r)
 {
-	cJSON *errs = api_errors(r);
-	struct api_args a;
-	const char *desde = NULL;
-	long long vet;
-
-	if (api_id_or_400(r, 0, &vet) < 0)
-		return;
-	api_qdate(r, "desde", 0, &desde, errs);
-	if (api_params_or_400(r, errs) < 0)
-		return;
-	api_args_init(&a, STMT_SEMANA_VETERINARIO);
-	api_arg_int(&a, "id", vet);
-	api_arg_text(&a, "desde", desde);
-	api_arg_text(&a, "sedes", api_sedes_permitidas(r));
-	api_run_function(r, &a, 0, NULL);
+	vet_read(r, STMT_SEMANA_VETERINARIO);
 }
 
 /*

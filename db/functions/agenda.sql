@@ -197,12 +197,9 @@ $$;
 COMMENT ON FUNCTION veterinario_en_sedes(bigint, bigint[]) IS
 	'True when the vet works (or worked) at one of p_sedes, or p_sedes is NULL.';
 
-DROP FUNCTION IF EXISTS listar_ausencias(bigint, timestamptz, timestamptz);
--- GET /api/v1/veterinarios/{id}/ausencias?desde&hasta: the absences
--- touching [desde, hasta), in order, for a reader at one of the vet's
--- sites (p_sedes NULL: any).
-CREATE OR REPLACE FUNCTION listar_ausencias(p_vet bigint, p_desde timestamptz,
-    p_hasta timestamptz, p_sedes bigint[]) RETURNS jsonb
+-- A read of a vet's calendar by a reader at p_sedes (NULL: any): the
+-- refusal (no-encontrado, prohibido), or NULL when it may go on.
+CREATE OR REPLACE FUNCTION veterinario_rechazo(p_vet bigint, p_sedes bigint[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
 	IF NOT EXISTS (SELECT 1 FROM veterinarios WHERE id = p_vet) THEN
@@ -212,6 +209,25 @@ BEGIN
 	IF NOT veterinario_en_sedes(p_vet, p_sedes) THEN
 		RETURN veredicto('prohibido', jsonb_build_object(
 		    'detalle', 'El veterinario no trabaja en sus sedes.'));
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION veterinario_rechazo(bigint, bigint[]) IS
+	'Why a reader at p_sedes may not read a vet''s calendar (no-encontrado, prohibido), or NULL.';
+
+DROP FUNCTION IF EXISTS listar_ausencias(bigint, timestamptz, timestamptz);
+-- GET /api/v1/veterinarios/{id}/ausencias?desde&hasta: the absences
+-- touching [desde, hasta), in order, for a reader at one of the vet's
+-- sites (p_sedes NULL: any).
+CREATE OR REPLACE FUNCTION listar_ausencias(p_vet bigint, p_desde timestamptz,
+    p_hasta timestamptz, p_sedes bigint[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	rechazo jsonb := veterinario_rechazo(p_vet, p_sedes);
+BEGIN
+	IF rechazo IS NOT NULL THEN
+		RETURN rechazo;
 	END IF;
 	RETURN veredicto('hecho', jsonb_build_object('cuerpo', jsonb_build_object(
 	    'elementos', coalesce((SELECT jsonb_agg(ausencia_json(a) ORDER BY lower(a.periodo))
@@ -331,14 +347,11 @@ COMMENT ON FUNCTION horario_json(horarios) IS
 CREATE OR REPLACE FUNCTION listar_horarios(p_vet bigint, p_desde date, p_sedes bigint[])
 RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	rechazo jsonb := veterinario_rechazo(p_vet, p_sedes);
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM veterinarios WHERE id = p_vet) THEN
-		RETURN veredicto('no-encontrado', jsonb_build_object(
-		    'detalle', 'El veterinario no existe.'));
-	END IF;
-	IF NOT veterinario_en_sedes(p_vet, p_sedes) THEN
-		RETURN veredicto('prohibido', jsonb_build_object(
-		    'detalle', 'El veterinario no trabaja en sus sedes.'));
+	IF rechazo IS NOT NULL THEN
+		RETURN rechazo;
 	END IF;
 	RETURN veredicto('hecho', jsonb_build_object('cuerpo', jsonb_build_object(
 	    'elementos', coalesce((SELECT jsonb_agg(horario_json(h) ORDER BY h.vigente_desde,
@@ -642,14 +655,11 @@ COMMENT ON FUNCTION agenda_sede(bigint, date) IS
 CREATE OR REPLACE FUNCTION semana_veterinario(p_vet bigint, p_desde date, p_sedes bigint[])
 RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	rechazo jsonb := veterinario_rechazo(p_vet, p_sedes);
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM veterinarios WHERE id = p_vet) THEN
-		RETURN veredicto('no-encontrado', jsonb_build_object(
-		    'detalle', 'El veterinario no existe.'));
-	END IF;
-	IF NOT veterinario_en_sedes(p_vet, p_sedes) THEN
-		RETURN veredicto('prohibido', jsonb_build_object(
-		    'detalle', 'El veterinario no trabaja en sus sedes.'));
+	IF rechazo IS NOT NULL THEN
+		RETURN rechazo;
 	END IF;
 	RETURN veredicto('hecho', jsonb_build_object('cuerpo', jsonb_build_object(
 	    'veterinario_id', p_vet, 'desde', p_desde, 'hasta', p_desde + 6,
